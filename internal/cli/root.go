@@ -1,0 +1,187 @@
+// Package cli is idtrace's command line: one file per command, each with an
+// Options struct and a run function that tests call directly.
+//
+// Only this package turns errors into words and exit codes:
+//
+//	0  success
+//	1  error: bad input, I/O, a failed operation (one line on stderr)
+//	2  usage: unknown command or flag, wrong number of arguments
+//	3  findings at or above --fail-on (analyze), or secrets left (sanitize --check)
+//
+// Adding a command: write internal/cli/<command>.go with
+//
+//	func newXxxCmd(app *App) *cobra.Command
+//
+// whose RunE parses flags into an Options struct and calls a run function
+// that writes data to app.IO.Out and diagnostics to app.IO.ErrOut (never
+// os.Stdout). Return errors unwrapped by words: wrap them with context
+// ("open case.har: ...") and let Main print them. Return ExitError{Code: 3}
+// for findings, UsageError for misuse. Then add the constructor to
+// commands() below — the only edit a command needs here.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// Version is the idtrace version, set with -ldflags "-X ...cli.Version=...".
+var Version = "dev"
+
+// commands is the registry of top-level commands, in help order.
+func commands(app *App) []*cobra.Command {
+	return []*cobra.Command{
+	}
+}
+
+// IOStreams are the standard streams of one run, and whether they are terminals.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// OutTTY and ErrTTY report whether Out and ErrOut are terminals.
+	OutTTY, ErrTTY bool
+}
+
+// Env is the environment a run sees. Tests supply their own.
+type Env struct {
+	IO IOStreams
+	// Getenv reads an environment variable.
+	Getenv func(string) string
+}
+
+// System returns the Env of the real process.
+func System() Env {
+	return Env{
+		IO: IOStreams{
+			In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+			OutTTY: term.IsTerminal(int(os.Stdout.Fd())),
+			ErrTTY: term.IsTerminal(int(os.Stderr.Fd())),
+		},
+		Getenv: os.Getenv,
+	}
+}
+
+// App is what every command gets: the streams, the environment and the context.
+type App struct {
+	IO     IOStreams
+	Getenv func(string) string
+	Ctx    context.Context
+}
+
+// Color reports whether output to a terminal may use colour (NO_COLOR unset).
+func (a *App) Color() bool { return a.IO.OutTTY && a.Getenv("NO_COLOR") == "" }
+
+// ExitError carries an exit code other than 1. A nil Err prints nothing.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit %d", e.Code)
+	}
+	return e.Err.Error()
+}
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// UsageError marks a misuse of the command line (exit 2).
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usageErr(format string, a ...any) error { return &UsageError{Msg: fmt.Sprintf(format, a...)} }
+
+// Main runs idtrace with args and returns the process exit code.
+func Main(ctx context.Context, args []string, env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = func(string) string { return "" }
+	}
+	app := &App{IO: env.IO, Getenv: env.Getenv, Ctx: ctx}
+	root := NewRoot(app)
+	root.SetArgs(args)
+	root.SetIn(env.IO.In)
+	root.SetOut(env.IO.Out)
+	root.SetErr(env.IO.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil {
+			fmt.Fprintf(env.IO.ErrOut, "idtrace: %v\n", ee.Err)
+		}
+		return ee.Code
+	}
+	var ue *UsageError
+	if errors.As(err, &ue) || isCobraUsage(err) {
+		fmt.Fprintf(env.IO.ErrOut, "idtrace: %v\nRun 'idtrace --help' for usage.\n", err)
+		return 2
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(env.IO.ErrOut, "idtrace: interrupted")
+		return 130
+	}
+	fmt.Fprintf(env.IO.ErrOut, "idtrace: %v\n", err)
+	return 1
+}
+
+// isCobraUsage recognises cobra's own flag and argument errors.
+func isCobraUsage(err error) bool {
+	s := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument",
+		"invalid argument", "accepts ", "requires at least", "requires at most", "required flag", "if any flags in the group"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// NewRoot builds the command tree for app.
+func NewRoot(app *App) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "idtrace",
+		Short: "Open, explain and share sign-in traces and Entra logs",
+		Long: `idtrace opens HAR and Fiddler SAZ traces, explains the OAuth2 / OpenID Connect /
+SAML sign-ins in them, and reads Entra ID audit and sign-in logs.
+
+Data goes to stdout, diagnostics to stderr.
+Exit codes: 0 ok, 1 error, 2 usage, 3 findings (analyze --fail-on).`,
+		Version:       Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &UsageError{Msg: err.Error()} })
+	root.AddCommand(commands(app)...)
+	return root
+}
+
+// exactArgs is cobra.ExactArgs returning a UsageError.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErr("%s: expected %d argument(s), got %d", cmd.CommandPath(), n, len(args))
+		}
+		return nil
+	}
+}
+
+// rangeArgs is cobra.RangeArgs returning a UsageError.
+func rangeArgs(min, max int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < min || len(args) > max {
+			return usageErr("%s: expected %d to %d arguments, got %d", cmd.CommandPath(), min, max, len(args))
+		}
+		return nil
+	}
+}
