@@ -37,8 +37,7 @@ var Version = "dev"
 
 // commands is the registry of top-level commands, in help order.
 func commands(app *App) []*cobra.Command {
-	return []*cobra.Command{
-	}
+	return []*cobra.Command{}
 }
 
 // IOStreams are the standard streams of one run, and whether they are terminals.
