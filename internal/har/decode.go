@@ -1,0 +1,419 @@
+package har
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// Limits bounds what a Reader or Count accepts from untrusted input. A zero
+// field means the default. Callers may change a Reader's Limits before its
+// first Meta or Flows call.
+type Limits struct {
+	// MaxValueBytes caps the bytes of one entry (and of any other member of
+	// the log object, such as pages). Default 512 MiB.
+	MaxValueBytes int64
+	// MaxHeaderBytes caps one header name or value. Default 1 MiB.
+	MaxHeaderBytes int
+	// MaxDepth caps JSON nesting, counted from the top of the file
+	// (the log object is depth 2, an entry 4). Default 64.
+	MaxDepth int
+}
+
+// DefaultLimits are the limits used when a Limits field is zero.
+var DefaultLimits = Limits{MaxValueBytes: 512 << 20, MaxHeaderBytes: 1 << 20, MaxDepth: 64}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxValueBytes <= 0 {
+		l.MaxValueBytes = DefaultLimits.MaxValueBytes
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = DefaultLimits.MaxHeaderBytes
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultLimits.MaxDepth
+	}
+	return l
+}
+
+// ErrTooLarge is wrapped by the InputError for a value over a size limit.
+var ErrTooLarge = errors.New("value exceeds the size limit")
+
+// ErrTooDeep is wrapped by the InputError for JSON nested deeper than the limit.
+var ErrTooDeep = errors.New("JSON nested too deeply")
+
+// ErrNotHAR is wrapped by the InputError for JSON that is not a HAR document.
+var ErrNotHAR = errors.New("not a HAR file")
+
+// capReader refuses to read past limit (an absolute offset in the stream),
+// so that the decoder never buffers more than one capped value.
+type capReader struct {
+	r     io.Reader
+	n     int64
+	limit int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.n >= c.limit {
+		return 0, ErrTooLarge
+	}
+	if rest := c.limit - c.n; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// parser wraps a jsontext.Decoder with lenient typed reads and errors that
+// say where they happened.
+type parser struct {
+	d      *jsontext.Decoder
+	cr     *capReader
+	name   string
+	bom    int64
+	lim    Limits
+	entry  int // current entry index, -1 outside entries
+	prefix string
+}
+
+var bom = []byte{0xEF, 0xBB, 0xBF}
+
+func newParser(r io.Reader, name string, lim Limits) *parser {
+	lim = lim.withDefaults()
+	br := bufio.NewReaderSize(r, 64<<10)
+	p := &parser{name: name, lim: lim, entry: -1}
+	if b, err := br.Peek(3); err == nil && string(b) == string(bom) {
+		_, _ = br.Discard(3)
+		p.bom = 3
+	}
+	p.cr = &capReader{r: br, limit: lim.MaxValueBytes}
+	p.d = jsontext.NewDecoder(p.cr, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	return p
+}
+
+// budget allows the next value lim.MaxValueBytes from the current position.
+func (p *parser) budget() {
+	p.cr.limit = p.d.InputOffset() + p.lim.MaxValueBytes
+	if p.cr.limit < p.cr.n {
+		p.cr.limit = p.cr.n
+	}
+}
+
+func (p *parser) offset() int64 { return p.d.InputOffset() + p.bom }
+
+// fail builds the InputError for err at field.
+func (p *parser) fail(field string, err error) error {
+	var ie *trace.InputError
+	if errors.As(err, &ie) {
+		return err
+	}
+	off := p.offset()
+	var se *jsontext.SyntacticError
+	if errors.As(err, &se) {
+		off = se.ByteOffset + p.bom
+		if se.Err != nil {
+			err = se.Err
+		}
+	}
+	if errors.Is(err, ErrTooLarge) {
+		err = fmt.Errorf("%w (%d bytes)", ErrTooLarge, p.lim.MaxValueBytes)
+	}
+	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		err = errors.New("unexpected end of file (truncated?)")
+	}
+	if p.prefix != "" {
+		if field == "" {
+			field = p.prefix
+		} else {
+			field = p.prefix + "." + field
+		}
+	}
+	return &trace.InputError{File: p.name, Entry: p.entry, Offset: off, Field: field, Err: err}
+}
+
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case '0':
+		return "a number"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "nothing"
+}
+
+func (p *parser) checkDepth(field string) error {
+	if p.d.StackDepth() > p.lim.MaxDepth {
+		return p.fail(field, fmt.Errorf("%w (limit %d)", ErrTooDeep, p.lim.MaxDepth))
+	}
+	return nil
+}
+
+// object reads an object, calling fn for each member name; fn must consume
+// the value. A null reads as an empty object.
+func (p *parser) object(field string, fn func(name string) error) error {
+	k := p.d.PeekKind()
+	if k == 'n' {
+		_, err := p.d.ReadToken()
+		return p.wrap(field, err)
+	}
+	if k != '{' {
+		return p.wrongKind(field, "an object", k)
+	}
+	if _, err := p.d.ReadToken(); err != nil {
+		return p.fail(field, err)
+	}
+	if err := p.checkDepth(field); err != nil {
+		return err
+	}
+	for {
+		if p.d.PeekKind() == '}' {
+			_, err := p.d.ReadToken()
+			return p.wrap(field, err)
+		}
+		t, err := p.d.ReadToken()
+		if err != nil {
+			return p.fail(field, err)
+		}
+		if err := fn(t.String()); err != nil {
+			return err
+		}
+	}
+}
+
+// array reads an array, calling fn for each element; fn must consume it.
+// A null reads as an empty array.
+func (p *parser) array(field string, fn func(i int) error) error {
+	k := p.d.PeekKind()
+	if k == 'n' {
+		_, err := p.d.ReadToken()
+		return p.wrap(field, err)
+	}
+	if k != '[' {
+		return p.wrongKind(field, "an array", k)
+	}
+	if _, err := p.d.ReadToken(); err != nil {
+		return p.fail(field, err)
+	}
+	if err := p.checkDepth(field); err != nil {
+		return err
+	}
+	for i := 0; ; i++ {
+		if p.d.PeekKind() == ']' {
+			_, err := p.d.ReadToken()
+			return p.wrap(field, err)
+		}
+		if err := fn(i); err != nil {
+			return err
+		}
+	}
+}
+
+func (p *parser) wrap(field string, err error) error {
+	if err != nil {
+		return p.fail(field, err)
+	}
+	return nil
+}
+
+// wrongKind reports a value of the wrong JSON kind, or the syntax error
+// that made PeekKind report nothing.
+func (p *parser) wrongKind(field, want string, k jsontext.Kind) error {
+	if k == 0 {
+		_, err := p.d.ReadToken()
+		if err == nil {
+			err = errors.New("unexpected end of value")
+		}
+		return p.fail(field, err)
+	}
+	return p.fail(field, fmt.Errorf("want %s, found %s", want, kindName(k)))
+}
+
+// str reads a string leniently: numbers and booleans give their JSON text,
+// null gives "".
+func (p *parser) str(field string) (string, error) {
+	k := p.d.PeekKind()
+	switch k {
+	case '"', '0', 't', 'f', 'n':
+	default:
+		return "", p.wrongKind(field, "a string", k)
+	}
+	t, err := p.d.ReadToken()
+	if err != nil {
+		return "", p.fail(field, err)
+	}
+	if k == 'n' {
+		return "", nil
+	}
+	return t.String(), nil
+}
+
+// num reads a number leniently: a numeric string is accepted, null and ""
+// give def.
+func (p *parser) num(field string, def float64) (float64, error) {
+	k := p.d.PeekKind()
+	switch k {
+	case '"', '0', 'n':
+	default:
+		return 0, p.wrongKind(field, "a number", k)
+	}
+	t, err := p.d.ReadToken()
+	if err != nil {
+		return 0, p.fail(field, err)
+	}
+	switch k {
+	case 'n':
+		return def, nil
+	case '0':
+		v, err := t.Float()
+		if err != nil {
+			return 0, p.fail(field, err)
+		}
+		return v, nil
+	}
+	s := strings.TrimSpace(t.String())
+	if s == "" {
+		return def, nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, p.fail(field, fmt.Errorf("want a number, found %q", clip(s)))
+	}
+	return v, nil
+}
+
+// int reads an integer leniently (see num); fractions are truncated.
+func (p *parser) int(field string, def int64) (int64, error) {
+	v, err := p.num(field, float64(def))
+	if err != nil {
+		return 0, err
+	}
+	if v > 1<<62 || v < -(1<<62) {
+		return 0, p.fail(field, fmt.Errorf("number %g out of range", v))
+	}
+	return int64(v), nil
+}
+
+// boolp reads a boolean (or "true"/"false"); null gives nil.
+func (p *parser) boolp(field string) (*bool, error) {
+	k := p.d.PeekKind()
+	switch k {
+	case 't', 'f', 'n', '"':
+	default:
+		return nil, p.wrongKind(field, "a boolean", k)
+	}
+	t, err := p.d.ReadToken()
+	if err != nil {
+		return nil, p.fail(field, err)
+	}
+	var b bool
+	switch k {
+	case 'n':
+		return nil, nil
+	case 't', 'f':
+		b = t.Bool()
+	default:
+		s := t.String()
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "true":
+			b = true
+		case "false":
+			b = false
+		case "":
+			return nil, nil
+		default:
+			return nil, p.fail(field, fmt.Errorf("want a boolean, found %q", clip(s)))
+		}
+	}
+	return &b, nil
+}
+
+// raw reads any value as raw JSON (copied), checking its nesting depth.
+func (p *parser) raw(field string) ([]byte, error) {
+	v, err := p.d.ReadValue()
+	if err != nil {
+		return nil, p.fail(field, err)
+	}
+	if p.d.StackDepth()+depthOf(v) > p.lim.MaxDepth {
+		return nil, p.fail(field, fmt.Errorf("%w (limit %d)", ErrTooDeep, p.lim.MaxDepth))
+	}
+	return v.Clone(), nil
+}
+
+// skip skips a value, enforcing the depth limit.
+func (p *parser) skip(field string) error {
+	k := p.d.PeekKind()
+	if k != '{' && k != '[' {
+		_, err := p.d.ReadValue()
+		return p.wrap(field, err)
+	}
+	depth := p.d.StackDepth()
+	for {
+		t, err := p.d.ReadToken()
+		if err != nil {
+			return p.fail(field, err)
+		}
+		switch t.Kind() {
+		case '{', '[':
+			if p.d.StackDepth() > p.lim.MaxDepth {
+				return p.fail(field, fmt.Errorf("%w (limit %d)", ErrTooDeep, p.lim.MaxDepth))
+			}
+		case '}', ']':
+			if p.d.StackDepth() <= depth {
+				return nil
+			}
+		}
+	}
+}
+
+// depthOf returns the nesting depth of a valid JSON value (0 for scalars).
+func depthOf(v []byte) int {
+	depth, max := 0, 0
+	in := false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if in {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				in = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			in = true
+		case '{', '[':
+			depth++
+			if depth > max {
+				max = depth
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return max
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}

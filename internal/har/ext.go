@@ -1,0 +1,124 @@
+package har
+
+import (
+	"bytes"
+
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// ownKey is the entry field where the writer keeps what a Flow has and HAR
+// has no place for; the reader maps it back. See doc.go.
+const ownKey = "_idtrace"
+
+// subParser parses a raw JSON value already read (and depth-checked).
+func subParser(v []byte) *parser {
+	p := newParser(bytes.NewReader(v), "", Limits{MaxDepth: 1 << 20})
+	p.prefix = ""
+	return p
+}
+
+// decodeWS decodes _webSocketMessages; ok is false when the value does not
+// have the expected shape, and the caller then keeps it as a vendor field.
+func decodeWS(v []byte) (msgs []trace.WSMessage, ok bool) {
+	p := subParser(v)
+	err := p.array("", func(i int) error {
+		m := trace.WSMessage{}
+		err := p.object("", func(k string) error {
+			var err error
+			switch k {
+			case "type":
+				m.Type, err = p.str(k)
+			case "time":
+				m.Time, err = p.num(k, 0)
+			case "opcode":
+				var n int64
+				n, err = p.int(k, 0)
+				m.Opcode = int(n)
+			case "data":
+				m.Data, err = p.str(k)
+			default:
+				var x []byte
+				x, err = p.raw(k)
+				m.Extra = append(m.Extra, trace.Extension{Name: k, JSON: x})
+			}
+			return err
+		})
+		msgs = append(msgs, m)
+		return err
+	})
+	if err != nil || p.d.PeekKind() != 0 {
+		return nil, false
+	}
+	if msgs == nil {
+		msgs = []trace.WSMessage{}
+	}
+	return msgs, true
+}
+
+// decodeOwn applies the writer's _idtrace object to f; false when the value
+// has another shape (a foreign tool's field of the same name), which the
+// caller then keeps as a vendor field.
+func decodeOwn(v []byte, f *trace.Flow) bool {
+	p := subParser(v)
+	g := *f
+	noResponse := false
+	err := p.object("", func(k string) error {
+		var err error
+		switch k {
+		case "session":
+			var n int64
+			n, err = p.int(k, 0)
+			g.Session = int(n)
+		case "process":
+			g.Process, err = p.str(k)
+		case "clientAddr":
+			g.ClientAddr, err = p.str(k)
+		case "serverAddr":
+			g.ServerAddr, err = p.str(k)
+		case "url":
+			var u string
+			u, err = p.str(k)
+			if g.Request != nil {
+				r := *g.Request
+				r.URL = u
+				g.Request = &r
+			}
+		case "error":
+			g.Error, err = p.str(k)
+		case "noResponse":
+			var b *bool
+			b, err = p.boolp(k)
+			noResponse = b != nil && *b
+		case "flags":
+			g.Flags = nil
+			err = p.array(k, func(int) error {
+				var fl trace.Flag
+				err := p.object(k, func(n string) error {
+					var err error
+					switch n {
+					case "name":
+						fl.Name, err = p.str(n)
+					case "value":
+						fl.Value, err = p.str(n)
+					default:
+						err = p.skip(n)
+					}
+					return err
+				})
+				g.Flags = append(g.Flags, fl)
+				return err
+			})
+		default:
+			err = p.skip(k)
+		}
+		return err
+	})
+	if err != nil || p.d.PeekKind() != 0 || v[0] != '{' {
+		return false
+	}
+	if noResponse {
+		g.Response = nil
+	}
+	*f = g
+	return true
+}
