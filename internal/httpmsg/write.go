@@ -1,0 +1,135 @@
+package httpmsg
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// The wire form written by WriteRequest and WriteResponse follows one rule
+// so that trace -> wire -> trace keeps the decoded body and the header list:
+//
+//  1. Response body bytes: Wire when present (the headers then still match
+//     it). Otherwise, when Content-Encoding names codings and the body is
+//     not empty, the decoded Body is encoded again with those codings
+//     (gzip, deflate as zlib, br, zstd), so every header stays as recorded
+//     (the bytes differ from the original wire bytes, the decoded body does
+//     not). If a coding cannot be produced (e.g. "compress"), the
+//     Content-Encoding headers are dropped, as Fiddler does when it decodes
+//     a session, and Body is written as is. Request bodies are written as
+//     they are (a request keeps its content coding in Body).
+//  2. Framing: with Transfer-Encoding: chunked the bytes are written as one
+//     chunk plus the last chunk; otherwise a Content-Length header, if
+//     present, is set to the number of bytes written when that number is
+//     not zero (a HEAD or 304 answer keeps its Content-Length). No length
+//     header is ever added: a SAZ file ends where the message ends.
+//  3. Header names and values are written as recorded except that CR and
+//     LF are replaced by spaces, so a header cannot inject lines.
+
+// WriteRequest writes r in HTTP/1.x wire form with an absolute-URI request
+// line (the authority for CONNECT), as Fiddler stores raw/N_c.txt.
+func WriteRequest(w io.Writer, r *trace.Request) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString(clean(r.Method))
+	bw.WriteByte(' ')
+	target := r.URL
+	if target == "" {
+		target = "/"
+	}
+	bw.WriteString(strings.ReplaceAll(clean(target), " ", "%20"))
+	bw.WriteByte(' ')
+	bw.WriteString(wireProto(r.Proto))
+	bw.WriteString("\r\n")
+	writeFramed(bw, r.Headers, r.Body)
+	return bw.Flush()
+}
+
+// WriteResponse writes r in HTTP/1.x wire form, as Fiddler stores
+// raw/N_s.txt (see the rule above for bodies and coding headers).
+func WriteResponse(w io.Writer, r *trace.Response) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString(wireProto(r.Proto))
+	bw.WriteByte(' ')
+	bw.WriteString(strconv.Itoa(r.Status))
+	bw.WriteByte(' ')
+	bw.WriteString(clean(r.Reason))
+	bw.WriteString("\r\n")
+	hs := r.Headers
+	body := r.Body
+	switch {
+	case r.Wire != nil:
+		body = r.Wire
+	case len(r.Body) > 0:
+		if cs := contentCodings(hs); len(cs) > 0 {
+			if enc, err := encodeBody(r.Body, cs); err == nil {
+				body = enc
+			} else {
+				hs = without(hs, "Content-Encoding")
+			}
+		}
+	}
+	writeFramed(bw, hs, body)
+	return bw.Flush()
+}
+
+func writeFramed(bw *bufio.Writer, hs trace.Headers, body []byte) {
+	chunked := isChunked(hs)
+	for _, h := range hs {
+		v := h.Value
+		if !chunked && len(body) > 0 && strings.EqualFold(h.Name, "Content-Length") {
+			v = strconv.Itoa(len(body))
+		}
+		bw.WriteString(clean(h.Name))
+		bw.WriteString(": ")
+		bw.WriteString(clean(v))
+		bw.WriteString("\r\n")
+	}
+	bw.WriteString("\r\n")
+	if chunked {
+		if len(body) > 0 {
+			bw.WriteString(strconv.FormatInt(int64(len(body)), 16))
+			bw.WriteString("\r\n")
+			bw.Write(body)
+			bw.WriteString("\r\n")
+		}
+		bw.WriteString("0\r\n\r\n")
+		return
+	}
+	bw.Write(body)
+}
+
+func without(hs trace.Headers, name string) trace.Headers {
+	out := make(trace.Headers, 0, len(hs))
+	for _, h := range hs {
+		if !strings.EqualFold(h.Name, name) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func clean(s string) string {
+	if strings.ContainsAny(s, "\r\n") {
+		s = strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
+	}
+	return s
+}
+
+// wireProto maps a recorded protocol to an HTTP/1.x-style version token.
+func wireProto(p string) string {
+	switch strings.ToLower(p) {
+	case "":
+		return "HTTP/1.1"
+	case "h2", "http/2", "http/2.0":
+		return "HTTP/2"
+	case "h3", "http/3", "http/3.0":
+		return "HTTP/3"
+	}
+	if strings.HasPrefix(strings.ToUpper(p), "HTTP/") {
+		return clean(p)
+	}
+	return "HTTP/1.1"
+}

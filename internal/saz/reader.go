@@ -1,0 +1,397 @@
+package saz
+
+import (
+	"archive/zip"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	yzip "github.com/yeka/zip"
+
+	"github.com/idtrace/idtrace/internal/httpmsg"
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// Options control reading. Zero fields take the defaults.
+type Options struct {
+	// Password opens encrypted archives (ZipCrypto or WinZip AES).
+	Password string
+	// MaxEntryBytes caps one uncompressed entry (default 256 MiB).
+	MaxEntryBytes int64
+	// MaxTotalBytes caps all uncompressed bytes read (default 8 GiB).
+	MaxTotalBytes int64
+	// MaxRatio caps an entry's uncompressed/compressed ratio once it is
+	// larger than 1 MiB (default 1000).
+	MaxRatio int64
+	// Limits bounds HTTP message parsing (header lines, decoded bodies).
+	Limits httpmsg.Limits
+}
+
+const (
+	defaultMaxEntry = 256 << 20
+	defaultMaxTotal = 8 << 30
+	defaultRatio    = 1000
+	ratioFloor      = 1 << 20
+	maxXMLBytes     = 8 << 20
+	maxEntries      = 4 << 20
+)
+
+// ErrEncrypted is wrapped by the error returned when an encrypted archive is
+// opened without a password or with a wrong one.
+var ErrEncrypted = errors.New("the archive is encrypted (password-protected)")
+
+// Reader reads a SAZ archive one session at a time. It implements
+// trace.Source. Only the reader's goroutine may use it.
+type Reader struct {
+	name     string
+	opts     Options
+	zr       *zip.Reader
+	yz       *yzip.Reader // only when some entry is encrypted
+	ra       io.ReaderAt
+	size     int64
+	sessions []*session
+	meta     trace.Meta
+	total    int64
+	closer   io.Closer
+	warnings []string
+}
+
+type session struct {
+	num   int
+	key   string // the number as written ("01")
+	files [4]int // index into zr.File for c, s, m, w; -1 if absent
+}
+
+const (
+	fileC = iota
+	fileS
+	fileM
+	fileW
+)
+
+var sessionName = regexp.MustCompile(`^raw/([0-9]{1,9})_([csmwCSMW])\.(txt|xml|TXT|XML)$`)
+var versionRE = regexp.MustCompile(`\(v([0-9][0-9.]*)\)`)
+
+// OpenFile opens the SAZ archive at path; Close releases the file.
+func OpenFile(path string, opts Options) (*Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r, err := Open(f, st.Size(), path, opts)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.closer = f
+	return r, nil
+}
+
+// Close releases the file opened by OpenFile; it is a no-op for Open.
+func (r *Reader) Close() error {
+	if r.closer != nil {
+		c := r.closer
+		r.closer = nil
+		return c.Close()
+	}
+	return nil
+}
+
+// Open reads the central directory of a SAZ archive of the given size.
+// name labels errors. It checks every entry name (zip-slip) and the
+// declared sizes, but reads no session yet.
+func Open(ra io.ReaderAt, size int64, name string, opts Options) (*Reader, error) {
+	if opts.MaxEntryBytes <= 0 {
+		opts.MaxEntryBytes = defaultMaxEntry
+	}
+	if opts.MaxTotalBytes <= 0 {
+		opts.MaxTotalBytes = defaultMaxTotal
+	}
+	if opts.MaxRatio <= 0 {
+		opts.MaxRatio = defaultRatio
+	}
+	r := &Reader{name: name, opts: opts, ra: ra, size: size}
+	zr, err := zip.NewReader(ra, size)
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		return nil, r.errf(-1, "", "not a SAZ archive (not a valid zip file): %w", err)
+	}
+	r.zr = zr
+	if len(zr.File) > maxEntries {
+		return nil, r.errf(-1, "", "too many entries (%d, limit %d)", len(zr.File), maxEntries)
+	}
+	byKey := map[string]*session{}
+	encrypted := false
+	for i, f := range zr.File {
+		if err := checkName(f.Name); err != nil {
+			return nil, r.errf(-1, f.Name, "%w", err)
+		}
+		if f.UncompressedSize64 > uint64(opts.MaxEntryBytes) {
+			return nil, r.errf(-1, f.Name, "entry declares %d uncompressed bytes, over the %d-byte cap", f.UncompressedSize64, opts.MaxEntryBytes)
+		}
+		if f.CompressedSize64 > uint64(size) {
+			return nil, r.errf(-1, f.Name, "entry declares %d compressed bytes in a %d-byte archive", f.CompressedSize64, size)
+		}
+		if f.Flags&1 != 0 {
+			encrypted = true
+		}
+		m := sessionName.FindStringSubmatch(f.Name)
+		if m == nil {
+			continue
+		}
+		n, _ := strconv.Atoi(m[1])
+		s := byKey[m[1]]
+		if s == nil {
+			s = &session{num: n, key: m[1], files: [4]int{-1, -1, -1, -1}}
+			byKey[m[1]] = s
+			r.sessions = append(r.sessions, s)
+		}
+		k := strings.IndexByte("csmw", strings.ToLower(m[2])[0])
+		if s.files[k] >= 0 {
+			return nil, r.errf(n, f.Name, "duplicate entry")
+		}
+		s.files[k] = i
+	}
+	sort.SliceStable(r.sessions, func(i, j int) bool {
+		a, b := r.sessions[i], r.sessions[j]
+		if a.num != b.num {
+			return a.num < b.num
+		}
+		return a.key < b.key
+	})
+	kept := r.sessions[:0]
+	for _, s := range r.sessions {
+		if s.files[fileC] < 0 {
+			r.warnings = append(r.warnings, fmt.Sprintf("session %s has no raw/%s_c.txt; skipped", s.key, s.key))
+			continue
+		}
+		kept = append(kept, s)
+	}
+	r.sessions = kept
+	if len(r.sessions) == 0 {
+		return nil, r.errf(-1, "raw/", "not a SAZ archive: no raw/N_c.txt session entries")
+	}
+	if encrypted {
+		if opts.Password == "" {
+			return nil, r.errf(-1, "", "%w: give the password (--password or IDTRACE_SAZ_PASSWORD)", ErrEncrypted)
+		}
+		yz, err := yzip.NewReader(ra, size)
+		if err != nil || len(yz.File) != len(zr.File) {
+			if err == nil {
+				err = errors.New("directory mismatch")
+			}
+			return nil, r.errf(-1, "", "%w: cannot read its directory: %v", ErrEncrypted, err)
+		}
+		for i, f := range yz.File {
+			if f.Name != zr.File[i].Name {
+				return nil, r.errf(-1, f.Name, "%w: directory mismatch", ErrEncrypted)
+			}
+			f.SetPassword(opts.Password)
+		}
+		r.yz = yz
+	}
+	r.meta = trace.Meta{Format: "saz", Creator: trace.Software{Name: "Fiddler"}}
+	if m := versionRE.FindStringSubmatch(zr.Comment); m != nil {
+		r.meta.Version = m[1]
+		r.meta.Creator.Version = m[1]
+	}
+	r.meta.Comment = strings.TrimSpace(zr.Comment)
+	return r, nil
+}
+
+// checkName rejects entry names that could escape an extraction directory.
+func checkName(n string) error {
+	switch {
+	case n == "":
+		return errors.New("empty entry name")
+	case strings.ContainsAny(n, "\\\x00"):
+		return fmt.Errorf("unsafe entry name %q (backslash or NUL; zip-slip)", n)
+	case strings.HasPrefix(n, "/") || (len(n) >= 2 && n[1] == ':'):
+		return fmt.Errorf("unsafe entry name %q (absolute path; zip-slip)", n)
+	}
+	for _, seg := range strings.Split(n, "/") {
+		if seg == ".." {
+			return fmt.Errorf("unsafe entry name %q (parent directory; zip-slip)", n)
+		}
+	}
+	return nil
+}
+
+func (r *Reader) errf(entry int, field, format string, args ...any) *trace.InputError {
+	e := &trace.InputError{File: r.name, Entry: entry, Offset: -1, Field: field, Err: fmt.Errorf(format, args...)}
+	if entry >= 0 {
+		e.EntryKind = "session"
+	}
+	return e
+}
+
+// Meta returns the trace metadata (complete after Open).
+func (r *Reader) Meta() *trace.Meta { return &r.meta }
+
+// Len returns the number of sessions the archive holds.
+func (r *Reader) Len() int { return len(r.sessions) }
+
+// Warnings lists problems that did not stop reading (orphan entries,
+// bodies kept undecoded), in the order found.
+func (r *Reader) Warnings() []string { return r.warnings }
+
+// Flows yields one flow per session, in session-number order. Flow.ID is
+// the position (from 1); Flow.Session is Fiddler's session ID (the SID of
+// raw/N_m.xml, else the file number N). After an error it stops.
+func (r *Reader) Flows() iter.Seq2[*trace.Flow, error] {
+	return func(yield func(*trace.Flow, error) bool) {
+		for i, s := range r.sessions {
+			f, err := r.readSession(i+1, s)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(f, nil) {
+				return
+			}
+		}
+	}
+}
+
+// read returns the uncompressed bytes of entry i, within the caps.
+func (r *Reader) read(s *session, kind int, cap int64) ([]byte, error) {
+	i := s.files[kind]
+	if i < 0 {
+		return nil, nil
+	}
+	zf := r.zr.File[i]
+	limit := min(cap, r.opts.MaxEntryBytes)
+	if ratio := int64(zf.CompressedSize64) * r.opts.MaxRatio; ratio/r.opts.MaxRatio == int64(zf.CompressedSize64) && ratio < limit {
+		limit = max(ratio, ratioFloor)
+	}
+	if rem := r.opts.MaxTotalBytes - r.total; rem < limit {
+		limit = rem
+	}
+	var rc io.ReadCloser
+	var err error
+	if zf.Flags&1 != 0 {
+		if r.yz == nil {
+			return nil, r.errf(s.num, zf.Name, "%w", ErrEncrypted)
+		}
+		rc, err = r.yz.File[i].Open()
+		if err != nil {
+			return nil, r.errf(s.num, zf.Name, "%w: wrong password? (%v)", ErrEncrypted, err)
+		}
+	} else {
+		rc, err = zf.Open()
+		if err != nil {
+			return nil, r.errf(s.num, zf.Name, "%w", err)
+		}
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		if zf.Flags&1 != 0 {
+			return nil, r.errf(s.num, zf.Name, "%w: wrong password or corrupt entry (%v)", ErrEncrypted, err)
+		}
+		return nil, r.errf(s.num, zf.Name, "%w", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, r.errf(s.num, zf.Name, "uncompressed entry exceeds %d bytes (%d compressed): zip bomb or over the size caps", limit, zf.CompressedSize64)
+	}
+	r.total += int64(len(b))
+	return b, nil
+}
+
+func (r *Reader) readSession(id int, s *session) (*trace.Flow, error) {
+	f := &trace.Flow{ID: id, Session: s.num, Time: trace.NA, Timings: trace.NoTimings()}
+	cname := r.zr.File[s.files[fileC]].Name
+	c, err := r.read(s, fileC, r.opts.MaxEntryBytes)
+	if err != nil {
+		return nil, err
+	}
+	req, err := httpmsg.ParseRequest(c)
+	if err != nil {
+		var be *httpmsg.BodyError
+		if !errors.As(err, &be) || req == nil {
+			return nil, r.msgErr(s, cname, err)
+		}
+		r.warnings = append(r.warnings, fmt.Sprintf("session %d: %s: %v", s.num, cname, err))
+	}
+	f.Request = req
+	if s.files[fileS] >= 0 {
+		sname := r.zr.File[s.files[fileS]].Name
+		b, err := r.read(s, fileS, r.opts.MaxEntryBytes)
+		if err != nil {
+			return nil, err
+		}
+		if len(b) > 0 {
+			resp, err := httpmsg.ParseResponse(b, r.opts.Limits)
+			if err != nil {
+				var be *httpmsg.BodyError
+				if !errors.As(err, &be) || resp == nil {
+					return nil, r.msgErr(s, sname, err)
+				}
+				r.warnings = append(r.warnings, fmt.Sprintf("session %d: %s: %v", s.num, sname, err))
+			}
+			f.Response = resp
+		}
+	}
+	if s.files[fileM] >= 0 {
+		mname := r.zr.File[s.files[fileM]].Name
+		b, err := r.read(s, fileM, maxXMLBytes)
+		if err != nil {
+			return nil, err
+		}
+		m, err := parseMeta(b)
+		if err != nil {
+			return nil, r.errf(s.num, mname, "%w", err)
+		}
+		m.apply(f)
+	}
+	if s.files[fileW] >= 0 {
+		wname := r.zr.File[s.files[fileW]].Name
+		b, err := r.read(s, fileW, r.opts.MaxEntryBytes)
+		if err != nil {
+			return nil, err
+		}
+		msgs, err := parseWebSocket(b)
+		if err != nil {
+			return nil, r.errf(s.num, wname, "%w", err)
+		}
+		f.WebSocket = msgs
+	}
+	if f.Response == nil && f.Error == "" {
+		f.Error = errorFromFlags(f.Flags)
+	}
+	return f, nil
+}
+
+func (r *Reader) msgErr(s *session, field string, err error) error {
+	e := r.errf(s.num, field, "%w", err)
+	var se *httpmsg.SyntaxError
+	if errors.As(err, &se) {
+		e.Offset = se.Offset
+	}
+	return e
+}
+
+// errorFromFlags explains a missing response from Fiddler's session flags.
+func errorFromFlags(fl []trace.Flag) string {
+	for _, x := range fl {
+		n := strings.ToLower(x.Name)
+		if strings.Contains(n, "abort") || strings.Contains(n, "fail") || strings.Contains(n, "error") {
+			if x.Value == "" {
+				return x.Name
+			}
+			return x.Name + ": " + x.Value
+		}
+	}
+	return ""
+}
+

@@ -1,0 +1,281 @@
+package saz
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	yzip "github.com/yeka/zip"
+
+	"github.com/idtrace/idtrace/internal/httpmsg"
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// WriterOptions control writing.
+type WriterOptions struct {
+	// Password, when set, encrypts every file entry with WinZip AES-256.
+	Password string
+	// Count, when known, is the number of sessions: file numbers are then
+	// zero-padded to its width as Fiddler does ("01".."56"). Otherwise they
+	// are padded to 4 digits. Fiddler sorts by name, so past the width the
+	// order shown by Fiddler may differ (idtrace sorts numerically).
+	Count int
+	// Modified is the time stamped on the entries (default: now).
+	Modified time.Time
+}
+
+// maxIndexRows bounds the rows of _index.htm kept in memory.
+const maxIndexRows = 50000
+
+// contentTypes is [Content_Types].xml exactly as Fiddler writes it.
+const contentTypes = "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\r\n<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">\r\n<Default Extension=\"htm\" ContentType=\"text/html\" />\r\n<Default Extension=\"xml\" ContentType=\"application/xml\" />\r\n<Default Extension=\"txt\" ContentType=\"text/plain\" />\r\n</Types>"
+
+// Writer writes a SAZ archive session by session. It implements
+// trace.Sink. Only one goroutine may use it.
+type Writer struct {
+	opts   WriterOptions
+	meta   *trace.Meta
+	zw     *zip.Writer  // plain archives
+	yw     *yzip.Writer // encrypted archives
+	tail   *tailWriter  // holds the end record of yw to add the comment
+	width  int
+	n      int
+	rows   []string
+	more   int
+	err    error
+	closed bool
+}
+
+// NewWriter starts a SAZ archive on w. meta may be nil; Close takes the
+// final metadata.
+func NewWriter(w io.Writer, meta *trace.Meta, opts WriterOptions) *Writer {
+	sw := &Writer{opts: opts, meta: meta, width: 4}
+	if opts.Count > 0 {
+		sw.width = len(strconv.Itoa(opts.Count))
+	}
+	if sw.opts.Modified.IsZero() {
+		sw.opts.Modified = time.Now()
+	}
+	if opts.Password != "" {
+		sw.tail = &tailWriter{w: w}
+		sw.yw = yzip.NewWriter(sw.tail)
+	} else {
+		sw.zw = zip.NewWriter(w)
+	}
+	sw.err = sw.dir("raw/")
+	return sw
+}
+
+func (w *Writer) dir(name string) error {
+	if w.zw != nil {
+		_, err := w.zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store, Modified: w.opts.Modified})
+		return err
+	}
+	fh := &yzip.FileHeader{Name: name, Method: yzip.Store}
+	fh.SetModTime(w.opts.Modified)
+	_, err := w.yw.CreateHeader(fh)
+	return err
+}
+
+func (w *Writer) create(name string) (io.Writer, error) {
+	if w.zw != nil {
+		return w.zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: w.opts.Modified})
+	}
+	fh := &yzip.FileHeader{Name: name, Method: yzip.Deflate}
+	fh.SetModTime(w.opts.Modified)
+	fh.SetPassword(w.opts.Password)
+	fh.SetEncryptionMethod(yzip.AES256Encryption)
+	return w.yw.CreateHeader(fh)
+}
+
+func (w *Writer) entry(name string, fill func(io.Writer) error) error {
+	ew, err := w.create(name)
+	if err != nil {
+		return err
+	}
+	return fill(ew)
+}
+
+// WriteFlow writes raw/N_c.txt, raw/N_s.txt (empty without a response),
+// raw/N_m.xml and, for WebSocket sessions, raw/N_w.txt.
+func (w *Writer) WriteFlow(f *trace.Flow) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.closed {
+		return errors.New("saz: WriteFlow after Close")
+	}
+	w.n++
+	num := fmt.Sprintf("%0*d", w.width, w.n)
+	sid := f.Session
+	if sid <= 0 {
+		sid = f.ID
+	}
+	if sid <= 0 {
+		sid = w.n
+	}
+	req := f.Request
+	if req == nil {
+		req = &trace.Request{Method: "GET", URL: "/"}
+	}
+	w.err = w.entry("raw/"+num+"_c.txt", func(ew io.Writer) error { return httpmsg.WriteRequest(ew, req) })
+	if w.err == nil {
+		w.err = w.entry("raw/"+num+"_s.txt", func(ew io.Writer) error {
+			if f.Response == nil {
+				return nil
+			}
+			return httpmsg.WriteResponse(ew, f.Response)
+		})
+	}
+	if w.err == nil {
+		w.err = w.entry("raw/"+num+"_m.xml", func(ew io.Writer) error { return writeMeta(ew, f, sid) })
+	}
+	if w.err == nil && len(f.WebSocket) > 0 {
+		w.err = w.entry("raw/"+num+"_w.txt", func(ew io.Writer) error { return writeWebSocket(ew, f.WebSocket) })
+	}
+	if w.err != nil {
+		return w.err
+	}
+	if len(w.rows) < maxIndexRows {
+		w.rows = append(w.rows, indexRow(num, sid, f))
+	} else {
+		w.more++
+	}
+	return nil
+}
+
+// Close writes _index.htm, [Content_Types].xml, the archive comment and the
+// zip directory. It does not close the underlying writer.
+func (w *Writer) Close(meta *trace.Meta) error {
+	if w.closed {
+		return errors.New("saz: writer closed twice")
+	}
+	w.closed = true
+	if w.err != nil {
+		return w.err
+	}
+	if meta != nil {
+		w.meta = meta
+	}
+	if err := w.entry("_index.htm", w.writeIndex); err != nil {
+		return err
+	}
+	if err := w.entry("[Content_Types].xml", func(ew io.Writer) error {
+		_, err := io.WriteString(ew, contentTypes)
+		return err
+	}); err != nil {
+		return err
+	}
+	comment := archiveComment(w.meta)
+	if w.zw != nil {
+		if err := w.zw.SetComment(comment); err != nil {
+			return err
+		}
+		return w.zw.Close()
+	}
+	if err := w.yw.Close(); err != nil {
+		return err
+	}
+	return w.tail.finish(comment)
+}
+
+// archiveComment is the zip comment; Fiddler's form keeps the version.
+func archiveComment(m *trace.Meta) string {
+	v := "5.0.0.0"
+	if m != nil && m.Format == "saz" && m.Version != "" {
+		v = m.Version
+	}
+	return "Fiddler (v" + v + ") Session Archive. See https://fiddler2.com"
+}
+
+func indexRow(num string, sid int, f *trace.Flow) string {
+	var status, proto, host, path, body, ctype string
+	if f.Request != nil {
+		host, path = f.Request.Host(), f.Request.Path()
+		proto = "HTTP"
+		if strings.HasPrefix(strings.ToLower(f.Request.URL), "https:") {
+			proto = "HTTPS"
+		}
+		if f.Request.Method == "CONNECT" {
+			proto, path = "HTTP", "Tunnel to "+f.Request.URL
+			host = "Tunnel to"
+		}
+	}
+	if r := f.Response; r != nil {
+		status = strconv.Itoa(r.Status)
+		body = strconv.Itoa(len(r.Body))
+		ctype = r.Headers.Get("Content-Type")
+	} else {
+		status = "-"
+		body = "-1"
+	}
+	e := html.EscapeString
+	return fmt.Sprintf("<tr><td><a href='raw\\%s_c.txt'>C</a>&nbsp;<a href='raw\\%s_s.txt'>S</a>&nbsp;<a href='raw\\%s_m.xml'>M</a></td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td></td><td>%s</td><td>%s</td><td>%s</td><td></td></tr>",
+		num, num, num, sid, e(status), proto, e(host), e(path), body, e(ctype), e(f.Process), e(f.Comment))
+}
+
+func (w *Writer) writeIndex(ew io.Writer) error {
+	var b bytes.Buffer
+	b.Write(bom)
+	b.WriteString("<html><head><style>body,thead,td,a,p{font-family:verdana,sans-serif;font-size: 10px;}</style></head><body><table cols=12><thead><tr><th>&nbsp;</th><th>#</th><th>Result</th><th>Protocol</th><th>Host</th><th>URL</th><th>Body</th><th>Caching</th><th>Content-Type</th><th>Process</th><th>Comments</th><th>Custom</th></tr></thead><tbody>")
+	for _, r := range w.rows {
+		b.WriteString(r)
+	}
+	if w.more > 0 {
+		fmt.Fprintf(&b, "<tr><td colspan=12>%d more sessions are in raw/ but not listed here.</td></tr>", w.more)
+	}
+	b.WriteString("</tbody></table></body></html>")
+	_, err := ew.Write(b.Bytes())
+	return err
+}
+
+// tailWriter passes bytes through but holds back the last 22, so that the
+// end-of-central-directory record written by yeka/zip (which cannot write
+// an archive comment) can get one.
+type tailWriter struct {
+	w    io.Writer
+	hold []byte
+	err  error
+}
+
+const eocdLen = 22
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	if t.err != nil {
+		return 0, t.err
+	}
+	t.hold = append(t.hold, p...)
+	if n := len(t.hold) - eocdLen; n > 0 {
+		if _, err := t.w.Write(t.hold[:n]); err != nil {
+			t.err = err
+			return 0, err
+		}
+		t.hold = append(t.hold[:0], t.hold[n:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailWriter) finish(comment string) error {
+	if t.err != nil {
+		return t.err
+	}
+	if len(t.hold) != eocdLen || binary.LittleEndian.Uint32(t.hold) != 0x06054b50 {
+		return errors.New("saz: unexpected zip end record")
+	}
+	if len(comment) > 0xffff {
+		comment = comment[:0xffff]
+	}
+	binary.LittleEndian.PutUint16(t.hold[20:], uint16(len(comment)))
+	if _, err := t.w.Write(t.hold); err != nil {
+		return err
+	}
+	_, err := io.WriteString(t.w, comment)
+	return err
+}
