@@ -1,0 +1,403 @@
+package entralog
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// csvState is the state of a CSV reader after its header was read.
+type csvState struct {
+	cr     *csv.Reader
+	lim    *limitReader
+	header []string
+	ix     [nKeys]int32
+	kind   string // fixed kind for portal downloads; "" to decide per row
+	portal bool
+	// portal audit columns grouped by target and additional detail
+	targets []portalTarget
+	details []portalDetail
+	row     node
+}
+
+type portalTarget struct {
+	typ, name, id, upn int // column index + 1
+	mods               []portalMod
+}
+
+type portalMod struct{ name, old, new int }
+
+type portalDetail struct{ key, value int }
+
+// limitReader fails a read once more than the allowed bytes were read since
+// the last record, so an unterminated quote cannot read a whole file into
+// one field.
+type limitReader struct {
+	r     io.Reader
+	total int64
+	limit int64
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.total >= l.limit {
+		return 0, errTooLarge
+	}
+	if rem := l.limit - l.total; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	n, err := l.r.Read(p)
+	l.total += int64(n)
+	return n, err
+}
+
+// csvSchema is one export family: the columns it must have (each entry a
+// list of alternatives, normalized).
+type csvSchema struct {
+	desc, shape string
+	portal      bool
+	kind        string
+	need        [][]string
+}
+
+var csvSchemas = []csvSchema{
+	{"portal audit log download", ShapePortalCSV, true, trace.KindAudit,
+		[][]string{{"date (utc)", "date"}, {"activity"}, {"category"}, {"correlationid"}}},
+	{"portal sign-in log download", ShapePortalCSV, true, trace.KindSignIn,
+		[][]string{{"date (utc)", "date"}, {"request id"}, {"correlation id"}, {"application id"}}},
+	{"Log Analytics AuditLogs export", ShapeLACSV, false, trace.KindAudit,
+		[][]string{{"operationname"}, {"initiatedby"}, {"targetresources"}}},
+	{"Log Analytics sign-in export", ShapeLACSV, false, trace.KindSignIn,
+		[][]string{{"appid"}, {"resulttype", "status", "status_dynamic"}, {"userprincipalname", "serviceprincipalid"}}},
+}
+
+var (
+	reTarget    = regexp.MustCompile(`^target(\d+)(type|displayname|objectid|userprincipalname)$`)
+	reTargetMod = regexp.MustCompile(`^target(\d+)modifiedproperty(\d+)(name|oldvalue|newvalue)$`)
+	reDetail    = regexp.MustCompile(`^additionaldetail(\d+)(key|value)$`)
+)
+
+func (r *Reader) openCSV() error {
+	lim := &limitReader{r: r.br, limit: maxRecordBytes}
+	cr := csv.NewReader(lim)
+	cr.ReuseRecord = true
+	hdr, err := cr.Read()
+	if err != nil {
+		if err == io.EOF {
+			err = errors.New("empty input")
+		}
+		return r.csvErr(0, err)
+	}
+	st := &csvState{cr: cr, lim: lim, header: append([]string(nil), hdr...)}
+	cr.FieldsPerRecord = len(hdr)
+	names := make(map[string]bool, len(hdr))
+	for i, h := range st.header {
+		n := string(normKey(nil, h))
+		names[n] = true
+		if id, ok := keyIDs[n]; ok && st.ix[id] == 0 {
+			st.ix[id] = int32(i + 1)
+		}
+	}
+	var best *csvSchema
+	var bestMissing []string
+	for i := range csvSchemas {
+		s := &csvSchemas[i]
+		var missing []string
+		for _, alts := range s.need {
+			ok := false
+			for _, a := range alts {
+				ok = ok || names[a]
+			}
+			if !ok {
+				missing = append(missing, strings.Join(alts, " or "))
+			}
+		}
+		if len(missing) == 0 {
+			best, bestMissing = s, nil
+			break
+		}
+		if best == nil || len(missing) < len(bestMissing) {
+			best, bestMissing = s, missing
+		}
+	}
+	if bestMissing != nil {
+		return r.inputErr(0, 1, "", fmt.Errorf("%w: CSV header lacks column(s) %s (closest: %s)",
+			ErrUnrecognised, strings.Join(bestMissing, ", "), best.desc))
+	}
+	r.shape = best.shape
+	st.portal = best.portal
+	if st.portal {
+		st.kind = best.kind
+		if best.kind == trace.KindSignIn {
+			st.kind = portalSignInKind(names, r.name)
+		} else {
+			st.groupAuditColumns()
+		}
+	}
+	r.csv = st
+	return nil
+}
+
+// portalSignInKind tells which sign-in log a portal download holds. The
+// interactive and non-interactive downloads have the same columns, so the
+// file name the portal gives ("NonInteractiveSignIns_...") decides those.
+func portalSignInKind(names map[string]bool, file string) string {
+	base := strings.ToLower(file)
+	if i := strings.LastIndexAny(base, `/\`); i >= 0 {
+		base = base[i+1:]
+	}
+	if !names["username"] && !names["user"] && names["service principal id"] {
+		if names["managed identity type"] || strings.Contains(base, "msi") || strings.Contains(base, "managedidentit") {
+			return trace.KindSignInManagedIdentity
+		}
+		return trace.KindSignInServicePrincipal
+	}
+	if strings.Contains(base, "noninteractive") || strings.Contains(base, "non-interactive") {
+		return trace.KindSignInNonInteractive
+	}
+	return trace.KindSignIn
+}
+
+func (st *csvState) groupAuditColumns() {
+	tg := map[int]*portalTarget{}
+	dt := map[int]*portalDetail{}
+	target := func(n int) *portalTarget {
+		if tg[n] == nil {
+			tg[n] = &portalTarget{}
+		}
+		return tg[n]
+	}
+	for i, h := range st.header {
+		n := string(normKey(nil, h))
+		col := i + 1
+		if m := reTarget.FindStringSubmatch(n); m != nil {
+			t := target(atoi(m[1]))
+			switch m[2] {
+			case "type":
+				t.typ = col
+			case "displayname":
+				t.name = col
+			case "objectid":
+				t.id = col
+			case "userprincipalname":
+				t.upn = col
+			}
+		} else if m := reTargetMod.FindStringSubmatch(n); m != nil {
+			t := target(atoi(m[1]))
+			j := atoi(m[2])
+			for len(t.mods) < j {
+				t.mods = append(t.mods, portalMod{})
+			}
+			switch m[3] {
+			case "name":
+				t.mods[j-1].name = col
+			case "oldvalue":
+				t.mods[j-1].old = col
+			case "newvalue":
+				t.mods[j-1].new = col
+			}
+		} else if m := reDetail.FindStringSubmatch(n); m != nil {
+			k := atoi(m[1])
+			if dt[k] == nil {
+				dt[k] = &portalDetail{}
+			}
+			if m[2] == "key" {
+				dt[k].key = col
+			} else {
+				dt[k].value = col
+			}
+		}
+	}
+	for _, k := range sortedKeys(tg) {
+		st.targets = append(st.targets, *tg[k])
+	}
+	for _, k := range sortedKeys(dt) {
+		st.details = append(st.details, *dt[k])
+	}
+}
+
+func sortedKeys[V any](m map[int]V) []int {
+	ks := make([]int, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Ints(ks)
+	return ks
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	if n > 10000 {
+		n = 10000
+	}
+	return n
+}
+
+func (r *Reader) csvErr(record int, err error) *trace.InputError {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		e := r.inputErr(record, pe.Line, "", pe.Err)
+		e.Column = pe.Column
+		if errors.Is(pe.Err, csv.ErrFieldCount) && r.csv != nil {
+			e.Err = fmt.Errorf("%w (the header has %d)", pe.Err, len(r.csv.header))
+		}
+		return e
+	}
+	return r.inputErr(record, 0, "", err)
+}
+
+func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
+	st := r.csv
+	for recNo := 1; ; recNo++ {
+		st.lim.limit = st.lim.total + maxRecordBytes + 64<<10
+		fields, err := st.cr.Read()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			e := r.csvErr(recNo, err)
+			if e.Line == 0 {
+				e.Line, _ = st.cr.FieldPos(0)
+			}
+			yield(nil, e)
+			return
+		}
+		line, _ := st.cr.FieldPos(0)
+		ev := &trace.Event{File: r.name, Line: line, LineKind: "line", Shape: r.shape}
+		row := &st.row
+		row.kind = 'o'
+		row.mem = row.mem[:0]
+		for i, f := range fields {
+			row.mem = append(row.mem, member{key: st.header[i], val: node{kind: 's', s: f}})
+		}
+		rc := rec{n: row, ix: st.ix}
+		if st.portal {
+			err = st.mapPortal(ev, &rc)
+		} else {
+			err = mapGraph(ev, &rc, nil)
+		}
+		if err != nil {
+			e := r.inputErr(recNo, line, "", err)
+			if fe := (*fieldError)(nil); errors.As(err, &fe) {
+				for i, h := range st.header {
+					if h == fe.field || strings.HasPrefix(fe.field, h+"[") {
+						e.Line, e.Column = st.cr.FieldPos(i)
+						break
+					}
+				}
+			}
+			yield(nil, e)
+			return
+		}
+		if !yield(ev, nil) {
+			return
+		}
+	}
+}
+
+// col returns the value of 1-based column c of the row and marks it used.
+func colStr(r *rec, c int) string {
+	if c <= 0 || c > len(r.n.mem) {
+		return ""
+	}
+	r.n.mem[c-1].used = true
+	return r.n.mem[c-1].val.s
+}
+
+func (st *csvState) mapPortal(ev *trace.Event, r *rec) error {
+	ev.Kind = st.kind
+	s, field := timeField(r, kDateUTC, kDate)
+	t, err := parseTime(s)
+	if err != nil {
+		return &fieldError{field, err}
+	}
+	ev.Time = t
+	if st.kind == trace.KindAudit {
+		ev.CorrelationID = r.str(kCorrelationID)
+		ev.Service = r.str(kService)
+		ev.Category = r.str(kCategory)
+		ev.Activity = r.str(kActivity)
+		ev.Result = strings.ToLower(r.str(kResult))
+		ev.ResultReason = r.str(kResultReason)
+		ev.UserAgent = firstStr(r, kUserAgent, kUserAgentSpaced)
+		ev.IPAddress = r.str(kIPAddress)
+		at := strings.ToLower(r.str(kActorType))
+		p := trace.Principal{ID: r.str(kActorObjectID), DisplayName: r.str(kActorDisplayName), UPN: r.str(kActorUPN),
+			ServicePrincipalID: r.str(kActorSPID), ServicePrincipalName: r.str(kActorSPName), IPAddress: ev.IPAddress}
+		switch {
+		case strings.Contains(at, "user"):
+			p.Type = "user"
+		case strings.Contains(at, "app") || strings.Contains(at, "service"):
+			p.Type = "app"
+		case p.UPN != "":
+			p.Type = "user"
+		case p.ServicePrincipalID != "" || p.ServicePrincipalName != "":
+			p.Type = "app"
+		}
+		ev.Actor = p
+		if p.Type == "app" {
+			ev.App = p
+		}
+		for _, pt := range st.targets {
+			tg := trace.Target{Type: colStr(r, pt.typ), DisplayName: colStr(r, pt.name), ID: colStr(r, pt.id), UPN: colStr(r, pt.upn)}
+			for _, pm := range pt.mods {
+				m := trace.ModifiedProperty{Name: colStr(r, pm.name), Old: colStr(r, pm.old), New: colStr(r, pm.new)}
+				if m != (trace.ModifiedProperty{}) {
+					tg.Modified = append(tg.Modified, m)
+				}
+			}
+			if tg.Type != "" || tg.DisplayName != "" || tg.ID != "" || tg.UPN != "" || len(tg.Modified) > 0 {
+				ev.Targets = append(ev.Targets, tg)
+			}
+		}
+		for _, pd := range st.details {
+			kv := trace.KV{Key: colStr(r, pd.key), Value: colStr(r, pd.value)}
+			if kv != (trace.KV{}) {
+				ev.Details = append(ev.Details, kv)
+			}
+		}
+	} else {
+		ev.Category = defaultCategory(st.kind)
+		ev.Activity = "Sign-in activity"
+		ev.ID = r.str(kRequestID)
+		ev.CorrelationID = r.str(kCorrelationIDSpaced)
+		ev.UserAgent = r.str(kUserAgentSpaced)
+		ev.IPAddress = r.str(kIPAddressSpaced)
+		ev.App = trace.Principal{Type: "app", DisplayName: r.str(kApplication), AppID: r.str(kApplicationID), OwnerTenantID: r.str(kAppOwnerTenantIDSpaced)}
+		spID, spName := r.str(kSPIDSpaced), r.str(kSPNameSpaced)
+		if st.kind == trace.KindSignInServicePrincipal || st.kind == trace.KindSignInManagedIdentity {
+			ev.App.ServicePrincipalID, ev.App.ServicePrincipalName = spID, spName
+			ev.Actor = ev.App
+			if spName != "" {
+				ev.Actor.DisplayName = spName
+			}
+		} else {
+			ev.Actor = trace.Principal{Type: "user", ID: r.str(kUserIDSpaced), DisplayName: r.str(kUser), UPN: r.str(kUsername)}
+		}
+		ev.Actor.IPAddress = ev.IPAddress
+		res := trace.Principal{DisplayName: r.str(kResource), AppID: r.str(kResourceIDSpaced), OwnerTenantID: r.str(kResourceOwnerTenantIDSpaced)}
+		if res != (trace.Principal{}) {
+			res.Type = "app"
+		}
+		ev.Resource = res
+		ev.Result = strings.ToLower(r.str(kStatus))
+		ev.FailureReason = r.str(kFailureReason)
+		ev.ClientApp = r.str(kClientApp)
+		ev.Interactive = st.kind == trace.KindSignIn
+		if c := strings.TrimSpace(r.str(kSignInErrorCode)); c != "" {
+			n, err := strconv.Atoi(c)
+			if err != nil {
+				return &fieldError{r.name(kSignInErrorCode), fmt.Errorf("not an integer: %q", trunc(c, 20))}
+			}
+			ev.ErrorCode = n
+		}
+	}
+	ev.Extra = appendExtra(ev.Extra, "", r.n)
+	return nil
+}

@@ -1,0 +1,305 @@
+// Package entralog reads Microsoft Entra ID audit and sign-in log exports
+// and yields one *trace.Event per record, streaming: portal CSV and JSON
+// downloads, Microsoft Graph JSON (value arrays, paged dumps, concatenated
+// arrays), Log Analytics / Sentinel CSV and JSON exports, and
+// diagnostic-settings NDJSON. The shape is detected from the content.
+//
+// Every record becomes an Event or an error, never nothing: the first
+// malformed record ends the stream with a *trace.InputError naming the file,
+// the record and line (and column for CSV) and the field.
+//
+// This package is owned by the entralog readers; other packages use its
+// exported API only and must not modify the Events' shared slices after
+// handing them on.
+package entralog
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// Shapes reported by Reader.Shape.
+const (
+	ShapePortalCSV  = "portal-csv"
+	ShapePortalJSON = "portal-json"
+	ShapeGraphJSON  = "graph-json"
+	ShapeLACSV      = "la-csv"
+	ShapeLAJSON     = "la-json"
+	ShapeDiagnostic = "diagnostic-ndjson"
+)
+
+// peekSize is how much of the input detection may look at.
+const peekSize = 1 << 20
+
+// Reader reads one export. It is not safe for concurrent use, and its Events
+// may be ranged over once.
+type Reader struct {
+	name  string
+	shape string
+	br    *bufio.Reader
+	csv   *csvState
+	done  bool
+}
+
+// ErrUnrecognised is wrapped by NewReader's error when the input is not an
+// Entra log export it knows.
+var ErrUnrecognised = errors.New("not a recognised Entra audit or sign-in export")
+
+// NewReader detects the export shape of r from its first bytes (a UTF-8 or
+// UTF-16 byte order mark, then '[' for a JSON array, '{' for Graph JSON or
+// NDJSON, otherwise a CSV header) and returns a Reader over it. name is the
+// file name used in Events and errors. For CSV the header is read and checked
+// here: a CSV that is neither an audit nor a sign-in export is an error
+// naming the columns it lacks.
+func NewReader(r io.Reader, name string) (*Reader, error) {
+	br := bufio.NewReaderSize(r, peekSize)
+	b, _ := br.Peek(4)
+	switch {
+	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}):
+		br.Discard(3)
+	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}), bytes.HasPrefix(b, []byte{0xFE, 0xFF}):
+		u := &utf16Reader{r: br, big: b[0] == 0xFE}
+		br.Discard(2)
+		br = bufio.NewReaderSize(u, peekSize)
+	}
+	rd := &Reader{name: name, br: br}
+	first, err := firstNonSpace(br)
+	if err != nil {
+		return nil, rd.inputErr(0, 0, "", fmt.Errorf("%w: %v", ErrUnrecognised, err))
+	}
+	switch first {
+	case '[':
+		rd.shape = detectArray(br)
+	case '{':
+		rd.shape = detectObject(br)
+	default:
+		if err := rd.openCSV(); err != nil {
+			return nil, err
+		}
+	}
+	return rd, nil
+}
+
+// Open opens the file at path and returns a Reader over it and the file to
+// close when done.
+func Open(path string) (*Reader, io.Closer, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := NewReader(f, path)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return r, f, nil
+}
+
+// Shape names the detected export shape: "portal-csv", "portal-json",
+// "graph-json", "la-csv", "la-json" or "diagnostic-ndjson".
+func (r *Reader) Shape() string { return r.shape }
+
+// Events yields the records one at a time. After an error it stops. The
+// Events are fresh for each record; the consumer owns them.
+func (r *Reader) Events() iter.Seq2[*trace.Event, error] {
+	return func(yield func(*trace.Event, error) bool) {
+		if r.done {
+			yield(nil, errors.New("entralog: Events already read"))
+			return
+		}
+		r.done = true
+		switch r.shape {
+		case ShapePortalCSV, ShapeLACSV:
+			r.csvEvents(yield)
+		case ShapeDiagnostic:
+			r.ndjsonEvents(yield)
+		default:
+			r.jsonEvents(yield)
+		}
+	}
+}
+
+func (r *Reader) inputErr(record, line int, field string, err error) *trace.InputError {
+	e := &trace.InputError{File: r.name, Entry: -1, Offset: -1, Line: line, Field: field, Err: err}
+	if record > 0 {
+		e.Entry, e.EntryKind = record, "record"
+	}
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		if e.Field == "" {
+			e.Field = fe.field
+		}
+		e.Err = fe.err
+	}
+	return e
+}
+
+// firstNonSpace returns the first byte after ASCII white space without
+// consuming it.
+func firstNonSpace(br *bufio.Reader) (byte, error) {
+	for i := 1; ; i++ {
+		b, err := br.Peek(i)
+		if len(b) < i {
+			if err == nil || err == io.EOF {
+				err = errors.New("empty input")
+			}
+			if err == bufio.ErrBufferFull {
+				err = errors.New("only white space in the first MiB")
+			}
+			return 0, err
+		}
+		switch c := b[i-1]; c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		default:
+			return c, nil
+		}
+	}
+}
+
+// peekAll returns up to peekSize bytes of the input without consuming them.
+func peekAll(br *bufio.Reader) []byte {
+	b, _ := br.Peek(br.Size())
+	return b
+}
+
+// detectArray tells a Log Analytics JSON export (PascalCase columns) from a
+// portal or Graph-style JSON download (camelCase keys) by the first
+// element's keys.
+func detectArray(br *bufio.Reader) string {
+	dec := jsontext.NewDecoder(bytes.NewReader(peekAll(br)), jsonOpts...)
+	if t, err := dec.ReadToken(); err != nil || t.Kind() != '[' {
+		return ShapePortalJSON
+	}
+	if dec.PeekKind() != '{' {
+		return ShapePortalJSON
+	}
+	dec.ReadToken()
+	upper, lower := 0, 0
+	for dec.PeekKind() == '"' {
+		t, err := dec.ReadToken()
+		if err != nil {
+			break
+		}
+		k := t.String()
+		if c, _ := utf8.DecodeRuneInString(k); 'A' <= c && c <= 'Z' {
+			upper++
+		} else if 'a' <= c && c <= 'z' {
+			lower++
+		}
+		if dec.SkipValue() != nil {
+			break
+		}
+	}
+	if upper > lower {
+		return ShapeLAJSON
+	}
+	return ShapePortalJSON
+}
+
+// detectObject tells one-record-per-line NDJSON (diagnostic settings) from a
+// Graph response or a stream of pretty-printed objects.
+func detectObject(br *bufio.Reader) string {
+	buf := peekAll(br)
+	dec := jsontext.NewDecoder(bytes.NewReader(buf), jsonOpts...)
+	if _, err := dec.ReadToken(); err != nil {
+		return ShapeGraphJSON
+	}
+	graph := false
+	for dec.PeekKind() == '"' {
+		t, err := dec.ReadToken()
+		if err != nil {
+			break
+		}
+		k := t.String()
+		if strings.EqualFold(k, "value") && dec.PeekKind() == '[' || strings.HasPrefix(k, "@odata.") {
+			graph = true
+			break
+		}
+		if dec.SkipValue() != nil {
+			break
+		}
+	}
+	if graph {
+		return ShapeGraphJSON
+	}
+	// One record per line? Then no newline occurs before the first object ends.
+	start := bytes.IndexByte(buf, '{')
+	end := int(dec.InputOffset())
+	if dec.PeekKind() == '}' {
+		end++
+	}
+	if end > len(buf) {
+		end = len(buf)
+	}
+	if start >= 0 && start < end && bytes.IndexByte(buf[start:end], '\n') >= 0 {
+		return ShapeGraphJSON
+	}
+	return ShapeDiagnostic
+}
+
+// utf16Reader converts UTF-16 (as Windows PowerShell 5 writes with Out-File)
+// to UTF-8.
+type utf16Reader struct {
+	r    io.Reader
+	big  bool
+	in   [4096]byte
+	n    int // pending bytes in in
+	out  []byte
+	pos  int
+	hi   rune // pending high surrogate
+	rerr error
+}
+
+func (u *utf16Reader) Read(p []byte) (int, error) {
+	for u.pos == len(u.out) {
+		u.out, u.pos = u.out[:0], 0
+		if u.rerr != nil {
+			return 0, u.rerr
+		}
+		m, err := u.r.Read(u.in[u.n:])
+		u.n += m
+		if err != nil {
+			u.rerr = err
+		}
+		i := 0
+		for ; i+1 < u.n; i += 2 {
+			var c rune
+			if u.big {
+				c = rune(u.in[i])<<8 | rune(u.in[i+1])
+			} else {
+				c = rune(u.in[i+1])<<8 | rune(u.in[i])
+			}
+			switch {
+			case c >= 0xD800 && c < 0xDC00:
+				if u.hi != 0 {
+					u.out = utf8.AppendRune(u.out, utf8.RuneError)
+				}
+				u.hi = c
+				continue
+			case c >= 0xDC00 && c < 0xE000 && u.hi != 0:
+				c = (u.hi-0xD800)<<10 + (c - 0xDC00) + 0x10000
+				u.hi = 0
+			case u.hi != 0:
+				u.out = utf8.AppendRune(u.out, utf8.RuneError)
+				u.hi = 0
+			}
+			u.out = utf8.AppendRune(u.out, c)
+		}
+		copy(u.in[:], u.in[i:u.n])
+		u.n -= i
+	}
+	n := copy(p, u.out[u.pos:])
+	u.pos += n
+	return n, nil
+}
