@@ -1,0 +1,72 @@
+package jwt
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idtrace/idtrace/internal/testutil"
+)
+
+func seedTokens(f *testing.F) []string {
+	f.Helper()
+	var out []string
+	dir := testutil.SharedDir(f, "jwt")
+	for _, name := range []string{"identitymodel_aad_v1_line456.jwt", "msalnet_v2_token.jwt"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		out = append(out, strings.TrimSpace(string(b)))
+	}
+	return out
+}
+
+func FuzzParseJWT(f *testing.F) {
+	for _, s := range seedTokens(f) {
+		f.Add(s)
+		f.Add("Bearer " + s[:len(s)/2] + "\n" + s[len(s)/2:])
+	}
+	f.Add("eyJhbGciOiJkaXIiLCJlbmMiOiJBMTI4R0NNIn0..a.b.c")
+	f.Add("a.b.c")
+	f.Fuzz(func(t *testing.T, s string) {
+		tok, err := Parse(s)
+		if err != nil {
+			if tok != nil {
+				t.Fatal("token and error")
+			}
+			return
+		}
+		_ = tok.Claims.Audience()
+		_ = tok.Claims.Scopes()
+		_ = tok.Claims.Version()
+		_ = tok.Claims.TenantID()
+		_ = CheckTimes(tok, time.Unix(1500000000, 0), time.Minute)
+		v := Verify(tok, nil)
+		if v.Verified != nil && *v.Verified {
+			t.Fatal("verified without keys")
+		}
+	})
+}
+
+func FuzzFind(f *testing.F) {
+	for _, s := range seedTokens(f) {
+		f.Add("GET /cb#id_token=" + s + "&state=x HTTP/1.1")
+		f.Add(`{"access_token":"` + s + `"}`)
+	}
+	f.Add("eyJhbGciOiJkaXIiLCJlbmMiOiJBMTI4R0NNIn0..a.b.c")
+	f.Fuzz(func(t *testing.T, s string) {
+		last := -1
+		for _, m := range Find(s) {
+			if m.Start < last || m.Start >= m.End || m.End > len(s) || s[m.Start:m.End] != m.Token {
+				t.Fatalf("bad match %+v (prev end %d)", m, last)
+			}
+			if !strings.HasPrefix(m.Token, "eyJ") {
+				t.Fatalf("match %q does not start with eyJ", m.Token)
+			}
+			last = m.End
+		}
+	})
+}
