@@ -1,0 +1,263 @@
+package actors
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// Actor is one principal seen in the logs, with its label: the JSON actor
+// object of `idtrace logs` and `idtrace whois` (see docs/logs.md).
+type Actor struct {
+	Name        string    `json:"name"`
+	UPN         string    `json:"upn"`
+	AppID       string    `json:"app_id"`
+	Class       string    `json:"class"`
+	Count       int       `json:"count"`
+	Evidence    []string  `json:"evidence"`
+	Explanation string    `json:"explanation"`
+	Roles       []string  `json:"roles,omitempty"`
+	First       time.Time `json:"first,omitzero"`
+	Last        time.Time `json:"last,omitzero"`
+	// Activities counts what the actor did, most frequent first (at most
+	// MaxActivities distinct names are kept per actor).
+	Activities []ActivityCount `json:"activities,omitempty"`
+}
+
+// ActivityCount is how many times an actor performed one activity.
+type ActivityCount struct {
+	Activity string `json:"activity"`
+	Count    int    `json:"count"`
+}
+
+// MaxActivities caps the distinct activity names kept per actor.
+const MaxActivities = 32
+
+// MaxActors caps the distinct actors a Classifier tracks; actors beyond it
+// are counted in Classifier.Overflow and labelled nowhere (the summary says so).
+const MaxActors = 1 << 20
+
+type actorAgg struct {
+	p          Principal
+	count      int
+	first      time.Time
+	last       time.Time
+	roles      uint8 // 1 actor, 2 client app
+	activities map[string]int
+	label      Label
+	dirty      bool
+}
+
+// Classifier aggregates the principals of a stream of events, one record at
+// a time, in memory bounded by the number of distinct actors (not events).
+// The zero value is not ready: use NewClassifier. Not safe for concurrent use.
+type Classifier struct {
+	K        Knowledge
+	events   int
+	actors   map[string]*actorAgg
+	Overflow int
+}
+
+// NewClassifier returns a Classifier using k.
+func NewClassifier(k Knowledge) *Classifier {
+	return &Classifier{K: k, actors: make(map[string]*actorAgg)}
+}
+
+// Events returns the number of events added.
+func (c *Classifier) Events() int { return c.events }
+
+// Key returns the aggregation key of a principal: its UPN, else app ID, else
+// object ID, else display name (lower-cased), or "" when it names nobody.
+func Key(p trace.Principal) string {
+	switch {
+	case p.UPN != "":
+		return "upn:" + strings.ToLower(strings.TrimSpace(p.UPN))
+	case p.AppID != "":
+		return "app:" + strings.ToLower(strings.TrimSpace(p.AppID))
+	case p.ServicePrincipalID != "":
+		return "sp:" + strings.ToLower(strings.TrimSpace(p.ServicePrincipalID))
+	case p.ID != "":
+		return "id:" + strings.ToLower(strings.TrimSpace(p.ID))
+	case p.DisplayName != "":
+		return "name:" + strings.ToLower(strings.TrimSpace(p.DisplayName))
+	}
+	return ""
+}
+
+// Add counts one event: its actor and, for sign-ins, its client app.
+func (c *Classifier) Add(e *trace.Event) {
+	c.events++
+	ka := Key(e.Actor)
+	if ka != "" {
+		c.touch(ka, e.Actor, e, 1)
+	}
+	if kp := Key(e.App); kp != "" && kp != ka && !samePrincipal(e.Actor, e.App) {
+		c.touch(kp, e.App, e, 2)
+	}
+}
+
+func samePrincipal(a, b trace.Principal) bool {
+	if a.AppID != "" && strings.EqualFold(a.AppID, b.AppID) {
+		return true
+	}
+	if a.ServicePrincipalID != "" && strings.EqualFold(a.ServicePrincipalID, b.ServicePrincipalID) {
+		return true
+	}
+	return false
+}
+
+func (c *Classifier) touch(key string, tp trace.Principal, e *trace.Event, role uint8) *actorAgg {
+	a := c.actors[key]
+	if a == nil {
+		if len(c.actors) >= MaxActors {
+			c.Overflow++
+			return nil
+		}
+		a = &actorAgg{p: FromTrace(tp), activities: make(map[string]int, 4), dirty: true}
+		if role == 2 {
+			a.p.App = true
+		}
+		c.actors[key] = a
+	} else {
+		a.merge(tp)
+	}
+	if a.p.OwnerTenantID != "" && a.p.TenantID == "" {
+		if t := tenantOf(e); t != "" {
+			a.p.TenantID = strings.ToLower(t)
+			a.dirty = true
+		}
+	}
+	a.count++
+	a.roles |= role
+	if !e.Time.IsZero() {
+		if a.first.IsZero() || e.Time.Before(a.first) {
+			a.first = e.Time
+		}
+		if e.Time.After(a.last) {
+			a.last = e.Time
+		}
+	}
+	act := e.Activity
+	if role == 2 {
+		act = "client app of a sign-in"
+	}
+	if act != "" {
+		if _, ok := a.activities[act]; ok || len(a.activities) < MaxActivities {
+			a.activities[act]++
+		}
+	}
+	return a
+}
+
+func (a *actorAgg) merge(tp trace.Principal) {
+	fill := func(dst *string, v string, lower bool) {
+		if *dst == "" && v != "" {
+			v = strings.TrimSpace(v)
+			if lower {
+				v = strings.ToLower(v)
+			}
+			*dst = v
+			a.dirty = true
+		}
+	}
+	fill(&a.p.Name, tp.DisplayName, false)
+	fill(&a.p.UPN, tp.UPN, false)
+	fill(&a.p.AppID, tp.AppID, true)
+	fill(&a.p.ID, firstNonEmpty(tp.ID, tp.ServicePrincipalID), false)
+	fill(&a.p.OwnerTenantID, tp.OwnerTenantID, true)
+}
+
+// tenantOf finds the tenant a record belongs to among its unmapped columns.
+func tenantOf(e *trace.Event) string {
+	for _, kv := range e.Extra {
+		switch strings.ToLower(kv.Key) {
+		case "tenantid", "aadtenantid", "resourcetenantid", "properties.tenantid":
+			if kv.Value != "" {
+				return kv.Value
+			}
+		}
+	}
+	return ""
+}
+
+func (c *Classifier) labelOf(a *actorAgg) Label {
+	if a.dirty {
+		a.label = c.K.Classify(a.p)
+		a.dirty = false
+	}
+	return a.label
+}
+
+// LabelOf returns the label of the principal p as aggregated so far (or a
+// fresh classification when p has not been added).
+func (c *Classifier) LabelOf(p trace.Principal) Label {
+	if a := c.actors[Key(p)]; a != nil {
+		return c.labelOf(a)
+	}
+	return c.K.Classify(FromTrace(p))
+}
+
+func (c *Classifier) actorOf(key string, a *actorAgg) Actor {
+	l := c.labelOf(a)
+	out := Actor{
+		Name: a.p.Name, UPN: a.p.UPN, AppID: a.p.AppID,
+		Class: l.Class, Count: a.count, Evidence: l.Evidence, Explanation: l.Explanation,
+		First: a.first, Last: a.last,
+	}
+	if out.Name == "" {
+		out.Name = firstNonEmpty(a.p.UPN, a.p.AppID, a.p.ID, strings.TrimPrefix(key, "name:"))
+	}
+	if a.roles&1 != 0 {
+		out.Roles = append(out.Roles, "actor")
+	}
+	if a.roles&2 != 0 {
+		out.Roles = append(out.Roles, "client-app")
+	}
+	for k, n := range a.activities {
+		out.Activities = append(out.Activities, ActivityCount{k, n})
+	}
+	slices.SortFunc(out.Activities, func(x, y ActivityCount) int {
+		return cmp.Or(cmp.Compare(y.Count, x.Count), strings.Compare(x.Activity, y.Activity))
+	})
+	return out
+}
+
+// Actors returns every actor with its label, sorted for a summary:
+// suspicious, unknown, then the other classes; within a class by count
+// (highest first), then name.
+func (c *Classifier) Actors() []Actor {
+	out := make([]Actor, 0, len(c.actors))
+	for k, a := range c.actors {
+		out = append(out, c.actorOf(k, a))
+	}
+	slices.SortFunc(out, func(x, y Actor) int {
+		return cmp.Or(cmp.Compare(ClassRank(x.Class), ClassRank(y.Class)), cmp.Compare(y.Count, x.Count),
+			strings.Compare(strings.ToLower(x.Name), strings.ToLower(y.Name)), strings.Compare(x.UPN+x.AppID, y.UPN+y.AppID))
+	})
+	return out
+}
+
+// Matches reports whether the principal p answers to name: its UPN, app ID,
+// object ID or display name, case-insensitively.
+func Matches(p trace.Principal, name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, v := range []string{p.UPN, p.AppID, p.ID, p.ServicePrincipalID, p.DisplayName} {
+		if v != "" && strings.EqualFold(strings.TrimSpace(v), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// Describe returns the Actor object for a principal seen nowhere (whois):
+// its label with a count of zero.
+func (k Knowledge) Describe(p Principal) Actor {
+	l := k.Classify(p)
+	return Actor{Name: firstNonEmpty(p.Name, p.UPN, p.AppID, p.ID), UPN: p.UPN, AppID: p.AppID, Class: l.Class,
+		Evidence: l.Evidence, Explanation: l.Explanation}
+}

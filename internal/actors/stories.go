@@ -1,0 +1,529 @@
+package actors
+
+import (
+	"container/list"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// Story kinds.
+const (
+	StorySSPR         = "sspr"
+	StorySecurityInfo = "security-info"
+	StoryAdminReset   = "admin-password-reset"
+	StoryWriteback    = "password-writeback"
+	StoryPIM          = "pim-activation"
+	StoryConsent      = "consent"
+	StoryJIT          = "jit-provisioning"
+	StorySignIn       = "sign-in"
+)
+
+// Step is one record of a story.
+type Step struct {
+	Time          time.Time `json:"time,omitzero"`
+	Actor         string    `json:"actor"`
+	Activity      string    `json:"activity"`
+	Result        string    `json:"result,omitempty"`
+	Detail        string    `json:"detail,omitempty"`
+	CorrelationID string    `json:"correlation_id,omitempty"`
+	// Source is file:line (or file:record N) of the record.
+	Source string `json:"source"`
+	// Role says what the step is in the story ("verification",
+	// "reset", "writeback", "registration", "mfa-interrupt", ...).
+	Role string `json:"role,omitempty"`
+}
+
+// Story is a multi-record operation told in plain words: the JSON story
+// object of `idtrace logs` (see docs/logs.md).
+type Story struct {
+	Kind          string    `json:"kind"`
+	CorrelationID string    `json:"correlation_id"`
+	Actor         string    `json:"actor"`
+	Target        string    `json:"target"`
+	Start         time.Time `json:"start,omitzero"`
+	End           time.Time `json:"end,omitzero"`
+	Steps         []Step    `json:"steps"`
+	// MoreSteps counts steps beyond MaxSteps that were not kept.
+	MoreSteps int    `json:"more_steps,omitempty"`
+	Summary   string `json:"summary"`
+	// Related lists the other correlation IDs joined into this story (the
+	// writeback, for example, runs under its own).
+	Related []string `json:"related_correlation_ids,omitempty"`
+	// Flags say what does not fit the expected shape.
+	Flags []string `json:"flags,omitempty"`
+}
+
+// Limits of the story builder's state.
+const (
+	// DefaultWindow is how far apart in time records may be and still join
+	// into one story.
+	DefaultWindow = 10 * time.Minute
+	// MaxSteps caps the steps kept per story.
+	MaxSteps = 100
+	// MaxOpen caps the open correlations; the least recently touched is
+	// closed first when it is reached.
+	MaxOpen = 50_000
+)
+
+// marker bits: what kind of record an event is.
+const (
+	mSSPRProgress uint32 = 1 << iota
+	mSSPRReset
+	mSSPRBlocked
+	mFimReset
+	mFimStrongAuth
+	mStrongAuth
+	mSecInfo
+	mAdminReset
+	mUserChange
+	mWriteback
+	mPIM
+	mConsent
+	mJIT
+	mSignIn
+)
+
+const accountMarkers = mSSPRProgress | mSSPRReset | mSSPRBlocked | mFimReset | mFimStrongAuth | mStrongAuth | mSecInfo | mAdminReset | mWriteback | mUserChange
+
+type gstep struct {
+	Step
+	marks     uint32
+	errorCode int
+	app       string
+	appLabel  string
+	actorKey  string
+	suspect   string // non-empty when the actor is labelled suspicious
+	actorUser string
+	object    string // a non-user target (role, app)
+}
+
+type group struct {
+	key     string
+	corr    string
+	marks   uint32
+	steps   []gstep
+	more    int
+	first   time.Time
+	last    time.Time
+	targets []string // lower-case target keys
+	target  string   // display form
+	elem    *list.Element
+	done    bool
+}
+
+// StoryBuilder groups records by correlation ID and joins groups by target
+// within a time window, emitting each Story to Sink as soon as no later
+// record can change it. State is bounded by the records of the window (and
+// MaxOpen), not by the length of the stream. Not safe for concurrent use.
+type StoryBuilder struct {
+	// Window is the join window (DefaultWindow when zero).
+	Window time.Duration
+	// Sink receives each finished story; an error stops the builder.
+	Sink func(*Story) error
+	// Classifier labels the actors (it must be fed the same events, first).
+	Classifier *Classifier
+
+	open   map[string]*group
+	byTgt  map[string][]*group
+	lru    *list.List
+	n      int
+	now    time.Time
+	nAnon  int
+	counts map[string]int
+}
+
+// NewStoryBuilder returns a builder labelling with c and emitting to sink.
+func NewStoryBuilder(c *Classifier, sink func(*Story) error) *StoryBuilder {
+	return &StoryBuilder{Classifier: c, Sink: sink, open: make(map[string]*group), byTgt: make(map[string][]*group), lru: list.New(), counts: make(map[string]int)}
+}
+
+// Counts returns how many stories of each kind were emitted so far.
+func (b *StoryBuilder) Counts() map[string]int { return b.counts }
+
+func (b *StoryBuilder) window() time.Duration {
+	if b.Window > 0 {
+		return b.Window
+	}
+	return DefaultWindow
+}
+
+func isFim(p trace.Principal) bool {
+	return strings.EqualFold(strings.TrimSpace(p.UPN), "fim_password_service@support.onmicrosoft.com")
+}
+
+func hasPrefixFold(s, p string) bool { return len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) }
+
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+func isPasswordActivity(a string) bool {
+	return containsFold(a, "password")
+}
+
+// marks classifies one record.
+func (b *StoryBuilder) marks(e *trace.Event) uint32 {
+	if strings.HasPrefix(e.Kind, "signin") {
+		return mSignIn
+	}
+	a := strings.TrimSpace(e.Activity)
+	var m uint32
+	switch {
+	case strings.EqualFold(a, "Self-service password reset flow activity progress"):
+		m |= mSSPRProgress
+	case strings.EqualFold(a, "Reset password (self-service)"), strings.EqualFold(a, "Unlock user account (self-service)"):
+		m |= mSSPRReset
+	case strings.EqualFold(a, "Blocked from self-service password reset"):
+		m |= mSSPRBlocked
+	case strings.EqualFold(a, "Consent to application"):
+		m |= mConsent
+	case containsFold(a, "PIM activation"), containsFold(e.Service, "PIM") && containsFold(a, "role"):
+		m |= mPIM
+	case containsFold(a, "security info"):
+		m |= mSecInfo
+	case containsFold(a, "writeback"), containsFold(a, "write back"):
+		m |= mWriteback
+	}
+	fim := isFim(e.Actor)
+	if fim && isPasswordActivity(a) {
+		m |= mFimReset
+	}
+	if strings.EqualFold(a, "Update user") && strongAuthChange(e) {
+		m |= mStrongAuth
+		if fim {
+			m |= mFimStrongAuth
+		}
+	}
+	if isPasswordActivity(a) && m&(mSSPRProgress|mSSPRReset|mSSPRBlocked|mFimReset|mWriteback) == 0 {
+		if _, ok := syncEvidence(FromTrace(e.Actor)); ok {
+			m |= mWriteback
+		} else if hasPrefixFold(a, "Reset") || containsFold(a, "by admin") {
+			m |= mAdminReset
+		} else if hasPrefixFold(a, "Change") {
+			m |= mUserChange
+		}
+	}
+	if containsFold(e.Actor.DisplayName, "Jit Provisioning") || containsFold(e.App.DisplayName, "Jit Provisioning") {
+		m |= mJIT
+	}
+	if m&mPIM == 0 && (strings.EqualFold(e.Actor.DisplayName, "MS-PIM") || strings.EqualFold(e.App.DisplayName, "MS-PIM")) && containsFold(a, "role") {
+		m |= mPIM
+	}
+	return m
+}
+
+func strongAuthChange(e *trace.Event) bool {
+	for _, t := range e.Targets {
+		for _, mp := range t.Modified {
+			if hasPrefixFold(mp.Name, "StrongAuthentication") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func strongAuthProps(e *trace.Event) string {
+	var names []string
+	for _, t := range e.Targets {
+		for _, mp := range t.Modified {
+			if hasPrefixFold(mp.Name, "StrongAuthentication") && !slices.Contains(names, mp.Name) {
+				names = append(names, mp.Name)
+			}
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func principalName(p trace.Principal) string {
+	return firstNonEmpty(p.UPN, p.DisplayName, p.AppID, p.ServicePrincipalName, p.ServicePrincipalID, p.ID)
+}
+
+func source(e *trace.Event) string {
+	if e.LineKind == "record" {
+		return fmt.Sprintf("%s:record %d", e.File, e.Line)
+	}
+	return fmt.Sprintf("%s:%d", e.File, e.Line)
+}
+
+// targetOf returns the user (or first) target's keys and display form; for
+// SSPR progress records without targets, the acting user.
+func targetOf(e *trace.Event) (keys []string, display string) {
+	add := func(s string) {
+		s = strings.ToLower(strings.TrimSpace(s))
+		if s != "" && !slices.Contains(keys, s) {
+			keys = append(keys, s)
+		}
+	}
+	var t *trace.Target
+	for i := range e.Targets {
+		if strings.EqualFold(e.Targets[i].Type, "user") {
+			t = &e.Targets[i]
+			break
+		}
+	}
+	if t == nil && len(e.Targets) > 0 {
+		t = &e.Targets[0]
+	}
+	if t != nil {
+		add(t.UPN)
+		add(t.ID)
+		display = firstNonEmpty(t.UPN, t.DisplayName, t.ID)
+		if len(keys) == 0 {
+			add(t.DisplayName)
+		}
+		return keys, display
+	}
+	if !strings.HasPrefix(e.Kind, "signin") {
+		add(e.Actor.UPN)
+		add(e.Actor.ID)
+		return keys, firstNonEmpty(e.Actor.UPN, e.Actor.DisplayName, e.Actor.ID)
+	}
+	return nil, ""
+}
+
+// Add feeds one event (after Classifier.Add). It may emit finished stories.
+func (b *StoryBuilder) Add(e *trace.Event) error {
+	b.n++
+	if !e.Time.IsZero() {
+		b.now = e.Time
+	}
+	m := b.marks(e)
+	if m != 0 {
+		var key string
+		if m&mSignIn != 0 {
+			key = "s|" + firstNonEmpty(e.CorrelationID, e.ID)
+		} else {
+			key = "a|" + e.CorrelationID
+		}
+		if key == "a|" || key == "s|" {
+			b.nAnon++
+			key += "#" + strconv.Itoa(b.nAnon)
+		}
+		g := b.open[key]
+		if g == nil {
+			g = &group{key: key, corr: e.CorrelationID}
+			b.open[key] = g
+			g.elem = b.lru.PushBack(g)
+		} else {
+			b.lru.MoveToBack(g.elem)
+		}
+		b.addStep(g, e, m)
+	}
+	if err := b.evict(false); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (b *StoryBuilder) addStep(g *group, e *trace.Event, m uint32) {
+	g.marks |= m
+	if !e.Time.IsZero() {
+		if g.first.IsZero() || e.Time.Before(g.first) {
+			g.first = e.Time
+		}
+		if e.Time.After(g.last) {
+			g.last = e.Time
+		}
+	}
+	if m&mSignIn == 0 {
+		keys, disp := targetOf(e)
+		for _, k := range keys {
+			if !slices.Contains(g.targets, k) && len(g.targets) < 8 {
+				g.targets = append(g.targets, k)
+				b.byTgt[k] = append(b.byTgt[k], g)
+			}
+		}
+		if g.target == "" {
+			g.target = disp
+		}
+	} else if g.target == "" {
+		g.target = firstNonEmpty(e.Actor.UPN, e.Actor.DisplayName, e.Actor.ID)
+	}
+	if len(g.steps) >= MaxSteps {
+		g.more++
+		return
+	}
+	s := gstep{Step: Step{Time: e.Time, Actor: principalName(e.Actor), Activity: e.Activity, Result: e.Result,
+		Detail: e.ResultReason, CorrelationID: e.CorrelationID, Source: source(e)}, marks: m, errorCode: e.ErrorCode,
+		actorKey: Key(e.Actor), actorUser: e.Actor.UPN}
+	if b.Classifier != nil && m&(mSignIn) == 0 {
+		if l := b.Classifier.LabelOf(e.Actor); l.Class == ClassSuspicious {
+			s.suspect = strings.Join(l.Evidence, "; ")
+		}
+	}
+	switch {
+	case m&mSignIn != 0:
+		s.app = principalName(e.App)
+		if b.Classifier != nil {
+			l := b.Classifier.LabelOf(e.App)
+			s.appLabel = l.Class
+			if l.Class == ClassSuspicious {
+				s.suspect = strings.Join(l.Evidence, "; ")
+			}
+		}
+		s.Detail = b.signInDetail(e)
+	case m&mStrongAuth != 0:
+		s.Detail = "changed " + strongAuthProps(e)
+	case m&mSSPRProgress != 0 && s.Detail == "":
+		for _, kv := range e.Details {
+			if kv.Value != "" {
+				s.Detail = kv.Key + ": " + kv.Value
+				break
+			}
+		}
+	}
+	if m&mSignIn == 0 && s.Detail == "" && len(e.Targets) > 0 {
+		s.Detail = "target " + firstNonEmpty(e.Targets[0].UPN, e.Targets[0].DisplayName, e.Targets[0].ID)
+	}
+	for _, t := range e.Targets {
+		if !strings.EqualFold(t.Type, "user") {
+			s.object = firstNonEmpty(t.DisplayName, t.UPN, t.ID)
+			break
+		}
+	}
+	s.Role = role(m)
+	g.steps = append(g.steps, s)
+}
+
+func role(m uint32) string {
+	switch {
+	case m&mSSPRProgress != 0:
+		return "verification"
+	case m&(mSSPRReset|mFimReset|mAdminReset) != 0:
+		return "reset"
+	case m&mSSPRBlocked != 0:
+		return "blocked"
+	case m&mWriteback != 0:
+		return "writeback"
+	case m&(mStrongAuth|mSecInfo) != 0:
+		return "registration"
+	case m&mUserChange != 0:
+		return "password-change"
+	case m&mPIM != 0:
+		return "activation"
+	case m&mConsent != 0:
+		return "consent"
+	case m&mJIT != 0:
+		return "provisioning"
+	}
+	return ""
+}
+
+func (b *StoryBuilder) signInDetail(e *trace.Event) string {
+	var parts []string
+	app := principalName(e.App)
+	if app != "" {
+		parts = append(parts, "to "+app)
+	}
+	if r := principalName(e.Resource); r != "" && r != app {
+		parts = append(parts, "for "+r)
+	}
+	if e.Interactive {
+		parts = append(parts, "interactive")
+	} else if e.Kind == trace.KindSignInNonInteractive {
+		parts = append(parts, "non-interactive")
+	}
+	if e.ErrorCode != 0 {
+		parts = append(parts, b.errorText(e.ErrorCode, e.FailureReason))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (b *StoryBuilder) errorText(code int, reason string) string {
+	if b.Classifier != nil {
+		if ec, ok := b.Classifier.K.errorCode(code); ok {
+			return fmt.Sprintf("AADSTS%d %s: %s", code, ec.Name, ec.Meaning)
+		}
+	}
+	if reason != "" {
+		return fmt.Sprintf("AADSTS%d: %s", code, reason)
+	}
+	return fmt.Sprintf("AADSTS%d", code)
+}
+
+// Flush closes every open group and emits the remaining stories.
+func (b *StoryBuilder) Flush() error { return b.evict(true) }
+
+func (b *StoryBuilder) expired(g *group) bool {
+	if b.now.IsZero() || g.last.IsZero() {
+		return false
+	}
+	d := b.now.Sub(g.last)
+	if d < 0 {
+		d = b.now.Sub(g.first)
+		d = -d
+	}
+	return d > b.window()
+}
+
+func (b *StoryBuilder) evict(all bool) error {
+	for {
+		front := b.lru.Front()
+		if front == nil {
+			return nil
+		}
+		g := front.Value.(*group)
+		if !all && len(b.open) <= MaxOpen && !b.expired(g) {
+			return nil
+		}
+		if err := b.close(g); err != nil {
+			return err
+		}
+	}
+}
+
+func (b *StoryBuilder) remove(g *group) {
+	g.done = true
+	delete(b.open, g.key)
+	b.lru.Remove(g.elem)
+	for _, k := range g.targets {
+		gs := b.byTgt[k]
+		gs = slices.DeleteFunc(gs, func(x *group) bool { return x == g })
+		if len(gs) == 0 {
+			delete(b.byTgt, k)
+		} else {
+			b.byTgt[k] = gs
+		}
+	}
+}
+
+// close finishes g, joining the open groups about the same target.
+func (b *StoryBuilder) close(g *group) error {
+	cluster := []*group{g}
+	if g.marks&accountMarkers != 0 {
+		for _, k := range g.targets {
+			for _, o := range b.byTgt[k] {
+				if o == g || slices.Contains(cluster, o) || o.marks&accountMarkers == 0 || !b.near(g, o) {
+					continue
+				}
+				cluster = append(cluster, o)
+			}
+		}
+	}
+	for _, c := range cluster {
+		b.remove(c)
+	}
+	st := b.tell(cluster)
+	if st == nil {
+		return nil
+	}
+	b.counts[st.Kind]++
+	if b.Sink != nil {
+		return b.Sink(st)
+	}
+	return nil
+}
+
+func (b *StoryBuilder) near(a, o *group) bool {
+	w := b.window()
+	if a.first.IsZero() || o.first.IsZero() {
+		return true
+	}
+	return !(o.first.After(a.last.Add(w)) || a.first.After(o.last.Add(w)))
+}

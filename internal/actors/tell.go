@@ -1,0 +1,410 @@
+package actors
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// tell turns a cluster of groups into a story, or nil when the records make
+// no story worth telling.
+func (b *StoryBuilder) tell(cluster []*group) *Story {
+	var marks uint32
+	var more int
+	var steps []gstep
+	for _, g := range cluster {
+		marks |= g.marks
+		more += g.more
+		steps = append(steps, g.steps...)
+	}
+	slices.SortStableFunc(steps, func(x, y gstep) int { return x.Time.Compare(y.Time) })
+	kind := ""
+	switch {
+	case marks&(mSSPRReset|mFimReset|mSSPRProgress|mSSPRBlocked) != 0:
+		kind = StorySSPR
+	case marks&(mSecInfo|mStrongAuth) != 0:
+		kind = StorySecurityInfo
+	case marks&mAdminReset != 0:
+		kind = StoryAdminReset
+	case marks&mWriteback != 0:
+		kind = StoryWriteback
+	case marks&mPIM != 0:
+		kind = StoryPIM
+	case marks&mConsent != 0:
+		kind = StoryConsent
+	case marks&mJIT != 0:
+		kind = StoryJIT
+	case marks&mSignIn != 0:
+		kind = StorySignIn
+	default:
+		return nil
+	}
+	st := &Story{Kind: kind, MoreSteps: more}
+	// The main group: the one holding the decisive record.
+	main := cluster[0]
+	decisive := mSSPRReset | mFimReset | mAdminReset | mStrongAuth | mSecInfo
+	for _, g := range cluster {
+		if g.marks&decisive != 0 {
+			main = g
+			break
+		}
+	}
+	st.CorrelationID = main.corr
+	st.Target = main.target
+	for _, g := range cluster {
+		if st.Target == "" {
+			st.Target = g.target
+		}
+		if g != main && g.corr != "" && g.corr != main.corr && !slices.Contains(st.Related, g.corr) {
+			st.Related = append(st.Related, g.corr)
+		}
+		if st.Start.IsZero() || (!g.first.IsZero() && g.first.Before(st.Start)) {
+			st.Start = g.first
+		}
+		if g.last.After(st.End) {
+			st.End = g.last
+		}
+	}
+	st.Steps = make([]Step, len(steps))
+	for i, s := range steps {
+		st.Steps[i] = s.Step
+		if s.suspect != "" {
+			flag := fmt.Sprintf("%s is flagged suspicious (%s)", firstNonEmpty(s.Actor, s.app), s.suspect)
+			if s.marks&mSignIn != 0 && s.app != "" {
+				flag = fmt.Sprintf("client app %s is flagged suspicious (%s)", s.app, s.suspect)
+			}
+			if !slices.Contains(st.Flags, flag) {
+				st.Flags = append(st.Flags, flag)
+			}
+		}
+	}
+	switch kind {
+	case StorySSPR:
+		b.tellSSPR(st, steps)
+	case StorySecurityInfo:
+		b.tellSecurityInfo(st, steps)
+	case StoryAdminReset:
+		b.tellAdminReset(st, steps)
+	case StoryWriteback:
+		wb := firstStep(steps, mWriteback)
+		st.Actor = wb.Actor
+		st.Summary = fmt.Sprintf("The sync account %s wrote a password change for %s between Entra ID and on-premises Active Directory (%s, %s).",
+			wb.Actor, orSomeone(st.Target), wb.Activity, resultWord(wb.Result))
+		st.Flags = append(st.Flags, "no password reset or change for this user was found in these logs near the writeback; export a wider time range to see what caused it")
+	case StoryPIM:
+		b.tellPIM(st, steps)
+	case StoryConsent:
+		c := firstStep(steps, mConsent)
+		st.Actor = c.Actor
+		app := firstNonEmpty(c.object, st.Target)
+		st.Target = app
+		st.Summary = fmt.Sprintf("%s consented to the application %s (%s). Consent lets the app act with the permissions it asked for; check the app under Enterprise applications if the consent is unexpected.",
+			orSomeone(c.Actor), orSomeone(app), resultWord(c.Result))
+		if isFailure(c.Result) {
+			st.Flags = append(st.Flags, "the consent failed: "+firstNonEmpty(c.Detail, "no reason given"))
+		}
+	case StoryJIT:
+		j := firstStep(steps, mJIT)
+		st.Actor = j.Actor
+		var acts []string
+		for _, s := range steps {
+			if !slices.Contains(acts, s.Activity) {
+				acts = append(acts, s.Activity)
+			}
+		}
+		st.Summary = fmt.Sprintf("Just-in-time provisioning: Entra ID's own provisioning service (%s) created or refreshed %s automatically (%s), as it does when a Microsoft service is first used in the tenant; no administrator asked for it.",
+			j.Actor, orSomeone(st.Target), strings.Join(acts, ", "))
+	case StorySignIn:
+		b.tellSignIn(st, steps)
+	}
+	return st
+}
+
+func firstStep(steps []gstep, m uint32) gstep {
+	for _, s := range steps {
+		if s.marks&m != 0 {
+			return s
+		}
+	}
+	return gstep{}
+}
+
+func stepsWith(steps []gstep, m uint32) []gstep {
+	var out []gstep
+	for _, s := range steps {
+		if s.marks&m != 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func isFailure(r string) bool {
+	r = strings.ToLower(r)
+	return r == "failure" || r == "failed" || r == "false" || r == "timeout"
+}
+
+func resultWord(r string) string {
+	if r == "" {
+		return "result not recorded"
+	}
+	return strings.ToLower(r)
+}
+
+func orSomeone(s string) string {
+	if s == "" {
+		return "an unnamed principal"
+	}
+	return s
+}
+
+// verification lists the user's verification steps in order, without repeats.
+func verification(steps []gstep) []string {
+	var out []string
+	for _, s := range stepsWith(steps, mSSPRProgress) {
+		d := firstNonEmpty(s.Detail, s.Activity)
+		if isFailure(s.Result) {
+			d += " (failed)"
+		}
+		if len(out) == 0 || out[len(out)-1] != d {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (b *StoryBuilder) writebackSentence(st *Story, steps []gstep) string {
+	wbs := stepsWith(steps, mWriteback)
+	if len(wbs) == 0 {
+		return ""
+	}
+	wb := wbs[0]
+	if isFailure(wb.Result) {
+		st.Flags = append(st.Flags, fmt.Sprintf("password writeback to on-premises AD failed: %s", firstNonEmpty(wb.Detail, "no reason given")))
+		return fmt.Sprintf(" Writing the new password back to on-premises Active Directory (by %s) FAILED: %s.", wb.Actor, firstNonEmpty(wb.Detail, "no reason given"))
+	}
+	corr := ""
+	if wb.CorrelationID != "" && wb.CorrelationID != st.CorrelationID {
+		corr = fmt.Sprintf(" under its own correlation ID %s", wb.CorrelationID)
+	}
+	return fmt.Sprintf(" The new password was then written back to on-premises Active Directory by the sync account %s%s.", wb.Actor, corr)
+}
+
+func (b *StoryBuilder) tellSSPR(st *Story, steps []gstep) {
+	verif := verification(steps)
+	fims := stepsWith(steps, mFimReset)
+	resets := stepsWith(steps, mSSPRReset|mFimReset)
+	user := st.Target
+	if user == "" {
+		for _, s := range stepsWith(steps, mSSPRProgress|mSSPRReset) {
+			if s.actorUser != "" {
+				user = s.actorUser
+				break
+			}
+		}
+		st.Target = user
+	}
+	var sb strings.Builder
+	failed := len(resets) > 0
+	for _, r := range resets {
+		if !isFailure(r.Result) {
+			failed = false
+		}
+	}
+	switch {
+	case len(resets) == 0 && stepsWith(steps, mSSPRBlocked) != nil:
+		st.Actor = user
+		fmt.Fprintf(&sb, "Self-service password reset: %s was blocked from resetting their password (too many attempts or not allowed by policy); no password was changed.", orSomeone(user))
+		st.Flags = append(st.Flags, "the user was blocked from self-service password reset")
+	case len(resets) == 0:
+		st.Actor = user
+		fmt.Fprintf(&sb, "Self-service password reset: %s started a password reset but no reset was recorded in these logs", orSomeone(user))
+		if len(verif) > 0 {
+			fmt.Fprintf(&sb, "; the last step was: %s.", verif[len(verif)-1])
+		} else {
+			sb.WriteString(".")
+		}
+	case failed:
+		r := resets[len(resets)-1]
+		st.Actor = r.Actor
+		fmt.Fprintf(&sb, "Self-service password reset: the attempt to reset the password of %s FAILED (%s).", orSomeone(user), firstNonEmpty(r.Detail, "no reason given"))
+		st.Flags = append(st.Flags, "the self-service password reset failed")
+	case len(fims) > 0:
+		st.Actor = fims[0].Actor
+		fmt.Fprintf(&sb, "Self-service password reset: Microsoft's password-reset service (%s) reset the password of %s at the user's own request.", fims[0].Actor, orSomeone(user))
+	default:
+		st.Actor = resets[0].Actor
+		fmt.Fprintf(&sb, "Self-service password reset: %s reset their own password through self-service password reset.", orSomeone(user))
+	}
+	if len(resets) > 0 && !failed {
+		if len(verif) > 0 {
+			fmt.Fprintf(&sb, " Before that, the user proved who they are: %s.", strings.Join(verif, "; "))
+		} else {
+			st.Flags = append(st.Flags, "the user's verification steps (\"Self-service password reset flow activity progress\") are not in these logs; export the Self-service Password Management records of the same time to see them")
+		}
+		if len(fims) > 0 {
+			sb.WriteString(" fim_password_service is not an intruder: it is the account Microsoft's self-service password reset service uses to write the new password once the user has passed verification.")
+		}
+	}
+	sb.WriteString(b.writebackSentence(st, steps))
+	if sa := stepsWith(steps, mStrongAuth); len(sa) > 0 {
+		fmt.Fprintf(&sb, " Security info was also updated (%s).", sa[0].Detail)
+	}
+	st.Summary = sb.String()
+}
+
+func (b *StoryBuilder) tellSecurityInfo(st *Story, steps []gstep) {
+	reg := stepsWith(steps, mSecInfo)
+	sa := stepsWith(steps, mStrongAuth)
+	var sb strings.Builder
+	user := st.Target
+	if len(reg) > 0 {
+		st.Actor = reg[0].Actor
+		var what []string
+		for _, r := range reg {
+			d := r.Activity
+			if r.Detail != "" && !strings.HasPrefix(r.Detail, "target ") {
+				d += " (" + r.Detail + ")"
+			}
+			if isFailure(r.Result) {
+				d += " [failed]"
+			}
+			if !slices.Contains(what, d) {
+				what = append(what, d)
+			}
+		}
+		fmt.Fprintf(&sb, "Security-info registration: %s changed their sign-in methods: %s.", orSomeone(user), strings.Join(what, "; "))
+	} else if len(sa) > 0 {
+		st.Actor = sa[0].Actor
+		fmt.Fprintf(&sb, "Security-info update: %s updated the authentication methods of %s (%s).", sa[0].Actor, orSomeone(user), sa[0].Detail)
+	}
+	fimSA := stepsWith(steps, mFimStrongAuth)
+	if len(fimSA) > 0 {
+		fmt.Fprintf(&sb, " Microsoft's password-reset and registration service (%s) wrote the change into the user's StrongAuthentication properties: this is the service recording the user's own registration, not an administrator.", fimSA[0].Actor)
+		if len(reg) == 0 {
+			st.Flags = append(st.Flags, "fim_password_service changed StrongAuthentication properties but the user's own registration records are not in these logs")
+		}
+	} else if len(sa) > 0 && len(reg) == 0 {
+		if l := sa[0]; l.suspect == "" {
+			st.Flags = append(st.Flags, fmt.Sprintf("%s changed the user's StrongAuthentication properties directly; make sure this was an expected administrator action", l.Actor))
+		}
+	}
+	st.Summary = sb.String()
+}
+
+func (b *StoryBuilder) tellAdminReset(st *Story, steps []gstep) {
+	r := firstStep(steps, mAdminReset)
+	st.Actor = r.Actor
+	var sb strings.Builder
+	if isFailure(r.Result) {
+		fmt.Fprintf(&sb, "Admin password reset: %s tried to reset the password of %s and FAILED (%s).", orSomeone(r.Actor), orSomeone(st.Target), firstNonEmpty(r.Detail, "no reason given"))
+	} else {
+		fmt.Fprintf(&sb, "Admin password reset: %s reset the password of %s (an administrator or helpdesk action, not self-service).", orSomeone(r.Actor), orSomeone(st.Target))
+	}
+	sb.WriteString(b.writebackSentence(st, steps))
+	st.Summary = sb.String()
+}
+
+func (b *StoryBuilder) tellPIM(st *Story, steps []gstep) {
+	p := firstStep(steps, mPIM)
+	role := ""
+	for _, s := range stepsWith(steps, mPIM) {
+		if s.object != "" {
+			role = s.object
+			break
+		}
+	}
+	user := st.Target
+	st.Actor = p.Actor
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "PIM activation: %s activated", orSomeone(firstNonEmpty(user, p.Actor)))
+	if role != "" {
+		fmt.Fprintf(&sb, " the role %s", role)
+	} else {
+		sb.WriteString(" an eligible role")
+	}
+	sb.WriteString(" through Privileged Identity Management")
+	for _, s := range steps {
+		if strings.EqualFold(s.Actor, "MS-PIM") {
+			sb.WriteString("; MS-PIM, Microsoft's PIM service, then added the time-bound role membership")
+			break
+		}
+	}
+	sb.WriteString(".")
+	for _, s := range steps {
+		if isFailure(s.Result) {
+			st.Flags = append(st.Flags, fmt.Sprintf("%s failed: %s", s.Activity, firstNonEmpty(s.Detail, "no reason given")))
+			break
+		}
+	}
+	st.Summary = sb.String()
+}
+
+func (b *StoryBuilder) tellSignIn(st *Story, steps []gstep) {
+	last := steps[len(steps)-1]
+	st.Actor = firstNonEmpty(st.Target, last.Actor)
+	app := ""
+	appLabel := ""
+	for _, s := range steps {
+		if s.app != "" {
+			app, appLabel = s.app, s.appLabel
+			break
+		}
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "Sign-in: %s", orSomeone(st.Actor))
+	if app != "" {
+		fmt.Fprintf(&sb, " to %s", app)
+		if appLabel != "" {
+			fmt.Fprintf(&sb, " (%s)", appLabel)
+		}
+	}
+	mfa := false
+	for _, s := range steps {
+		if s.errorCode == 50074 || s.errorCode == 50076 || s.errorCode == 50079 {
+			mfa = true
+			s := s
+			st.Steps[slices.IndexFunc(st.Steps, func(x Step) bool { return x.Source == s.Source })].Role = "mfa-interrupt"
+		}
+	}
+	switch {
+	case last.errorCode == 0 && mfa:
+		sb.WriteString(": interrupted to ask for multifactor authentication, then succeeded.")
+	case last.errorCode == 0 && len(steps) > 1:
+		fmt.Fprintf(&sb, ": succeeded after %d attempts.", len(steps))
+	case last.errorCode == 0:
+		sb.WriteString(": succeeded.")
+	case mfa && (last.errorCode == 50074 || last.errorCode == 50076 || last.errorCode == 50079):
+		fmt.Fprintf(&sb, ": stopped at the multifactor authentication prompt (%s); no successful sign-in followed in this correlation.", b.errorText(last.errorCode, ""))
+	default:
+		fmt.Fprintf(&sb, ": failed with %s.", b.errorText(last.errorCode, ""))
+	}
+	st.Summary = sb.String()
+	for i := range st.Steps {
+		if st.Steps[i].Role == "" {
+			if steps[i].errorCode == 0 {
+				st.Steps[i].Role = "success"
+			} else {
+				st.Steps[i].Role = "failure"
+			}
+		}
+	}
+}
+
+// SortStories orders stories for a summary: account stories first, then
+// sign-ins; each by start time.
+func SortStories(s []*Story) {
+	slices.SortStableFunc(s, func(x, y *Story) int {
+		return cmp.Or(cmp.Compare(kindRank(x.Kind), kindRank(y.Kind)), x.Start.Compare(y.Start))
+	})
+}
+
+func kindRank(k string) int {
+	for i, v := range []string{StorySSPR, StorySecurityInfo, StoryAdminReset, StoryWriteback, StoryPIM, StoryConsent, StoryJIT, StorySignIn} {
+		if v == k {
+			return i
+		}
+	}
+	return 99
+}
