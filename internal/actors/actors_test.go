@@ -59,7 +59,9 @@ func TestClassify(t *testing.T) {
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-func user(upn string) trace.Principal { return trace.Principal{Type: "user", UPN: upn, DisplayName: upn} }
+func user(upn string) trace.Principal {
+	return trace.Principal{Type: "user", UPN: upn, DisplayName: upn}
+}
 
 var (
 	fim   = trace.Principal{Type: "user", UPN: "fim_password_service@support.onmicrosoft.com", DisplayName: "fim_password_service"}
