@@ -1,0 +1,873 @@
+package analyze
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"mime"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/idtrace/idtrace/internal/decode/jwt"
+	"github.com/idtrace/idtrace/internal/decode/oauth"
+	"github.com/idtrace/idtrace/internal/kb"
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// Options tune an analysis. The zero value is usable.
+type Options struct {
+	// Keys are extra signing keys (from --jwks); keys found in the trace are added.
+	Keys *jwt.KeySet
+	// SAMLCerts are extra SAML signing certificates in PEM or base64 DER
+	// (from --metadata); see saml.go.
+	SAMLMetadata [][]byte
+	// Skew is the clock skew allowed when checking token times; 5 minutes if zero.
+	Skew time.Duration
+	// MaxBody caps how many bytes of each body are scanned; 4 MiB if zero.
+	MaxBody int
+	// MaxStepsPerSignIn caps the API-call steps listed per sign-in; 50 if zero.
+	MaxStepsPerSignIn int
+}
+
+// Run analyses every flow of src and returns the report. It stops at the
+// first error of the source and returns it with the report so far.
+func Run(src trace.Source, opts Options) (*Report, error) {
+	a := New(opts)
+	for f, err := range src.Flows() {
+		if err != nil {
+			return a.Finish(), err
+		}
+		a.Add(f)
+	}
+	return a.Finish(), nil
+}
+
+// Analyzer is the streaming form of Run: Add each flow in order, then
+// Finish. It keeps no reference to the flows it is given. Not safe for
+// concurrent use.
+type Analyzer struct {
+	opts    Options
+	rep     Report
+	signins []*signin
+	keys    *jwt.KeySet
+	// stitching indexes: small keys only.
+	byState    map[string]int // state -> sign-in
+	byCode     map[string]int // sha(code) -> sign-in
+	byRefresh  map[string]int // sha(refresh token) -> sign-in
+	byAccess   map[string]int // sha(access token) -> sign-in
+	byDevice   map[string]int // sha(device code) -> sign-in
+	byURL      map[string]int // URL without fragment (Location targets, step URLs) -> sign-in
+	byPath     map[string]int // host+path of interaction steps -> sign-in
+	tokIndex   map[string]int // sha(token) -> index in rep.Tokens
+	endpoints  map[string]string
+	lastEntra  int
+	findingKey map[string]bool
+}
+
+type signin struct {
+	SignIn
+	state, nonce  string
+	codeChallenge bool
+	responded     bool
+	gotToken      bool
+	gotCode       bool
+	gotRefresh    bool
+	isPublic      bool
+	tokenFlows    []int
+	lastHost      string
+}
+
+// New returns an Analyzer.
+func New(opts Options) *Analyzer {
+	if opts.Skew == 0 {
+		opts.Skew = 5 * time.Minute
+	}
+	if opts.MaxBody == 0 {
+		opts.MaxBody = 4 << 20
+	}
+	if opts.MaxStepsPerSignIn == 0 {
+		opts.MaxStepsPerSignIn = 50
+	}
+	a := &Analyzer{opts: opts, keys: &jwt.KeySet{},
+		byState: map[string]int{}, byCode: map[string]int{}, byRefresh: map[string]int{}, byAccess: map[string]int{},
+		byDevice: map[string]int{}, byURL: map[string]int{}, byPath: map[string]int{}, tokIndex: map[string]int{},
+		endpoints: map[string]string{}, findingKey: map[string]bool{}}
+	if opts.Keys != nil {
+		a.keys = a.keys.Merge(opts.Keys)
+	}
+	a.rep.Flows, a.rep.Tokens, a.rep.Findings = []SignIn{}, []Token{}, []Finding{}
+	return a
+}
+
+func fp(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])[:16]
+}
+
+// stripURL keeps scheme, host and path.
+func stripURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		if i := strings.IndexAny(raw, "?#"); i >= 0 {
+			return raw[:i]
+		}
+		return raw
+	}
+	return u.Scheme + "://" + u.Host + u.Path
+}
+
+// noFragment drops the fragment.
+func noFragment(raw string) string {
+	if i := strings.IndexByte(raw, '#'); i >= 0 {
+		return raw[:i]
+	}
+	return raw
+}
+
+func (a *Analyzer) get(id int) *signin {
+	if id <= 0 || id > len(a.signins) {
+		return nil
+	}
+	return a.signins[id-1]
+}
+
+func (a *Analyzer) newSignIn(protocol, grant string) *signin {
+	s := &signin{SignIn: SignIn{ID: len(a.signins) + 1, Protocol: protocol, Grant: grant, Steps: []Step{}}}
+	a.signins = append(a.signins, s)
+	return s
+}
+
+func (a *Analyzer) addStep(s *signin, f *trace.Flow, kind string) {
+	if s == nil {
+		return
+	}
+	if n := len(s.Steps); n > 0 && s.Steps[n-1].FlowID == f.ID {
+		if kind != "page" && s.Steps[n-1].Kind == "page" {
+			s.Steps[n-1].Kind = kind
+		}
+		return
+	}
+	if kind == "api" {
+		apis := 0
+		for _, st := range s.Steps {
+			if st.Kind == "api" {
+				apis++
+			}
+		}
+		if apis >= a.opts.MaxStepsPerSignIn {
+			s.MoreSteps++
+			return
+		}
+	}
+	st := Step{FlowID: f.ID, Kind: kind, Time: f.Started}
+	if f.Request != nil {
+		st.Method, st.URL = f.Request.Method, stripURL(f.Request.URL)
+		a.byURL[noFragment(f.Request.URL)] = s.ID
+		if u, err := url.Parse(f.Request.URL); err == nil && kind != "api" {
+			a.byPath[u.Host+u.Path] = s.ID
+		}
+	}
+	if f.Response != nil {
+		st.Status = f.Response.Status
+	}
+	s.Steps = append(s.Steps, st)
+}
+
+// finding adds a finding once per (code, sign-in, detail).
+func (a *Analyzer) finding(s *signin, f Finding) {
+	if s != nil {
+		f.SignIn = s.ID
+	}
+	k := fmt.Sprintf("%s|%d|%s", f.Code, f.SignIn, f.Detail)
+	if a.findingKey[k] {
+		// merge flow IDs
+		for i := range a.rep.Findings {
+			g := &a.rep.Findings[i]
+			if g.Code == f.Code && g.SignIn == f.SignIn && g.Detail == f.Detail {
+				for _, id := range f.FlowIDs {
+					if !slices.Contains(g.FlowIDs, id) && len(g.FlowIDs) < 100 {
+						g.FlowIDs = append(g.FlowIDs, id)
+					}
+				}
+			}
+		}
+		return
+	}
+	a.findingKey[k] = true
+	if f.FlowIDs == nil {
+		f.FlowIDs = []int{}
+	}
+	a.rep.Findings = append(a.rep.Findings, f)
+}
+
+// Add analyses one flow. It does not keep f.
+func (a *Analyzer) Add(f *trace.Flow) {
+	if f == nil || f.Request == nil {
+		return
+	}
+	a.rep.FlowsRead++
+	if !f.Started.IsZero() {
+		t := f.Started
+		if a.rep.Started == nil || t.Before(*a.rep.Started) {
+			a.rep.Started = &t
+		}
+		if a.rep.Ended == nil || t.After(*a.rep.Ended) {
+			a.rep.Ended = &t
+		}
+	}
+	req, resp := f.Request, f.Response
+	ep := a.endpoint(req.URL)
+	u, _ := url.Parse(req.URL)
+	var query url.Values
+	if u != nil {
+		query = u.Query()
+	}
+	var form url.Values
+	if isForm(req) {
+		if len(req.Body) <= a.opts.MaxBody {
+			form, _ = url.ParseQuery(string(req.Body))
+		}
+	}
+	var s *signin
+	kind := ""
+
+	// 1. Which sign-in does this flow belong to?
+	switch {
+	case oauth.IsAuthorizeRequest(query) && (ep.Kind == oauth.KindAuthorize || ep.Kind == "" || ep.Entra):
+		s = a.authorize(f, query, ep)
+		kind = "authorize"
+	case req.Method == "POST" && form != nil && oauth.IsAuthorizeRequest(form) && ep.Kind == oauth.KindAuthorize:
+		s = a.authorize(f, form, ep)
+		kind = "authorize"
+	case req.Method == "POST" && form != nil && oauth.IsTokenRequest(form):
+		s = a.tokenRequest(f, form, ep)
+		kind = "token"
+	case req.Method == "POST" && form != nil && isAuthzResponse(form):
+		s = a.callback(f, form, "form_post")
+		kind = "callback"
+	case ep.Kind == oauth.KindDeviceCode && req.Method == "POST":
+		s = a.newSignIn("oauth2", oauth.GrantDeviceCode)
+		a.fillFromEndpoint(s, ep, req.URL)
+		if form != nil {
+			s.ClientID = form.Get("client_id")
+			a.setScope(s, form.Get("scope"), form.Get("resource"))
+		}
+		kind = "device_code"
+	}
+	if s == nil {
+		// A redirect callback with the response in the query (fragment never reaches the server).
+		if r, ok := oauth.ParseAuthorizeResponse(query, "query"); ok && !oauth.IsAuthorizeRequest(query) && ep.Kind == "" {
+			if id := a.byURL[noFragment(req.URL)]; id > 0 || a.byState[r.State] > 0 {
+				s = a.callback(f, query, "query")
+				kind = "callback"
+			}
+		}
+	}
+	if s == nil {
+		s = a.get(a.byURL[noFragment(req.URL)])
+		if s == nil {
+			s = a.get(a.byURL[noFragment(req.Headers.Get("Referer"))])
+			if s != nil && (u == nil || s.lastHost != u.Host) {
+				s = nil // a page the sign-in's page linked to elsewhere (CDN, app) is not a step
+			}
+		}
+		if s == nil && u != nil {
+			s = a.byPathPrefix(u)
+		}
+		if s == nil && ep.Entra && ep.Kind != "" && ep.Kind != oauth.KindDiscovery && ep.Kind != oauth.KindJWKS {
+			s = a.get(a.lastEntra)
+		}
+		if s != nil {
+			kind = "page"
+			switch ep.Kind {
+			case oauth.KindLogin, oauth.KindKMSI, oauth.KindSAS, oauth.KindGetCredentialType, oauth.KindReprocess:
+				kind = "login"
+			}
+		}
+	}
+	if ep.Kind == oauth.KindDiscovery || ep.Kind == oauth.KindJWKS {
+		kind = ep.Kind
+	}
+	// API call bearing a token this trace issued.
+	if s == nil {
+		if tok := bearer(req.Headers.Get("Authorization")); tok != "" {
+			if id := a.byAccess[fp(tok)]; id > 0 {
+				s = a.get(id)
+				kind = "api"
+			}
+		}
+	}
+	if s != nil && u != nil {
+		s.lastHost = u.Host
+	}
+	if s != nil && kind != "" {
+		a.addStep(s, f, kind)
+	}
+
+	// 2. The response.
+	if resp != nil {
+		a.response(f, s, ep, kind)
+	}
+
+	// 3. SAML and WS-Fed messages.
+	a.samlFlow(f, s, query, form)
+
+	// 4. Every token wherever it is.
+	a.scanTokens(f, s, query, form)
+
+	// 5. Generic checks.
+	a.thirdPartyCookies(f, s, query, ep)
+}
+
+func (a *Analyzer) endpoint(raw string) oauth.Endpoint {
+	ep := oauth.ClassifyURL(raw)
+	if k, ok := a.endpoints[stripURL(raw)]; ok {
+		ep.Kind = k
+	}
+	return ep
+}
+
+func (a *Analyzer) byPathPrefix(u *url.URL) *signin {
+	p := u.Path
+	for p != "" && p != "/" {
+		i := strings.LastIndexByte(p, '/')
+		if i <= 0 {
+			break
+		}
+		p = p[:i]
+		if id, ok := a.byPath[u.Host+p]; ok && strings.Count(p, "/") >= 2 {
+			return a.get(id)
+		}
+	}
+	return nil
+}
+
+func isForm(r *trace.Request) bool {
+	if !r.HasBody && len(r.Body) == 0 {
+		return false
+	}
+	ct := r.MimeType
+	if ct == "" {
+		ct = r.Headers.Get("Content-Type")
+	}
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == "application/x-www-form-urlencoded"
+}
+
+func isAuthzResponse(v url.Values) bool {
+	return (v.Get("code") != "" || v.Get("id_token") != "" || v.Get("access_token") != "" || v.Get("error") != "") &&
+		v.Get("grant_type") == "" && v.Get("client_id") == ""
+}
+
+func bearer(h string) string {
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+func (a *Analyzer) fillFromEndpoint(s *signin, ep oauth.Endpoint, raw string) {
+	if u, err := url.Parse(raw); err == nil {
+		s.IdP = u.Host
+	}
+	if ep.Entra {
+		s.Cloud, s.EndpointVersion = ep.Cloud, ep.Version
+		if ep.Tenant != "" && s.Tenant == "" {
+			s.Tenant = ep.Tenant
+		}
+		a.lastEntra = s.ID
+	}
+}
+
+func (a *Analyzer) setClient(s *signin, id string) {
+	if id == "" || s.ClientID != "" {
+		return
+	}
+	s.ClientID = id
+	if app, ok := kb.LookupApp(id); ok {
+		s.ClientName = app.Name
+	}
+}
+
+func (a *Analyzer) setScope(s *signin, scope, resource string) {
+	if scope != "" && len(s.Scopes) == 0 {
+		s.Scopes = oauth.Scopes(scope)
+	}
+	if resource != "" && s.Resource == "" {
+		s.Resource = resource
+	}
+}
+
+func (a *Analyzer) authorize(f *trace.Flow, v url.Values, ep oauth.Endpoint) *signin {
+	ar := oauth.ParseAuthorizeRequest(v)
+	// A repeat of the same authorize request (same state) continues its sign-in.
+	if ar.State != "" {
+		if s := a.get(a.byState[ar.State]); s != nil && s.ClientID == ar.ClientID && !s.responded {
+			return s
+		}
+	}
+	proto := "oauth2"
+	if ar.IsOIDC() {
+		proto = "oidc"
+	}
+	grant := map[string]string{"code": oauth.GrantAuthorizationCode, "implicit": "implicit", "hybrid": "hybrid"}[ar.Flow()]
+	s := a.newSignIn(proto, grant)
+	a.fillFromEndpoint(s, ep, f.Request.URL)
+	a.setClient(s, ar.ClientID)
+	a.setScope(s, ar.Scope, ar.Resource)
+	s.User = ar.LoginHint
+	s.RedirectURI, s.ResponseType, s.ResponseMode = ar.RedirectURI, ar.ResponseType, ar.ResponseMode
+	s.state, s.nonce = ar.State, ar.Nonce
+	if ar.CodeChallenge != "" {
+		s.codeChallenge = true
+		s.PKCE = ar.CodeChallengeMethod
+		if s.PKCE == "" {
+			s.PKCE = "plain"
+		}
+	}
+	if ar.State != "" {
+		a.byState[ar.State] = s.ID
+	}
+	if ar.Flow() == "implicit" || ar.Flow() == "hybrid" {
+		s.isPublic = ar.Flow() == "implicit"
+	}
+	return s
+}
+
+// callback handles an authorization response delivered to the client
+// (form_post body or redirect query).
+func (a *Analyzer) callback(f *trace.Flow, v url.Values, mode string) *signin {
+	r, _ := oauth.ParseAuthorizeResponse(v, mode)
+	s := a.get(a.byState[r.State])
+	if s == nil {
+		s = a.get(a.byURL[noFragment(f.Request.URL)])
+		if s == nil {
+			s = a.get(a.byURL[noFragment(f.Request.Headers.Get("Referer"))])
+		}
+	}
+	if s == nil {
+		s = a.newSignIn("oauth2", "")
+		s.RedirectURI = stripURL(f.Request.URL)
+	}
+	a.authzResponse(f, s, r)
+	return s
+}
+
+// authzResponse records an authorization response for s.
+func (a *Analyzer) authzResponse(f *trace.Flow, s *signin, r oauth.AuthorizeResponse) {
+	s.responded = true
+	if s.ResponseMode == "" && r.Mode != "" && r.Mode != "query" {
+		s.ResponseMode = r.Mode
+	}
+	if s.state != "" && r.State != s.state {
+		a.finding(s, Finding{Severity: SeverityError, Code: "state_mismatch", Title: "State does not match the request",
+			Detail: fmt.Sprintf("The authorization response carried state %q but the request sent %q.", oauth.Short(r.State), oauth.Short(s.state)),
+			Hint:   "The client must send back exactly the state it generated; a mismatch means a mixed-up session, a replay or a forged response (CSRF). Check that the app keeps state per browser tab and does not lose its session cookie across the redirect.",
+			FlowIDs: []int{f.ID}})
+	}
+	if r.Code != "" {
+		s.gotCode = true
+		a.byCode[fp(r.Code)] = s.ID
+	}
+	if r.IDToken != "" || r.AccessToken != "" {
+		s.gotToken = true
+	}
+	if r.AccessToken != "" {
+		a.byAccess[fp(r.AccessToken)] = s.ID
+	}
+	if r.Error != nil {
+		a.oauthError(f, s, r.Error, "authorize")
+	}
+}
+
+func (a *Analyzer) tokenRequest(f *trace.Flow, v url.Values, ep oauth.Endpoint) *signin {
+	tr := oauth.ParseTokenRequest(v, f.Request.Headers.Get("Authorization"))
+	var s *signin
+	switch tr.Grant {
+	case oauth.GrantAuthorizationCode:
+		s = a.get(a.byCode[fp(tr.Code)])
+	case oauth.GrantDeviceCode:
+		s = a.get(a.byDevice[fp(tr.DeviceCode)])
+	case oauth.GrantRefreshToken:
+		parent := a.get(a.byRefresh[fp(tr.RefreshToken)])
+		s = a.newSignIn("oauth2", oauth.GrantRefreshToken)
+		if parent != nil {
+			s.Parent = parent.ID
+			s.Protocol = parent.Protocol
+			s.User = parent.User
+			s.Tenant = parent.Tenant
+		}
+	}
+	if s == nil {
+		proto := "oauth2"
+		if oauth.HasScope(tr.Scope, "openid") {
+			proto = "oidc"
+		}
+		s = a.newSignIn(proto, tr.Grant)
+		if tr.Grant == oauth.GrantAuthorizationCode {
+			s.RedirectURI = tr.RedirectURI
+		}
+	}
+	if s.Grant == "" {
+		s.Grant = tr.Grant
+	}
+	if s.IdP == "" {
+		a.fillFromEndpoint(s, ep, f.Request.URL)
+	} else if ep.Entra {
+		a.lastEntra = s.ID
+		if s.EndpointVersion == "" {
+			s.EndpointVersion = ep.Version
+		}
+	}
+	a.setClient(s, tr.ClientID)
+	a.setScope(s, tr.Scope, tr.Resource)
+	if s.User == "" {
+		s.User = tr.Username
+	}
+	if s.ClientAuth == "" || s.ClientAuth == oauth.AuthNone {
+		s.ClientAuth = tr.ClientAuth
+	}
+	s.tokenFlows = append(s.tokenFlows, f.ID)
+	if tr.Grant == oauth.GrantAuthorizationCode {
+		public := tr.ClientAuth == oauth.AuthNone || f.Request.Headers.Get("Origin") != ""
+		if public && !s.codeChallenge && !tr.CodeVerifier {
+			a.finding(s, Finding{Severity: SeverityWarning, Code: "pkce_missing", Title: "Public client without PKCE",
+				Detail: fmt.Sprintf("Client %s redeemed an authorization code without client authentication and without a PKCE code_verifier.", tr.ClientID),
+				Hint:   "Send code_challenge (S256) on the authorize request and code_verifier on the token request; Entra requires PKCE for single-page apps and recommends it for every public client.",
+				FlowIDs: []int{f.ID}})
+		}
+		if s.codeChallenge && !tr.CodeVerifier {
+			a.finding(s, Finding{Severity: SeverityError, Code: "pkce_verifier_missing", Title: "code_verifier missing",
+				Detail: "The authorize request sent a code_challenge but the token request has no code_verifier.",
+				Hint:   "Send the code_verifier that produced the code_challenge; the server will refuse the code otherwise.", FlowIDs: []int{f.ID}})
+		}
+		if s.PKCE == "plain" {
+			a.finding(s, Finding{Severity: SeverityWarning, Code: "pkce_plain", Title: "PKCE with the plain method",
+				Detail: "code_challenge_method is plain (or missing): the challenge is the verifier itself.",
+				Hint:   "Use code_challenge_method=S256.", FlowIDs: []int{f.ID}})
+		}
+	}
+	return s
+}
+
+// oauthError turns an OAuth error (authorize or token) into findings.
+func (a *Analyzer) oauthError(f *trace.Flow, s *signin, e *oauth.ErrorResponse, where string) {
+	if e.Error == "authorization_pending" || e.Error == "slow_down" {
+		return // the device flow polling as designed
+	}
+	code := e.AADSTS
+	desc := e.Description
+	if i := strings.IndexAny(desc, "\r\n"); i >= 0 {
+		desc = desc[:i]
+	}
+	short := e.Error
+	if desc != "" {
+		short += ": " + desc
+	}
+	if len(short) > 200 {
+		short = short[:200] + "…"
+	}
+	if s != nil {
+		s.Error = short
+		s.Result = ResultError
+	}
+	detail := short
+	if e.CorrelationID != "" || e.TraceID != "" {
+		detail += fmt.Sprintf(" (correlation ID %s, trace ID %s, at %s)", e.CorrelationID, e.TraceID, e.Timestamp)
+	}
+	a.errorFinding(f, s, code, e.Error, e.Description, detail, where)
+}
+
+// errorFinding classifies an error by AADSTS code or OAuth error and adds the finding.
+func (a *Analyzer) errorFinding(f *trace.Flow, s *signin, code int, oerr, desc, detail, where string) {
+	fd := Finding{Severity: SeverityError, Detail: detail, FlowIDs: []int{f.ID}}
+	ld := strings.ToLower(desc)
+	switch {
+	case code == 50011 || code == 500113 || (strings.Contains(ld, "redirect_uri") && (strings.Contains(ld, "match") || oerr == "invalid_redirect_uri")) || oerr == "invalid_redirect_uri":
+		fd.Code, fd.Title = "redirect_uri_mismatch", "Redirect URI does not match the app registration"
+		fd.Hint = "Add the exact redirect_uri the app sent (scheme, host, port, path and trailing slash) to the app registration's platform settings, or fix the app to send a registered one."
+	case code == 65001 || code == 65004 || code == 90094 || code == 90095 || oerr == "consent_required":
+		fd.Code, fd.Title = "consent_required", "Consent required"
+		fd.Hint = "Have the user (or an administrator, for admin-only permissions) grant consent to the app's permissions, for example through the admin consent URL, then retry."
+	case slices.Contains([]int{50074, 50076, 50079, 50072, 50158}, code):
+		fd.Code, fd.Title = "mfa_required", "Multi-factor authentication required"
+		fd.Severity = SeverityWarning
+		fd.Hint = "This is an interrupt, not a failure: the user must complete MFA (or register for it) interactively. A non-interactive client must fall back to an interactive sign-in."
+	case slices.Contains([]int{53000, 53001, 53002, 53003, 53004, 530032, 530034, 530035, 53011}, code):
+		fd.Code, fd.Title = "conditional_access", "Blocked or interrupted by Conditional Access"
+		fd.Hint = "Look up the correlation ID in the Entra sign-in logs (Conditional Access tab) to see which policy applied and what it requires (compliant device, location, MFA registration)."
+	case code == 700054 || code == 700051 || strings.Contains(ld, "is not enabled for the application"):
+		fd.Code, fd.Title = "implicit_grant_disabled", "Implicit grant not enabled"
+		fd.Hint = "Either switch the app to the authorization code flow with PKCE (recommended) or enable ID tokens / access tokens under Authentication > Implicit grant in the app registration."
+	case code == 7000215 || code == 7000222 || code == 7000216 || (oerr == "invalid_client" && code == 0):
+		fd.Code, fd.Title = "invalid_client_secret", "Invalid or expired client credentials"
+		fd.Hint = "Check that the app sends the secret's value (not its ID) and that it has not expired; create a new client secret or certificate in the app registration and update the app."
+	case code == 700016 || code == 500011 || code == 90002 || code == 50020 || code == 700003 || code == 50128 || code == 50059:
+		fd.Code, fd.Title = "wrong_tenant_or_audience", "App, resource or user not found in this tenant"
+		fd.Hint = "Check the tenant in the authority URL and the app ID / resource; a single-tenant app must be called through its own tenant, and a resource must have a service principal in the tenant."
+	case code == 70008 || code == 54005 || code == 70000 || code == 70002 && strings.Contains(ld, "code") || (oerr == "invalid_grant" && strings.Contains(ld, "code")):
+		fd.Code, fd.Title = "code_expired_or_reused", "Authorization code expired, already used or not valid"
+		fd.Hint = "Redeem each code once and quickly (codes live a few minutes); if the app redeems it twice (retries, two tabs) fix that, otherwise restart the sign-in."
+	case code == 50058 || code == 50059 && false || oerr == "login_required" || oerr == "interaction_required" && code == 0:
+		fd.Code, fd.Title = "interaction_required", "Silent sign-in needs the user"
+		fd.Severity = SeverityWarning
+		fd.Hint = "A prompt=none or silent request found no usable session; sign in interactively. If it happens in an iframe, the browser may be blocking third-party cookies."
+	case oerr == "invalid_grant":
+		fd.Code, fd.Title = "invalid_grant", "Grant refused"
+		fd.Hint = "The code, refresh token or assertion was not accepted; check that it was issued to this client and has not expired or been revoked."
+	default:
+		fd.Code, fd.Title = "oauth_error", "Sign-in error: "+oerr
+		fd.Hint = "Read the error description; look up the correlation ID in the Entra sign-in logs."
+	}
+	if code != 0 {
+		fd.Code = fmt.Sprintf("%s.aadsts%d", fd.Code, code)
+		if e, ok := kb.LookupError(code); ok {
+			fd.Title += fmt.Sprintf(" (AADSTS%d %s)", code, e.Name)
+			if e.Meaning != "" {
+				fd.Detail = e.Meaning + " — " + fd.Detail
+			}
+			if e.Action != "" {
+				fd.Hint = e.Action
+			}
+		} else {
+			fd.Title += fmt.Sprintf(" (AADSTS%d)", code)
+		}
+	}
+	if where != "" {
+		fd.Detail += " [" + where + "]"
+	}
+	a.finding(s, fd)
+}
+
+func (a *Analyzer) response(f *trace.Flow, s *signin, ep oauth.Endpoint, kind string) {
+	resp := f.Response
+	loc := resp.Headers.Get("Location")
+	if loc == "" {
+		loc = resp.RedirectURL
+	}
+	if loc != "" {
+		if u, err := url.Parse(f.Request.URL); err == nil {
+			if lu, err := u.Parse(loc); err == nil {
+				loc = lu.String()
+			}
+		}
+		if s != nil {
+			a.byURL[noFragment(loc)] = s.ID
+		}
+		if r, ok := oauth.ParseRedirect(loc); ok && s != nil && (kind == "authorize" || kind == "page" || kind == "login") {
+			a.authzResponse(f, s, r)
+			if r.Mode == "fragment" && r.Code != "" {
+				s.isPublic = true
+			}
+		}
+	}
+	body := resp.Body
+	if len(body) > a.opts.MaxBody {
+		body = body[:a.opts.MaxBody]
+	}
+	mt := strings.ToLower(resp.MimeType)
+	if mt == "" {
+		mt = strings.ToLower(resp.Headers.Get("Content-Type"))
+	}
+	isJSON := strings.Contains(mt, "json") || (len(body) > 0 && body[0] == '{')
+	if isJSON && len(body) > 0 {
+		d, _ := oauth.ParseJSON(body)
+		switch d.Kind {
+		case "discovery":
+			for u, k := range d.Discovery.Endpoints() {
+				a.endpoints[stripURL(u)] = k
+			}
+		case "jwks":
+			if ks, err := jwt.ParseJWKSFrom(body, fmt.Sprintf("flow %d", f.ID)); err == nil {
+				a.keys = a.keys.Merge(ks)
+			}
+		case "device_code":
+			if s != nil {
+				a.byDevice[fp(d.Device.DeviceCode)] = s.ID
+			}
+		case "token":
+			if s != nil {
+				a.tokenResponse(f, s, d.Token)
+			}
+		case "error":
+			if s != nil || kind == "token" || ep.Kind == oauth.KindToken || ep.Entra {
+				a.oauthError(f, s, d.Error, kind)
+			}
+		}
+		if d.Kind != "error" && (kind == "token" || ep.Kind == oauth.KindToken) && resp.Status >= 400 {
+			a.httpError(f, s)
+		}
+	} else if (kind == "token" || ep.Kind == oauth.KindToken) && resp.Status >= 400 {
+		a.httpError(f, s)
+	}
+	// The Entra sign-in page's embedded configuration.
+	if ep.Entra && strings.Contains(mt, "html") || (len(body) > 0 && ep.Entra && !isJSON) {
+		if c, ok := oauth.ParseSignInPage(body); ok && c.ErrorCode != 0 {
+			if s == nil {
+				s = a.get(a.lastEntra)
+			}
+			detail := fmt.Sprintf("The Entra sign-in page shows error %d", c.ErrorCode)
+			if c.Message != "" {
+				detail += ": " + firstLine(c.Message)
+			}
+			if c.CorrelationID != "" && !strings.Contains(c.CorrelationID, "{{") {
+				detail += " (correlation ID " + c.CorrelationID + ")"
+			}
+			a.errorFinding(f, s, c.ErrorCode, "", c.Message, detail, "sign-in page")
+			if s != nil && c.ErrorCode != 50058 && !slices.Contains([]int{50074, 50076, 50079, 50072, 50158}, c.ErrorCode) {
+				s.Result = ResultError
+				s.Error = firstLine(detail)
+			}
+		}
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 240 {
+		s = s[:240] + "…"
+	}
+	return s
+}
+
+func (a *Analyzer) httpError(f *trace.Flow, s *signin) {
+	sev := SeverityError
+	a.finding(s, Finding{Severity: sev, Code: "token_endpoint_http_error", Title: fmt.Sprintf("Token endpoint answered HTTP %d", f.Response.Status),
+		Detail: fmt.Sprintf("%s %s returned %d without an OAuth error body.", f.Request.Method, stripURL(f.Request.URL), f.Response.Status),
+		Hint:   "A 4xx without an OAuth error often means a wrong URL or method; a 5xx is the server's fault: retry later and quote the response's request ID.",
+		FlowIDs: []int{f.ID}})
+	if s != nil && s.Result == "" {
+		s.Result = ResultError
+		s.Error = fmt.Sprintf("HTTP %d from the token endpoint", f.Response.Status)
+	}
+}
+
+func (a *Analyzer) tokenResponse(f *trace.Flow, s *signin, t *oauth.TokenResponse) {
+	s.gotToken = true
+	if s.Result == ResultError {
+		// a later success (device polling, retry) wins
+		s.Result, s.Error = "", ""
+	}
+	if t.AccessToken != "" {
+		a.byAccess[fp(t.AccessToken)] = s.ID
+	}
+	if t.RefreshToken != "" {
+		s.gotRefresh = true
+		a.byRefresh[fp(t.RefreshToken)] = s.ID
+	}
+	if t.Scope != "" && len(s.Scopes) == 0 {
+		s.Scopes = oauth.Scopes(t.Scope)
+	}
+	if t.RefreshToken == "" && (s.Grant == oauth.GrantAuthorizationCode || s.Grant == oauth.GrantDeviceCode || s.Grant == "hybrid") {
+		asked := false
+		for _, sc := range s.Scopes {
+			if strings.EqualFold(sc, "offline_access") {
+				asked = true
+			}
+		}
+		if !asked {
+			a.finding(s, Finding{Severity: SeverityInfo, Code: "no_refresh_token", Title: "No refresh token issued",
+				Detail: "The token response has no refresh_token and the request did not ask for the offline_access scope.",
+				Hint:   "Add offline_access to the requested scopes if the app needs to renew tokens without the user.", FlowIDs: []int{f.ID}})
+		}
+	}
+	if t.ClientInfo != "" {
+		if ci, ok := oauth.ParseClientInfo(t.ClientInfo); ok && s.Tenant == "" {
+			s.Tenant = ci.UTID
+		}
+	}
+}
+
+// Finish verifies signatures with every key seen, settles each sign-in's
+// result, and returns the report. The Analyzer must not be used after.
+func (a *Analyzer) Finish() *Report {
+	for i := range a.rep.Tokens {
+		a.verify(&a.rep.Tokens[i])
+	}
+	for _, s := range a.signins {
+		if s.Result == "" {
+			switch {
+			case s.gotToken || (s.gotCode && len(s.tokenFlows) == 0):
+				s.Result = ResultSuccess
+			default:
+				s.Result = ResultIncomplete
+			}
+		}
+		if s.Result == ResultIncomplete && (s.Grant != "" || s.Protocol == "saml") {
+			a.finding(s, Finding{Severity: SeverityInfo, Code: "incomplete_signin", Title: "Sign-in did not finish in this trace",
+				Detail: fmt.Sprintf("Sign-in %d (%s %s) has no token, code or assertion in the trace.", s.ID, s.Protocol, s.Grant),
+				Hint:   "The capture may have stopped too early, or the user abandoned the sign-in; capture again through to the app's page.",
+				FlowIDs: firstStep(s)})
+		}
+		sort.Ints(s.Tokens)
+		a.rep.Flows = append(a.rep.Flows, s.SignIn)
+	}
+	for _, k := range a.keys.Keys {
+		a.rep.Keys = append(a.rep.Keys, KeyInfo{KeyID: firstNonEmpty(k.KeyID, k.X5t), Source: k.Source})
+	}
+	sort.SliceStable(a.rep.Findings, func(i, j int) bool {
+		fi, fj := a.rep.Findings[i], a.rep.Findings[j]
+		if SeverityRank(fi.Severity) != SeverityRank(fj.Severity) {
+			return SeverityRank(fi.Severity) > SeverityRank(fj.Severity)
+		}
+		return minID(fi.FlowIDs) < minID(fj.FlowIDs)
+	})
+	r := a.rep
+	return &r
+}
+
+func firstStep(s *signin) []int {
+	if len(s.Steps) > 0 {
+		return []int{s.Steps[0].FlowID}
+	}
+	return []int{}
+}
+
+func minID(ids []int) int {
+	m := 1 << 30
+	for _, id := range ids {
+		m = min(m, id)
+	}
+	return m
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// thirdPartyCookies flags a silent authorize request from a cross-site
+// iframe that carried no cookie and failed for lack of a session.
+func (a *Analyzer) thirdPartyCookies(f *trace.Flow, s *signin, q url.Values, ep oauth.Endpoint) {
+	if q.Get("prompt") != "none" || f.Response == nil {
+		return
+	}
+	h := f.Request.Headers
+	if !strings.EqualFold(h.Get("Sec-Fetch-Dest"), "iframe") || !strings.EqualFold(h.Get("Sec-Fetch-Site"), "cross-site") {
+		return
+	}
+	hasSession := len(oauth.ESTSCookies(h.Get("Cookie"))) > 0 || (!ep.Entra && h.Get("Cookie") != "")
+	if hasSession {
+		return
+	}
+	loc := f.Response.Headers.Get("Location")
+	r, ok := oauth.ParseRedirect(loc)
+	failed := ok && r.Error != nil && (r.Error.Error == "login_required" || r.Error.Error == "interaction_required" || r.Error.AADSTS == 50058)
+	if !failed {
+		return
+	}
+	a.finding(s, Finding{Severity: SeverityWarning, Code: "third_party_cookies_blocked",
+		Title:  "Silent sign-in in an iframe sent no session cookie",
+		Detail: fmt.Sprintf("A prompt=none authorize request from a cross-site iframe to %s carried no sign-in cookie and failed with %s: the browser is most likely blocking third-party cookies.", f.Request.Host(), r.Error.Error),
+		Hint:   "Do not rely on iframes for silent renewal: use refresh tokens (MSAL.js 2+ with the code flow does), or a redirect/popup; or allow third-party cookies for the identity provider.",
+		FlowIDs: []int{f.ID}})
+}

@@ -1,0 +1,182 @@
+// Package analyze reconstructs the sign-ins in a trace and explains them:
+// it stitches HTTP flows into OAuth 2.0 / OpenID Connect / SAML / WS-Fed
+// sign-ins, decodes every token it meets, verifies signatures against keys
+// found in the trace (or given by the caller) and reports findings with a
+// next step.
+//
+// It streams: Run reads a trace.Source flow by flow and keeps only the
+// small facts needed to stitch (states, code and token fingerprints, token
+// claims), never whole bodies, so a trace of any size analyses in bounded
+// memory apart from the report itself.
+//
+// Owned by the analysis helper (issue #3). The Report types are the JSON
+// contract documented in docs/analyze.md: add fields, never rename them.
+package analyze
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Severities of a Finding, in increasing order.
+const (
+	SeverityInfo    = "info"
+	SeverityWarning = "warning"
+	SeverityError   = "error"
+)
+
+// SeverityRank orders severities: info 1, warning 2, error 3, anything else 0.
+func SeverityRank(s string) int {
+	switch s {
+	case SeverityInfo:
+		return 1
+	case SeverityWarning:
+		return 2
+	case SeverityError:
+		return 3
+	}
+	return 0
+}
+
+// Results of a sign-in.
+const (
+	ResultSuccess    = "success"
+	ResultError      = "error"
+	ResultIncomplete = "incomplete"
+)
+
+// Report is the whole analysis of one trace. Callers own it.
+type Report struct {
+	// Source names the analysed file ("" for an unnamed stream).
+	Source string `json:"source,omitempty"`
+	// FlowsRead counts the HTTP flows read.
+	FlowsRead int          `json:"flows_read"`
+	Flows     []SignIn     `json:"flows"`
+	Tokens    []Token      `json:"tokens"`
+	Findings  []Finding    `json:"findings"`
+	Keys      []KeyInfo    `json:"keys,omitempty"`
+	Started   *time.Time   `json:"started,omitempty"`
+	Ended     *time.Time   `json:"ended,omitempty"`
+}
+
+// SignIn is one reconstructed sign-in ("flow" in the JSON contract).
+type SignIn struct {
+	// ID numbers sign-ins from 1 in the order they started.
+	ID int `json:"id"`
+	// Protocol is "oauth2", "oidc", "saml" or "wsfed".
+	Protocol string `json:"protocol"`
+	// Grant is the OAuth grant or flow: "authorization_code", "implicit",
+	// "hybrid", "refresh_token", "client_credentials", "password",
+	// "device_code", "on_behalf_of", "jwt-bearer", "saml-bearer"; for SAML
+	// "sp-initiated" or "idp-initiated"; for WS-Fed "passive".
+	Grant      string `json:"grant,omitempty"`
+	ClientID   string `json:"client_id,omitempty"`
+	ClientName string `json:"client_name,omitempty"`
+	// Tenant is the tenant in the endpoint path (GUID, domain, common...) or
+	// the token's tid.
+	Tenant string `json:"tenant,omitempty"`
+	// Cloud is the Entra cloud ("global", "usgov", ...) when Entra is the IdP.
+	Cloud string `json:"cloud,omitempty"`
+	// EndpointVersion is "v1" or "v2" for Entra OAuth endpoints.
+	EndpointVersion string `json:"endpoint_version,omitempty"`
+	// IdP is the host of the identity provider.
+	IdP string `json:"idp,omitempty"`
+	// User is a user hint: login_hint, username, the token's upn/preferred_username.
+	User     string   `json:"user,omitempty"`
+	Scopes   []string `json:"scopes,omitempty"`
+	Resource string   `json:"resource,omitempty"`
+	// RedirectURI is the redirect_uri (OAuth) or AssertionConsumerServiceURL (SAML).
+	RedirectURI  string `json:"redirect_uri,omitempty"`
+	ResponseType string `json:"response_type,omitempty"`
+	ResponseMode string `json:"response_mode,omitempty"`
+	// ClientAuth is how the client authenticated at the token endpoint.
+	ClientAuth string `json:"client_auth,omitempty"`
+	PKCE       string `json:"pkce,omitempty"`
+	// Parent is the sign-in whose refresh token or device code this one used (0 if none).
+	Parent int    `json:"parent,omitempty"`
+	Steps  []Step `json:"steps"`
+	// MoreSteps counts API calls not listed because of the per-sign-in cap.
+	MoreSteps int    `json:"more_steps,omitempty"`
+	Result    string `json:"result"`
+	// Error is the error that ended it ("invalid_grant: AADSTS70008 ..."), short.
+	Error string `json:"error,omitempty"`
+	// Tokens lists the indexes (in Report.Tokens) of tokens issued or used in it.
+	Tokens []int `json:"tokens,omitempty"`
+}
+
+// Step is one HTTP flow of a sign-in.
+type Step struct {
+	FlowID int `json:"flow_id"`
+	// Kind says what the step did: "discovery", "jwks", "authorize",
+	// "login", "redirect", "callback", "token", "device_code", "api",
+	// "saml_request", "saml_response", "wsfed", "page".
+	Kind   string `json:"kind"`
+	Method string `json:"method"`
+	// URL is scheme, host and path only: queries carry codes and tokens.
+	URL    string    `json:"url"`
+	Status int       `json:"status"`
+	Time   time.Time `json:"time"`
+}
+
+// Token is one decoded token (JWT or SAML assertion/message), listed once
+// however often it was seen.
+type Token struct {
+	// FlowID is the HTTP flow where it was first seen; SignIn the sign-in (0 if none).
+	FlowID int `json:"flow_id"`
+	SignIn int `json:"signin,omitempty"`
+	// Where says where in that flow: "request.header.Authorization",
+	// "response.body.access_token", "response.header.Location#id_token",
+	// "request.body.SAMLResponse", ...
+	Where string `json:"where"`
+	// Kind is "id_token", "access_token", "refresh_token", "client_assertion",
+	// "assertion", "jwt", "saml_response", "saml_request", "saml_assertion", "wsfed_token".
+	Kind string `json:"kind"`
+	// Fingerprint is the first 12 hex digits of the SHA-256 of the raw
+	// token: it identifies the token without revealing it.
+	Fingerprint string `json:"fingerprint"`
+	// Seen counts the flows that carried it.
+	Seen      int             `json:"seen"`
+	Encrypted bool            `json:"encrypted,omitempty"`
+	Header    json.RawMessage `json:"header"`
+	Claims    json.RawMessage `json:"claims"`
+	// Verified is true/false when the signature was checked, null when it
+	// could not be (no key in the trace and none given).
+	Verified     *bool  `json:"verified"`
+	VerifyDetail string `json:"verify_detail,omitempty"`
+	// KeyID is the key that verified it (or the one it names).
+	KeyID string `json:"kid,omitempty"`
+	// Issues are time problems relative to the carrying request's time.
+	Issues []string `json:"issues,omitempty"`
+	// Summary holds a few decoded facts for text output (issuer, audience,
+	// subject, expiry...), in order.
+	Summary []KV `json:"summary,omitempty"`
+
+	raw string
+	at  time.Time
+}
+
+// KV is one name/value pair.
+type KV struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Finding is one thing the analysis noticed.
+type Finding struct {
+	Severity string `json:"severity"`
+	// Code is stable and machine-readable ("aadsts_50076", "redirect_uri_mismatch").
+	Code   string `json:"code"`
+	Title  string `json:"title"`
+	Detail string `json:"detail"`
+	// Hint is the next step.
+	Hint    string `json:"hint"`
+	FlowIDs []int  `json:"flow_ids"`
+	// SignIn is the sign-in it belongs to (0 if none).
+	SignIn int `json:"signin,omitempty"`
+}
+
+// KeyInfo describes a signing key the analysis knew (from the trace or options).
+type KeyInfo struct {
+	KeyID  string `json:"kid"`
+	Source string `json:"source"`
+}
