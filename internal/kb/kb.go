@@ -81,7 +81,7 @@ func readTable(name string, data []byte, want []string) ([][]string, error) {
 // optionalColumn lists the columns of the hand-written tables that may be empty.
 func optionalColumn(file, col string) bool {
 	switch file + ":" + col {
-	case "actors.csv:upn", "actors.csv:app_id", "actors.csv:name":
+	case "actors.csv:upn", "actors.csv:app_id", "actors.csv:name", "aadsts.csv:name":
 		return true
 	}
 	return false
@@ -240,7 +240,9 @@ func Actors() []Actor {
 type ErrorCode struct {
 	// Code is the number after "AADSTS" (50076 for AADSTS50076).
 	Code int
-	// Name is the symbolic name Microsoft gives the code ("UserStrongAuthClientAuthNRequired").
+	// Name is the symbolic name Microsoft publishes for the code
+	// ("UserStrongAuthClientAuthNRequired"), or "" when the public reference
+	// gives none (idtrace does not invent names).
 	Name string
 	// Meaning says what went wrong, in plain words.
 	Meaning string
