@@ -260,3 +260,7 @@ func (a *Analyzer) samlToken(f *trace.Flow, s *signin, m *saml.Message, kind, wh
 		s.Tokens = append(s.Tokens, idx)
 	}
 }
+
+func fakeFlow(at time.Time) *trace.Flow {
+	return &trace.Flow{Started: at, Request: &trace.Request{Method: "POST"}}
+}

@@ -37,7 +37,11 @@ var Version = "dev"
 
 // commands is the registry of top-level commands, in help order.
 func commands(app *App) []*cobra.Command {
-	return []*cobra.Command{}
+	return []*cobra.Command{
+		newAnalyzeCmd(app),
+		newJWTCmd(app),
+		newSAMLCmd(app),
+	}
 }
 
 // IOStreams are the standard streams of one run, and whether they are terminals.

@@ -1,0 +1,175 @@
+package analyze
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/idtrace/idtrace/internal/decode/jwt"
+	"github.com/idtrace/idtrace/internal/decode/saml"
+	"github.com/idtrace/idtrace/internal/kb"
+)
+
+// JWTReport is one token decoded and explained: the `idtrace jwt --format
+// json` contract {"header":{},"claims":{},"explained":[...],"verified":...}.
+type JWTReport struct {
+	Header    json.RawMessage `json:"header"`
+	Claims    json.RawMessage `json:"claims"`
+	Explained []Explained     `json:"explained"`
+	// Verified is true or false when checked against the given keys, null otherwise.
+	Verified     *bool    `json:"verified"`
+	VerifyDetail string   `json:"verify_detail,omitempty"`
+	Kind         string   `json:"kind"`
+	Encrypted    bool     `json:"encrypted,omitempty"`
+	Issues       []string `json:"issues,omitempty"`
+}
+
+// Explained is one claim with its value rendered and its meaning from the kb.
+type Explained struct {
+	Claim   string `json:"claim"`
+	Value   string `json:"value"`
+	Meaning string `json:"meaning,omitempty"`
+}
+
+// ExplainJWT decodes raw (a compact JWT, with or without "Bearer "),
+// explains each claim, checks its times against at (skipped when at is
+// zero) and verifies it against keys (nil: not verified).
+func ExplainJWT(raw string, keys *jwt.KeySet, at time.Time, skew time.Duration) (*JWTReport, error) {
+	tok, err := jwt.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	r := &JWTReport{Header: objectJSON(&tok.Header), Claims: objectJSON(&tok.Claims.Object), Encrypted: tok.Encrypted,
+		Kind: guessKind(tok), Explained: []Explained{}}
+	if tok.Encrypted {
+		r.Claims = json.RawMessage(`{}`)
+	}
+	for _, k := range tok.Claims.Keys {
+		e := Explained{Claim: k, Value: claimValue(&tok.Claims, k)}
+		if c, ok := lookupClaim(k); ok {
+			e.Meaning = c.Meaning
+		}
+		r.Explained = append(r.Explained, e)
+	}
+	if !at.IsZero() {
+		if skew == 0 {
+			skew = 5 * time.Minute
+		}
+		for _, is := range jwt.CheckTimes(tok, at, skew) {
+			r.Issues = append(r.Issues, is.Code+": "+is.Detail)
+		}
+	}
+	if keys != nil && keys.Len() > 0 {
+		v := jwt.Verify(tok, keys)
+		r.Verified, r.VerifyDetail = v.Verified, v.Reason
+	} else {
+		r.VerifyDetail = "signature not verified (no keys given: use --jwks FILE)"
+	}
+	return r, nil
+}
+
+func lookupClaim(name string) (kb.Claim, bool) {
+	if c, ok := kb.LookupClaim(name); ok {
+		return c, true
+	}
+	if i := strings.LastIndexByte(name, '_'); i > 0 && strings.HasPrefix(name, "xms_") {
+		return kb.LookupClaim(name[:i])
+	}
+	return kb.Claim{}, false
+}
+
+// claimValue renders a claim for people: strings as they are, times with
+// their UTC date, everything else as compact JSON.
+func claimValue(c *jwt.Claims, k string) string {
+	raw := c.Raw(k)
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	switch k {
+	case "exp", "nbf", "iat", "auth_time", "pwd_exp", "xms_tcdt":
+		if t := c.Time(k); t != nil {
+			return fmt.Sprintf("%s (%s)", bytes.TrimSpace(raw), t.UTC().Format(time.RFC3339))
+		}
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+// SAMLReport is one SAML (or WS-Fed) message decoded: the `idtrace saml
+// --format json` output.
+type SAMLReport struct {
+	// Binding is how the input was encoded: "xml", "post" (base64) or "redirect" (base64 + DEFLATE).
+	Binding string          `json:"binding"`
+	Message json.RawMessage `json:"message"`
+	// Verified is null: SAML signature verification is not wired yet.
+	Verified *bool    `json:"verified"`
+	Problems []string `json:"problems,omitempty"`
+	Issues   []string `json:"issues,omitempty"`
+}
+
+// ExplainSAML decodes a SAML message given as XML, as a POST-binding base64
+// value, as a redirect-binding value, or as a URL or form body carrying
+// SAMLRequest / SAMLResponse. Conditions are checked against at (skipped when zero).
+func ExplainSAML(input string, at time.Time) (*SAMLReport, error) {
+	in := strings.TrimSpace(input)
+	binding := "xml"
+	var xmlb []byte
+	if strings.HasPrefix(in, "<") {
+		xmlb = []byte(in)
+	} else {
+		val := in
+		redirect := false
+		if strings.Contains(in, "SAMLRequest=") || strings.Contains(in, "SAMLResponse=") {
+			q := in
+			if i := strings.IndexByte(q, '?'); i >= 0 && strings.Contains(q[:i], "://") {
+				q = q[i+1:]
+				redirect = true
+			}
+			v, err := url.ParseQuery(q)
+			if err != nil {
+				return nil, fmt.Errorf("saml: cannot read the parameters: %w", err)
+			}
+			val = v.Get("SAMLResponse")
+			if val == "" {
+				val = v.Get("SAMLRequest")
+			}
+		}
+		var err error
+		if !redirect {
+			xmlb, err = saml.DecodePost(val)
+			binding = "post"
+			if err != nil || !bytes.HasPrefix(bytes.TrimSpace(xmlb), []byte("<")) {
+				redirect = true
+			}
+		}
+		if redirect {
+			binding = "redirect"
+			xmlb, err = saml.DecodeRedirect(val)
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	m, err := saml.Parse(xmlb)
+	if err != nil {
+		return nil, err
+	}
+	a := New(Options{})
+	s := a.newSignIn("saml", "")
+	a.samlToken(fakeFlow(at), s, m, "saml", "", fp(input))
+	r := &SAMLReport{Binding: binding, Message: a.rep.Tokens[0].Claims, Problems: m.Problems}
+	for i := range m.Assertions {
+		a.samlAssertion(fakeFlow(at), s, &m.Assertions[i], m)
+	}
+	for _, f := range a.rep.Findings {
+		r.Issues = append(r.Issues, f.Code+": "+f.Detail)
+	}
+	return r, nil
+}

@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idtrace/idtrace/internal/analyze"
+	"github.com/idtrace/idtrace/internal/decode/jwt"
+)
+
+// JWTOptions are the options of `idtrace jwt`.
+type JWTOptions struct {
+	Format   string
+	JWKSFile string
+	// At is the time to check exp/nbf/iat against (RFC 3339); now if empty.
+	At string
+}
+
+func newJWTCmd(app *App) *cobra.Command {
+	opts := JWTOptions{}
+	cmd := &cobra.Command{
+		Use:   "jwt TOKEN|FILE|-",
+		Short: "Decode a JWT and explain its claims",
+		Long: `jwt decodes a JSON Web Token (given as is, in a file, or on standard input with -;
+a "Bearer " prefix is fine), explains each claim, checks its times and, with
+--jwks, verifies its signature. A file holding several tokens (a log, a HAR)
+gives one report per token; with --format json that is an array.
+
+The token is what you asked to see: it is printed decoded, never sent anywhere.`,
+		Example: `  idtrace jwt eyJ0eXAiOiJKV1Qi...
+  pbpaste | idtrace jwt --format json -
+  idtrace jwt --jwks keys.json --at 2024-05-01T10:00:00Z token.txt`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runJWT(app, args[0], opts) },
+	}
+	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text or json")
+	cmd.Flags().StringVar(&opts.JWKSFile, "jwks", "", "JWKS `FILE` to verify the signature with")
+	cmd.Flags().StringVar(&opts.At, "at", "", "check token times against this RFC 3339 `TIME` instead of now")
+	return cmd
+}
+
+func runJWT(app *App, arg string, opts JWTOptions) error {
+	if opts.Format != "text" && opts.Format != "json" && opts.Format != "" {
+		return usageErr("--format: want text or json, got %q", opts.Format)
+	}
+	at := time.Now()
+	if opts.At != "" {
+		t, err := time.Parse(time.RFC3339, opts.At)
+		if err != nil {
+			return usageErr("--at: %v", err)
+		}
+		at = t
+	}
+	text, err := readArg(app, arg, 16<<20)
+	if err != nil {
+		return err
+	}
+	var keys *jwt.KeySet
+	if opts.JWKSFile != "" {
+		b, err := readCapped(opts.JWKSFile, jwt.MaxJWKSSize)
+		if err != nil {
+			return fmt.Errorf("--jwks: %w", err)
+		}
+		if keys, err = jwt.ParseJWKSFrom(b, opts.JWKSFile); err != nil {
+			return fmt.Errorf("--jwks %s: %w", opts.JWKSFile, err)
+		}
+	}
+	var toks []string
+	if _, err := jwt.Parse(strings.TrimSpace(text)); err == nil {
+		toks = []string{strings.TrimSpace(text)}
+	} else {
+		seen := map[string]bool{}
+		for _, m := range jwt.Find(text) {
+			if !seen[m.Token] {
+				seen[m.Token] = true
+				toks = append(toks, m.Token)
+			}
+		}
+		if len(toks) == 0 {
+			return fmt.Errorf("jwt: no token found: %w", err)
+		}
+	}
+	var reps []*analyze.JWTReport
+	for _, t := range toks {
+		r, err := analyze.ExplainJWT(t, keys, at, 0)
+		if err != nil {
+			if len(toks) == 1 {
+				return err
+			}
+			continue
+		}
+		reps = append(reps, r)
+	}
+	if len(reps) == 0 {
+		return errors.New("jwt: no token could be decoded")
+	}
+	if opts.Format == "json" {
+		enc := json.NewEncoder(app.IO.Out)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if len(reps) == 1 {
+			return enc.Encode(reps[0])
+		}
+		return enc.Encode(reps)
+	}
+	var b strings.Builder
+	for i, r := range reps {
+		if len(reps) > 1 {
+			fmt.Fprintf(&b, "Token %d of %d\n", i+1, len(reps))
+		}
+		writeJWTText(&b, r)
+	}
+	_, err = fmt.Fprint(app.IO.Out, b.String())
+	return err
+}
+
+func writeJWTText(b *strings.Builder, r *analyze.JWTReport) {
+	fmt.Fprintf(b, "Kind:      %s\n", r.Kind)
+	fmt.Fprintf(b, "Header:    %s\n", r.Header)
+	switch {
+	case r.Verified == nil:
+		fmt.Fprintf(b, "Signature: not verified (%s)\n", r.VerifyDetail)
+	case *r.Verified:
+		fmt.Fprintf(b, "Signature: verified (%s)\n", r.VerifyDetail)
+	default:
+		fmt.Fprintf(b, "Signature: INVALID (%s)\n", r.VerifyDetail)
+	}
+	if r.Encrypted {
+		b.WriteString("Encrypted: only the header is readable\n")
+	}
+	for _, is := range r.Issues {
+		fmt.Fprintf(b, "Problem:   %s\n", is)
+	}
+	b.WriteString("Claims:\n")
+	for _, e := range r.Explained {
+		v := e.Value
+		if len(v) > 200 {
+			v = v[:200] + "…"
+		}
+		fmt.Fprintf(b, "  %-20s %s\n", e.Claim, v)
+		if e.Meaning != "" {
+			fmt.Fprintf(b, "  %-20s   %s\n", "", e.Meaning)
+		}
+	}
+	b.WriteString("\n")
+}
