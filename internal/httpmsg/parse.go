@@ -41,7 +41,7 @@ type Limits struct {
 	// MaxBodyBytes caps a decoded body (default 256 MiB).
 	MaxBodyBytes int64
 	// MaxRatio caps decoded/encoded size once the decoded body exceeds
-	// RatioFloor (default 2000).
+	// RatioFloor (default 1000).
 	MaxRatio int64
 	// RatioFloor is the decoded size under which MaxRatio is not applied
 	// (default 1 MiB), so tiny, very compressible bodies still decode.
@@ -49,7 +49,7 @@ type Limits struct {
 }
 
 // DefaultLimits are the limits used when a field of Limits is zero.
-var DefaultLimits = Limits{MaxLineBytes: 64 << 10, MaxHeaders: 1000, MaxBodyBytes: 256 << 20, MaxRatio: 2000, RatioFloor: 1 << 20}
+var DefaultLimits = Limits{MaxLineBytes: 64 << 10, MaxHeaders: 1000, MaxBodyBytes: 256 << 20, MaxRatio: 1000, RatioFloor: 1 << 20}
 
 func (l Limits) norm() Limits {
 	d := DefaultLimits
@@ -172,7 +172,7 @@ func splitHead(raw []byte, lim Limits, what string) (*head, error) {
 			return nil, &SyntaxError{Offset: int64(pos), Field: "header", Msg: fmt.Sprintf("more than %d headers", lim.MaxHeaders)}
 		}
 		h.headers = append(h.headers, trace.Header{
-			Name:  strings.TrimRight(string(line[:c]), " \t"),
+			Name:  strings.Trim(string(line[:c]), " \t\r"),
 			Value: strings.Trim(string(line[c+1:]), " \t"),
 		})
 		pos = next

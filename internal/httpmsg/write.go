@@ -2,6 +2,7 @@ package httpmsg
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -53,7 +54,7 @@ func WriteResponse(w io.Writer, r *trace.Response) error {
 	bw := bufio.NewWriter(w)
 	bw.WriteString(wireProto(r.Proto))
 	bw.WriteByte(' ')
-	bw.WriteString(strconv.Itoa(r.Status))
+	fmt.Fprintf(bw, "%03d", r.Status)
 	bw.WriteByte(' ')
 	bw.WriteString(clean(r.Reason))
 	bw.WriteString("\r\n")
@@ -82,7 +83,7 @@ func writeFramed(bw *bufio.Writer, hs trace.Headers, body []byte) {
 		if !chunked && len(body) > 0 && strings.EqualFold(h.Name, "Content-Length") {
 			v = strconv.Itoa(len(body))
 		}
-		bw.WriteString(clean(h.Name))
+		bw.WriteString(cleanName(h.Name))
 		bw.WriteString(": ")
 		bw.WriteString(clean(v))
 		bw.WriteString("\r\n")
@@ -114,6 +115,15 @@ func without(hs trace.Headers, name string) trace.Headers {
 func clean(s string) string {
 	if strings.ContainsAny(s, "\r\n") {
 		s = strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
+	}
+	return s
+}
+
+// cleanName makes a header name that parses back as one header line.
+func cleanName(s string) string {
+	s = strings.TrimLeft(clean(s), " \t")
+	if s == "" {
+		return "X-Empty-Name"
 	}
 	return s
 }

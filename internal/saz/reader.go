@@ -394,4 +394,3 @@ func errorFromFlags(fl []trace.Flag) string {
 	}
 	return ""
 }
-

@@ -1,0 +1,112 @@
+// Package saz reads and writes Fiddler Session Archive Zip (SAZ) files as
+// streams of trace.Flow.
+//
+// Ownership: the SAZ owner maintains this package (and internal/httpmsg);
+// others call Open, OpenFile and NewWriter and must not change the package.
+//
+// # The format as implemented
+//
+// A SAZ is a zip archive. Fiddler writes, in this order: a "raw/" folder
+// entry; per session N (numbered 1..n, zero-padded to the width of n) the
+// files raw/N_c.txt, raw/N_s.txt and raw/N_m.xml (plus raw/N_w.txt for a
+// WebSocket session); then _index.htm (an HTML table for humans) and
+// [Content_Types].xml. The zip comment reads
+// "Fiddler (vX.Y.Z) Session Archive. See https://...". Every file entry
+// is deflated. The Writer follows that layout exactly.
+//
+//   - raw/N_c.txt is the request as the client sent it, with an absolute
+//     URI in the request line ("GET https://host/path HTTP/1.1") or the
+//     authority for CONNECT. For an HTTPS tunnel Fiddler puts a text
+//     description of the TLS ClientHello where the body would be; it is
+//     kept as the body.
+//   - raw/N_s.txt is the response as received: chunked framing and content
+//     codings still applied. An empty or absent file means no response:
+//     Flow.Response is nil and Flow.Error is set from a session flag whose
+//     name mentions abort, fail or error, when there is one.
+//   - raw/N_m.xml (UTF-8 with a BOM): <Session SID BitFlags> holding
+//     <SessionTimers .../>, <PipeInfo/>, optionally <TunnelInfo/>, and
+//     <SessionFlags><SessionFlag N V/>...</SessionFlags>.
+//   - raw/N_w.txt: CRLF, then per WebSocket message a block of lines
+//     (Request-Length or Response-Length: the frame size; DoneRead,
+//     BeginSend, DoneSend: times) ended by an empty line, the raw frame
+//     bytes, and CRLF.
+//
+// Reading sorts sessions by the numeric value of N (padding and gaps are
+// fine). Flow.ID is the position from 1; Flow.Session is the SID of
+// N_m.xml (Fiddler's own session number, shown in its "#" column), or N
+// when there is no N_m.xml. The Writer numbers files 1..n and writes
+// Flow.Session (else Flow.ID) as the SID, so Session survives a round trip.
+//
+// # Timers and timings
+//
+// Fiddler stores absolute timestamps (.NET "o" format, 100 ns, with the
+// capture's UTC offset; "0001-01-01T00:00:00" when a timer never fired) and
+// four integer millisecond durations. They map to the trace like this:
+//
+//	Started   = ClientBeginRequest (else ClientConnected)
+//	dns       = DNSTime
+//	ssl       = HTTPSHandshakeTime
+//	connect   = TCPConnectTime + HTTPSHandshakeTime   (HAR: connect includes ssl)
+//	blocked   = FiddlerBeginRequest - ClientBeginRequest - GatewayTime - dns - connect (>= 0)
+//	send      = ServerGotRequest - FiddlerBeginRequest
+//	wait      = ServerBeginResponse - ServerGotRequest
+//	receive   = ServerDoneResponse - ServerBeginResponse
+//	Flow.Time = ClientDoneResponse - ClientBeginRequest
+//
+// A phase whose timers are missing is NA (-1); a negative difference (clock
+// adjustments, reused connections) reads as 0. ClientConnected,
+// GotRequestHeaders, ClientDoneRequest, ServerConnected, GotResponseHeaders
+// and ClientBeginResponse are not needed for the phases.
+//
+// Writing inverts the table from Started: ClientConnected,
+// ClientBeginRequest, GotRequestHeaders and ClientDoneRequest = Started;
+// GatewayTime = 0; DNSTime, TCPConnectTime (connect - ssl) and
+// HTTPSHandshakeTime rounded to whole ms; ServerConnected = Started +
+// blocked + dns + tcp; FiddlerBeginRequest = that + ssl; ServerGotRequest
+// = + send; ServerBeginResponse = GotResponseHeaders = + wait;
+// ServerDoneResponse = + receive; ClientBeginResponse = ServerBeginResponse;
+// ClientDoneResponse = Started + Flow.Time. Reading that back gives every
+// phase within 0.5 ms (exactly, for durations read from a SAZ). An NA dns,
+// connect or ssl is written as 0 and reads back as 0.
+//
+// # Session flags
+//
+// All flags are kept in Flow.Flags, in order. Some also fill fields:
+// x-processinfo -> Process ("name:pid"), x-clientip and x-clientport ->
+// ClientAddr ("ip:port"; a port of 0 is dropped), x-hostip -> ServerAddr,
+// ui-comments -> Comment, and x-responsebodytransferlength (a number that
+// may carry group separators, "1,371") -> Response.BodySize. The Writer
+// writes Flags as they are, rewriting these flags only where they no
+// longer give back the fields (so a redacted ClientAddr is not leaked by a
+// stale flag). BitFlags, PipeInfo and TunnelInfo are not kept (BitFlags is
+// written as 0).
+//
+// # Bodies
+//
+// Messages are parsed by internal/httpmsg: the response body is de-chunked
+// and decoded (gzip, deflate, br, zstd, stacked); Response.Wire keeps the
+// received bytes. A body that cannot be decoded is kept as received and
+// reported in Response.Extra["_decodeError"] and Reader.Warnings; the
+// session is not failed. The Writer writes Wire when present; otherwise it
+// encodes the decoded body again with the recorded Content-Encoding (see
+// httpmsg.WriteResponse), so the header list and the decoded body survive
+// SAZ -> trace -> SAZ -> trace.
+//
+// # Encryption and untrusted input
+//
+// Encrypted entries (ZipCrypto or WinZip AES) are read through
+// github.com/yeka/zip with Options.Password; unencrypted ones through
+// archive/zip. A missing or wrong password yields an error wrapping
+// ErrEncrypted. WriterOptions.Password writes every file entry with WinZip
+// AES-256 (the archive comment is patched into the end record, which
+// yeka/zip cannot write itself).
+//
+// Entry names with "..", a leading "/", a drive letter, a backslash or NUL
+// are rejected at Open (zip-slip). Each entry is read with a cap: the
+// smallest of MaxEntryBytes, MaxRatio x its compressed size (once above
+// 1 MiB) and what remains of MaxTotalBytes, counting the bytes actually
+// inflated, not the sizes the directory declares. N_m.xml is capped at
+// 8 MiB and parsed without DTDs. Problems are *trace.InputError values with
+// File, Entry (the session number N, EntryKind "session"), Field (the
+// entry name, e.g. "raw/3_s.txt") and, for message syntax errors, Offset.
+package saz
