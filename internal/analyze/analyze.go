@@ -619,7 +619,10 @@ func (a *Analyzer) errorFinding(f *trace.Flow, s *signin, code int, oerr, desc, 
 		fd.Code, fd.Title = "invalid_grant", "Grant refused"
 		fd.Hint = "The code, refresh token or assertion was not accepted; check that it was issued to this client and has not expired or been revoked."
 	default:
-		fd.Code, fd.Title = "oauth_error", "Sign-in error: "+oerr
+		fd.Code, fd.Title = "oauth_error", "Sign-in error"
+		if oerr != "" {
+			fd.Title += ": " + oerr
+		}
 		fd.Hint = "Read the error description; look up the correlation ID in the Entra sign-in logs."
 	}
 	if code != 0 {

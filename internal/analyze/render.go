@@ -132,7 +132,9 @@ func write(w io.Writer, r *Report, md bool) error {
 			} else {
 				ver = "SIGNATURE INVALID: " + t.VerifyDetail
 			}
-		} else if t.VerifyDetail != "" && t.VerifyDetail != ver {
+		} else if strings.HasPrefix(t.VerifyDetail, ver) {
+			ver = t.VerifyDetail
+		} else if t.VerifyDetail != "" {
 			ver += ": " + t.VerifyDetail
 		}
 		fmt.Fprintf(&b, "%s[%d] %s %s at flow #%d %s, seen %d× — %s\n", strings.TrimSpace(li), i, t.Kind, t.Fingerprint, t.FlowID, t.Where, t.Seen, ver)

@@ -198,7 +198,7 @@ func (a *Analyzer) tokenFacts(f *trace.Flow, s *signin, tok *jwt.Token, t *Token
 			}
 		}
 	}
-	if t.Kind == "id_token" {
+	if t.Kind == "id_token" && strings.HasSuffix(t.Where, "id_token") {
 		if s.nonce != "" && c.Has("nonce") && c.Str("nonce") != s.nonce {
 			a.finding(s, Finding{Severity: SeverityError, Code: "nonce_mismatch", Title: "ID token nonce does not match the request",
 				Detail: fmt.Sprintf("The authorize request sent nonce %q but ID token %s carries %q.", oauth.Short(s.nonce), t.Fingerprint, oauth.Short(c.Str("nonce"))),
