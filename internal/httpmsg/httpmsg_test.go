@@ -171,7 +171,8 @@ func TestParseHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := trace.Headers{{"Set-Cookie", "a=1"}, {"X-Folded", "first second third"}, {"set-cookie", "b=2"}, {"Location", "https://login.example/authorize"}, {"Empty", ""}}
+	want := trace.Headers{{Name: "Set-Cookie", Value: "a=1"}, {Name: "X-Folded", Value: "first second third"},
+		{Name: "set-cookie", Value: "b=2"}, {Name: "Location", Value: "https://login.example/authorize"}, {Name: "Empty", Value: ""}}
 	if fmt.Sprint(r.Headers) != fmt.Sprint(want) {
 		t.Errorf("headers = %v\nwant %v", r.Headers, want)
 	}
