@@ -84,7 +84,7 @@ var (
 )
 
 func (r *Reader) openCSV() error {
-	lim := &limitReader{r: r.br, limit: maxRecordBytes}
+	lim := &limitReader{r: r.br, limit: int64(maxRecordBytes)}
 	cr := csv.NewReader(lim)
 	cr.ReuseRecord = true
 	hdr, err := cr.Read()
@@ -255,7 +255,7 @@ func (r *Reader) csvErr(record int, err error) *trace.InputError {
 func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 	st := r.csv
 	for recNo := 1; ; recNo++ {
-		st.lim.limit = st.lim.total + maxRecordBytes + 64<<10
+		st.lim.limit = st.lim.total + int64(maxRecordBytes) + 64<<10
 		fields, err := st.cr.Read()
 		if err == io.EOF {
 			return

@@ -26,14 +26,15 @@ type member struct {
 
 // Limits on one record. A record beyond them is an input error, not an
 // out-of-memory crash.
-const (
-	maxDepth       = 64
-	maxRecordBytes = 64 << 20 // bytes of one JSON record, CSV record or NDJSON line
-)
+const maxDepth = 64
+
+// maxRecordBytes caps one JSON record, CSV record or NDJSON line (a variable
+// so that tests can lower it).
+var maxRecordBytes = 64 << 20
 
 var (
 	errTooDeep  = errors.New("record nested too deeply")
-	errTooLarge = fmt.Errorf("record larger than %d MiB", maxRecordBytes>>20)
+	errTooLarge = errors.New("record larger than the 64 MiB limit")
 )
 
 // jsonOpts are the decoder options for every JSON input: exports do not
