@@ -83,6 +83,8 @@ func decodeOwn(v []byte, f *trace.Flow) bool {
 				r.URL = u
 				g.Request = &r
 			}
+		case "cache":
+			g.Cache, err = p.raw(k)
 		case "error":
 			g.Error, err = p.str(k)
 		case "noResponse":

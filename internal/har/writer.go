@@ -1,0 +1,592 @@
+package har
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// DefaultCreator is written as log.creator when the metadata names none.
+// The CLI may set it (for example to its own version) before writing.
+var DefaultCreator = trace.Software{Name: "idtrace", Version: "dev"}
+
+// TimeLayout is how dates are written: RFC 3339 with milliseconds and the
+// flow's own zone offset.
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Writer streams flows out as a HAR 1.2 document. It implements trace.Sink.
+// Entries are written as they come; pages, the comment and the log's vendor
+// fields are written by Close (after "entries": key order is free in JSON),
+// so metadata that grows while reading is still right. A Writer is not safe
+// for concurrent use.
+type Writer struct {
+	e          *jsontext.Encoder
+	meta       *trace.Meta
+	err        error
+	opened     bool // entries array open
+	wroteSoft  bool // creator and browser written
+	closed     bool
+	started    bool
+	scratchURL strings.Builder
+}
+
+// NewWriter returns a Writer to w. meta may be nil; when it names a creator,
+// the creator and browser are written before the entries, otherwise at Close.
+func NewWriter(w io.Writer, meta *trace.Meta) *Writer {
+	return &Writer{
+		e:    jsontext.NewEncoder(w, jsontext.WithIndent("  "), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)),
+		meta: meta,
+	}
+}
+
+func (w *Writer) tok(t jsontext.Token) {
+	if w.err == nil {
+		w.err = w.e.WriteToken(t)
+	}
+}
+
+func (w *Writer) key(k string) { w.tok(jsontext.String(k)) }
+
+func (w *Writer) str(k, v string) {
+	w.key(k)
+	w.tok(jsontext.String(v))
+}
+
+func (w *Writer) optStr(k, v string) {
+	if v != "" {
+		w.str(k, v)
+	}
+}
+
+func (w *Writer) num(k string, v float64) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		v = trace.NA
+	}
+	w.key(k)
+	w.tok(jsontext.Float(v))
+}
+
+func (w *Writer) int(k string, v int64) {
+	w.key(k)
+	w.tok(jsontext.Int(v))
+}
+
+func (w *Writer) begin(k string, open jsontext.Token) {
+	if k != "" {
+		w.key(k)
+	}
+	w.tok(open)
+}
+
+// extras writes vendor fields, skipping names the writer has written itself.
+func (w *Writer) extras(x trace.Extensions, skip ...string) {
+next:
+	for _, e := range x {
+		for _, s := range skip {
+			if e.Name == s {
+				continue next
+			}
+		}
+		if w.err != nil {
+			return
+		}
+		w.key(e.Name)
+		if w.err == nil {
+			if err := w.e.WriteValue(jsontext.Value(e.JSON)); err != nil {
+				w.err = fmt.Errorf("har: vendor field %q: %w", e.Name, err)
+			}
+		}
+	}
+}
+
+func (w *Writer) start() {
+	if w.started {
+		return
+	}
+	w.started = true
+	w.tok(jsontext.BeginObject)
+	w.begin("log", jsontext.BeginObject)
+	w.str("version", "1.2")
+	if w.meta != nil && w.meta.Creator.Name != "" {
+		w.software(w.meta)
+	}
+}
+
+func (w *Writer) software(m *trace.Meta) {
+	w.wroteSoft = true
+	c := trace.Software{}
+	if m != nil {
+		c = m.Creator
+	}
+	if c.Name == "" {
+		c = DefaultCreator
+	}
+	w.soft("creator", c)
+	if m != nil && m.Browser != nil {
+		w.soft("browser", *m.Browser)
+	}
+}
+
+func (w *Writer) soft(k string, s trace.Software) {
+	w.begin(k, jsontext.BeginObject)
+	w.str("name", s.Name)
+	w.str("version", s.Version)
+	w.optStr("comment", s.Comment)
+	w.extras(s.Extra, "name", "version", "comment")
+	w.tok(jsontext.EndObject)
+}
+
+// WriteFlow writes f as the next entry.
+func (w *Writer) WriteFlow(f *trace.Flow) error {
+	if w.closed {
+		return errors.New("har: WriteFlow after Close")
+	}
+	w.start()
+	if !w.opened {
+		w.opened = true
+		w.begin("entries", jsontext.BeginArray)
+	}
+	if w.err != nil {
+		return w.err
+	}
+	w.entry(f)
+	if w.err != nil {
+		return fmt.Errorf("har: flow %d: %w", f.ID, w.err)
+	}
+	return nil
+}
+
+// Close ends the entries and writes the rest of the log from meta (nil
+// means the meta given to NewWriter). It does not close the io.Writer.
+func (w *Writer) Close(meta *trace.Meta) error {
+	if w.closed {
+		return w.err
+	}
+	w.closed = true
+	if meta == nil {
+		meta = w.meta
+	}
+	if meta != nil && w.meta == nil {
+		w.meta = meta
+	}
+	w.start()
+	if !w.opened {
+		w.opened = true
+		w.begin("entries", jsontext.BeginArray)
+	}
+	w.tok(jsontext.EndArray)
+	if !w.wroteSoft {
+		w.software(meta)
+	}
+	if meta != nil {
+		w.begin("pages", jsontext.BeginArray)
+		for _, pg := range meta.Pages {
+			w.page(pg)
+		}
+		w.tok(jsontext.EndArray)
+		w.optStr("comment", meta.Comment)
+		w.extras(meta.Extra, "version", "creator", "browser", "pages", "entries", "comment")
+	}
+	w.tok(jsontext.EndObject)
+	w.tok(jsontext.EndObject)
+	return w.err
+}
+
+func (w *Writer) date(k string, t time.Time) {
+	w.str(k, t.Format(TimeLayout))
+}
+
+func (w *Writer) page(pg trace.Page) {
+	w.tok(jsontext.BeginObject)
+	w.date("startedDateTime", pg.Started)
+	w.str("id", pg.ID)
+	w.str("title", pg.Title)
+	w.begin("pageTimings", jsontext.BeginObject)
+	w.num("onContentLoad", pg.OnContentLoad)
+	w.num("onLoad", pg.OnLoad)
+	w.tok(jsontext.EndObject)
+	w.optStr("comment", pg.Comment)
+	w.extras(pg.Extra, "startedDateTime", "id", "title", "pageTimings", "comment")
+	w.tok(jsontext.EndObject)
+}
+
+var entryKeys = []string{"pageref", "startedDateTime", "time", "request", "response", "cache", "timings",
+	"serverIPAddress", "connection", "comment", "_webSocketMessages", ownKey}
+
+func (w *Writer) entry(f *trace.Flow) {
+	own := ownFields{}
+	w.tok(jsontext.BeginObject)
+	w.optStr("pageref", f.PageRef)
+	w.date("startedDateTime", f.Started)
+	w.num("time", f.Time)
+	w.request(f.Request, &own)
+	w.response(f, &own)
+	w.key("cache")
+	if len(f.Cache) > 0 && cacheValid(f.Cache) {
+		if err := w.e.WriteValue(jsontext.Value(f.Cache)); err != nil && w.err == nil {
+			w.err = fmt.Errorf("cache: %w", err)
+		}
+	} else {
+		// An invalid cache object goes to _idtrace.cache so that the output
+		// stays valid HAR and the reader still gets it back.
+		own.cache = f.Cache
+		w.tok(jsontext.BeginObject)
+		w.tok(jsontext.EndObject)
+	}
+	w.timings(f.Timings)
+	if f.ServerAddr != "" {
+		if ip, ok := plainIP(f.ServerAddr); ok {
+			w.str("serverIPAddress", ip)
+			if ip != f.ServerAddr {
+				own.serverAddr = f.ServerAddr
+			}
+		} else {
+			own.serverAddr = f.ServerAddr
+		}
+	}
+	w.optStr("connection", f.Connection)
+	w.optStr("comment", f.Comment)
+	if f.WebSocket != nil {
+		w.begin("_webSocketMessages", jsontext.BeginArray)
+		for _, m := range f.WebSocket {
+			w.tok(jsontext.BeginObject)
+			w.str("type", m.Type)
+			w.num("time", m.Time)
+			w.int("opcode", int64(m.Opcode))
+			w.str("data", m.Data)
+			w.extras(m.Extra, "type", "time", "opcode", "data")
+			w.tok(jsontext.EndObject)
+		}
+		w.tok(jsontext.EndArray)
+	}
+	own.session, own.process, own.clientAddr, own.flags = f.Session, f.Process, f.ClientAddr, f.Flags
+	w.own(own)
+	w.extras(f.Extra, entryKeys...)
+	w.tok(jsontext.EndObject)
+}
+
+// ownFields are the Flow fields HAR has no place for (see ownKey).
+type ownFields struct {
+	session                              int
+	process, clientAddr, serverAddr, url string
+	errText                              string
+	noResponse, hasURL                   bool
+	flags                                []trace.Flag
+	cache                                []byte
+}
+
+func (w *Writer) own(o ownFields) {
+	if o.session == 0 && o.process == "" && o.clientAddr == "" && o.serverAddr == "" && !o.hasURL &&
+		o.errText == "" && !o.noResponse && len(o.flags) == 0 && o.cache == nil {
+		return
+	}
+	w.begin(ownKey, jsontext.BeginObject)
+	if o.session != 0 {
+		w.int("session", int64(o.session))
+	}
+	w.optStr("process", o.process)
+	w.optStr("clientAddr", o.clientAddr)
+	w.optStr("serverAddr", o.serverAddr)
+	if o.hasURL {
+		// The request URL as recorded, when "url" had to be made valid.
+		w.str("url", o.url)
+	}
+	if o.noResponse {
+		w.key("noResponse")
+		w.tok(jsontext.True)
+	}
+	w.optStr("error", o.errText)
+	if o.cache != nil {
+		w.key("cache")
+		if err := w.e.WriteValue(jsontext.Value(o.cache)); err != nil && w.err == nil {
+			w.err = fmt.Errorf("cache: %w", err)
+		}
+	}
+	if len(o.flags) > 0 {
+		w.begin("flags", jsontext.BeginArray)
+		for _, fl := range o.flags {
+			w.tok(jsontext.BeginObject)
+			w.str("name", fl.Name)
+			w.str("value", fl.Value)
+			w.tok(jsontext.EndObject)
+		}
+		w.tok(jsontext.EndArray)
+	}
+	w.tok(jsontext.EndObject)
+}
+
+// plainIP returns addr as a bare IP address (brackets and a port removed)
+// and whether it is one.
+func plainIP(addr string) (string, bool) {
+	s := addr
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		s = ap.Addr().String()
+	}
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
+	ip, err := netip.ParseAddr(s)
+	if err != nil || ip.Zone() != "" {
+		return "", false
+	}
+	if s == ip.String() {
+		return s, true
+	}
+	return ip.String(), true
+}
+
+func (w *Writer) headers(k string, hs trace.Headers) {
+	w.begin(k, jsontext.BeginArray)
+	for _, h := range hs {
+		w.tok(jsontext.BeginObject)
+		w.str("name", h.Name)
+		w.str("value", h.Value)
+		w.tok(jsontext.EndObject)
+	}
+	w.tok(jsontext.EndArray)
+}
+
+func (w *Writer) cookies(k string, cs []trace.Cookie) {
+	w.begin(k, jsontext.BeginArray)
+	for _, c := range cs {
+		w.tok(jsontext.BeginObject)
+		w.str("name", c.Name)
+		w.str("value", c.Value)
+		w.optStr("path", c.Path)
+		w.optStr("domain", c.Domain)
+		w.optStr("expires", c.Expires)
+		if c.HTTPOnly != nil {
+			w.key("httpOnly")
+			w.tok(jsontext.Bool(*c.HTTPOnly))
+		}
+		if c.Secure != nil {
+			w.key("secure")
+			w.tok(jsontext.Bool(*c.Secure))
+		}
+		w.optStr("sameSite", c.SameSite)
+		w.optStr("comment", c.Comment)
+		w.extras(c.Extra, "name", "value", "path", "domain", "expires", "httpOnly", "secure", "sameSite", "comment")
+		w.tok(jsontext.EndObject)
+	}
+	w.tok(jsontext.EndArray)
+}
+
+// isText reports whether a body can be written as HAR text as it is.
+func isText(b []byte) bool {
+	return utf8.Valid(b) && !strings.ContainsRune(string(b), 0)
+}
+
+// body writes text (and encoding when base64 is needed); it reports whether
+// it wrote an encoding.
+func (w *Writer) body(b []byte) bool {
+	if isText(b) {
+		w.str("text", string(b))
+		return false
+	}
+	w.str("text", base64.StdEncoding.EncodeToString(b))
+	w.str("encoding", "base64")
+	return true
+}
+
+// validURL reports whether u passes the "uri" format of har-validator
+// (a scheme, then no white space).
+func validURL(u string) bool {
+	i := strings.IndexByte(u, ':')
+	if i < 1 {
+		return false
+	}
+	for j := 0; j < i; j++ {
+		c := u[j]
+		alpha := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !alpha && (j == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	for _, r := range u[i+1:] {
+		if r <= ' ' || r == 0x7f || r == 0x85 || r == 0xa0 || r == 0x1680 || r >= 0x2000 && r <= 0x200a ||
+			r == 0x2028 || r == 0x2029 || r == 0x202f || r == 0x205f || r == 0x3000 || r == 0xfeff {
+			return false
+		}
+	}
+	return true
+}
+
+// fixURL makes u a valid URI for "url": white space is percent-encoded and a
+// URL without a scheme gets "about:" (an empty one is "about:blank").
+func fixURL(u string) string {
+	var b strings.Builder
+	for _, r := range u {
+		if r <= ' ' || r == 0x7f || r >= 0x80 && !validURL("a:"+string(r)) {
+			for _, c := range []byte(string(r)) {
+				fmt.Fprintf(&b, "%%%02X", c)
+			}
+			continue
+		}
+		b.WriteRune(r)
+	}
+	s := b.String()
+	if !validURL(s) {
+		if s == "" {
+			return "about:blank"
+		}
+		s = "about:" + s
+	}
+	return s
+}
+
+func (w *Writer) request(q *trace.Request, own *ownFields) {
+	if q == nil {
+		q = &trace.Request{HeadersSize: trace.Unknown, BodySize: trace.Unknown}
+	}
+	w.begin("request", jsontext.BeginObject)
+	w.str("method", q.Method)
+	u := q.URL
+	if !validURL(u) {
+		own.url, own.hasURL = u, true
+		u = fixURL(u)
+	}
+	w.str("url", u)
+	w.str("httpVersion", q.Proto)
+	w.cookies("cookies", q.Cookies)
+	w.headers("headers", q.Headers)
+	w.begin("queryString", jsontext.BeginArray)
+	for _, kv := range queryPairs(q.URL) {
+		w.tok(jsontext.BeginObject)
+		w.str("name", kv[0])
+		w.str("value", kv[1])
+		w.tok(jsontext.EndObject)
+	}
+	w.tok(jsontext.EndArray)
+	if q.HasBody || len(q.Body) > 0 || len(q.Params) > 0 {
+		w.begin("postData", jsontext.BeginObject)
+		w.str("mimeType", q.MimeType)
+		wroteEnc := false
+		if len(q.Body) > 0 || len(q.Params) == 0 {
+			wroteEnc = w.body(q.Body)
+		}
+		if len(q.Params) > 0 {
+			w.begin("params", jsontext.BeginArray)
+			for _, pa := range q.Params {
+				w.tok(jsontext.BeginObject)
+				w.str("name", pa.Name)
+				w.optStr("value", pa.Value)
+				w.optStr("fileName", pa.FileName)
+				w.optStr("contentType", pa.ContentType)
+				w.optStr("comment", pa.Comment)
+				w.tok(jsontext.EndObject)
+			}
+			w.tok(jsontext.EndArray)
+		}
+		skip := []string{"mimeType", "text", "params"}
+		if wroteEnc {
+			skip = append(skip, "encoding")
+		}
+		w.extras(q.PostDataExtra, skip...)
+		w.tok(jsontext.EndObject)
+	}
+	w.int("headersSize", q.HeadersSize)
+	w.int("bodySize", q.BodySize)
+	w.optStr("comment", q.Comment)
+	w.extras(q.Extra, "method", "url", "httpVersion", "cookies", "headers", "queryString", "postData",
+		"headersSize", "bodySize", "comment")
+	w.tok(jsontext.EndObject)
+}
+
+// queryPairs splits the query of u into name/value pairs, in order; parts
+// that do not unescape are kept as written.
+func queryPairs(u string) [][2]string {
+	i := strings.IndexByte(u, '?')
+	if i < 0 {
+		return nil
+	}
+	q := u[i+1:]
+	if j := strings.IndexByte(q, '#'); j >= 0 {
+		q = q[:j]
+	}
+	if q == "" {
+		return nil
+	}
+	var out [][2]string
+	for part := range strings.SplitSeq(q, "&") {
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		if s, err := url.QueryUnescape(k); err == nil {
+			k = s
+		}
+		if s, err := url.QueryUnescape(v); err == nil {
+			v = s
+		}
+		out = append(out, [2]string{k, v})
+	}
+	return out
+}
+
+func (w *Writer) response(f *trace.Flow, own *ownFields) {
+	s := f.Response
+	if s == nil {
+		own.noResponse = true
+		own.errText = f.Error
+		s = &trace.Response{HeadersSize: trace.Unknown, BodySize: trace.Unknown, BodyOmitted: true}
+	}
+	w.begin("response", jsontext.BeginObject)
+	w.int("status", int64(s.Status))
+	w.str("statusText", s.Reason)
+	w.str("httpVersion", s.Proto)
+	w.cookies("cookies", s.Cookies)
+	w.headers("headers", s.Headers)
+	w.begin("content", jsontext.BeginObject)
+	size := s.Size
+	if size == trace.Unknown && !s.BodyOmitted {
+		size = int64(len(s.Body))
+	}
+	w.int("size", size)
+	if s.Compression != 0 {
+		w.int("compression", s.Compression)
+	}
+	w.str("mimeType", s.MimeType)
+	wroteEnc := false
+	if !s.BodyOmitted || len(s.Body) > 0 {
+		wroteEnc = w.body(s.Body)
+	}
+	skip := []string{"size", "compression", "mimeType", "text"}
+	if wroteEnc {
+		skip = append(skip, "encoding")
+	}
+	w.extras(s.ContentExtra, skip...)
+	w.tok(jsontext.EndObject)
+	w.str("redirectURL", s.RedirectURL)
+	w.int("headersSize", s.HeadersSize)
+	w.int("bodySize", s.BodySize)
+	w.optStr("comment", s.Comment)
+	if f.Response != nil && f.Error != "" && s.Extra.Get("_error") == nil {
+		w.str("_error", f.Error)
+	}
+	w.extras(s.Extra, "status", "statusText", "httpVersion", "cookies", "headers", "content", "redirectURL",
+		"headersSize", "bodySize", "comment")
+	w.tok(jsontext.EndObject)
+}
+
+func (w *Writer) timings(t trace.Timings) {
+	w.begin("timings", jsontext.BeginObject)
+	w.num("blocked", t.Blocked)
+	w.num("dns", t.DNS)
+	w.num("connect", t.Connect)
+	w.num("send", t.Send)
+	w.num("wait", t.Wait)
+	w.num("receive", t.Receive)
+	w.num("ssl", t.SSL)
+	w.optStr("comment", t.Comment)
+	w.extras(t.Extra, "blocked", "dns", "connect", "send", "wait", "receive", "ssl", "comment")
+	w.tok(jsontext.EndObject)
+}
