@@ -168,7 +168,9 @@ func TestSharedFiles(t *testing.T) {
 		"elastic_diag_AuditLogs_sample.log": {ShapeDiagnostic, []check{
 			{0, "kind", kind, trace.KindAudit},
 			{0, "activity", activity, "Add service principal credentials"},
-			{0, "actor is app", func(e *trace.Event) any { return e.Actor.Type + "|" + e.Actor.DisplayName + "|" + e.Actor.ServicePrincipalID },
+			{0, "actor is app", func(e *trace.Event) any {
+				return e.Actor.Type + "|" + e.Actor.DisplayName + "|" + e.Actor.ServicePrincipalID
+			},
 				"app|Managed Service Identity|b9814691-9ca1-4e55-a1ac-8ef5dd010ec0"},
 			{0, "category from properties", func(e *trace.Event) any { return e.Category }, "ApplicationManagement"},
 			{0, "ip from envelope", func(e *trace.Event) any { return e.IPAddress }, "1.128.3.4"},
@@ -260,7 +262,9 @@ func TestSyntheticFixtures(t *testing.T) {
 			{4, "modified count", func(e *trace.Event) any { return len(e.Targets[0].Modified) }, 2},
 			{5, "line after multi-line cell", func(e *trace.Event) any { return e.Line }, 8},
 			{5, "security info", activity, "User started security info registration"},
-			{7, "app actor", func(e *trace.Event) any { return e.Actor.Type + "|" + e.Actor.DisplayName + "|" + e.App.ServicePrincipalID },
+			{7, "app actor", func(e *trace.Event) any {
+				return e.Actor.Type + "|" + e.Actor.DisplayName + "|" + e.App.ServicePrincipalID
+			},
 				"app|Microsoft Azure AD Internal - Jit Provisioning|aaaaaaaa-0000-4000-8000-0000000000a1"},
 			{7, "target name with comma and quotes", func(e *trace.Event) any { return e.Targets[0].DisplayName }, `Contoso HR, "Payroll"`},
 			{7, "second target", func(e *trace.Event) any { return e.Targets[1].UPN }, "admin@contoso.example"},
@@ -295,7 +299,9 @@ func TestSyntheticFixtures(t *testing.T) {
 		}},
 		{"ApplicationSignIns_2024-05-14_2024-05-15.csv", ShapePortalCSV, []check{
 			{0, "kind", kind, trace.KindSignInServicePrincipal},
-			{0, "actor sp", func(e *trace.Event) any { return e.Actor.Type + "|" + e.Actor.ServicePrincipalID + "|" + e.Actor.DisplayName },
+			{0, "actor sp", func(e *trace.Event) any {
+				return e.Actor.Type + "|" + e.Actor.ServicePrincipalID + "|" + e.Actor.DisplayName
+			},
 				"app|dddddddd-0000-4000-8000-0000000000d4|Contoso Nightly Export"},
 			{0, "code", errCode, 7000215},
 		}},
