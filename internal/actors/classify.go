@@ -339,3 +339,8 @@ func syncEvidence(p Principal) (string, bool) {
 	}
 	return "", false
 }
+
+var (
+	kbActors  = kb.Actors
+	kbTenants = kb.MicrosoftTenants
+)

@@ -438,7 +438,7 @@ func (b *StoryBuilder) signInDetail(e *trace.Event) string {
 func (b *StoryBuilder) errorText(code int, reason string) string {
 	if b.Classifier != nil {
 		if ec, ok := b.Classifier.K.errorCode(code); ok {
-			return fmt.Sprintf("AADSTS%d %s: %s", code, ec.Name, ec.Meaning)
+			return fmt.Sprintf("AADSTS%d %s: %s", code, ec.Name, strings.TrimRight(ec.Meaning, ". "))
 		}
 	}
 	if reason != "" {

@@ -377,6 +377,8 @@ func (b *StoryBuilder) tellSignIn(st *Story, steps []gstep) {
 		sb.WriteString(": succeeded.")
 	case mfa && (last.errorCode == 50074 || last.errorCode == 50076 || last.errorCode == 50079):
 		fmt.Fprintf(&sb, ": stopped at the multifactor authentication prompt (%s); no successful sign-in followed in this correlation.", b.errorText(last.errorCode, ""))
+	case b.interrupt(last.errorCode):
+		fmt.Fprintf(&sb, ": ended at an interrupt, not a failure (%s); no later record in this correlation.", b.errorText(last.errorCode, ""))
 	default:
 		fmt.Fprintf(&sb, ": failed with %s.", b.errorText(last.errorCode, ""))
 	}
@@ -390,6 +392,16 @@ func (b *StoryBuilder) tellSignIn(st *Story, steps []gstep) {
 			}
 		}
 	}
+}
+
+// interrupt reports whether code is an expected mid-flow interrupt
+// (the knowledge base's "interaction" category).
+func (b *StoryBuilder) interrupt(code int) bool {
+	if b.Classifier == nil {
+		return false
+	}
+	ec, ok := b.Classifier.K.errorCode(code)
+	return ok && ec.Category == "interaction"
 }
 
 // SortStories orders stories for a summary: account stories first, then

@@ -41,6 +41,8 @@ func commands(app *App) []*cobra.Command {
 		newAnalyzeCmd(app),
 		newJWTCmd(app),
 		newSAMLCmd(app),
+		newLogsCmd(app),
+		newWhoisCmd(app),
 	}
 }
 

@@ -1,0 +1,670 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/idtrace/idtrace/internal/actors"
+	"github.com/idtrace/idtrace/internal/entralog"
+	"github.com/idtrace/idtrace/internal/trace"
+	"github.com/spf13/cobra"
+)
+
+// LogsOptions are the flags and arguments of `idtrace logs`.
+type LogsOptions struct {
+	Files  []string
+	Format string // text, md, json, csv
+	Actor  string
+	KQL    bool
+	Window time.Duration
+}
+
+// Caps on what the text and Markdown summaries keep (JSON and CSV list everything).
+const (
+	logsTextStoriesPerKind = 500
+	logsActorRecordsMax    = 100_000
+	logsProgressMinBytes   = 32 << 20
+)
+
+func newLogsCmd(app *App) *cobra.Command {
+	opts := &LogsOptions{}
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "logs FILE...",
+		Short: "Label every actor in Entra audit and sign-in logs and tell their stories",
+		Long: `Read Entra ID audit and sign-in exports (portal CSV and JSON, Microsoft Graph JSON,
+Log Analytics / Sentinel CSV and JSON, diagnostic-settings NDJSON; the shape is
+detected from the content) and print:
+
+  - the actors that need a look first: suspicious look-alikes and unknowns;
+  - every actor by class (microsoft-internal, microsoft-app, sync, tenant-user,
+    tenant-app) with a count, the evidence that matched and what it means;
+  - the stories the records tell: self-service password reset (the user's
+    verification steps, fim_password_service setting the password, the writeback),
+    security-info registration, admin password reset, PIM activation, consent,
+    just-in-time provisioning, and one story per sign-in correlation.
+
+--actor NAME lists everything one actor (UPN, app ID, object ID or name) did.
+--kql prints the same rules as KQL for Log Analytics / Microsoft Sentinel.
+The JSON output is documented in docs/logs.md.
+
+Exit codes: 0 ok, 1 unreadable or malformed input (file, line and field on stderr), 2 usage.`,
+		Example: `  idtrace logs AuditLogs.csv SignIns.json
+  idtrace logs --actor fim_password_service@support.onmicrosoft.com AuditLogs.json
+  idtrace logs --format json audit.ndjson > summary.json
+  idtrace logs --kql`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Files = args
+			if asJSON {
+				opts.Format = "json"
+			}
+			return runLogs(app, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.Format, "format", "f", "text", "output format: text, md, json or csv")
+	f.BoolVar(&asJSON, "json", false, "shorthand for --format json")
+	f.StringVar(&opts.Actor, "actor", "", "list everything this actor (UPN, app ID, object ID or display name) did")
+	f.BoolVar(&opts.KQL, "kql", false, "print the classification and story rules as KQL queries and exit")
+	f.DurationVar(&opts.Window, "window", actors.DefaultWindow, "how far apart records may be and still join into one story")
+	return cmd
+}
+
+func runLogs(app *App, opts *LogsOptions) error {
+	switch opts.Format {
+	case "text", "md", "json", "csv":
+	case "markdown":
+		opts.Format = "md"
+	default:
+		return usageErr("logs: unknown --format %q (want text, md, json or csv)", opts.Format)
+	}
+	if opts.KQL {
+		if len(opts.Files) > 0 {
+			return usageErr("logs --kql takes no files: it prints queries to run where the logs are")
+		}
+		return writeKQL(app.IO.Out, opts.Format)
+	}
+	if len(opts.Files) == 0 {
+		return usageErr("logs: expected at least one FILE")
+	}
+	if opts.Actor != "" && opts.Format == "csv" {
+		return usageErr("logs --actor: --format csv is not supported; use text, md or json")
+	}
+	run := &logsRun{app: app, opts: opts, c: actors.NewClassifier(actors.Default())}
+	defer run.cleanup()
+	return run.do()
+}
+
+type fileStat struct {
+	File   string `json:"file"`
+	Shape  string `json:"shape"`
+	Events int    `json:"events"`
+}
+
+// actorRecord is one record an actor appears in (logs --actor).
+type actorRecord struct {
+	Time          time.Time `json:"time,omitzero"`
+	Kind          string    `json:"kind"`
+	Activity      string    `json:"activity"`
+	Result        string    `json:"result,omitempty"`
+	ErrorCode     int       `json:"error_code,omitempty"`
+	As            string    `json:"as"`
+	Target        string    `json:"target,omitempty"`
+	App           string    `json:"app,omitempty"`
+	CorrelationID string    `json:"correlation_id,omitempty"`
+	Source        string    `json:"source"`
+}
+
+type logsRun struct {
+	app   *App
+	opts  *LogsOptions
+	c     *actors.Classifier
+	b     *actors.StoryBuilder
+	files []fileStat
+
+	// stories: streamed to a temporary file (json, csv) or kept (text, md).
+	tmp      *os.File
+	tmpw     *bufio.Writer
+	nStories int
+	kept     []*actors.Story
+	dropped  map[string]int
+	keptKind map[string]int
+
+	records     []actorRecord
+	moreRecords int
+	actorSeen   bool
+	actorP      trace.Principal
+}
+
+func (r *logsRun) cleanup() {
+	if r.tmp != nil {
+		r.tmp.Close()
+		os.Remove(r.tmp.Name())
+	}
+}
+
+func (r *logsRun) sink(s *actors.Story) error {
+	if r.opts.Actor != "" && !storyInvolves(s, r.opts.Actor) {
+		return nil
+	}
+	r.nStories++
+	switch {
+	case r.opts.Format == "json":
+		if r.nStories > 1 {
+			r.tmpw.WriteByte(',')
+		}
+		b, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		_, err = r.tmpw.Write(b)
+		return err
+	case r.opts.Format == "csv":
+		w := csv.NewWriter(r.tmpw)
+		w.Write(storyRow(s))
+		w.Flush()
+		return w.Error()
+	default:
+		if r.keptKind[s.Kind] >= logsTextStoriesPerKind {
+			r.dropped[s.Kind]++
+			return nil
+		}
+		r.keptKind[s.Kind]++
+		r.kept = append(r.kept, s)
+	}
+	return nil
+}
+
+func storyInvolves(s *actors.Story, name string) bool {
+	if strings.EqualFold(s.Actor, name) || strings.EqualFold(s.Target, name) {
+		return true
+	}
+	for _, st := range s.Steps {
+		if strings.EqualFold(st.Actor, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *logsRun) do() error {
+	r.dropped = map[string]int{}
+	r.keptKind = map[string]int{}
+	if r.opts.Format == "json" || r.opts.Format == "csv" {
+		f, err := os.CreateTemp("", "idtrace-stories-*")
+		if err != nil {
+			return fmt.Errorf("logs: temporary file for stories: %w", err)
+		}
+		r.tmp = f
+		r.tmpw = bufio.NewWriterSize(f, 256<<10)
+	}
+	r.b = actors.NewStoryBuilder(r.c, r.sink)
+	r.b.Window = r.opts.Window
+	for _, path := range r.opts.Files {
+		if err := r.readFile(path); err != nil {
+			return err
+		}
+	}
+	if err := r.b.Flush(); err != nil {
+		return err
+	}
+	if r.tmpw != nil {
+		if err := r.tmpw.Flush(); err != nil {
+			return fmt.Errorf("logs: temporary file for stories: %w", err)
+		}
+	}
+	out := bufio.NewWriterSize(r.app.IO.Out, 256<<10)
+	var err error
+	switch {
+	case r.opts.Actor != "":
+		err = r.writeActor(out)
+	case r.opts.Format == "json":
+		err = r.writeJSON(out)
+	case r.opts.Format == "csv":
+		err = r.writeCSV(out)
+	default:
+		err = r.writeText(out, r.opts.Format == "md")
+	}
+	if err != nil {
+		return err
+	}
+	return out.Flush()
+}
+
+// countingReader counts the bytes read through it, for progress.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (r *logsRun) readFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("logs: %w", err)
+	}
+	defer f.Close()
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	cr := &countingReader{r: f}
+	rd, err := entralog.NewReader(cr, path)
+	if err != nil {
+		return err
+	}
+	progress := r.app.IO.ErrTTY && size >= logsProgressMinBytes
+	stat := fileStat{File: path, Shape: rd.Shape()}
+	for e, err := range rd.Events() {
+		if err != nil {
+			if progress {
+				fmt.Fprint(r.app.IO.ErrOut, "\r\033[K")
+			}
+			return err
+		}
+		if r.app.Ctx != nil && stat.Events&0xfff == 0 {
+			if err := r.app.Ctx.Err(); err != nil {
+				return err
+			}
+		}
+		stat.Events++
+		r.c.Add(e)
+		if err := r.b.Add(e); err != nil {
+			return err
+		}
+		if r.opts.Actor != "" {
+			r.matchActor(e)
+		}
+		if progress && stat.Events%100_000 == 0 {
+			fmt.Fprintf(r.app.IO.ErrOut, "\r%s: %d records, %d%%", path, stat.Events, cr.n*100/max(size, 1))
+		}
+	}
+	if progress {
+		fmt.Fprintf(r.app.IO.ErrOut, "\r\033[K%s: %d records\n", path, stat.Events)
+	}
+	r.files = append(r.files, stat)
+	return nil
+}
+
+func (r *logsRun) matchActor(e *trace.Event) {
+	name := r.opts.Actor
+	as := ""
+	switch {
+	case actors.Matches(e.Actor, name):
+		as = "actor"
+		if !r.actorSeen {
+			r.actorP, r.actorSeen = e.Actor, true
+		}
+	case actors.Matches(e.App, name):
+		as = "client-app"
+		if !r.actorSeen {
+			r.actorP, r.actorSeen = e.App, true
+		}
+	default:
+		for _, t := range e.Targets {
+			if strings.EqualFold(t.UPN, name) || strings.EqualFold(t.ID, name) || strings.EqualFold(t.DisplayName, name) {
+				as = "target"
+				break
+			}
+		}
+	}
+	if as == "" {
+		return
+	}
+	if len(r.records) >= logsActorRecordsMax {
+		r.moreRecords++
+		return
+	}
+	rec := actorRecord{Time: e.Time, Kind: e.Kind, Activity: e.Activity, Result: e.Result, ErrorCode: e.ErrorCode, As: as,
+		CorrelationID: e.CorrelationID, Source: eventSource(e)}
+	if len(e.Targets) > 0 {
+		t := e.Targets[0]
+		rec.Target = firstOf(t.UPN, t.DisplayName, t.ID)
+	}
+	if as != "client-app" {
+		rec.App = firstOf(e.App.DisplayName, e.App.AppID)
+	}
+	r.records = append(r.records, rec)
+}
+
+func eventSource(e *trace.Event) string {
+	if e.LineKind == "record" {
+		return fmt.Sprintf("%s:record %d", e.File, e.Line)
+	}
+	return fmt.Sprintf("%s:%d", e.File, e.Line)
+}
+
+func firstOf(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// ---- JSON ----
+
+func (r *logsRun) writeJSON(w *bufio.Writer) error {
+	head := struct {
+		Events int            `json:"events"`
+		Files  []fileStat     `json:"files"`
+		Counts map[string]int `json:"story_counts"`
+		Actors []actors.Actor `json:"actors"`
+	}{r.c.Events(), r.files, r.b.Counts(), r.c.Actors()}
+	if head.Actors == nil {
+		head.Actors = []actors.Actor{}
+	}
+	b, err := json.Marshal(head)
+	if err != nil {
+		return err
+	}
+	w.Write(b[:len(b)-1])
+	w.WriteString(`,"stories":[`)
+	if _, err := r.tmp.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, r.tmp); err != nil {
+		return err
+	}
+	w.WriteString("]}\n")
+	return nil
+}
+
+// ---- CSV ----
+
+var logsCSVHeader = []string{"record", "class_or_kind", "name", "upn", "app_id", "count", "evidence", "explanation", "correlation_id", "actor", "target", "start", "summary", "flags"}
+
+func storyRow(s *actors.Story) []string {
+	start := ""
+	if !s.Start.IsZero() {
+		start = s.Start.UTC().Format(time.RFC3339)
+	}
+	return []string{"story", s.Kind, "", "", "", fmt.Sprint(len(s.Steps) + s.MoreSteps), "", "", s.CorrelationID, s.Actor, s.Target, start, s.Summary, strings.Join(s.Flags, "; ")}
+}
+
+func (r *logsRun) writeCSV(w *bufio.Writer) error {
+	cw := csv.NewWriter(w)
+	cw.Write(logsCSVHeader)
+	for _, a := range r.c.Actors() {
+		cw.Write([]string{"actor", a.Class, a.Name, a.UPN, a.AppID, fmt.Sprint(a.Count), strings.Join(a.Evidence, "; "), a.Explanation, "", "", "", "", "", ""})
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	if _, err := r.tmp.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	_, err := io.Copy(w, r.tmp)
+	return err
+}
+
+// ---- text and Markdown ----
+
+func (r *logsRun) writeText(w *bufio.Writer, md bool) error {
+	all := r.c.Actors()
+	nf := len(r.files)
+	var shapes []string
+	for _, f := range r.files {
+		shapes = append(shapes, fmt.Sprintf("%s: %s, %d records", f.File, f.Shape, f.Events))
+	}
+	if md {
+		fmt.Fprintf(w, "# Entra log summary\n\n%d records from %d file(s):\n\n", r.c.Events(), nf)
+		for _, s := range shapes {
+			fmt.Fprintf(w, "- %s\n", mdEsc(s))
+		}
+		w.WriteString("\n")
+	} else {
+		fmt.Fprintf(w, "%d records from %d file(s): %s\n\n", r.c.Events(), nf, strings.Join(shapes, "; "))
+	}
+	var flagged, rest []actors.Actor
+	for _, a := range all {
+		if a.Class == actors.ClassSuspicious || a.Class == actors.ClassUnknown {
+			flagged = append(flagged, a)
+		} else {
+			rest = append(rest, a)
+		}
+	}
+	if md {
+		w.WriteString("## Needs a look: suspicious and unknown actors\n\n")
+	} else {
+		w.WriteString("NEEDS A LOOK: suspicious and unknown actors\n")
+	}
+	if len(flagged) == 0 {
+		w.WriteString(indent(md) + "none: every actor matched a known class\n")
+	}
+	for _, a := range flagged {
+		writeActorText(w, a, md)
+	}
+	if md {
+		w.WriteString("\n## Actors by class\n\n")
+	} else {
+		w.WriteString("\nACTORS BY CLASS\n")
+	}
+	class := ""
+	for _, a := range rest {
+		if a.Class != class {
+			class = a.Class
+			n := 0
+			for _, x := range rest {
+				if x.Class == class {
+					n++
+				}
+			}
+			if md {
+				fmt.Fprintf(w, "\n### %s (%d)\n\n", class, n)
+			} else {
+				fmt.Fprintf(w, "%s (%d)\n", class, n)
+			}
+		}
+		writeActorText(w, a, md)
+	}
+	actors.SortStories(r.kept)
+	if md {
+		fmt.Fprintf(w, "\n## Stories (%d)\n\n", r.nStories)
+	} else {
+		fmt.Fprintf(w, "\nSTORIES (%d)\n", r.nStories)
+	}
+	if r.nStories == 0 {
+		w.WriteString(indent(md) + "none\n")
+	}
+	for _, s := range r.kept {
+		writeStoryText(w, s, md)
+	}
+	for _, k := range slices.Sorted(mapsKeys(r.dropped)) {
+		fmt.Fprintf(w, "%s... and %d more %s stories (--format json lists them all)\n", indent(md), r.dropped[k], k)
+	}
+	return nil
+}
+
+func mapsKeys(m map[string]int) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func indent(md bool) string {
+	if md {
+		return ""
+	}
+	return "  "
+}
+
+func mdEsc(s string) string {
+	r := strings.NewReplacer("|", "\\|", "*", "\\*", "_", "\\_", "`", "\\`", "<", "&lt;", "\n", " ")
+	return r.Replace(s)
+}
+
+func actorTitle(a actors.Actor) string {
+	t := a.Name
+	if a.UPN != "" && !strings.EqualFold(a.UPN, a.Name) {
+		t += " <" + a.UPN + ">"
+	}
+	if a.AppID != "" {
+		t += " (app " + a.AppID + ")"
+	}
+	return t
+}
+
+func writeActorText(w *bufio.Writer, a actors.Actor, md bool) {
+	if md {
+		fmt.Fprintf(w, "- **%s** — %s, %d record(s)\n  - evidence: %s\n  - %s\n", mdEsc(actorTitle(a)), a.Class, a.Count, mdEsc(strings.Join(a.Evidence, "; ")), mdEsc(a.Explanation))
+		return
+	}
+	fmt.Fprintf(w, "  %-18s %s — %d record(s)\n", strings.ToUpper(a.Class), actorTitle(a), a.Count)
+	fmt.Fprintf(w, "      evidence: %s\n      %s\n", strings.Join(a.Evidence, "; "), a.Explanation)
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05Z")
+}
+
+func writeStoryText(w *bufio.Writer, s *actors.Story, md bool) {
+	if md {
+		fmt.Fprintf(w, "### %s — %s (%s)\n\n%s\n\n", s.Kind, mdEsc(firstOf(s.Target, s.Actor)), fmtTime(s.Start), mdEsc(s.Summary))
+		fmt.Fprintf(w, "Correlation ID: `%s`", s.CorrelationID)
+		if len(s.Related) > 0 {
+			fmt.Fprintf(w, " (also `%s`)", strings.Join(s.Related, "`, `"))
+		}
+		w.WriteString("\n\n| time | actor | activity | result | detail | role |\n| --- | --- | --- | --- | --- | --- |\n")
+		for _, st := range s.Steps {
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", fmtTime(st.Time), mdEsc(st.Actor), mdEsc(st.Activity), mdEsc(st.Result), mdEsc(st.Detail), st.Role)
+		}
+		for _, f := range s.Flags {
+			fmt.Fprintf(w, "\n> **Flag:** %s\n", mdEsc(f))
+		}
+		w.WriteString("\n")
+		return
+	}
+	fmt.Fprintf(w, "  [%s] %s  correlation %s", s.Kind, fmtTime(s.Start), firstOf(s.CorrelationID, "-"))
+	if len(s.Related) > 0 {
+		fmt.Fprintf(w, " (+ %s)", strings.Join(s.Related, ", "))
+	}
+	fmt.Fprintf(w, "\n    %s\n", s.Summary)
+	for _, st := range s.Steps {
+		fmt.Fprintf(w, "      %s  %-14s %s — %s", fmtTime(st.Time), "("+firstOf(st.Role, "step")+")", st.Actor, st.Activity)
+		if st.Result != "" {
+			fmt.Fprintf(w, " [%s]", st.Result)
+		}
+		if st.Detail != "" {
+			fmt.Fprintf(w, ": %s", st.Detail)
+		}
+		w.WriteString("\n")
+	}
+	if s.MoreSteps > 0 {
+		fmt.Fprintf(w, "      ... %d more steps\n", s.MoreSteps)
+	}
+	for _, f := range s.Flags {
+		fmt.Fprintf(w, "    FLAG: %s\n", f)
+	}
+}
+
+// ---- --actor ----
+
+func (r *logsRun) writeActor(w *bufio.Writer) error {
+	var a actors.Actor
+	found := false
+	for _, x := range r.c.Actors() {
+		if strings.EqualFold(x.Name, r.opts.Actor) || strings.EqualFold(x.UPN, r.opts.Actor) || strings.EqualFold(x.AppID, r.opts.Actor) {
+			a, found = x, true
+			break
+		}
+	}
+	if !found && r.actorSeen {
+		l := r.c.LabelOf(r.actorP)
+		a = actors.Actor{Name: firstOf(r.actorP.DisplayName, r.actorP.UPN, r.actorP.AppID, r.opts.Actor), UPN: r.actorP.UPN, AppID: r.actorP.AppID, Class: l.Class, Evidence: l.Evidence, Explanation: l.Explanation}
+		found = true
+	}
+	if !found {
+		a = describeName(r.opts.Actor)
+		fmt.Fprintf(r.app.IO.ErrOut, "idtrace: no record in these logs names %q as actor or client app\n", r.opts.Actor)
+	}
+	// The stories were streamed to the temporary file or kept.
+	if r.opts.Format == "json" {
+		b, err := json.Marshal(struct {
+			Events      int           `json:"events"`
+			Actor       actors.Actor  `json:"actor"`
+			Records     []actorRecord `json:"records"`
+			MoreRecords int           `json:"more_records,omitempty"`
+		}{r.c.Events(), a, orEmpty(r.records), r.moreRecords})
+		if err != nil {
+			return err
+		}
+		w.Write(b[:len(b)-1])
+		w.WriteString(`,"stories":[`)
+		if _, err := r.tmp.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		if _, err := io.Copy(w, r.tmp); err != nil {
+			return err
+		}
+		w.WriteString("]}\n")
+		return nil
+	}
+	md := r.opts.Format == "md"
+	if md {
+		fmt.Fprintf(w, "# %s\n\n", mdEsc(actorTitle(a)))
+	}
+	writeActorText(w, a, md)
+	if md {
+		fmt.Fprintf(w, "\n## Records (%d)\n\n", len(r.records)+r.moreRecords)
+	} else {
+		fmt.Fprintf(w, "\nRECORDS (%d)\n", len(r.records)+r.moreRecords)
+	}
+	for _, rec := range r.records {
+		fmt.Fprintf(w, "%s%s  as %-10s %s", indent(md), fmtTime(rec.Time), rec.As, firstOf(rec.Activity, rec.Kind))
+		if rec.Result != "" {
+			fmt.Fprintf(w, " [%s]", rec.Result)
+		}
+		if rec.ErrorCode != 0 {
+			fmt.Fprintf(w, " AADSTS%d", rec.ErrorCode)
+		}
+		if rec.Target != "" {
+			fmt.Fprintf(w, " → %s", rec.Target)
+		}
+		if rec.App != "" {
+			fmt.Fprintf(w, " via %s", rec.App)
+		}
+		fmt.Fprintf(w, "  (%s)\n", rec.Source)
+	}
+	if r.moreRecords > 0 {
+		fmt.Fprintf(w, "%s... and %d more records\n", indent(md), r.moreRecords)
+	}
+	actors.SortStories(r.kept)
+	if md {
+		fmt.Fprintf(w, "\n## Stories (%d)\n\n", r.nStories)
+	} else {
+		fmt.Fprintf(w, "\nSTORIES (%d)\n", r.nStories)
+	}
+	for _, s := range r.kept {
+		writeStoryText(w, s, md)
+	}
+	return nil
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
