@@ -464,8 +464,8 @@ func (a *Analyzer) authzResponse(f *trace.Flow, s *signin, r oauth.AuthorizeResp
 	}
 	if s.state != "" && r.State != s.state {
 		a.finding(s, Finding{Severity: SeverityError, Code: "state_mismatch", Title: "State does not match the request",
-			Detail: fmt.Sprintf("The authorization response carried state %q but the request sent %q.", oauth.Short(r.State), oauth.Short(s.state)),
-			Hint:   "The client must send back exactly the state it generated; a mismatch means a mixed-up session, a replay or a forged response (CSRF). Check that the app keeps state per browser tab and does not lose its session cookie across the redirect.",
+			Detail:  fmt.Sprintf("The authorization response carried state %q but the request sent %q.", oauth.Short(r.State), oauth.Short(s.state)),
+			Hint:    "The client must send back exactly the state it generated; a mismatch means a mixed-up session, a replay or a forged response (CSRF). Check that the app keeps state per browser tab and does not lose its session cookie across the redirect.",
 			FlowIDs: []int{f.ID}})
 	}
 	if r.Code != "" {
@@ -535,8 +535,8 @@ func (a *Analyzer) tokenRequest(f *trace.Flow, v url.Values, ep oauth.Endpoint) 
 		public := tr.ClientAuth == oauth.AuthNone || f.Request.Headers.Get("Origin") != ""
 		if public && !s.codeChallenge && !tr.CodeVerifier {
 			a.finding(s, Finding{Severity: SeverityWarning, Code: "pkce_missing", Title: "Public client without PKCE",
-				Detail: fmt.Sprintf("Client %s redeemed an authorization code without client authentication and without a PKCE code_verifier.", tr.ClientID),
-				Hint:   "Send code_challenge (S256) on the authorize request and code_verifier on the token request; Entra requires PKCE for single-page apps and recommends it for every public client.",
+				Detail:  fmt.Sprintf("Client %s redeemed an authorization code without client authentication and without a PKCE code_verifier.", tr.ClientID),
+				Hint:    "Send code_challenge (S256) on the authorize request and code_verifier on the token request; Entra requires PKCE for single-page apps and recommends it for every public client.",
 				FlowIDs: []int{f.ID}})
 		}
 		if s.codeChallenge && !tr.CodeVerifier {
@@ -741,8 +741,8 @@ func firstLine(s string) string {
 func (a *Analyzer) httpError(f *trace.Flow, s *signin) {
 	sev := SeverityError
 	a.finding(s, Finding{Severity: sev, Code: "token_endpoint_http_error", Title: fmt.Sprintf("Token endpoint answered HTTP %d", f.Response.Status),
-		Detail: fmt.Sprintf("%s %s returned %d without an OAuth error body.", f.Request.Method, stripURL(f.Request.URL), f.Response.Status),
-		Hint:   "A 4xx without an OAuth error often means a wrong URL or method; a 5xx is the server's fault: retry later and quote the response's request ID.",
+		Detail:  fmt.Sprintf("%s %s returned %d without an OAuth error body.", f.Request.Method, stripURL(f.Request.URL), f.Response.Status),
+		Hint:    "A 4xx without an OAuth error often means a wrong URL or method; a 5xx is the server's fault: retry later and quote the response's request ID.",
 		FlowIDs: []int{f.ID}})
 	if s != nil && s.Result == "" {
 		s.Result = ResultError
@@ -803,8 +803,8 @@ func (a *Analyzer) Finish() *Report {
 		}
 		if s.Result == ResultIncomplete && (s.Grant != "" || s.Protocol == "saml") {
 			a.finding(s, Finding{Severity: SeverityInfo, Code: "incomplete_signin", Title: "Sign-in did not finish in this trace",
-				Detail: fmt.Sprintf("Sign-in %d (%s %s) has no token, code or assertion in the trace.", s.ID, s.Protocol, s.Grant),
-				Hint:   "The capture may have stopped too early, or the user abandoned the sign-in; capture again through to the app's page.",
+				Detail:  fmt.Sprintf("Sign-in %d (%s %s) has no token, code or assertion in the trace.", s.ID, s.Protocol, s.Grant),
+				Hint:    "The capture may have stopped too early, or the user abandoned the sign-in; capture again through to the app's page.",
 				FlowIDs: firstStep(s)})
 		}
 		sort.Ints(s.Tokens)
@@ -869,8 +869,8 @@ func (a *Analyzer) thirdPartyCookies(f *trace.Flow, s *signin, q url.Values, ep 
 		return
 	}
 	a.finding(s, Finding{Severity: SeverityWarning, Code: "third_party_cookies_blocked",
-		Title:  "Silent sign-in in an iframe sent no session cookie",
-		Detail: fmt.Sprintf("A prompt=none authorize request from a cross-site iframe to %s carried no sign-in cookie and failed with %s: the browser is most likely blocking third-party cookies.", f.Request.Host(), r.Error.Error),
-		Hint:   "Do not rely on iframes for silent renewal: use refresh tokens (MSAL.js 2+ with the code flow does), or a redirect/popup; or allow third-party cookies for the identity provider.",
+		Title:   "Silent sign-in in an iframe sent no session cookie",
+		Detail:  fmt.Sprintf("A prompt=none authorize request from a cross-site iframe to %s carried no sign-in cookie and failed with %s: the browser is most likely blocking third-party cookies.", f.Request.Host(), r.Error.Error),
+		Hint:    "Do not rely on iframes for silent renewal: use refresh tokens (MSAL.js 2+ with the code flow does), or a redirect/popup; or allow third-party cookies for the identity provider.",
 		FlowIDs: []int{f.ID}})
 }

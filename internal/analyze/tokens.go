@@ -158,13 +158,13 @@ func (a *Analyzer) timeFinding(f *trace.Flow, s *signin, t *Token, is jwt.TimeIs
 	switch is.Code {
 	case jwt.IssueExpired:
 		a.finding(s, Finding{Severity: SeverityWarning, Code: "token_expired", Title: fmt.Sprintf("Expired %s used or issued", t.Kind),
-			Detail: fmt.Sprintf("Token %s (%s) had expired at %s, %s before this request. %s", t.Fingerprint, t.Kind, is.At.UTC().Format(time.RFC3339), is.By.Round(time.Second), is.Detail),
-			Hint:   "Acquire a new token before calling the API (MSAL's acquireTokenSilent does this); if tokens expire right after they are issued, check the client's clock.",
+			Detail:  fmt.Sprintf("Token %s (%s) had expired at %s, %s before this request. %s", t.Fingerprint, t.Kind, is.At.UTC().Format(time.RFC3339), is.By.Round(time.Second), is.Detail),
+			Hint:    "Acquire a new token before calling the API (MSAL's acquireTokenSilent does this); if tokens expire right after they are issued, check the client's clock.",
 			FlowIDs: []int{f.ID}})
 	case jwt.IssueNotYetValid, jwt.IssueIssuedInFuture:
 		a.finding(s, Finding{Severity: SeverityWarning, Code: "clock_skew", Title: "Token times are in the future: clock skew",
-			Detail: fmt.Sprintf("Token %s: %s is %s after the time of the request that carried it. %s", t.Fingerprint, is.Claim, (-is.By).Round(time.Second), is.Detail),
-			Hint:   "Synchronise the clocks of the client, the server and the capturing machine (NTP); validators usually allow 5 minutes of skew.",
+			Detail:  fmt.Sprintf("Token %s: %s is %s after the time of the request that carried it. %s", t.Fingerprint, is.Claim, (-is.By).Round(time.Second), is.Detail),
+			Hint:    "Synchronise the clocks of the client, the server and the capturing machine (NTP); validators usually allow 5 minutes of skew.",
 			FlowIDs: []int{f.ID}})
 	case jwt.IssueBadTimes:
 		a.finding(s, Finding{Severity: SeverityWarning, Code: "token_bad_times", Title: "Token times are invalid",
