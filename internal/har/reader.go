@@ -310,7 +310,11 @@ func (r *Reader) software(field string) (trace.Software, error) {
 }
 
 func (r *Reader) ext(x trace.Extensions, field, name string) (trace.Extensions, error) {
-	v, err := r.p.raw(field + "." + name)
+	path := name
+	if field != "" {
+		path = field + "." + name
+	}
+	v, err := r.p.raw(path)
 	if err != nil {
 		return x, err
 	}
