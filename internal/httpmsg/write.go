@@ -23,10 +23,13 @@ import (
 //     a session, and Body is written as is. Request bodies are written as
 //     they are (a request keeps its content coding in Body).
 //  2. Framing: with Transfer-Encoding: chunked the bytes are written as one
-//     chunk plus the last chunk; otherwise a Content-Length header, if
-//     present, is set to the number of bytes written when that number is
-//     not zero (a HEAD or 304 answer keeps its Content-Length). No length
-//     header is ever added: a SAZ file ends where the message ends.
+//     chunk plus the last chunk. Content-Length is rewritten only when the
+//     body bytes were produced here (encoded again, or a coding dropped) and
+//     are not empty; bodies written as recorded keep their headers as
+//     recorded (Fiddler stores "Content-Length: 0" on CONNECT requests that
+//     carry its ClientHello description, and a HEAD or 304 answer keeps its
+//     length). No length header is ever added: a SAZ file ends where the
+//     message ends.
 //  3. Header names and values are written as recorded except that CR and
 //     LF are replaced by spaces, so a header cannot inject lines.
 
@@ -44,7 +47,7 @@ func WriteRequest(w io.Writer, r *trace.Request) error {
 	bw.WriteByte(' ')
 	bw.WriteString(wireProto(r.Proto))
 	bw.WriteString("\r\n")
-	writeFramed(bw, r.Headers, r.Body)
+	writeFramed(bw, r.Headers, r.Body, false)
 	return bw.Flush()
 }
 
@@ -60,6 +63,7 @@ func WriteResponse(w io.Writer, r *trace.Response) error {
 	bw.WriteString("\r\n")
 	hs := r.Headers
 	body := r.Body
+	fix := false
 	switch {
 	case r.Wire != nil:
 		body = r.Wire
@@ -70,17 +74,18 @@ func WriteResponse(w io.Writer, r *trace.Response) error {
 			} else {
 				hs = without(hs, "Content-Encoding")
 			}
+			fix = true
 		}
 	}
-	writeFramed(bw, hs, body)
+	writeFramed(bw, hs, body, fix)
 	return bw.Flush()
 }
 
-func writeFramed(bw *bufio.Writer, hs trace.Headers, body []byte) {
+func writeFramed(bw *bufio.Writer, hs trace.Headers, body []byte, fixLength bool) {
 	chunked := isChunked(hs)
 	for _, h := range hs {
 		v := h.Value
-		if !chunked && len(body) > 0 && strings.EqualFold(h.Name, "Content-Length") {
+		if fixLength && !chunked && len(body) > 0 && strings.EqualFold(h.Name, "Content-Length") {
 			v = strconv.Itoa(len(body))
 		}
 		bw.WriteString(cleanName(h.Name))

@@ -186,13 +186,13 @@ func (w *Writer) Close(meta *trace.Meta) error {
 	return w.tail.finish(comment)
 }
 
-// archiveComment is the zip comment; Fiddler's form keeps the version.
+// archiveComment is the zip comment. Fiddler's form (with the version)
+// is kept for archives read from a SAZ; others say who wrote them.
 func archiveComment(m *trace.Meta) string {
-	v := "5.0.0.0"
 	if m != nil && m.Format == "saz" && m.Version != "" {
-		v = m.Version
+		return "Fiddler (v" + m.Version + ") Session Archive. See https://fiddler2.com"
 	}
-	return "Fiddler (v" + v + ") Session Archive. See https://fiddler2.com"
+	return "Fiddler Session Archive written by idtrace. See https://fiddler2.com"
 }
 
 func indexRow(num string, sid int, f *trace.Flow) string {
