@@ -43,6 +43,7 @@ func commands(app *App) []*cobra.Command {
 		newSAMLCmd(app),
 		newLogsCmd(app),
 		newWhoisCmd(app),
+		newKBCmd(app),
 	}
 }
 

@@ -1,0 +1,369 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idtrace/idtrace/internal/kb"
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// KBListOptions are the options of `idtrace kb apps|errors|claims|actors`.
+type KBListOptions struct {
+	// What is "apps", "errors", "claims" or "actors".
+	What string
+	// JSON prints a JSON array instead of a table.
+	JSON bool
+}
+
+// KBUpdateOptions are the options of `idtrace kb update`.
+type KBUpdateOptions struct {
+	// File is the CSV to read ("-" for stdin).
+	File string
+	// DryRun reports the changes without writing the user's list.
+	DryRun bool
+}
+
+func newKBCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "kb",
+		Short: "Show or refresh the built-in knowledge base (apps, AADSTS codes, claims, actors)",
+		Long: `kb lists the facts idtrace uses to explain sign-ins and logs, and refreshes the
+list of Microsoft first-party applications from a newer export.
+
+The app list comes from merill/microsoft-info (MIT); see docs/kb.md.
+Rows from Microsoft Graph or Microsoft's docs are marked verified; community
+rows ("GitHub") are not, and idtrace never treats them as proof.
+
+Exit codes: 0 ok, 1 error (bad CSV: file, line and column), 2 usage.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	for _, w := range []struct{ what, short string }{
+		{"apps", "List Microsoft first-party applications (app ID, name, owner tenant, source)"},
+		{"errors", "List AADSTS error codes with their meaning and the next step"},
+		{"claims", "List token claims and what they mean"},
+		{"actors", "List Microsoft internal actors seen in Entra audit logs"},
+	} {
+		opts := KBListOptions{What: w.what}
+		c := &cobra.Command{
+			Use:   w.what,
+			Short: w.short,
+			Args:  exactArgs(0),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return runKBList(app, opts)
+			},
+		}
+		c.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON array")
+		cmd.AddCommand(c)
+	}
+	uopts := KBUpdateOptions{}
+	update := &cobra.Command{
+		Use:   "update FILE.csv",
+		Short: "Replace the app list with a newer MicrosoftApps.csv export",
+		Long: `update reads a CSV in the shape of merill/microsoft-info's MicrosoftApps.csv
+(columns AppId, AppDisplayName, AppOwnerOrganizationId, Source), reports how
+many apps it read and how it differs from the built-in list, and saves it as
+the user's app list, which idtrace then uses instead of the built-in one:
+
+  ` + userAppsPathHelp() + `
+
+A malformed row stops the update with its line and column; nothing is written.
+'idtrace kb reset' removes the saved list.`,
+		Example: `  curl -sLO https://raw.githubusercontent.com/merill/microsoft-info/main/_info/MicrosoftApps.csv
+  idtrace kb update MicrosoftApps.csv
+  idtrace kb update --dry-run MicrosoftApps.csv`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			uopts.File = args[0]
+			return runKBUpdate(app, uopts)
+		},
+	}
+	update.Flags().BoolVar(&uopts.DryRun, "dry-run", false, "report the changes without saving")
+	cmd.AddCommand(update)
+	cmd.AddCommand(&cobra.Command{
+		Use:   "reset",
+		Short: "Remove the saved app list and go back to the built-in one",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runKBReset(app)
+		},
+	})
+	return cmd
+}
+
+func userAppsPathHelp() string {
+	p, err := kb.UserAppsPath()
+	if err != nil {
+		return "(your user config directory)/idtrace/apps.csv"
+	}
+	return p
+}
+
+type kbAppJSON struct {
+	AppID         string `json:"app_id"`
+	Name          string `json:"name"`
+	OwnerTenantID string `json:"owner_tenant_id"`
+	Source        string `json:"source"`
+	Verified      bool   `json:"verified"`
+}
+
+type kbErrorJSON struct {
+	Code     int    `json:"code"`
+	Name     string `json:"name"`
+	Category string `json:"category"`
+	Meaning  string `json:"meaning"`
+	Action   string `json:"action"`
+}
+
+type kbClaimJSON struct {
+	Name    string `json:"name"`
+	Tokens  string `json:"tokens"`
+	Meaning string `json:"meaning"`
+}
+
+type kbActorJSON struct {
+	Name        string `json:"name"`
+	UPN         string `json:"upn"`
+	AppID       string `json:"app_id"`
+	Kind        string `json:"kind"`
+	Explanation string `json:"explanation"`
+	Activities  string `json:"activities"`
+	Source      string `json:"source"`
+}
+
+func runKBList(app *App, opts KBListOptions) error {
+	if err := kb.Check(); err != nil {
+		return err
+	}
+	w := app.IO.Out
+	var rows []any
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	switch opts.What {
+	case "apps":
+		if !opts.JSON {
+			fmt.Fprintln(tw, "APP ID\tNAME\tOWNER TENANT\tSOURCE\tVERIFIED")
+		}
+		for _, a := range kb.Apps() {
+			if opts.JSON {
+				rows = append(rows, kbAppJSON(a))
+				continue
+			}
+			v := "no"
+			if a.Verified {
+				v = "yes"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.AppID, cell(a.Name), cell(a.OwnerTenantID), cell(a.Source), v)
+		}
+	case "errors":
+		if !opts.JSON {
+			fmt.Fprintln(tw, "CODE\tNAME\tCATEGORY\tMEANING")
+		}
+		for _, e := range kb.Errors() {
+			if opts.JSON {
+				rows = append(rows, kbErrorJSON{Code: e.Code, Name: e.Name, Category: e.Category, Meaning: e.Meaning, Action: e.Action})
+				continue
+			}
+			fmt.Fprintf(tw, "AADSTS%d\t%s\t%s\t%s\n", e.Code, cell(e.Name), e.Category, oneLine(e.Meaning))
+		}
+	case "claims":
+		if !opts.JSON {
+			fmt.Fprintln(tw, "CLAIM\tIN\tMEANING")
+		}
+		for _, c := range kb.Claims() {
+			if opts.JSON {
+				rows = append(rows, kbClaimJSON{Name: c.Name, Tokens: c.Tokens, Meaning: c.Meaning})
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, c.Tokens, oneLine(c.Meaning))
+		}
+	case "actors":
+		if !opts.JSON {
+			fmt.Fprintln(tw, "NAME OR UPN\tAPP ID\tKIND\tWHAT IT IS")
+		}
+		for _, a := range kb.Actors() {
+			if opts.JSON {
+				rows = append(rows, kbActorJSON(a))
+				continue
+			}
+			name := a.Name
+			if name == "" {
+				name = a.UPN
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, cell(a.AppID), a.Kind, oneLine(a.Explanation))
+		}
+	default:
+		return usageErr("kb: unknown list %q (want apps, errors, claims or actors)", opts.What)
+	}
+	if opts.JSON {
+		if rows == nil {
+			rows = []any{}
+		}
+		b, err := json.MarshalIndent(rows, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	return tw.Flush()
+}
+
+// cell keeps a table cell on one line and shows "-" for empty values.
+func cell(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return oneLine(s)
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// appDiff counts how apps differs from base, by app ID.
+type appDiff struct {
+	Added, Removed, Changed, Same int
+}
+
+func diffApps(base, apps []kb.App) appDiff {
+	old := make(map[string]kb.App, len(base))
+	for _, a := range base {
+		if _, dup := old[a.AppID]; !dup {
+			old[a.AppID] = a
+		}
+	}
+	var d appDiff
+	seen := make(map[string]bool, len(apps))
+	for _, a := range apps {
+		if seen[a.AppID] {
+			continue
+		}
+		seen[a.AppID] = true
+		o, ok := old[a.AppID]
+		switch {
+		case !ok:
+			d.Added++
+		case o != a:
+			d.Changed++
+		default:
+			d.Same++
+		}
+	}
+	for id := range old {
+		if !seen[id] {
+			d.Removed++
+		}
+	}
+	return d
+}
+
+func runKBUpdate(app *App, opts KBUpdateOptions) error {
+	var r io.Reader
+	name := opts.File
+	if opts.File == "-" {
+		r, name = app.IO.In, "stdin"
+	} else {
+		f, err := os.Open(opts.File)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	apps, err := kb.LoadApps(r)
+	if err != nil {
+		var ie *trace.InputError
+		if errors.As(err, &ie) && ie.File == "" {
+			ie.File = name
+		}
+		return err
+	}
+	if len(apps) == 0 {
+		return fmt.Errorf("%s: no apps in the file; the app list was not changed", name)
+	}
+	base, err := kb.EmbeddedApps()
+	if err != nil {
+		return err
+	}
+	verified, ids := 0, map[string]bool{}
+	for _, a := range apps {
+		if a.Verified {
+			verified++
+		}
+		ids[a.AppID] = true
+	}
+	d := diffApps(base, apps)
+	w := app.IO.Out
+	fmt.Fprintf(w, "read %d apps from %s (%d verified, %d unverified", len(apps), name, verified, len(apps)-verified)
+	if dups := len(apps) - len(ids); dups > 0 {
+		fmt.Fprintf(w, ", %d repeated app IDs: first row wins", dups)
+	}
+	fmt.Fprintf(w, ")\ncompared with the built-in list of %d: %d added, %d removed, %d changed, %d unchanged\n",
+		len(base), d.Added, d.Removed, d.Changed, d.Same)
+	if opts.DryRun {
+		fmt.Fprintln(w, "dry run: nothing saved")
+		return nil
+	}
+	p, err := kb.UserAppsPath()
+	if err != nil {
+		return err
+	}
+	if err := writeUserApps(p, apps); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "saved to %s; idtrace now uses it instead of the built-in list ('idtrace kb reset' to undo)\n", p)
+	return nil
+}
+
+// writeUserApps writes apps to path atomically: a private temp file in a
+// 0700 directory, then a rename.
+func writeUserApps(path string, apps []kb.App) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".apps-*.csv")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := kb.WriteApps(tmp, apps); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func runKBReset(app *App) error {
+	p, err := kb.UserAppsPath()
+	if err != nil {
+		return err
+	}
+	err = os.Remove(p)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		fmt.Fprintf(app.IO.Out, "no saved app list at %s; the built-in list is in use\n", p)
+		return nil
+	case err != nil:
+		return err
+	}
+	kb.SetAppOverride(nil)
+	fmt.Fprintf(app.IO.Out, "removed %s; the built-in list is in use\n", p)
+	return nil
+}

@@ -1,0 +1,172 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/idtrace/idtrace/internal/kb"
+	"github.com/idtrace/idtrace/internal/testutil"
+)
+
+// kbRun executes idtrace with args and returns its exit code, stdout and stderr.
+func kbRun(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	env := Env{IO: IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut}, Getenv: func(string) string { return "" }}
+	code := Main(context.Background(), args, env)
+	return code, out.String(), errOut.String()
+}
+
+// kbHome points os.UserConfigDir at a fresh temporary directory.
+func kbHome(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	t.Setenv("HOME", dir)
+	t.Setenv("AppData", dir)
+	t.Cleanup(func() { kb.SetAppOverride(nil) })
+	p, err := kb.UserAppsPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestKBListJSON(t *testing.T) {
+	tests := []struct {
+		what, key, want string
+		min             int
+	}{
+		{"apps", "app_id", "89bee1f7-5e6e-4d8a-9f3d-ecd601259da7", 4000},
+		{"errors", "code", "50076", 300},
+		{"claims", "name", "preferred_username", 60},
+		{"actors", "upn", "fim_password_service@support.onmicrosoft.com", 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.what, func(t *testing.T) {
+			code, out, errOut := kbRun(t, "", "kb", tt.what, "--json")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var rows []map[string]any
+			if err := json.Unmarshal([]byte(out), &rows); err != nil {
+				t.Fatalf("not a JSON array: %v", err)
+			}
+			if len(rows) < tt.min {
+				t.Errorf("%d rows, want at least %d", len(rows), tt.min)
+			}
+			found := false
+			for _, r := range rows {
+				if v, ok := r[tt.key]; ok && strings.TrimSuffix(jsonString(v), ".0") == tt.want {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no row with %s=%s", tt.key, tt.want)
+			}
+		})
+	}
+}
+
+func jsonString(v any) string {
+	b, _ := json.Marshal(v)
+	return strings.Trim(string(b), `"`)
+}
+
+func TestKBListText(t *testing.T) {
+	code, out, _ := kbRun(t, "", "kb", "errors")
+	if code != 0 || !strings.Contains(out, "AADSTS50076") || !strings.Contains(out, "UserStrongAuthClientAuthNRequired") {
+		t.Errorf("kb errors: exit %d, output lacks AADSTS50076 row", code)
+	}
+	code, out, _ = kbRun(t, "", "kb", "apps")
+	if code != 0 || !strings.Contains(out, "Office365 Shell WCSS-Client") {
+		t.Errorf("kb apps: exit %d, output lacks WCSS-Client", code)
+	}
+	if code, _, _ := kbRun(t, "", "kb", "apps", "extra"); code != 2 {
+		t.Errorf("kb apps extra: exit %d, want 2", code)
+	}
+}
+
+func TestKBUpdate(t *testing.T) {
+	p := kbHome(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "apps.csv")
+	// synthetic: one embedded app renamed, one new app
+	csv := "\"AppId\",\"AppDisplayName\",\"AppOwnerOrganizationId\",\"Source\"\n" +
+		"\"c44b4083-3bb0-49c1-b47d-974e53cbdf3c\",\"Azure Portal (renamed)\",\"f8cdef31-a31e-4b4a-93e4-5f571e91255a\",\"Graph\"\n" +
+		"\"11111111-2222-3333-4444-555555555555\",\"Synthetic New App\",\"\",\"GitHub\"\n"
+	if err := os.WriteFile(in, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := kbRun(t, "", "kb", "update", "--dry-run", in)
+	if code != 0 || !strings.Contains(out, "read 2 apps") || !strings.Contains(out, "1 added") || !strings.Contains(out, "1 changed") {
+		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Fatalf("dry run wrote %s", p)
+	}
+	code, out, errOut = kbRun(t, "", "kb", "update", in)
+	if code != 0 || !strings.Contains(out, "1 verified, 1 unverified") || !strings.Contains(out, "removed") {
+		t.Fatalf("update: exit %d\n%s%s", code, out, errOut)
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS != "windows" {
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %v, want 0600", p, st.Mode().Perm())
+		}
+		if dst, err := os.Stat(filepath.Dir(p)); err != nil || dst.Mode().Perm() != 0o700 {
+			t.Errorf("config dir mode %v, want 0700 (%v)", dst.Mode().Perm(), err)
+		}
+	}
+	if err := kb.LoadUserApps(); err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := kb.LookupApp("c44b4083-3bb0-49c1-b47d-974e53cbdf3c"); !ok || a.Name != "Azure Portal (renamed)" {
+		t.Errorf("user list not used after update: %+v %v", a, ok)
+	}
+	code, out, _ = kbRun(t, "", "kb", "reset")
+	if code != 0 || !strings.Contains(out, "removed") {
+		t.Errorf("reset: exit %d: %s", code, out)
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Errorf("reset left %s", p)
+	}
+}
+
+func TestKBUpdateRejectsBadFile(t *testing.T) {
+	p := kbHome(t)
+	in := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(in, []byte("AppId,AppDisplayName\n89bee1f7-5e6e-4d8a-9f3d-ecd601259da7,ok\nnot-a-guid,x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := kbRun(t, "", "kb", "update", in)
+	if code != 1 || !strings.Contains(errOut, "bad.csv") || !strings.Contains(errOut, "line 3") || !strings.Contains(errOut, "AppId") {
+		t.Errorf("exit %d, stderr %q: want exit 1 naming file, line 3 and AppId", code, errOut)
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Errorf("a failed update wrote %s", p)
+	}
+	code, _, errOut = kbRun(t, "AppId,AppDisplayName\n", "kb", "update", "-")
+	if code != 1 || !strings.Contains(errOut, "no apps") {
+		t.Errorf("empty stdin: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestKBUpdateSharedExport feeds the real merill export: nothing changes.
+func TestKBUpdateSharedExport(t *testing.T) {
+	kbHome(t)
+	p := testutil.SharedDir(t, "other/merill_MicrosoftApps.csv")
+	code, out, errOut := kbRun(t, "", "kb", "update", "--dry-run", p)
+	if code != 0 || !strings.Contains(out, "read 4428 apps") || !strings.Contains(out, "0 added, 0 removed, 0 changed, 4428 unchanged") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+}
