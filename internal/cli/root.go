@@ -38,6 +38,10 @@ var Version = "dev"
 // commands is the registry of top-level commands, in help order.
 func commands(app *App) []*cobra.Command {
 	return []*cobra.Command{
+		newDemoCmd(app),
+		newLsCmd(app),
+		newShowCmd(app),
+		newConvertCmd(app),
 		newAnalyzeCmd(app),
 		newJWTCmd(app),
 		newSAMLCmd(app),

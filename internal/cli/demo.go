@@ -1,0 +1,49 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idtrace/idtrace/internal/har"
+	"github.com/idtrace/idtrace/internal/sample"
+)
+
+func newDemoCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "Show what idtrace does, on a built-in sample trace",
+		Long: `Open the sample trace built into idtrace — a synthetic Entra ID sign-in made by
+the project, with made-up names and throwaway keys —, list its sessions and
+analyze it: the sign-ins, the tokens, and what went wrong.
+
+Exit codes: 0 ok, 1 error.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDemo(app)
+		},
+	}
+}
+
+func runDemo(app *App) error {
+	src := har.NewReader(sample.Open(), sample.Name)
+	fmt.Fprintf(app.IO.ErrOut, "idtrace demo: the built-in sample trace %s (synthetic sign-in)\n\n", sample.Name)
+	n := 0
+	tw := newTable(app.IO.Out)
+	for f, err := range src.Flows() {
+		if err != nil {
+			return err
+		}
+		writeLsRow(tw, f, true)
+		n++
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(app.IO.Out, "\n")
+	if err := RunAnalyze(app, har.NewReader(sample.Open(), sample.Name), AnalyzeOptions{Name: sample.Name}); err != nil {
+		return err
+	}
+	fmt.Fprintf(app.IO.ErrOut, "\n%d sessions. Next: idtrace ls FILE, idtrace show N FILE, idtrace analyze FILE, idtrace convert IN.har OUT.saz\n", n)
+	return nil
+}

@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/idtrace/idtrace/internal/har"
+	"github.com/idtrace/idtrace/internal/saz"
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// traceOptions are the flags every command that opens a trace shares.
+type traceOptions struct {
+	// Password opens encrypted SAZ archives; IDTRACE_SAZ_PASSWORD is the default.
+	Password string
+}
+
+// progressThreshold is the input size above which a progress line is shown
+// on stderr (only when stderr is a terminal).
+const progressThreshold = 50 << 20
+
+// openTrace opens a HAR or SAZ file ("-" reads HAR from stdin) and returns its
+// flow stream. The format is recognised from the content, not the extension.
+// The caller must Close the closer.
+func openTrace(app *App, path string, opts traceOptions) (trace.Source, io.Closer, error) {
+	if path == "-" {
+		br := bufio.NewReaderSize(app.IO.In, 64<<10)
+		if head, _ := br.Peek(4); bytes.HasPrefix(head, []byte("PK\x03\x04")) {
+			return nil, nil, errors.New("stdin: SAZ archives cannot be read from stdin; give the file name")
+		}
+		return har.NewReader(br, "stdin"), io.NopCloser(nil), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if st.IsDir() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: is a directory", path)
+	}
+	name := filepath.Base(path)
+	head := make([]byte, 4)
+	n, _ := io.ReadFull(f, head)
+	if bytes.HasPrefix(head[:n], []byte("PK")) {
+		pw := opts.Password
+		if pw == "" {
+			pw = app.Getenv("IDTRACE_SAZ_PASSWORD")
+		}
+		r, err := saz.Open(f, st.Size(), name, saz.Options{Password: pw})
+		if err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+		return r, f, nil
+	}
+	if strings.EqualFold(filepath.Ext(path), ".saz") && n > 0 {
+		f.Close()
+		return nil, nil, &trace.InputError{File: name, Entry: -1, Offset: 0, Err: errors.New("not a SAZ archive (no zip signature)")}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	var rd io.Reader = f
+	if st.Size() > progressThreshold && app.IO.ErrTTY {
+		rd = newProgressReader(f, st.Size(), name, app.IO.ErrOut)
+	}
+	return har.NewReader(bufio.NewReaderSize(rd, 256<<10), name), progressCloser{f, rd}, nil
+}
+
+// countTrace counts the flows of a trace as cheaply as the format allows.
+func countTrace(app *App, path string, opts traceOptions) (int, error) {
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		head := make([]byte, 2)
+		n, _ := io.ReadFull(f, head)
+		if !(n == 2 && string(head) == "PK") && !strings.EqualFold(filepath.Ext(path), ".saz") {
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return 0, err
+			}
+			st, _ := f.Stat()
+			var rd io.Reader = f
+			if st != nil && st.Size() > progressThreshold && app.IO.ErrTTY {
+				p := newProgressReader(f, st.Size(), filepath.Base(path), app.IO.ErrOut)
+				defer p.Close()
+				rd = p
+			}
+			return har.Count(rd, filepath.Base(path))
+		}
+	}
+	src, c, err := openTrace(app, path, opts)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	n := 0
+	for _, err := range src.Flows() {
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+type progressCloser struct {
+	f  *os.File
+	rd io.Reader
+}
+
+func (p progressCloser) Close() error {
+	if pr, ok := p.rd.(*progressReader); ok {
+		pr.Close()
+	}
+	return p.f.Close()
+}

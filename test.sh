@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs every idtrace test: formatting, vet, staticcheck, unit and end-to-end
+# tests (with real peers: har-validator, oidc-provider), short fuzzing of every
+# parser, and the cross-builds for Windows and macOS.
+# Installs what it needs when missing (npm packages with `npm ci`).
+#
+# Environment: FUZZTIME (default 3s) per fuzz target; SKIP_FUZZ=1 to skip fuzzing.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "npm packages"
+for d in tools/harvalidate tests/oidc; do
+	if [ -f "$d/package-lock.json" ] && [ ! -d "$d/node_modules" ]; then
+		(cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
+	fi
+done
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
+if [ -n "$unformatted" ]; then
+	echo "not gofmt-ed:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "staticcheck"
+SC="$(go env GOPATH)/bin/staticcheck"
+if [ ! -x "$SC" ]; then
+	go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+fi
+"$SC" ./...
+
+step "cross-builds (windows/amd64, darwin/arm64)"
+out=$(mktemp -d)
+GOOS=windows GOARCH=amd64 go build -o "$out/idtrace.exe" ./cmd/idtrace
+GOOS=darwin GOARCH=arm64 go build -o "$out/idtrace-darwin" ./cmd/idtrace
+rm -rf "$out"
+
+if [ "${SKIP_FUZZ:-}" != 1 ]; then
+	step "fuzzing each parser for ${FUZZTIME:-3s}"
+	for pkg in $(go list ./...); do
+		for fz in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
+			echo "-- $pkg $fz"
+			go test -run='^$' -fuzz="^${fz}\$" -fuzztime="${FUZZTIME:-3s}" "$pkg" >/tmp/idtrace-fuzz.log 2>&1 || { cat /tmp/idtrace-fuzz.log; exit 1; }
+		done
+	done
+fi
+
+step "go test"
+go test -count=1 ./...
