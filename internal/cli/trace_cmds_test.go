@@ -276,7 +276,9 @@ func TestLsFiltersAndTable(t *testing.T) {
 		{[]string{"--status", "2xx"}, countIf(flows, func(f *trace.Flow) bool { return f.Response != nil && f.Response.Status/100 == 2 })},
 		{[]string{"--status", "200"}, ok200},
 		{[]string{"--host", "*.org"}, countIf(flows, func(f *trace.Flow) bool { return strings.HasSuffix(strings.Split(f.Request.Host(), ":")[0], ".org") })},
-		{[]string{"--grep", "brotli"}, countIf(flows, func(f *trace.Flow) bool { return strings.Contains(f.Request.URL, "brotli") || bytes.Contains(f.Response.Body, []byte("brotli")) })},
+		{[]string{"--grep", "brotli"}, countIf(flows, func(f *trace.Flow) bool {
+			return strings.Contains(f.Request.URL, "brotli") || bytes.Contains(f.Response.Body, []byte("brotli"))
+		})},
 	} {
 		args := append([]string{"ls", "--count"}, append(c.args, p)...)
 		code, out, e := run(t, "", args...)
@@ -361,4 +363,3 @@ func TestDemoAndUsage(t *testing.T) {
 		t.Errorf("missing file: exit %d %q", code, e)
 	}
 }
-
