@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"html"
 	"mime"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -65,6 +67,7 @@ type Analyzer struct {
 	endpoints  map[string]string
 	lastEntra  int
 	findingKey map[string]bool
+	redeemed   map[string]int // sha(code) -> flow that first redeemed it
 }
 
 type signin struct {
@@ -78,6 +81,9 @@ type signin struct {
 	isPublic      bool
 	tokenFlows    []int
 	lastHost      string
+	codeFlow      int
+	codeAt        time.Time
+	codeReused    bool
 }
 
 // New returns an Analyzer.
@@ -94,7 +100,7 @@ func New(opts Options) *Analyzer {
 	a := &Analyzer{opts: opts, keys: &jwt.KeySet{},
 		byState: map[string]int{}, byCode: map[string]int{}, byRefresh: map[string]int{}, byAccess: map[string]int{},
 		byDevice: map[string]int{}, byURL: map[string]int{}, byPath: map[string]int{}, tokIndex: map[string]int{},
-		endpoints: map[string]string{}, findingKey: map[string]bool{}}
+		endpoints: map[string]string{}, findingKey: map[string]bool{}, redeemed: map[string]int{}}
 	if opts.Keys != nil {
 		a.keys = a.keys.Merge(opts.Keys)
 	}
@@ -470,6 +476,7 @@ func (a *Analyzer) authzResponse(f *trace.Flow, s *signin, r oauth.AuthorizeResp
 	}
 	if r.Code != "" {
 		s.gotCode = true
+		s.codeFlow, s.codeAt = f.ID, f.Started
 		a.byCode[fp(r.Code)] = s.ID
 	}
 	if r.IDToken != "" || r.AccessToken != "" {
@@ -489,6 +496,16 @@ func (a *Analyzer) tokenRequest(f *trace.Flow, v url.Values, ep oauth.Endpoint) 
 	switch tr.Grant {
 	case oauth.GrantAuthorizationCode:
 		s = a.get(a.byCode[fp(tr.Code)])
+		if first, ok := a.redeemed[fp(tr.Code)]; ok && tr.Code != "" {
+			a.finding(s, Finding{Severity: SeverityError, Code: "code_reused", Title: "Authorization code redeemed twice",
+				Detail:  fmt.Sprintf("The code presented in flow %d was already redeemed in flow %d; servers refuse a second redemption (and may revoke the tokens of the first).", f.ID, first),
+				Hint:    "Redeem each code exactly once: look for a retry, a double submit or two components (a library and the app) both exchanging it.",
+				FlowIDs: []int{first, f.ID}})
+			s = a.newSignIn("oauth2", tr.Grant)
+			s.codeReused = true
+		} else if tr.Code != "" {
+			a.redeemed[fp(tr.Code)] = f.ID
+		}
 	case oauth.GrantDeviceCode:
 		s = a.get(a.byDevice[fp(tr.DeviceCode)])
 	case oauth.GrantRefreshToken:
@@ -573,6 +590,18 @@ func (a *Analyzer) oauthError(f *trace.Flow, s *signin, e *oauth.ErrorResponse, 
 	if s != nil {
 		s.Error = short
 		s.Result = ResultError
+	}
+	if s != nil && s.codeReused && e.Error == "invalid_grant" {
+		return // already reported as code_reused
+	}
+	if s != nil && where == "token" && e.Error == "invalid_grant" && code == 0 && s.codeFlow != 0 &&
+		(s.Grant == oauth.GrantAuthorizationCode || s.Grant == "hybrid") {
+		age := f.Started.Sub(s.codeAt).Round(time.Second)
+		a.finding(s, Finding{Severity: SeverityError, Code: "code_expired_or_reused", Title: "Authorization code refused",
+			Detail:  fmt.Sprintf("%s: the code issued in flow %d was presented %s later and refused (expired, already used, or its redirect_uri / code_verifier does not match).", short, s.codeFlow, age),
+			Hint:    "Redeem codes at once and only once (they live minutes at most); send the same redirect_uri as in the authorize request and the code_verifier that matches its code_challenge.",
+			FlowIDs: []int{s.codeFlow, f.ID}})
+		return
 	}
 	detail := short
 	if e.CorrelationID != "" || e.TraceID != "" {
@@ -690,6 +719,9 @@ func (a *Analyzer) response(f *trace.Flow, s *signin, ep oauth.Endpoint, kind st
 		case "device_code":
 			if s != nil {
 				a.byDevice[fp(d.Device.DeviceCode)] = s.ID
+				if d.Device.VerificationURI != "" {
+					a.byURL[d.Device.VerificationURI] = s.ID
+				}
 			}
 		case "token":
 			if s != nil {
@@ -705,6 +737,13 @@ func (a *Analyzer) response(f *trace.Flow, s *signin, ep oauth.Endpoint, kind st
 		}
 	} else if (kind == "token" || ep.Kind == oauth.KindToken) && resp.Status >= 400 {
 		a.httpError(f, s)
+	}
+	// An OAuth error rendered as an HTML page by the authorization server
+	// (wrong redirect_uri: the server must not redirect back).
+	if kind == "authorize" && resp.Status >= 400 && !isJSON && s != nil {
+		if e, ok := htmlOAuthError(body); ok {
+			a.oauthError(f, s, e, "error page")
+		}
 	}
 	// The Entra sign-in page's embedded configuration.
 	if ep.Entra && strings.Contains(mt, "html") || (len(body) > 0 && ep.Entra && !isJSON) {
@@ -873,4 +912,38 @@ func (a *Analyzer) thirdPartyCookies(f *trace.Flow, s *signin, q url.Values, ep 
 		Detail:  fmt.Sprintf("A prompt=none authorize request from a cross-site iframe to %s carried no sign-in cookie and failed with %s: the browser is most likely blocking third-party cookies.", f.Request.Host(), r.Error.Error),
 		Hint:    "Do not rely on iframes for silent renewal: use refresh tokens (MSAL.js 2+ with the code flow does), or a redirect/popup; or allow third-party cookies for the identity provider.",
 		FlowIDs: []int{f.ID}})
+}
+
+var htmlErrRE = regexp.MustCompile(`\b(invalid_redirect_uri|redirect_uri_mismatch|invalid_request|invalid_client|unauthorized_client|access_denied|unsupported_response_type|invalid_scope|server_error)\b`)
+var tagRE = regexp.MustCompile(`<[^>]*>`)
+
+// htmlOAuthError finds an OAuth error code and its description in an HTML
+// error page (oidc-provider, Google and others render them as text).
+func htmlOAuthError(body []byte) (*oauth.ErrorResponse, bool) {
+	if len(body) > 1<<20 {
+		body = body[:1<<20]
+	}
+	text := html.UnescapeString(tagRE.ReplaceAllString(string(body), " "))
+	loc := htmlErrRE.FindStringIndex(text)
+	if loc == nil {
+		return nil, false
+	}
+	e := &oauth.ErrorResponse{Error: text[loc[0]:loc[1]]}
+	rest := text[loc[1]:]
+	if i := strings.Index(rest, "error_description"); i >= 0 && i < 400 {
+		rest = rest[i+len("error_description"):]
+	}
+	rest = strings.TrimLeft(rest, " :\n\t")
+	if i := strings.IndexAny(rest, "\n"); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.Index(rest, "   "); i >= 0 {
+		rest = rest[:i]
+	}
+	e.Description = strings.TrimSpace(rest)
+	if len(e.Description) > 300 {
+		e.Description = e.Description[:300]
+	}
+	e.AADSTS = oauth.AADSTS(text)
+	return e, true
 }
