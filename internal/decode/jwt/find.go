@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"iter"
 	"strings"
+	"unsafe"
 )
 
 // Match is a JWT-looking string found in text: Token is text[Start:End]
@@ -136,4 +137,23 @@ func skipB64(text string, i int) int {
 
 func isB64(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+}
+
+// AllBytes is All over a byte slice (a response body) without copying it:
+// only the tokens found are copied into Match.Token.
+func AllBytes(b []byte) iter.Seq[Match] {
+	return func(yield func(Match) bool) {
+		if len(b) == 0 {
+			return
+		}
+		// The scan reads b through a string header without copying; no
+		// string derived from it escapes: Token is copied below.
+		s := unsafe.String(&b[0], len(b))
+		for m := range All(s) {
+			m.Token = strings.Clone(m.Token)
+			if !yield(m) {
+				return
+			}
+		}
+	}
 }

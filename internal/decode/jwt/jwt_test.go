@@ -228,6 +228,13 @@ func TestFind(t *testing.T) {
 			if !slices.Equal(got, c.want) {
 				t.Errorf("got %d matches %q, want %d", len(got), got, len(c.want))
 			}
+			var fromBytes []string
+			for m := range AllBytes([]byte(c.text)) {
+				fromBytes = append(fromBytes, m.Token)
+			}
+			if !slices.Equal(fromBytes, c.want) {
+				t.Errorf("AllBytes got %q", fromBytes)
+			}
 		})
 	}
 }
@@ -506,6 +513,42 @@ func TestVerifySigned(t *testing.T) {
 		if len(is) != 1 || is[0].Code != c.code {
 			t.Errorf("%s: issues %+v", c.code, is)
 		}
+	}
+}
+
+func TestVerifyRealTokens(t *testing.T) {
+	aad, err := ParseJWKS(readShared(t, "jwt", "identitymodel_JsonWebKeySet_aad.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1raw := strings.TrimSpace(string(readShared(t, "jwt", "identitymodel_aad_v1_line456.jwt")))
+	p := strings.Split(v1raw, ".")
+	claims, _ := base64.RawURLEncoding.DecodeString(p[1])
+	forged := p[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(claims), `"scp":"UserProfile.Read"`, `"scp":"Directory.ReadWrite.All"`, 1))) + "." + p[2]
+	cases := []struct {
+		name, tok string
+		want      *bool
+		kid       string
+		inReason  string
+	}{
+		// The 2014 Entra v1 token names its key by x5t only; the shared
+		// Entra JWKS holds that key (kid == x5t), so the real signature verifies.
+		{"v1 real", v1raw, ptr(true), "kriMPdmBvx68skT8-mPAB3BseeA", "verified"},
+		{"v1 scope forged", forged, ptr(false), "kriMPdmBvx68skT8-mPAB3BseeA", "INVALID"},
+		// The v2 id_token's key is not in that JWKS: not verified, never "invalid".
+		{"v2 key absent", string(readShared(t, "jwt", "msalnet_v2_token.jwt")), nil, "-sxMJMLCIDWMTPvZyJ6tx-CDxw0", "no key with kid/x5t"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tok, err := Parse(c.tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := Verify(tok, aad)
+			if fmtB(v.Verified) != fmtB(c.want) || v.KeyID != c.kid || !strings.Contains(v.Reason, c.inReason) {
+				t.Errorf("verified %s kid %q reason %q", fmtB(v.Verified), v.KeyID, v.Reason)
+			}
+		})
 	}
 }
 
