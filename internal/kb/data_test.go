@@ -387,3 +387,25 @@ func FuzzLoadApps(f *testing.F) {
 		}
 	})
 }
+
+// TestGeneratedAppsMatchUpstream regenerates data/apps.csv the way ./gen does
+// and requires it to be byte-identical to the embedded file.
+func TestGeneratedAppsMatchUpstream(t *testing.T) {
+	p := testutil.SharedDir(t, "other/merill_MicrosoftApps.csv")
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	apps, err := LoadApps(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := WriteApps(&b, apps); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Bytes(), appsCSV) {
+		t.Errorf("data/apps.csv differs from what ./gen makes of %s: run go generate ./internal/kb", p)
+	}
+}
