@@ -482,6 +482,21 @@ func TestSyntheticIdP(t *testing.T) {
 		})
 	}
 
+	// A signature whose KeyInfo carries no certificate verifies against the
+	// trusted one, and never by itself.
+	noCert := regexp.MustCompile(`<ds:KeyInfo>.*</ds:KeyInfo>`).ReplaceAll(assertSigned, []byte("<ds:KeyInfo><ds:KeyName>k</ds:KeyName></ds:KeyInfo>"))
+	if v := Verify(noCert, trusted); !eqB(v.Verified, ptrB(true)) {
+		t.Errorf("KeyName only, trusted cert: %s %+v", v.Reason, v.Signatures)
+	}
+	if v := Verify(noCert, nil); v.Verified != nil {
+		t.Errorf("KeyName only, no cert: %s", v.Reason)
+	}
+	// Covers maps verified signatures to assertion paths.
+	pm, _ := Parse(respSigned)
+	if v := Verify(respSigned, trusted); !v.Covers(pm.Assertions[0].Path) || v.Covers("/Other") {
+		t.Errorf("Covers(%q) with %v", pm.Assertions[0].Path, v.Covered)
+	}
+
 	// Parse, conditions and audience.
 	m, err := Parse(assertSigned)
 	if err != nil {

@@ -54,6 +54,18 @@ type Verification struct {
 
 func ptrB(b bool) *bool { return &b }
 
+// Covers reports whether a verified signature covers the element at path
+// (an Assertion.Path such as "/Response/Assertion[1]"): either its own
+// signature or an enclosing element's. Use it to trust only signed content.
+func (v *Verification) Covers(path string) bool {
+	for _, c := range v.Covered {
+		if path == c || strings.HasPrefix(path, c+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // Verify checks the enveloped XML signatures of a SAML Response and/or
 // its Assertions (SAML 2.0 or 1.1) with goxmldsig.
 //
@@ -140,13 +152,7 @@ func Verify(xmlb []byte, certs []*x509.Certificate) Verification {
 		}
 	}
 	for _, a := range assertions {
-		covered := false
-		for _, cp := range v.Covered {
-			if a == cp || strings.HasPrefix(a, cp+"/") {
-				covered = true
-			}
-		}
-		if !covered {
+		if !v.Covers(a) {
 			v.Uncovered = append(v.Uncovered, a)
 		}
 	}
@@ -206,6 +212,18 @@ func checkOne(el *etree.Element, trusted []*x509.Certificate) SignatureCheck {
 		}
 	}
 	embedded := keyInfoCerts(sig)
+	if len(embedded) == 0 {
+		// KeyInfo without a certificate (a KeyName, or nothing): drop it from
+		// the copy so goxmldsig tries the trusted certificate. KeyInfo is
+		// inside the Signature, which the enveloped transform removes, so the
+		// signed content is unchanged.
+		detached = detached.Copy()
+		if ds := sigChild(detached); ds != nil {
+			if ki := child(ds, "KeyInfo"); ki != nil {
+				ds.RemoveChild(ki)
+			}
+		}
+	}
 	var lastErr error
 	matchedCert := false
 	for _, cert := range trusted {

@@ -1,0 +1,49 @@
+package saml
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/base64"
+	"testing"
+	"time"
+)
+
+func FuzzSAMLParse(f *testing.F) {
+	f.Add(readShared(f, "jwt", "identitymodel_Saml2TokenFromAAD.xml"))
+	f.Add(readShared(f, "other", "identitymodel_aad_federationmetadata.xml"))
+	f.Add([]byte(authnRequest))
+	f.Add([]byte(`<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Parse(b)
+		if err == nil {
+			_ = CheckConditions(m, time.Unix(1500000000, 0), time.Minute)
+			_ = CheckAudience(m, "x")
+		} else if m != nil {
+			t.Fatal("message and error")
+		}
+		_, _ = ParseMetadata(b)
+		v := Verify(b, nil)
+		if v.Verified != nil && *v.Verified && len(v.Covered) == 0 {
+			t.Fatal("verified without covering anything")
+		}
+	})
+}
+
+func FuzzDecodeRedirect(f *testing.F) {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestCompression)
+	w.Write([]byte(authnRequest))
+	w.Close()
+	f.Add(base64.StdEncoding.EncodeToString(buf.Bytes()))
+	f.Add(base64.StdEncoding.EncodeToString([]byte(authnRequest)))
+	f.Add("fZBBa8MwDIX%2FivE9dpIuW2viQGEMCt2l2XbYpbiO0hocO7PkLPv3c1o2tsuuEt%2FTe68mNdhR7iJd%2FAE%2BIiCxZbAOZdo0PAYnvUKD0qkBUJKW3e55L8tVLsfgyWtvOdtvG34qqhshf4BC9Hk%2FyLv%2B6PtRZ%2FrKfT%2FrP9a7nOdt0XU%2BI3u0DY1%2BV%2FFQ%3D%3D")
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := DecodeRedirect(s)
+		if err == nil && len(b) > MaxInflated {
+			t.Fatalf("%d bytes past the cap", len(b))
+		}
+		if p, err := DecodePost(s); err == nil && len(p) > 2*MaxXMLSize {
+			t.Fatalf("post %d bytes", len(p))
+		}
+	})
+}
