@@ -39,7 +39,7 @@ const (
 )
 
 // peekSize is how much of the input detection may look at.
-const peekSize = 1 << 20
+const peekSize = 64 << 10
 
 // Reader reads one export. It is not safe for concurrent use, and its Events
 // may be ranged over once.
@@ -154,7 +154,7 @@ func firstNonSpace(br *bufio.Reader) (byte, error) {
 				err = errors.New("empty input")
 			}
 			if err == bufio.ErrBufferFull {
-				err = errors.New("only white space in the first MiB")
+				err = errors.New("only white space in the first 64 KiB")
 			}
 			return 0, err
 		}
