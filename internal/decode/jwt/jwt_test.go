@@ -552,6 +552,30 @@ func TestVerifyRealTokens(t *testing.T) {
 	}
 }
 
+func TestX5cOnlyKey(t *testing.T) {
+	k := newRSAKey(t, jose.RS256, "x5c-only")
+	doc := `{"keys":[{"kid":"x5c-only","use":"sig","key_ops":["signing"],"alg":"SHA256","x5c":["` + base64.StdEncoding.EncodeToString(k.cert.Raw) + `"]}]}`
+	ks, err := ParseJWKS([]byte(doc))
+	if err != nil || ks.Len() != 1 {
+		t.Fatalf("%v %d %v", err, ks.Len(), ks.Skipped)
+	}
+	if ks.Keys[0].X5t == "" || ks.Keys[0].Certificate == nil {
+		t.Errorf("key %+v", ks.Keys[0])
+	}
+	tok, _ := Parse(k.sign(t, map[string]any{"aud": "x"}, nil))
+	if v := Verify(tok, ks); v.Verified == nil || !*v.Verified {
+		t.Errorf("x5c-only: %s", v.Reason)
+	}
+	// A JWK whose members and x5c disagree is refused.
+	other := newRSAKey(t, jose.RS256, "")
+	bad, _ := json.Marshal(map[string]any{"keys": []any{map[string]any{"kty": "RSA", "kid": "mix",
+		"n": base64.RawURLEncoding.EncodeToString(other.priv.Public().(*rsa.PublicKey).N.Bytes()), "e": "AQAB",
+		"x5c": []string{base64.StdEncoding.EncodeToString(k.cert.Raw)}}}})
+	if ks, err := ParseJWKS(bad); err != nil || ks.Len() != 0 || len(ks.Skipped) != 1 {
+		t.Errorf("mismatched x5c accepted: %v %d", err, ks.Len())
+	}
+}
+
 func TestVerifyDiscoveryPair(t *testing.T) {
 	rs := newRSAKey(t, jose.RS256, "k1")
 	d, err := ParseDiscovery([]byte(`{"issuer":"https://login.microsoftonline.com/{tenantid}/v2.0","jwks_uri":"https://login.microsoftonline.com/common/discovery/v2.0/keys"}`))
