@@ -70,3 +70,34 @@ func FuzzFind(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseJWKS(f *testing.F) {
+	dir := testutil.SharedDir(f, "jwt")
+	for _, name := range []string{"identitymodel_JsonWebKeySet_aad.json", "identitymodel_JsonWebKeySet_EC.json", "msalnet_OpenidConfiguration.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	toks := seedTokens(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ks, err := ParseJWKS(b)
+		_, _ = ParseDiscovery(b)
+		if err != nil {
+			return
+		}
+		for _, k := range ks.Keys {
+			if k.Public == nil {
+				t.Fatal("key without public key")
+			}
+		}
+		for _, s := range toks {
+			tok, err := Parse(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = Verify(tok, ks)
+		}
+	})
+}
