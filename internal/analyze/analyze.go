@@ -63,6 +63,7 @@ type Analyzer struct {
 	byDevice   map[string]int // sha(device code) -> sign-in
 	byURL      map[string]int // URL without fragment (Location targets, step URLs) -> sign-in
 	byPath     map[string]int // host+path of interaction steps -> sign-in
+	byRedirect map[string]int // redirect_uri -> latest sign-in that asked for it
 	tokIndex   map[string]int // sha(token) -> index in rep.Tokens
 	endpoints  map[string]string
 	lastEntra  int
@@ -99,7 +100,7 @@ func New(opts Options) *Analyzer {
 	}
 	a := &Analyzer{opts: opts, keys: &jwt.KeySet{},
 		byState: map[string]int{}, byCode: map[string]int{}, byRefresh: map[string]int{}, byAccess: map[string]int{},
-		byDevice: map[string]int{}, byURL: map[string]int{}, byPath: map[string]int{}, tokIndex: map[string]int{},
+		byDevice: map[string]int{}, byURL: map[string]int{}, byPath: map[string]int{}, byRedirect: map[string]int{}, tokIndex: map[string]int{},
 		endpoints: map[string]string{}, findingKey: map[string]bool{}, redeemed: map[string]int{}}
 	if opts.Keys != nil {
 		a.keys = a.keys.Merge(opts.Keys)
@@ -437,6 +438,9 @@ func (a *Analyzer) authorize(f *trace.Flow, v url.Values, ep oauth.Endpoint) *si
 	if ar.State != "" {
 		a.byState[ar.State] = s.ID
 	}
+	if ar.RedirectURI != "" {
+		a.byRedirect[stripURL(ar.RedirectURI)] = s.ID
+	}
 	if ar.Flow() == "implicit" || ar.Flow() == "hybrid" {
 		s.isPublic = ar.Flow() == "implicit"
 	}
@@ -452,6 +456,11 @@ func (a *Analyzer) callback(f *trace.Flow, v url.Values, mode string) *signin {
 		s = a.get(a.byURL[noFragment(f.Request.URL)])
 		if s == nil {
 			s = a.get(a.byURL[noFragment(f.Request.Headers.Get("Referer"))])
+		}
+		if s == nil {
+			if r := a.get(a.byRedirect[stripURL(f.Request.URL)]); r != nil && !r.responded {
+				s = r
+			}
 		}
 	}
 	if s == nil {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/idtrace/idtrace/internal/analyze"
 	"github.com/idtrace/idtrace/internal/decode/jwt"
-	"github.com/idtrace/idtrace/internal/har"
 	"github.com/idtrace/idtrace/internal/trace"
 )
 
@@ -26,6 +25,7 @@ type AnalyzeOptions struct {
 	// JWKSFile and MetadataFile name extra signing keys (JWKS JSON or an
 	// OIDC discovery+keys document; SAML federation metadata XML).
 	JWKSFile, MetadataFile string
+	traceOptions
 }
 
 func newAnalyzeCmd(app *App) *cobra.Command {
@@ -33,7 +33,7 @@ func newAnalyzeCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "analyze FILE",
 		Short: "Explain the sign-ins in a trace: flows, tokens, findings",
-		Long: `analyze reads a HAR (or SAZ) trace, reconstructs each OAuth2 / OpenID Connect /
+		Long: `analyze reads a HAR or Fiddler SAZ trace ("-": HAR on standard input), reconstructs each OAuth2 / OpenID Connect /
 SAML / WS-Fed sign-in in it, decodes every token, verifies signatures against
 keys found in the trace (or --jwks / --metadata) and lists findings with the
 next step to take.
@@ -54,6 +54,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 a finding at or above --fail-on.`,
 	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 3 when a finding is at least this severe: warning or error")
 	cmd.Flags().StringVar(&opts.JWKSFile, "jwks", "", "JWKS `FILE` with extra signing keys")
 	cmd.Flags().StringVar(&opts.MetadataFile, "metadata", "", "SAML federation metadata `FILE` with signing certificates")
+	addPasswordFlag(cmd, &opts.traceOptions)
 	return cmd
 }
 
@@ -75,17 +76,15 @@ func runAnalyzeFile(app *App, path string, opts AnalyzeOptions) error {
 	if err := checkAnalyzeOptions(opts); err != nil {
 		return err
 	}
-	// TODO(lead): use openTrace(app, path) from internal/cli/open.go once it
-	// lands, so .saz files work too; until then HAR only.
-	f, err := os.Open(path)
+	src, c, err := openTrace(app, path, opts.traceOptions)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer c.Close()
 	if opts.Name == "" {
 		opts.Name = filepath.Base(path)
 	}
-	return RunAnalyze(app, har.NewReader(f, path), opts)
+	return RunAnalyze(app, src, opts)
 }
 
 // RunAnalyze analyses src and writes the report to app.IO.Out in
