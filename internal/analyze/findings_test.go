@@ -176,7 +176,7 @@ func TestFindings(t *testing.T) {
 		}},
 		{"clock skew: token issued in the future", func(b *fb) {
 			b.add("POST", entra+tenant+"/oauth2/v2.0/token", nil, tokenReq("&code_verifier=v"), 200, nil,
-				`{"id_token":"`+fakeJWT(map[string]any{"aud": appID, "iat": t0.Add(time.Hour).Unix(), "nbf": t0.Add(time.Hour).Unix(), "exp": t0.Add(2*time.Hour).Unix()})+`"}`)
+				`{"id_token":"`+fakeJWT(map[string]any{"aud": appID, "iat": t0.Add(time.Hour).Unix(), "nbf": t0.Add(time.Hour).Unix(), "exp": t0.Add(2 * time.Hour).Unix()})+`"}`)
 		}, []string{"clock_skew"}, nil, nil},
 		{"third-party cookies blocked in a silent iframe", func(b *fb) {
 			b.add("GET", authz("&prompt=none"), trace.Headers{{Name: "Sec-Fetch-Dest", Value: "iframe"}, {Name: "Sec-Fetch-Site", Value: "cross-site"}}, "", 302,
