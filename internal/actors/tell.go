@@ -297,7 +297,10 @@ func (b *StoryBuilder) tellAdminReset(st *Story, steps []gstep) {
 	r := firstStep(steps, mAdminReset)
 	st.Actor = r.Actor
 	var sb strings.Builder
-	if isFailure(r.Result) {
+	if r.suspect != "" {
+		fmt.Fprintf(&sb, "Password reset by a SUSPICIOUS account: %s %s the password of %s. This account is not one of Microsoft's documented service accounts, whatever its name suggests; find out who created it and what else it did (idtrace logs --actor %s).",
+			orSomeone(r.Actor), map[bool]string{true: "tried to reset (and failed)", false: "reset"}[isFailure(r.Result)], orSomeone(st.Target), r.Actor)
+	} else if isFailure(r.Result) {
 		fmt.Fprintf(&sb, "Admin password reset: %s tried to reset the password of %s and FAILED (%s).", orSomeone(r.Actor), orSomeone(st.Target), firstNonEmpty(r.Detail, "no reason given"))
 	} else {
 		fmt.Fprintf(&sb, "Admin password reset: %s reset the password of %s (an administrator or helpdesk action, not self-service).", orSomeone(r.Actor), orSomeone(st.Target))

@@ -1,0 +1,400 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/idtrace/idtrace/internal/actors"
+	"github.com/idtrace/idtrace/internal/actors/kql"
+	"github.com/idtrace/idtrace/internal/testutil"
+)
+
+// runCLI runs idtrace with args and returns the exit code, stdout and stderr.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), args, Env{IO: IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, Getenv: func(string) string { return "" }})
+	return code, out.String(), errOut.String()
+}
+
+type logsJSON struct {
+	Events int `json:"events"`
+	Files  []struct {
+		File   string `json:"file"`
+		Shape  string `json:"shape"`
+		Events int    `json:"events"`
+	} `json:"files"`
+	Actors  []actors.Actor `json:"actors"`
+	Stories []actors.Story `json:"stories"`
+}
+
+func runLogsJSON(t *testing.T, args ...string) logsJSON {
+	t.Helper()
+	code, out, errOut := runCLI(t, append([]string{"logs", "--format", "json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got logsJSON
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	return got
+}
+
+// countRecords counts the records of an export independently of entralog:
+// CSV rows after the header, JSON array elements (or Graph "value"
+// elements, over every concatenated document), non-blank NDJSON lines.
+func countRecords(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.TrimPrefix(b, []byte("\ufeff"))
+	trimmed := bytes.TrimSpace(b)
+	switch {
+	case len(trimmed) > 0 && trimmed[0] == '[' || len(trimmed) > 0 && trimmed[0] == '{' && !bytes.Contains(trimmed, []byte("}\n{")):
+		dec := json.NewDecoder(bytes.NewReader(trimmed))
+		n := 0
+		for dec.More() {
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			switch x := v.(type) {
+			case []any:
+				n += len(x)
+			case map[string]any:
+				if vals, ok := x["value"].([]any); ok {
+					n += len(vals)
+				} else {
+					n++
+				}
+			}
+		}
+		return n
+	case len(trimmed) > 0 && trimmed[0] == '{':
+		n := 0
+		sc := bufio.NewScanner(bytes.NewReader(trimmed))
+		sc.Buffer(nil, 16<<20)
+		for sc.Scan() {
+			if strings.TrimSpace(sc.Text()) != "" {
+				n++
+			}
+		}
+		return n
+	default:
+		r := csv.NewReader(bytes.NewReader(b))
+		r.FieldsPerRecord = -1
+		rows, err := r.ReadAll()
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		return len(rows) - 1
+	}
+}
+
+// TestLogsSharedFiles: every real sample goes through the full
+// `idtrace logs --format json` path and every record is counted.
+func TestLogsSharedFiles(t *testing.T) {
+	for _, f := range testutil.SharedFiles(t, "entra", "*") {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			want := countRecords(t, f)
+			got := runLogsJSON(t, f)
+			if got.Events != want {
+				t.Errorf("events = %d, want %d records", got.Events, want)
+			}
+			if len(got.Files) != 1 || got.Files[0].Events != want {
+				t.Errorf("files = %+v", got.Files)
+			}
+			total := 0
+			for _, a := range got.Actors {
+				if !slices.Contains(actors.Classes, a.Class) || len(a.Evidence) == 0 || a.Explanation == "" {
+					t.Errorf("actor %+v lacks a class, evidence or explanation", a)
+				}
+				total += a.Count
+			}
+			if want > 0 && total < want {
+				t.Errorf("actor counts add up to %d for %d records", total, want)
+			}
+		})
+	}
+}
+
+func actorByName(t *testing.T, got logsJSON, name string) actors.Actor {
+	t.Helper()
+	for _, a := range got.Actors {
+		if strings.EqualFold(a.Name, name) || strings.EqualFold(a.UPN, name) {
+			return a
+		}
+	}
+	t.Fatalf("no actor %q in %+v", name, got.Actors)
+	return actors.Actor{}
+}
+
+func storyOf(t *testing.T, got logsJSON, kind, target string) actors.Story {
+	t.Helper()
+	for _, s := range got.Stories {
+		if s.Kind == kind && strings.EqualFold(s.Target, target) {
+			return s
+		}
+	}
+	t.Fatalf("no %s story for %s in %+v", kind, target, got.Stories)
+	return actors.Story{}
+}
+
+// TestLogsSyntheticShapes: the SSPR, security-info, writeback and
+// look-alike scenario, in every input shape, gives the same labels and
+// stories.
+func TestLogsSyntheticShapes(t *testing.T) {
+	nRecords := len(synAudits()) + len(synSignIns())
+	shapes := []string{"portal-csv", "portal-json", "graph-json", "la-csv", "la-json", "diagnostic-ndjson"}
+	for _, shape := range shapes {
+		t.Run(shape, func(t *testing.T) {
+			files, err := filepath.Glob(filepath.Join(synDir(t), shape, "*"))
+			if err != nil || len(files) == 0 {
+				t.Fatalf("no fixtures for %s", shape)
+			}
+			got := runLogsJSON(t, files...)
+			if got.Events != nRecords {
+				t.Errorf("events = %d, want %d", got.Events, nRecords)
+			}
+			for _, f := range got.Files {
+				if f.Shape != shape {
+					t.Errorf("%s read as %s", f.File, f.Shape)
+				}
+			}
+			labels := []struct{ name, class, evidence string }{
+				{fimUPN, actors.ClassMicrosoftInternal, "documented Microsoft-internal account"},
+				{lookUPN, actors.ClassSuspicious, "not one of Microsoft's documented internal accounts"},
+				{syncUPN, actors.ClassSync, "Sync_"},
+				{synAlice.UPN, actors.ClassTenantUser, synAlice.UPN},
+				{"Office 365 Shell WCSS-Client", actors.ClassMicrosoftApp, "appOwnerTenantId f8cdef31-a31e-4b4a-93e4-5f571e91255a is Microsoft Services"},
+				{"Azure Portal", actors.ClassSuspicious, "is not a Microsoft tenant"},
+			}
+			for _, l := range labels {
+				a := actorByName(t, got, l.name)
+				if a.Class != l.class || !strings.Contains(strings.Join(a.Evidence, " "), l.evidence) {
+					t.Errorf("%s: class %s evidence %q; want %s with %q", l.name, a.Class, a.Evidence, l.class, l.evidence)
+				}
+			}
+			// Suspicious and unknown come first.
+			if got.Actors[0].Class != actors.ClassSuspicious {
+				t.Errorf("first actor is %s, want suspicious first", got.Actors[0].Class)
+			}
+
+			sspr := storyOf(t, got, actors.StorySSPR, synAlice.UPN)
+			if sspr.CorrelationID != corrSSPR || sspr.Actor != fimUPN || !slices.Equal(sspr.Related, []string{corrWB}) {
+				t.Errorf("sspr: corr %s actor %s related %v", sspr.CorrelationID, sspr.Actor, sspr.Related)
+			}
+			var roles []string
+			for _, s := range sspr.Steps {
+				roles = append(roles, s.Role)
+			}
+			if !slices.Equal(roles, []string{"verification", "verification", "verification", "reset", "reset", "writeback"}) {
+				t.Errorf("sspr roles = %v", roles)
+			}
+			for _, w := range []string{"reset the password of alice@contoso.example at the user's own request",
+				"User submitted their user ID; User started the mobile SMS verification option; User completed the mobile SMS verification option",
+				"written back to on-premises Active Directory by the sync account " + syncUPN} {
+				if !strings.Contains(sspr.Summary, w) {
+					t.Errorf("sspr summary lacks %q:\n%s", w, sspr.Summary)
+				}
+			}
+			if len(sspr.Flags) != 0 {
+				t.Errorf("sspr flags: %v", sspr.Flags)
+			}
+
+			sec := storyOf(t, got, actors.StorySecurityInfo, synBob.UPN)
+			if !strings.Contains(sec.Summary, "User registered Mobile Phone SMS") || !strings.Contains(sec.Summary, "StrongAuthentication") || len(sec.Steps) != 2 {
+				t.Errorf("security-info story: %+v", sec)
+			}
+
+			look := storyOf(t, got, actors.StoryAdminReset, synCarol.UPN)
+			if look.Actor != lookUPN || len(look.Flags) == 0 || !strings.Contains(look.Flags[0], "suspicious") {
+				t.Errorf("look-alike reset: actor %s flags %v", look.Actor, look.Flags)
+			}
+
+			si := storyOf(t, got, actors.StorySignIn, synAlice.UPN)
+			if !strings.Contains(si.Summary, "interrupted to ask for multifactor authentication, then succeeded") || si.Steps[0].Role != "mfa-interrupt" {
+				t.Errorf("sign-in story: %+v", si)
+			}
+			fake := storyOf(t, got, actors.StorySignIn, synCarol.UPN)
+			if !strings.Contains(fake.Summary, "AADSTS50126") || len(fake.Flags) == 0 {
+				t.Errorf("look-alike app sign-in: %+v", fake)
+			}
+			if len(got.Stories) != 5 {
+				t.Errorf("%d stories, want 5", len(got.Stories))
+			}
+		})
+	}
+}
+
+// TestLogsDoneWhen is the issue's acceptance test: an admin who found
+// fim_password_service in the audit log runs one command and reads, in plain
+// words, what happened, with the user's verification steps beside it.
+func TestLogsDoneWhen(t *testing.T) {
+	for _, f := range []string{"portal-csv/AuditLogs_synthetic.csv", "portal-json/AuditLogs_synthetic.json"} {
+		t.Run(f, func(t *testing.T) {
+			code, out, errOut := runCLI(t, "logs", filepath.Join(synDir(t), f))
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			for _, w := range []string{
+				"Microsoft's password-reset service (fim_password_service@support.onmicrosoft.com) reset the password of alice@contoso.example at the user's own request.",
+				"Before that, the user proved who they are: User submitted their user ID; User started the mobile SMS verification option; User completed the mobile SMS verification option.",
+				"fim_password_service is not an intruder",
+				"(verification) alice@contoso.example — Self-service password reset flow activity progress [success]: User completed the mobile SMS verification option",
+				"MICROSOFT-INTERNAL fim_password_service@support.onmicrosoft.com",
+				"SUSPICIOUS         fim_passw0rd_service <fim_passw0rd_service@support.onmicrosoft.com>",
+				"FLAG: fim_passw0rd_service@support.onmicrosoft.com is flagged suspicious",
+			} {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q", w)
+				}
+			}
+			// Suspicious actors are listed before everything else.
+			if i, j := strings.Index(out, "SUSPICIOUS"), strings.Index(out, "MICROSOFT-INTERNAL"); i < 0 || j < 0 || i > j {
+				t.Errorf("suspicious actors do not come first")
+			}
+			if errOut != "" {
+				t.Errorf("stderr: %q", errOut)
+			}
+		})
+	}
+}
+
+func TestLogsActor(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(synDir(t), "la-json", "*"))
+	code, out, errOut := runCLI(t, append([]string{"logs", "--actor", fimUPN}, files...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, w := range []string{"MICROSOFT-INTERNAL", "RECORDS (2)", "as actor      Reset user password [success] → alice@contoso.example", "as actor      Update user [success] → bob@contoso.example", "STORIES (2)", "[sspr]", "[security-info]"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	code, out, _ = runCLI(t, append([]string{"logs", "--actor", synAlice.UPN, "--format", "json"}, files...)...)
+	if code != 0 {
+		t.Fatal(code)
+	}
+	var got struct {
+		Actor   actors.Actor   `json:"actor"`
+		Records []actorRecord  `json:"records"`
+		Stories []actors.Story `json:"stories"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	// Alice acted in 4 SSPR records, was the target of 2 more, and signed in twice.
+	var as []string
+	for _, r := range got.Records {
+		as = append(as, r.As)
+	}
+	if got.Actor.Class != actors.ClassTenantUser || len(got.Records) != 8 || len(got.Stories) != 2 {
+		t.Errorf("actor %+v, records %v, %d stories", got.Actor, as, len(got.Stories))
+	}
+}
+
+func TestLogsFormats(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(synDir(t), "graph-json", "*"))
+	code, out, _ := runCLI(t, append([]string{"logs", "--format", "md"}, files...)...)
+	if code != 0 || !strings.Contains(out, "# Entra log summary") || !strings.Contains(out, "| time | actor | activity | result | detail | role |") || !strings.Contains(out, "> **Flag:**") {
+		t.Errorf("markdown output:\n%s", out)
+	}
+	code, out, _ = runCLI(t, append([]string{"logs", "--format", "csv"}, files...)...)
+	if code != 0 {
+		t.Fatal(code)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for _, r := range rows[1:] {
+		n[r[0]]++
+	}
+	if !slices.Equal(rows[0], logsCSVHeader) || n["actor"] != 8 || n["story"] != 5 {
+		t.Errorf("csv: header %v, rows %v", rows[0], n)
+	}
+}
+
+func TestLogsErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  []string
+	}{
+		{"truncated json", []string{write("t.json", `[{"activityDisplayName":"Update user","activityDateTime":"2026-03-02T09:00:00Z","correlationId":"x"},{"activityDisplayName":`)}, 1, []string{"t.json", "record 2"}},
+		{"wrong csv columns", []string{write("w.csv", "a,b,c\n1,2,3\n")}, 1, []string{"w.csv", "lacks column"}},
+		{"bad ndjson line", []string{write("b.ndjson", `{"category":"AuditLogs","time":"2026-03-02T09:00:00Z","properties":{"activityDisplayName":"x","correlationId":"c"}}`+"\n{not json\n")}, 1, []string{"b.ndjson", "line 2"}},
+		{"missing file", []string{filepath.Join(dir, "nope.csv")}, 1, []string{"nope.csv"}},
+		{"no files", nil, 2, []string{"at least one FILE"}},
+		{"bad format", []string{"--format", "xml", "x"}, 2, []string{"unknown --format"}},
+		{"kql with files", []string{"--kql", "x"}, 2, []string{"takes no files"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, append([]string{"logs"}, tc.args...)...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d (stderr %q)", code, tc.code, errOut)
+			}
+			if out != "" {
+				t.Errorf("stdout on error: %q", out)
+			}
+			if tc.code == 1 && strings.Count(errOut, "\n") != 1 {
+				t.Errorf("want one line on stderr, got %q", errOut)
+			}
+			for _, m := range tc.msg {
+				if !strings.Contains(errOut, m) {
+					t.Errorf("stderr %q lacks %q", errOut, m)
+				}
+			}
+		})
+	}
+}
+
+func TestLogsKQL(t *testing.T) {
+	code, out, _ := runCLI(t, "logs", "--kql", "--format", "json")
+	if code != 0 {
+		t.Fatal(code)
+	}
+	var qs []actors.Query
+	if err := json.Unmarshal([]byte(out), &qs); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, q := range qs {
+		names[q.Name] = true
+		if _, err := kql.Parse(q.Text); err != nil {
+			t.Errorf("%s: %v", q.Name, err)
+		}
+	}
+	for _, n := range []string{"audit-actors", "signin-apps", "lookalike-actors", "sspr-stories", "security-info-stories", "admin-password-resets", "pim-activations", "consents", "jit-provisioning", "signin-stories"} {
+		if !names[n] {
+			t.Errorf("no %s query", n)
+		}
+	}
+	code, out, _ = runCLI(t, "logs", "--kql")
+	if code != 0 || !strings.Contains(out, "// ---- sspr-stories ----") || !strings.Contains(out, `"fim_password_service@support.onmicrosoft.com"`) {
+		t.Errorf("text --kql output:\n%s", out)
+	}
+}
