@@ -82,6 +82,7 @@ func whoisPrincipal(q string) (actors.Principal, string) {
 	}
 	if apps := kb.AppsByName(q); len(apps) > 0 {
 		p.AppID, p.App = apps[0].AppID, true
+		note = fmt.Sprintf("found by display name. A log record with this name is Microsoft's app only if its app ID is %s (or its owner tenant is a Microsoft tenant); the same name with another app ID is a look-alike.", apps[0].AppID)
 		if len(apps) > 1 {
 			ids := make([]string, 0, len(apps))
 			for _, a := range apps {
