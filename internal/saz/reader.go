@@ -271,8 +271,8 @@ func (r *Reader) read(s *session, kind int, cap int64) ([]byte, error) {
 	}
 	zf := r.zr.File[i]
 	limit := min(cap, r.opts.MaxEntryBytes)
-	if ratio := int64(zf.CompressedSize64) * r.opts.MaxRatio; ratio/r.opts.MaxRatio == int64(zf.CompressedSize64) && ratio < limit {
-		limit = max(ratio, ratioFloor)
+	if ratio := int64(zf.CompressedSize64) * r.opts.MaxRatio; ratio/r.opts.MaxRatio == int64(zf.CompressedSize64) {
+		limit = min(limit, max(ratio, ratioFloor))
 	}
 	if rem := r.opts.MaxTotalBytes - r.total; rem < limit {
 		limit = rem
@@ -282,6 +282,10 @@ func (r *Reader) read(s *session, kind int, cap int64) ([]byte, error) {
 	if zf.Flags&1 != 0 {
 		if r.yz == nil {
 			return nil, r.errf(s.num, zf.Name, "%w", ErrEncrypted)
+		}
+		// yeka/zip buffers an encrypted entry whole before inflating it.
+		if zf.CompressedSize64 > uint64(limit) {
+			return nil, r.errf(s.num, zf.Name, "encrypted entry of %d bytes exceeds the %d-byte cap", zf.CompressedSize64, limit)
 		}
 		rc, err = r.yz.File[i].Open()
 		if err != nil {

@@ -103,8 +103,10 @@ func (w *Writer) entry(name string, fill func(io.Writer) error) error {
 	return fill(ew)
 }
 
-// WriteFlow writes raw/N_c.txt, raw/N_s.txt (empty without a response),
-// raw/N_m.xml and, for WebSocket sessions, raw/N_w.txt.
+// WriteFlow writes raw/N_c.txt, raw/N_s.txt (empty without a response, or
+// for a response with status 0 and nothing else, HAR's "no response"),
+// raw/N_m.xml and, for WebSocket sessions, raw/N_w.txt. A flow without a
+// request is an error (and stops the writer).
 func (w *Writer) WriteFlow(f *trace.Flow) error {
 	if w.err != nil {
 		return w.err
@@ -123,15 +125,20 @@ func (w *Writer) WriteFlow(f *trace.Flow) error {
 	}
 	req := f.Request
 	if req == nil {
-		req = &trace.Request{Method: "GET", URL: "/"}
+		w.err = fmt.Errorf("saz: flow %d has no request", f.ID)
+		return w.err
+	}
+	resp := f.Response
+	if resp != nil && resp.Status == 0 && len(resp.Headers) == 0 && len(resp.Body) == 0 && len(resp.Wire) == 0 {
+		resp = nil // HAR's status 0: nothing was received
 	}
 	w.err = w.entry("raw/"+num+"_c.txt", func(ew io.Writer) error { return httpmsg.WriteRequest(ew, req) })
 	if w.err == nil {
 		w.err = w.entry("raw/"+num+"_s.txt", func(ew io.Writer) error {
-			if f.Response == nil {
+			if resp == nil {
 				return nil
 			}
-			return httpmsg.WriteResponse(ew, f.Response)
+			return httpmsg.WriteResponse(ew, resp)
 		})
 	}
 	if w.err == nil {
