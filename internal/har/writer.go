@@ -31,14 +31,13 @@ const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
 // so metadata that grows while reading is still right. A Writer is not safe
 // for concurrent use.
 type Writer struct {
-	e          *jsontext.Encoder
-	meta       *trace.Meta
-	err        error
-	opened     bool // entries array open
-	wroteSoft  bool // creator and browser written
-	closed     bool
-	started    bool
-	scratchURL strings.Builder
+	e         *jsontext.Encoder
+	meta      *trace.Meta
+	err       error
+	opened    bool // entries array open
+	wroteSoft bool // creator and browser written
+	closed    bool
+	started   bool
 }
 
 // NewWriter returns a Writer to w. meta may be nil; when it names a creator,
