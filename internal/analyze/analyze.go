@@ -67,7 +67,7 @@ type Analyzer struct {
 	tokIndex   map[string]int // sha(token) -> index in rep.Tokens
 	endpoints  map[string]string
 	lastEntra  int
-	findingKey map[string]bool
+	findingKey map[string]int // finding key -> index in rep.Findings
 	redeemed   map[string]int // sha(code) -> flow that first redeemed it
 }
 
@@ -101,7 +101,7 @@ func New(opts Options) *Analyzer {
 	a := &Analyzer{opts: opts, keys: &jwt.KeySet{},
 		byState: map[string]int{}, byCode: map[string]int{}, byRefresh: map[string]int{}, byAccess: map[string]int{},
 		byDevice: map[string]int{}, byURL: map[string]int{}, byPath: map[string]int{}, byRedirect: map[string]int{}, tokIndex: map[string]int{},
-		endpoints: map[string]string{}, findingKey: map[string]bool{}, redeemed: map[string]int{}}
+		endpoints: map[string]string{}, findingKey: map[string]int{}, redeemed: map[string]int{}}
 	if opts.Keys != nil {
 		a.keys = a.keys.Merge(opts.Keys)
 	}
@@ -189,21 +189,16 @@ func (a *Analyzer) finding(s *signin, f Finding) {
 		f.SignIn = s.ID
 	}
 	k := fmt.Sprintf("%s|%d|%s", f.Code, f.SignIn, f.Detail)
-	if a.findingKey[k] {
-		// merge flow IDs
-		for i := range a.rep.Findings {
-			g := &a.rep.Findings[i]
-			if g.Code == f.Code && g.SignIn == f.SignIn && g.Detail == f.Detail {
-				for _, id := range f.FlowIDs {
-					if !slices.Contains(g.FlowIDs, id) && len(g.FlowIDs) < 100 {
-						g.FlowIDs = append(g.FlowIDs, id)
-					}
-				}
+	if i, ok := a.findingKey[k]; ok {
+		g := &a.rep.Findings[i]
+		for _, id := range f.FlowIDs {
+			if !slices.Contains(g.FlowIDs, id) && len(g.FlowIDs) < 100 {
+				g.FlowIDs = append(g.FlowIDs, id)
 			}
 		}
 		return
 	}
-	a.findingKey[k] = true
+	a.findingKey[k] = len(a.rep.Findings)
 	if f.FlowIDs == nil {
 		f.FlowIDs = []int{}
 	}

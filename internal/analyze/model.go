@@ -153,6 +153,7 @@ type Token struct {
 
 	raw string
 	at  time.Time
+	exp time.Time
 }
 
 // KV is one name/value pair.

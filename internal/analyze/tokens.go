@@ -26,7 +26,7 @@ func (a *Analyzer) scanTokens(f *trace.Flow, s *signin, _ url.Values, _ url.Valu
 		}
 		a.scanText(f, s, h.Value, "request.header."+h.Name, true)
 	}
-	if len(req.Body) > 0 {
+	if len(req.Body) > 0 && bytes.Contains(req.Body, eyJ) {
 		a.scanText(f, s, bodyText(req.Body, a.opts.MaxBody), "request.body", true)
 	}
 	if r := f.Response; r != nil {
@@ -35,11 +35,13 @@ func (a *Analyzer) scanTokens(f *trace.Flow, s *signin, _ url.Values, _ url.Valu
 				a.scanText(f, s, h.Value, "response.header."+h.Name, false)
 			}
 		}
-		if len(r.Body) > 0 {
+		if len(r.Body) > 0 && bytes.Contains(r.Body, eyJ) {
 			a.scanText(f, s, bodyText(r.Body, a.opts.MaxBody), "response.body", false)
 		}
 	}
 }
+
+var eyJ = []byte("eyJ")
 
 func bodyText(b []byte, max int) string {
 	if len(b) > max {
@@ -122,6 +124,11 @@ func (a *Analyzer) addToken(f *trace.Flow, s *signin, raw, where, name string, i
 		a.byAccess[key] = s.ID
 	}
 	t.Summary = summary(tok)
+	if !tok.Encrypted {
+		if e := tok.Claims.Expiry(); e != nil {
+			t.exp = *e
+		}
+	}
 	if !f.Started.IsZero() {
 		for _, is := range jwt.CheckTimes(tok, f.Started, a.opts.Skew) {
 			t.Issues = append(t.Issues, is.Code)
@@ -142,6 +149,9 @@ func (a *Analyzer) addToken(f *trace.Flow, s *signin, raw, where, name string, i
 func (a *Analyzer) checkUse(f *trace.Flow, s *signin, t *Token, _ int) {
 	if t.raw == "" || f.Started.IsZero() {
 		return
+	}
+	if t.exp.IsZero() || f.Started.Before(t.exp.Add(a.opts.Skew)) {
+		return // not expired at this request: no need to decode it again
 	}
 	tok, err := jwt.Parse(t.raw)
 	if err != nil {

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/url"
 	"regexp"
@@ -208,13 +209,11 @@ func ParseSignInPage(html []byte) (PageConfig, bool) {
 	if len(html) > maxConfig {
 		html = html[:maxConfig]
 	}
-	s := string(html)
-	i := strings.Index(s, "$Config=")
+	i := bytes.Index(html, []byte("$Config="))
 	if i < 0 {
 		return PageConfig{}, false
 	}
-	s = s[i+len("$Config="):]
-	dec := json.NewDecoder(strings.NewReader(s))
+	dec := json.NewDecoder(bytes.NewReader(html[i+len("$Config="):]))
 	dec.UseNumber()
 	var m map[string]any
 	if dec.Decode(&m) != nil {

@@ -141,7 +141,9 @@ func TestParseJSON(t *testing.T) {
 		check      func(JSONDoc) bool
 	}{
 		{`{"token_type":"Bearer","scope":"openid","expires_in":3599,"access_token":"a.b.c","refresh_token":"r","id_token":"x.y.z","client_info":"e30"}`, "token",
-			func(d JSONDoc) bool { return d.Token.ExpiresIn == 3599 && d.Token.RefreshToken == "r" && d.Token.IDToken == "x.y.z" }},
+			func(d JSONDoc) bool {
+				return d.Token.ExpiresIn == 3599 && d.Token.RefreshToken == "r" && d.Token.IDToken == "x.y.z"
+			}},
 		{`{"token_type":"Bearer","expires_in":"3599","resource":"https://graph","access_token":"a"}`, "token",
 			func(d JSONDoc) bool { return d.Token.ExpiresIn == 3599 && d.Token.Resource == "https://graph" }},
 		{`{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215],"timestamp":"2024-01-01 00:00:00Z","trace_id":"t","correlation_id":"c"}`, "error",
