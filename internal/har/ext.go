@@ -61,7 +61,7 @@ func decodeWS(v []byte) (msgs []trace.WSMessage, ok bool) {
 func decodeOwn(v []byte, f *trace.Flow) bool {
 	p := subParser(v)
 	g := *f
-	noResponse := false
+	noResponse, unknown := false, false
 	err := p.object("", func(k string) error {
 		var err error
 		switch k {
@@ -111,11 +111,12 @@ func decodeOwn(v []byte, f *trace.Flow) bool {
 				return err
 			})
 		default:
+			unknown = true
 			err = p.skip(k)
 		}
 		return err
 	})
-	if err != nil || p.d.PeekKind() != 0 || v[0] != '{' {
+	if err != nil || unknown || p.d.PeekKind() != 0 || v[0] != '{' {
 		return false
 	}
 	if noResponse {

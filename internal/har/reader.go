@@ -561,8 +561,8 @@ func (r *Reader) cookies(field string) ([]trace.Cookie, error) {
 				c.Path, err = p.str(f + ".path")
 			case "domain":
 				c.Domain, err = p.str(f + ".domain")
-			case "expires":
-				c.Expires, err = p.str(f + ".expires")
+			case "expires", expiresKey:
+				c.Expires, err = p.str(f + "." + k)
 			case "httpOnly":
 				c.HTTPOnly, err = p.boolp(f + ".httpOnly")
 			case "secure":

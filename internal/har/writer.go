@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -362,7 +363,12 @@ func (w *Writer) cookies(k string, cs []trace.Cookie) {
 		w.str("value", c.Value)
 		w.optStr("path", c.Path)
 		w.optStr("domain", c.Domain)
-		w.optStr("expires", c.Expires)
+		if c.Expires != "" && !ajvDateTime.MatchString(c.Expires) {
+			// har-validator wants a date-time; keep other forms aside.
+			w.str(expiresKey, c.Expires)
+		} else {
+			w.optStr("expires", c.Expires)
+		}
 		if c.HTTPOnly != nil {
 			w.key("httpOnly")
 			w.tok(jsontext.Bool(*c.HTTPOnly))
@@ -373,11 +379,18 @@ func (w *Writer) cookies(k string, cs []trace.Cookie) {
 		}
 		w.optStr("sameSite", c.SameSite)
 		w.optStr("comment", c.Comment)
-		w.extras(c.Extra, "name", "value", "path", "domain", "expires", "httpOnly", "secure", "sameSite", "comment")
+		w.extras(c.Extra, "name", "value", "path", "domain", "expires", "httpOnly", "secure", "sameSite", "comment", expiresKey)
 		w.tok(jsontext.EndObject)
 	}
 	w.tok(jsontext.EndArray)
 }
+
+// expiresKey holds a cookie's expires value that is not an RFC 3339 date
+// (such as "Thu, 01 Jan 2030 00:00:00 GMT"); the reader maps it back.
+const expiresKey = "_idtraceExpires"
+
+// ajvDateTime is the "date-time" format check of har-validator (ajv's fast mode).
+var ajvDateTime = regexp.MustCompile(`(?i)^\d\d\d\d-[0-1]\d-[0-3]\d[t\s](?:[0-2]\d:[0-5]\d:[0-5]\d|23:59:60)(?:\.\d+)?(?:z|[+-]\d\d(?::?\d\d)?)?$`)
 
 // isText reports whether a body can be written as HAR text as it is.
 func isText(b []byte) bool {

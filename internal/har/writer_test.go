@@ -54,7 +54,8 @@ func syntheticFlows() []*trace.Flow {
 			Response: &trace.Response{Status: 101, Reason: "Switching Protocols", Proto: "h2", BodyOmitted: true, Size: trace.Unknown,
 				HeadersSize: -1, BodySize: -1, ContentExtra: trace.Extensions{{Name: "_file", JSON: []byte(`"abc.bin"`)}},
 				Cookies: []trace.Cookie{{Name: "s", Value: "v", HTTPOnly: boolPtr(true), Secure: boolPtr(false), SameSite: "Lax",
-					Extra: trace.Extensions{{Name: "_priority", JSON: []byte(`"High"`)}}}}},
+					Expires: "Thu, 01 Jan 2030 00:00:00 GMT",
+					Extra:   trace.Extensions{{Name: "_priority", JSON: []byte(`"High"`)}}}}},
 			Cache:     []byte(`{"afterRequest":{"expires":"4294967295"}}`),
 			WebSocket: []trace.WSMessage{{Type: "send", Time: 1709287201.5, Opcode: 1, Data: "hello"}, {Type: "receive", Time: 1709287201.75, Opcode: 2, Data: "AAEC", Extra: trace.Extensions{{Name: "_id", JSON: []byte(`3`)}}}},
 			Timings:   trace.NoTimings(),
@@ -103,6 +104,11 @@ func TestWriterSyntheticRoundTrip(t *testing.T) {
 		}},
 		{"cache", func(a, b *trace.Flow) bool { return a.Cache == nil || string(a.Cache) == compactString(b.Cache) }},
 		{"websocket", func(a, b *trace.Flow) bool { return len(a.WebSocket) == len(b.WebSocket) }},
+		{"cookies", func(a, b *trace.Flow) bool {
+			return a.Response == nil || len(a.Response.Cookies) == len(b.Response.Cookies) &&
+				(len(a.Response.Cookies) == 0 || a.Response.Cookies[0].Expires == b.Response.Cookies[0].Expires &&
+					len(a.Response.Cookies[0].Extra) == len(b.Response.Cookies[0].Extra))
+		}},
 		{"started", func(a, b *trace.Flow) bool { return a.Started.Equal(b.Started) }},
 	}
 	for _, tc := range tests {
