@@ -638,6 +638,9 @@ func (r *Reader) postData(q *trace.Request) error {
 		case "encoding":
 			enc, err = p.str(f + ".encoding")
 		case "params":
+			if p.d.PeekKind() == '[' {
+				q.Params = []trace.Param{} // an empty list stays a list
+			}
 			err = p.array(f+".params", func(i int) error {
 				var pa trace.Param
 				g := fmt.Sprintf("%s.params[%d]", f, i)

@@ -485,12 +485,12 @@ func (w *Writer) request(q *trace.Request, own *ownFields) {
 		if len(q.Body) > 0 || len(q.Params) == 0 {
 			wroteEnc = w.body(q.Body)
 		}
-		if len(q.Params) > 0 {
+		if q.Params != nil {
 			w.begin("params", jsontext.BeginArray)
 			for _, pa := range q.Params {
 				w.tok(jsontext.BeginObject)
 				w.str("name", pa.Name)
-				w.optStr("value", pa.Value)
+				w.str("value", pa.Value)
 				w.optStr("fileName", pa.FileName)
 				w.optStr("contentType", pa.ContentType)
 				w.optStr("comment", pa.Comment)
