@@ -119,8 +119,8 @@ func (p *parser) fail(field string, err error) error {
 	var se *jsontext.SyntacticError
 	if errors.As(err, &se) {
 		off = se.ByteOffset + p.bom
-		if se.Err != nil {
-			err = se.Err
+		if se.Err != nil && errors.Is(err, se.Err) && err == error(se) {
+			err = se.Err // drop jsontext's own prefix; the location is ours
 		}
 	}
 	if errors.Is(err, ErrTooLarge) {

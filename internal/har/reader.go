@@ -148,9 +148,11 @@ func (r *Reader) advance(prime bool) (*trace.Flow, error) {
 				// Only whitespace may follow.
 				if _, err := r.p.d.ReadToken(); err != io.EOF {
 					if err == nil {
-						err = errors.New("data after the end of the HAR document")
+						return nil, r.p.fail("", errors.New("data after the end of the HAR document"))
 					}
-					return nil, r.p.fail("", err)
+					ie := r.p.fail("", err).(*trace.InputError)
+					ie.Err = fmt.Errorf("data after the end of the HAR document: %w", ie.Err)
+					return nil, ie
 				}
 				r.st = stDone
 				return nil, nil
