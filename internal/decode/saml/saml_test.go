@@ -410,6 +410,7 @@ func (p *idp) response(t *testing.T, o respOpts) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
+		signed = afterIssuer(t, signed)
 		root.RemoveChild(a)
 		root.AddChild(signed)
 	}
@@ -418,13 +419,38 @@ func (p *idp) response(t *testing.T, o respOpts) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		doc.SetRoot(signed)
+		doc.SetRoot(afterIssuer(t, signed))
 	}
 	out, err := doc.WriteToBytes()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// afterIssuer moves the Signature that goxmldsig appended to el right
+// after Issuer, where the schema and every real IdP put it. goxmldsig
+// appends without fixing etree's bookkeeping, so el is round-tripped first.
+func afterIssuer(t *testing.T, el *etree.Element) *etree.Element {
+	t.Helper()
+	d := etree.NewDocument()
+	d.SetRoot(el)
+	b, err := d.WriteToBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = etree.NewDocument()
+	if err := d.ReadFromBytes(b); err != nil {
+		t.Fatal(err)
+	}
+	el = d.Root()
+	sig := el.SelectElement("Signature")
+	el.RemoveChild(sig)
+	el.InsertChildAt(1, sig)
+	if el.ChildElements()[0].Tag != "Issuer" || el.ChildElements()[1].Tag != "Signature" {
+		t.Fatal("signature not after Issuer")
+	}
+	return el
 }
 
 func TestSyntheticIdP(t *testing.T) {
@@ -444,6 +470,12 @@ func TestSyntheticIdP(t *testing.T) {
 	// their own (same ID) before the genuine signed one.
 	evil := bytes.Replace(assertSigned, []byte(`<samlp:Status>`),
 		[]byte(`<saml:Assertion ID="_assert1" Version="2.0" IssueInstant="2026-01-02T10:00:00Z"><saml:Issuer>https://idp.example</saml:Issuer><saml:Subject><saml:NameID>admin@example.com</saml:NameID></saml:Subject></saml:Assertion><samlp:Status>`), 1)
+	// Wrapping, second shape: the genuine signed assertion hidden in the
+	// Advice of the attacker's unsigned one.
+	gi, gj := bytes.Index(assertSigned, []byte("<saml:Assertion")), bytes.LastIndex(assertSigned, []byte("</saml:Assertion>"))+len("</saml:Assertion>")
+	nested := slices.Concat(assertSigned[:gi],
+		[]byte(`<saml:Assertion ID="_evil" Version="2.0" IssueInstant="2026-01-02T10:00:00Z"><saml:Issuer>https://idp.example</saml:Issuer><saml:Subject><saml:NameID>admin@example.com</saml:NameID></saml:Subject><saml:Advice>`),
+		assertSigned[gi:gj], []byte(`</saml:Advice></saml:Assertion>`), assertSigned[gj:])
 	tamperedAssert := bytes.Replace(assertSigned, []byte("alice@example.com</saml:NameID>"), []byte("admin@example.com</saml:NameID>"), 1)
 	tamperedResp := bytes.Replace(respSigned, []byte("alice@example.com</saml:NameID>"), []byte("admin@example.com</saml:NameID>"), 1)
 
@@ -465,6 +497,7 @@ func TestSyntheticIdP(t *testing.T) {
 		{"other IdP's cert", assertSigned, []*x509.Certificate{other.cert}, nil, nil, []string{"/Response/Assertion[1]"}, ""},
 		{"tampered assertion", tamperedAssert, trusted, ptrB(false), nil, []string{"/Response/Assertion[1]"}, ""},
 		{"tampered response", tamperedResp, trusted, ptrB(false), nil, []string{"/Response/Assertion[1]"}, ""},
+		{"wrapping in Advice", nested, trusted, ptrB(false), []string{"/Response/Assertion[1]/Advice[1]/Assertion[1]"}, []string{"/Response/Assertion[1]"}, "2 assertions"},
 		{"wrapping", evil, trusted, ptrB(false), []string{"/Response/Assertion[2]"}, []string{"/Response/Assertion[1]"}, "occurs 2 times"},
 	}
 	for _, c := range cases {
