@@ -45,5 +45,8 @@ func FuzzDecodeRedirect(f *testing.F) {
 		if p, err := DecodePost(s); err == nil && len(p) > 2*MaxXMLSize {
 			t.Fatalf("post %d bytes", len(p))
 		}
+		if v := VerifyRedirect(s, nil); v.Verified != nil && *v.Verified {
+			t.Fatal("redirect verified without certificates")
+		}
 	})
 }

@@ -3,8 +3,10 @@ package saml
 import (
 	"bytes"
 	"compress/flate"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -606,4 +608,34 @@ func fmtB(b *bool) string {
 		return "true"
 	}
 	return "false"
+}
+
+func TestVerifyRedirect(t *testing.T) {
+	p, other := newIdP(t), newIdP(t)
+	req := url.QueryEscape(base64.StdEncoding.EncodeToString(deflate(t, []byte(authnRequest))))
+	signedPart := "SAMLRequest=" + req + "&RelayState=" + url.QueryEscape("state 1/2") + "&SigAlg=" + url.QueryEscape("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
+	h := sha256.Sum256([]byte(signedPart))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, p.key, crypto.SHA256, h[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := signedPart + "&Signature=" + url.QueryEscape(base64.StdEncoding.EncodeToString(sig))
+	cases := []struct {
+		name  string
+		q     string
+		certs []*x509.Certificate
+		want  *bool
+	}{
+		{"valid", q, []*x509.Certificate{other.cert, p.cert}, ptrB(true)},
+		{"wrong cert", q, []*x509.Certificate{other.cert}, ptrB(false)},
+		{"no cert", q, nil, nil},
+		{"relaystate changed", strings.Replace(q, "state", "State", 1), []*x509.Certificate{p.cert}, ptrB(false)},
+		{"unsigned", "SAMLRequest=" + req, []*x509.Certificate{p.cert}, nil},
+		{"duplicate param", q + "&SAMLRequest=x", []*x509.Certificate{p.cert}, ptrB(false)},
+	}
+	for _, c := range cases {
+		if v := VerifyRedirect(c.q, c.certs); !eqB(v.Verified, c.want) {
+			t.Errorf("%s: %s (%s)", c.name, fmtB(v.Verified), v.Reason)
+		}
+	}
 }
