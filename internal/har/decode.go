@@ -139,6 +139,29 @@ func (p *parser) fail(field string, err error) error {
 	return &trace.InputError{File: p.name, Entry: p.entry, Offset: off, Field: field, Err: err}
 }
 
+// failAt is fail with the byte offset (in the decoder's stream) given.
+func (p *parser) failAt(field string, off int64, err error) error {
+	e := p.fail(field, err)
+	if ie, ok := e.(*trace.InputError); ok && off >= 0 {
+		ie.Offset = off + p.bom
+	}
+	return e
+}
+
+// valueStart returns the stream offset of the next value (after the
+// separator and white space that follow the last token), or -1.
+func (p *parser) valueStart() int64 {
+	b := p.d.UnreadBuffer()
+	for i, c := range b {
+		switch c {
+		case ' ', '\t', '\r', '\n', ':', ',':
+			continue
+		}
+		return p.d.InputOffset() + int64(i)
+	}
+	return -1
+}
+
 func kindName(k jsontext.Kind) string {
 	switch k {
 	case '{':
@@ -241,7 +264,7 @@ func (p *parser) wrongKind(field, want string, k jsontext.Kind) error {
 		}
 		return p.fail(field, err)
 	}
-	return p.fail(field, fmt.Errorf("want %s, found %s", want, kindName(k)))
+	return p.failAt(field, p.valueStart(), fmt.Errorf("want %s, found %s", want, kindName(k)))
 }
 
 // str reads a string leniently: numbers and booleans give their JSON text,
@@ -272,6 +295,7 @@ func (p *parser) num(field string, def float64) (float64, error) {
 	default:
 		return 0, p.wrongKind(field, "a number", k)
 	}
+	start := p.valueStart()
 	t, err := p.d.ReadToken()
 	if err != nil {
 		return 0, p.fail(field, err)
@@ -292,7 +316,7 @@ func (p *parser) num(field string, def float64) (float64, error) {
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return 0, p.fail(field, fmt.Errorf("want a number, found %q", clip(s)))
+		return 0, p.failAt(field, start, fmt.Errorf("want a number, found %q", clip(s)))
 	}
 	return v, nil
 }
@@ -317,6 +341,7 @@ func (p *parser) boolp(field string) (*bool, error) {
 	default:
 		return nil, p.wrongKind(field, "a boolean", k)
 	}
+	start := p.valueStart()
 	t, err := p.d.ReadToken()
 	if err != nil {
 		return nil, p.fail(field, err)
@@ -337,7 +362,7 @@ func (p *parser) boolp(field string) (*bool, error) {
 		case "":
 			return nil, nil
 		default:
-			return nil, p.fail(field, fmt.Errorf("want a boolean, found %q", clip(s)))
+			return nil, p.failAt(field, start, fmt.Errorf("want a boolean, found %q", clip(s)))
 		}
 	}
 	return &b, nil

@@ -253,3 +253,24 @@ func TestVendorNameWithDot(t *testing.T) {
 		t.Fatalf("names %v %v", names(fs[0].Extra), names(fs[0].Request.Extra))
 	}
 }
+
+// TestErrorOffsetPointsAtValue checks that a wrong-typed field is located at
+// the start of its value.
+func TestErrorOffsetPointsAtValue(t *testing.T) {
+	tests := []struct{ in, at string }{
+		{doc(`{"response":{"status": "abc"}}`), `"abc"`},
+		{doc(`{"request":{"headers":  5}}`), `5}}`},
+		{`{"log": [1]}`, `[1]`},
+		{doc(`{"request":{"cookies":[{"secure":"maybe"}]}}`), `"maybe"`},
+	}
+	for _, tc := range tests {
+		_, _, err := readAll([]byte(tc.in), "x")
+		var ie *trace.InputError
+		if !errors.As(err, &ie) {
+			t.Fatalf("%s: %v", tc.in, err)
+		}
+		if want := int64(strings.Index(tc.in, tc.at)); ie.Offset != want {
+			t.Errorf("%s: offset %d, want %d (%v)", tc.in, ie.Offset, want, err)
+		}
+	}
+}
