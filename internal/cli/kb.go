@@ -22,6 +22,10 @@ type KBListOptions struct {
 	What string
 	// JSON prints a JSON array instead of a table.
 	JSON bool
+	// Keys, when set, select entries: AADSTS codes ("50076", "AADSTS50076"),
+	// claim names, app IDs or names, actor names, UPNs or app IDs. Selected
+	// entries are printed in full; an unknown key is an error.
+	Keys []string
 }
 
 // KBUpdateOptions are the options of `idtrace kb update`.
@@ -55,10 +59,17 @@ Exit codes: 0 ok, 1 error (bad CSV: file, line and column), 2 usage.`,
 	} {
 		opts := KBListOptions{What: w.what}
 		c := &cobra.Command{
-			Use:   w.what,
+			Use:   w.what + " [KEY...]",
 			Short: w.short,
-			Args:  exactArgs(0),
+			Long: w.short + `.
+
+With no KEY, every entry is listed as a table (or a JSON array with --json).
+With KEYs (AADSTS codes for errors, claim names, app IDs or display names,
+actor names, UPNs or app IDs), those entries are printed in full; an unknown
+KEY is an error (exit 1).`,
+			Example: "  idtrace kb errors 50076 AADSTS53003\n  idtrace kb claims scp roles\n  idtrace kb apps 89bee1f7-5e6e-4d8a-9f3d-ecd601259da7\n  idtrace kb actors fim_password_service@support.onmicrosoft.com --json",
 			RunE: func(cmd *cobra.Command, args []string) error {
+				opts.Keys = args
 				return runKBList(app, opts)
 			},
 		}
@@ -143,6 +154,9 @@ type kbActorJSON struct {
 func runKBList(app *App, opts KBListOptions) error {
 	if err := kb.Check(); err != nil {
 		return err
+	}
+	if len(opts.Keys) > 0 {
+		return runKBShow(app, opts)
 	}
 	w := app.IO.Out
 	var rows []any
@@ -365,5 +379,85 @@ func runKBReset(app *App) error {
 	}
 	kb.SetAppOverride(nil)
 	fmt.Fprintf(app.IO.Out, "removed %s; the built-in list is in use\n", p)
+	return nil
+}
+
+// kbField is one labelled line of a detailed entry.
+type kbField struct{ label, value string }
+
+// runKBShow prints the selected entries in full.
+func runKBShow(app *App, opts KBListOptions) error {
+	var rows []any
+	var blocks [][]kbField
+	for _, key := range opts.Keys {
+		switch opts.What {
+		case "apps":
+			apps := kb.AppsByName(key)
+			if a, ok := kb.LookupApp(key); ok {
+				apps = []kb.App{a}
+			}
+			if len(apps) == 0 {
+				return fmt.Errorf("kb apps: %q is not a known Microsoft app ID or name", key)
+			}
+			for _, a := range apps {
+				rows = append(rows, kbAppJSON(a))
+				owner := a.OwnerTenantID
+				if n, ok := kb.MicrosoftTenant(owner); ok {
+					owner += " (" + n + ")"
+				}
+				v := "no (community-contributed row: not proof that the app is Microsoft's)"
+				if a.Verified {
+					v = "yes"
+				}
+				blocks = append(blocks, []kbField{{"app ID", a.AppID}, {"name", a.Name}, {"owner tenant", owner}, {"source", a.Source}, {"verified", v}})
+			}
+		case "errors":
+			code, ok := kb.ParseErrorCode(key)
+			if !ok {
+				return usageErr("kb errors: %q is not an AADSTS code", key)
+			}
+			e, ok := kb.LookupError(code)
+			if !ok {
+				return fmt.Errorf("kb errors: AADSTS%d is not in the knowledge base", code)
+			}
+			rows = append(rows, kbErrorJSON{Code: e.Code, Name: e.Name, Category: e.Category, Meaning: e.Meaning, Action: e.Action})
+			blocks = append(blocks, []kbField{{"code", fmt.Sprintf("AADSTS%d", e.Code)}, {"name", e.Name}, {"category", e.Category}, {"meaning", e.Meaning}, {"next step", e.Action}})
+		case "claims":
+			c, ok := kb.LookupClaim(key)
+			if !ok {
+				return fmt.Errorf("kb claims: %q is not a claim the knowledge base explains", key)
+			}
+			rows = append(rows, kbClaimJSON{Name: c.Name, Tokens: c.Tokens, Meaning: c.Meaning})
+			blocks = append(blocks, []kbField{{"claim", c.Name}, {"in", c.Tokens}, {"meaning", c.Meaning}})
+		case "actors":
+			a, ok := kb.LookupActor(key)
+			if !ok {
+				return fmt.Errorf("kb actors: %q is not a known Microsoft internal actor (try 'idtrace whois')", key)
+			}
+			rows = append(rows, kbActorJSON(a))
+			blocks = append(blocks, []kbField{{"name", a.Name}, {"UPN", a.UPN}, {"app ID", a.AppID}, {"kind", a.Kind}, {"what it is", a.Explanation}, {"seen doing", a.Activities}, {"source", a.Source}})
+		default:
+			return usageErr("kb: unknown list %q (want apps, errors, claims or actors)", opts.What)
+		}
+	}
+	w := app.IO.Out
+	if opts.JSON {
+		b, err := json.MarshalIndent(rows, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	for i, bl := range blocks {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		for _, f := range bl {
+			if f.value != "" {
+				fmt.Fprintf(w, "%-13s %s\n", f.label+":", oneLine(f.value))
+			}
+		}
+	}
 	return nil
 }

@@ -88,8 +88,8 @@ func TestKBListText(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Office365 Shell WCSS-Client") {
 		t.Errorf("kb apps: exit %d, output lacks WCSS-Client", code)
 	}
-	if code, _, _ := kbRun(t, "", "kb", "apps", "extra"); code != 2 {
-		t.Errorf("kb apps extra: exit %d, want 2", code)
+	if code, _, _ := kbRun(t, "", "kb", "apps", "--bogus"); code != 2 {
+		t.Errorf("kb apps --bogus: exit %d, want 2", code)
 	}
 }
 
@@ -168,5 +168,41 @@ func TestKBUpdateSharedExport(t *testing.T) {
 	code, out, errOut := kbRun(t, "", "kb", "update", "--dry-run", p)
 	if code != 0 || !strings.Contains(out, "read 4428 apps") || !strings.Contains(out, "0 added, 0 removed, 0 changed, 4428 unchanged") {
 		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+func TestKBShowEntries(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{"kb", "errors", "AADSTS50076", "53003"}, 0, []string{"AADSTS50076", "next step:", "interactive", "AADSTS53003", "BlockedByConditionalAccess"}},
+		{[]string{"kb", "apps", "89BEE1F7-5E6E-4D8A-9F3D-ECD601259DA7"}, 0, []string{"Office365 Shell WCSS-Client", "verified:     yes"}},
+		{[]string{"kb", "apps", "azure portal"}, 0, []string{"c44b4083-3bb0-49c1-b47d-974e53cbdf3c", "Microsoft Services"}},
+		{[]string{"kb", "apps", "MS-CE-CXG-MAC-AadShadowRoleWriter [Community Contributed]"}, 0, []string{"verified:     no"}},
+		{[]string{"kb", "claims", "scp", "xms_new"}, 0, []string{"delegated permissions", "xms_new"}},
+		{[]string{"kb", "actors", "MS-PIM"}, 0, []string{"01fc33a7-78ba-4d2f-a4b7-768e336e890e", "seen doing:"}},
+		{[]string{"kb", "errors", "12345"}, 1, nil},
+		{[]string{"kb", "errors", "nonsense"}, 2, nil},
+		{[]string{"kb", "apps", "Contoso Portal"}, 1, nil},
+		{[]string{"kb", "actors", "fim_password_service@support.onmicrosoft.co"}, 1, nil},
+	}
+	for _, tt := range tests {
+		code, out, errOut := kbRun(t, "", tt.args...)
+		if code != tt.code {
+			t.Errorf("%v: exit %d, want %d (%s)", tt.args, code, tt.code, errOut)
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v: output lacks %q:\n%s", tt.args, w, out)
+			}
+		}
+	}
+	code, out, _ := kbRun(t, "", "kb", "errors", "--json", "50011")
+	var rows []kbErrorJSON
+	if code != 0 || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 1 || rows[0].Name != "InvalidReplyTo" || rows[0].Action == "" {
+		t.Errorf("kb errors --json 50011: exit %d, %q", code, out)
 	}
 }
