@@ -586,10 +586,25 @@ func TestVerifyDiscoveryPair(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _ := Parse(rs.sign(t, map[string]any{"iss": "https://login.microsoftonline.com/x/v2.0"}, nil))
-	v := Verify(tok, ks)
-	if v.Verified == nil || !*v.Verified || v.KeyIssuer != d.Issuer || v.KeySource != d.JWKSURI {
-		t.Errorf("%+v", v)
+	const tid = "26039cce-489d-4002-8293-5b0c5134eacb"
+	cases := []struct {
+		name   string
+		claims map[string]any
+		match  bool
+	}{
+		{"tenant issuer", map[string]any{"iss": "https://login.microsoftonline.com/" + tid + "/v2.0", "tid": tid}, true},
+		{"v1 issuer on v2 keys", map[string]any{"iss": "https://sts.windows.net/" + tid + "/", "tid": tid}, false},
+		{"tid differs from issuer", map[string]any{"iss": "https://login.microsoftonline.com/" + tid + "/v2.0", "tid": "00000000-0000-0000-0000-000000000000"}, false},
+	}
+	for _, c := range cases {
+		tok, _ := Parse(rs.sign(t, c.claims, nil))
+		v := Verify(tok, ks)
+		if v.Verified == nil || !*v.Verified || v.KeyIssuer != d.Issuer || v.KeySource != d.JWKSURI {
+			t.Errorf("%s: %+v", c.name, v)
+		}
+		if v.IssuerMatch == nil || *v.IssuerMatch != c.match {
+			t.Errorf("%s: issuer match %s", c.name, fmtB(v.IssuerMatch))
+		}
 	}
 }
 

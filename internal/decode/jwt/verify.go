@@ -24,8 +24,28 @@ type Verification struct {
 	Alg string
 	// KeySource and KeyIssuer describe the verifying key (see Key).
 	KeySource, KeyIssuer string
+	// IssuerMatch says whether the token's "iss" is the issuer of the
+	// discovery document the verifying key came with (see IssuerMatches);
+	// nil when that issuer is unknown.
+	IssuerMatch *bool
 	// Reason says in plain words why the result is what it is.
 	Reason string
+}
+
+// IssuerMatches reports whether a token issuer equals the issuer of an
+// OIDC discovery document. Entra's multi-tenant documents (/common,
+// /organizations) publish "https://login.microsoftonline.com/{tenantid}/v2.0";
+// the placeholder is replaced by the token's tenant ID before comparing.
+func IssuerMatches(discoveryIssuer string, c *Claims) bool {
+	iss := c.Issuer()
+	if strings.Contains(discoveryIssuer, "{tenantid}") {
+		tid := c.TenantID()
+		if tid == "" {
+			return false
+		}
+		discoveryIssuer = strings.ReplaceAll(discoveryIssuer, "{tenantid}", tid)
+	}
+	return iss != "" && iss == discoveryIssuer
 }
 
 // asymmetric algorithms Verify accepts; never HS*, never none.
@@ -114,6 +134,9 @@ func Verify(tok *Token, ks *KeySet) Verification {
 				v.KeyID = k.X5t
 			}
 			v.KeySource, v.KeyIssuer = k.Source, k.Issuer
+			if k.Issuer != "" {
+				v.IssuerMatch = ptr(IssuerMatches(k.Issuer, &tok.Claims))
+			}
 			v.Reason = "signature verified"
 			if k.Source != "" {
 				v.Reason += " with a key from " + k.Source
