@@ -108,5 +108,6 @@
 // inflated, not the sizes the directory declares. N_m.xml is capped at
 // 8 MiB and parsed without DTDs. Problems are *trace.InputError values with
 // File, Entry (the session number N, EntryKind "session"), Field (the
-// entry name, e.g. "raw/3_s.txt") and, for message syntax errors, Offset.
+// entry name, e.g. "raw/3_s.txt") and, for message syntax errors, Offset:
+// the byte offset inside that entry (after inflating), not in the archive.
 package saz
