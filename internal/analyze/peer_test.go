@@ -249,6 +249,7 @@ const (
 	webSecret    = "web-app-secret-for-tests-only"
 	daemonSecret = "daemon-secret-for-tests-only"
 	userPassword = "alice-password-for-tests"
+	slowSecret   = "slow-app-secret-for-tests-only"
 )
 
 func basic(id, secret string) string {
@@ -364,15 +365,15 @@ func driveSignIns(t *testing.T) []*trace.Flow {
 		"scope": {"openid"}, "state": {"st-wrong-1"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}
 	b.get(d.Authz + "?" + q.Encode())
 
-	// 6. Failure: an expired code (web-app codes live 1 s on this provider).
-	q = url.Values{"client_id": {"web-app"}, "response_type": {"code"}, "redirect_uri": {redirect}, "scope": {"openid"}, "state": {"st-expired-1"}}
+	// 6. Failure: an expired code (slow-app codes live 1 s on this provider).
+	q = url.Values{"client_id": {"slow-app"}, "response_type": {"code"}, "redirect_uri": {redirect}, "scope": {"openid"}, "state": {"st-expired-1"}}
 	resp, _ = b.interact(b.get(d.Authz + "?" + q.Encode()))
 	code = resp.Request.URL.Query().Get("code")
 	if code == "" {
-		t.Fatalf("web app got no code: %s", resp.Request.URL)
+		t.Fatalf("slow app got no code: %s", resp.Request.URL)
 	}
 	time.Sleep(2500 * time.Millisecond)
-	b.post(d.Token, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirect}}, basic("web-app", webSecret))
+	b.post(d.Token, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirect}}, basic("slow-app", slowSecret))
 
 	return rec.flows
 }
@@ -408,7 +409,7 @@ func TestRealProvider(t *testing.T) {
 		_ = os.WriteFile(os.Getenv("IDTRACE_PEER_DUMP"), buf.Bytes(), 0o644)
 		t.Log(txt.String())
 	}
-	for _, secret := range []string{webSecret, daemonSecret, userPassword} {
+	for _, secret := range []string{webSecret, daemonSecret, userPassword, slowSecret} {
 		if bytes.Contains(js.Bytes(), []byte(secret)) || bytes.Contains(txt.Bytes(), []byte(secret)) {
 			t.Errorf("report leaks the secret %q", secret)
 		}
@@ -467,7 +468,7 @@ func TestRealProvider(t *testing.T) {
 			}
 			return nil
 		}},
-		{"web-app", "authorization_code", ResultError, []string{"authorize", "token"}, nil},
+		{"slow-app", "authorization_code", ResultError, []string{"authorize", "token"}, nil},
 	}
 	for _, w := range want {
 		s := find(w.client, w.grant, w.result, w.steps)

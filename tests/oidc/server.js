@@ -31,6 +31,15 @@ const configuration = {
       grant_types: ['authorization_code', 'implicit', 'refresh_token'],
       response_types: ['code', 'code id_token'],
     },
+    { // a confidential app whose codes expire after 1 second (the expired-code test)
+      client_id: 'slow-app',
+      client_secret: 'slow-app-secret-for-tests-only',
+      token_endpoint_auth_method: 'client_secret_basic',
+      application_type: 'native',
+      redirect_uris: [redirect],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+    },
     { // a daemon: client credentials with client_secret_post
       client_id: 'daemon',
       client_secret: 'daemon-secret-for-tests-only',
@@ -60,9 +69,9 @@ const configuration = {
       getResourceServerInfo: () => ({ scope: 'api:read', audience: 'urn:example:api', accessTokenFormat: 'jwt', accessTokenTTL: 600 }),
     },
   },
-  // Codes of the web app live 1 second, so the test can present an expired one.
+  // Codes of slow-app live 1 second, so the test can present an expired one.
   ttl: {
-    AuthorizationCode: (ctx, token, client) => (client && client.clientId === 'web-app' ? 1 : 60),
+    AuthorizationCode: (ctx, token, client) => (client && client.clientId === 'slow-app' ? 1 : 60),
     DeviceCode: 600,
     IdToken: 3600,
     AccessToken: 600,
