@@ -59,6 +59,9 @@ func FuzzParseResponse(f *testing.F) {
 		if r2 == nil {
 			t.Fatalf("written response does not parse: %v\n%q", err2, buf.Bytes())
 		}
+		if r.Status >= 100 && r.Status < 200 {
+			return // a 1xx followed by more answers than the parser unwraps
+		}
 		if err == nil && err2 == nil && !bytes.Equal(r.Body, r2.Body) {
 			t.Fatalf("decoded body changed in a round trip")
 		}

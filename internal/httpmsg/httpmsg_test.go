@@ -315,3 +315,41 @@ func TestWriteRoundTrip(t *testing.T) {
 		t.Errorf("request round trip: %+v", back)
 	}
 }
+
+func TestCookiesAndInterim(t *testing.T) {
+	raw := "HTTP/1.1 100 Continue\r\n\r\n" +
+		"HTTP/1.1 200 OK\r\n" +
+		"Set-Cookie: esctx=synthetic; domain=.login.example; path=/; secure; HttpOnly; SameSite=None\r\n" +
+		"Set-Cookie: x-ms-gateway-slice=estsfd; path=/; expires=Wed, 01 Jan 2031 00:00:00 GMT\r\n" +
+		"Content-Length: 2\r\n\r\nok"
+	r, err := ParseResponse([]byte(raw), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != 200 || string(r.Body) != "ok" || string(r.Extra.Get(InterimField)) != `["HTTP/1.1 100 Continue"]` {
+		t.Errorf("status %d body %q interim %s", r.Status, r.Body, r.Extra.Get(InterimField))
+	}
+	if len(r.Cookies) != 2 {
+		t.Fatalf("cookies = %+v", r.Cookies)
+	}
+	c := r.Cookies[0]
+	if c.Name != "esctx" || c.Value != "synthetic" || c.Domain != ".login.example" || c.Path != "/" || !*c.Secure || !*c.HTTPOnly || c.SameSite != "None" {
+		t.Errorf("cookie 0 = %+v", c)
+	}
+	if c := r.Cookies[1]; *c.Secure || c.Expires != "Wed, 01 Jan 2031 00:00:00 GMT" {
+		t.Errorf("cookie 1 = %+v", c)
+	}
+	q, err := ParseRequest([]byte("GET https://x.test/ HTTP/1.1\r\nCookie: a=1; b=two=2\r\nCookie: c\r\n\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(q.Cookies) != fmt.Sprint([]trace.Cookie{{Name: "a", Value: "1"}, {Name: "b", Value: "two=2"}, {Name: "c"}}) {
+		t.Errorf("request cookies = %+v", q.Cookies)
+	}
+	// A syntax error after an interim answer reports the offset in the file.
+	_, err = ParseResponse([]byte("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nbad\r\n\r\n"), Limits{})
+	var se *SyntaxError
+	if !errors.As(err, &se) || se.Offset != 57 {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -32,6 +32,18 @@ import (
 // records why a body was kept as received. Its value is a JSON string.
 const DecodeErrorField = "_decodeError"
 
+// InterimField is the Extra field of a trace.Response listing, as a JSON
+// array of strings, the status lines of informational (1xx) answers that
+// preceded it in the same message file. WriteResponse does not write them.
+const InterimField = "_interim"
+
+// isInterim reports whether a status line is a 1xx other than 101.
+func isInterim(start string) bool {
+	_, rest, _ := strings.Cut(start, " ")
+	code := strings.TrimLeft(rest, " ")
+	return len(code) >= 3 && code[0] == '1' && code[:3] != "101"
+}
+
 // Limits bounds what parsing may allocate. Zero fields take the defaults.
 type Limits struct {
 	// MaxLineBytes caps one start or header line (default 64 KiB).
@@ -221,6 +233,7 @@ func ParseRequest(raw []byte) (*trace.Request, error) {
 		}
 	}
 	r.MimeType = h.headers.Get("Content-Type")
+	r.Cookies = requestCookies(h.headers)
 	body, berr := dechunkIf(h.headers, h.body, lim)
 	r.Body = body
 	r.HasBody = len(body) > 0
@@ -239,8 +252,22 @@ func ParseRequest(raw []byte) (*trace.Request, error) {
 // with a *BodyError.
 func ParseResponse(raw []byte, lim Limits) (*trace.Response, error) {
 	lim = lim.norm()
+	var interim []string
+	var skipped int64
 	h, err := splitHead(raw, lim, "status line")
+	// An informational answer (100 Continue, 103 Early Hints) may precede
+	// the final one in the same file: keep the final answer and list the
+	// interim status lines in Extra["_interim"].
+	for err == nil && isInterim(h.start) && bytes.HasPrefix(h.body, []byte("HTTP/")) && len(interim) < 16 {
+		interim = append(interim, h.start)
+		skipped += h.size
+		h, err = splitHead(h.body, lim, "status line")
+	}
 	if err != nil {
+		var se *SyntaxError
+		if errors.As(err, &se) {
+			se.Offset += skipped
+		}
 		return nil, err
 	}
 	proto, rest, _ := strings.Cut(h.start, " ")
@@ -258,6 +285,15 @@ func ParseResponse(raw []byte, lim Limits) (*trace.Response, error) {
 		HeadersSize: h.size, BodySize: int64(len(h.body)),
 		MimeType:    h.headers.Get("Content-Type"),
 		RedirectURL: h.headers.Get("Location"),
+		Cookies:     responseCookies(h.headers),
+	}
+	if len(interim) > 0 {
+		var j []string
+		for _, l := range interim {
+			q, _ := jsonString(l)
+			j = append(j, string(q))
+		}
+		r.Extra = append(r.Extra, trace.Extension{Name: InterimField, JSON: []byte("[" + strings.Join(j, ",") + "]")})
 	}
 	wire, berr := dechunkIf(h.headers, h.body, lim)
 	if berr == nil {
