@@ -9,7 +9,9 @@
 // absolute-URI request lines (Fiddler's form), CONNECT authority targets,
 // bare-LF line ends and obsolete line folding; removes chunked framing and
 // decodes the content codings gzip, deflate (zlib or raw), br and zstd,
-// also stacked. Every size is capped (see Limits).
+// also stacked; skips informational (1xx) answers that precede the final
+// one (listed in Extra under InterimField); and fills the HAR cookie lists
+// from Cookie and Set-Cookie. Every size is capped (see Limits).
 //
 // A body that cannot be decoded never fails the message: the response is
 // returned with Body = the received bytes, Wire = the same bytes, and the

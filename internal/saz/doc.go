@@ -20,7 +20,7 @@
 //     description of the TLS ClientHello where the body would be; it is
 //     kept as the body.
 //   - raw/N_s.txt is the response as received: chunked framing and content
-//     codings still applied. An empty or absent file means no response:
+//     codings still applied. An empty (or blank) or absent file means no response:
 //     Flow.Response is nil and Flow.Error is set from a session flag whose
 //     name mentions abort, fail or error, when there is one.
 //   - raw/N_m.xml (UTF-8 with a BOM): <Session SID BitFlags> holding

@@ -2,6 +2,7 @@ package saz
 
 import (
 	"archive/zip"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -334,7 +335,7 @@ func (r *Reader) readSession(id int, s *session) (*trace.Flow, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(b) > 0 {
+		if len(bytes.TrimSpace(b)) > 0 {
 			resp, err := httpmsg.ParseResponse(b, r.opts.Limits)
 			if err != nil {
 				var be *httpmsg.BodyError
