@@ -30,6 +30,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/idtrace/idtrace/internal/kb"
 )
 
 // Version is the idtrace version, set with -ldflags "-X ...cli.Version=...".
@@ -116,6 +118,10 @@ func Main(ctx context.Context, args []string, env Env) int {
 		env.Getenv = func(string) string { return "" }
 	}
 	app := &App{IO: env.IO, Getenv: env.Getenv, Ctx: ctx}
+	// A first-party app list saved by 'idtrace kb update' replaces the built-in one.
+	if err := kb.LoadUserApps(); err != nil {
+		fmt.Fprintf(env.IO.ErrOut, "idtrace: warning: %v (using the built-in app list)\n", err)
+	}
 	root := NewRoot(app)
 	root.SetArgs(args)
 	root.SetIn(env.IO.In)
