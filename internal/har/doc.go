@@ -103,7 +103,8 @@
 // HAR has no place for some Flow fields, and har-validator rejects some
 // values that real files contain; the writer keeps those in one entry-level
 // vendor object, "_idtrace", which the reader maps back (and keeps as an
-// ordinary vendor field if it has another shape):
+// ordinary vendor field if it has another shape; such a foreign "_idtrace"
+// is written back unless the writer needs the name itself):
 //
 //   - session, process, clientAddr, flags: Fiddler session data;
 //   - noResponse and error: the flow had no response (HAR requires one, so

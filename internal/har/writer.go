@@ -221,8 +221,9 @@ func (w *Writer) page(pg trace.Page) {
 	w.tok(jsontext.EndObject)
 }
 
+// entryKeys are the entry fields the writer always writes.
 var entryKeys = []string{"pageref", "startedDateTime", "time", "request", "response", "cache", "timings",
-	"serverIPAddress", "connection", "comment", "_webSocketMessages", ownKey}
+	"serverIPAddress", "connection", "comment"}
 
 func (w *Writer) entry(f *trace.Flow) {
 	own := ownFields{}
@@ -271,8 +272,14 @@ func (w *Writer) entry(f *trace.Flow) {
 		w.tok(jsontext.EndArray)
 	}
 	own.session, own.process, own.clientAddr, own.flags = f.Session, f.Process, f.ClientAddr, f.Flags
-	w.own(own)
-	w.extras(f.Extra, entryKeys...)
+	skip := entryKeys
+	if f.WebSocket != nil {
+		skip = append(skip[:len(skip):len(skip)], "_webSocketMessages")
+	}
+	if w.own(own) {
+		skip = append(skip[:len(skip):len(skip)], ownKey)
+	}
+	w.extras(f.Extra, skip...)
 	w.tok(jsontext.EndObject)
 }
 
@@ -286,10 +293,12 @@ type ownFields struct {
 	cache                                []byte
 }
 
-func (w *Writer) own(o ownFields) {
+// own writes the _idtrace object when there is anything to put in it, and
+// reports whether it did.
+func (w *Writer) own(o ownFields) bool {
 	if o.session == 0 && o.process == "" && o.clientAddr == "" && o.serverAddr == "" && !o.hasURL &&
 		o.errText == "" && !o.noResponse && len(o.flags) == 0 && o.cache == nil {
-		return
+		return false
 	}
 	w.begin(ownKey, jsontext.BeginObject)
 	if o.session != 0 {
@@ -324,6 +333,7 @@ func (w *Writer) own(o ownFields) {
 		w.tok(jsontext.EndArray)
 	}
 	w.tok(jsontext.EndObject)
+	return true
 }
 
 // plainIP returns addr as a bare IP address (brackets and a port removed)

@@ -61,6 +61,11 @@ func syntheticFlows() []*trace.Flow {
 			Timings:   trace.NoTimings(),
 			Extra:     trace.Extensions{{Name: "_initiator", JSON: []byte(`{"type":"other"}`)}, {Name: "response", JSON: []byte(`1`)}},
 		},
+		{ // e: vendor fields named like the writer's own, in shapes it does not use
+			ID: 5, Request: &trace.Request{Method: "GET", URL: "https://a.test/"}, Response: &trace.Response{Status: 204},
+			Timings: trace.NoTimings(),
+			Extra:   trace.Extensions{{Name: "_webSocketMessages", JSON: []byte(`{"odd":true}`)}, {Name: "_idtrace", JSON: []byte(`"foreign"`)}},
+		},
 		{ // d: nil request, status 0 with an error (Chrome's failed requests)
 			ID: 4, Error: "net::ERR_BLOCKED_BY_CLIENT",
 			Response: &trace.Response{Status: 0, HeadersSize: -1, BodySize: -1, Size: 0},
@@ -126,6 +131,7 @@ func TestWriterSyntheticRoundTrip(t *testing.T) {
 	if got[2].Request.URL != in[2].Request.URL || names(got[2].Request.Extra)[0] != "_x" {
 		t.Errorf("colliding request extra: %v", names(got[2].Request.Extra))
 	}
+	sameExt(t, "odd vendor fields", in[3].Extra, got[3].Extra)
 	if !slices.Equal(names(got[2].Extra), []string{"_initiator"}) {
 		t.Errorf("entry extras = %v", names(got[2].Extra))
 	}
