@@ -81,6 +81,12 @@
 // stale flag). BitFlags, PipeInfo and TunnelInfo are not kept (BitFlags is
 // written as 0).
 //
+// HTTP/2 pseudo-headers (":authority", ":status"...) that browser HARs list
+// among the headers are not written into the raw files (Fiddler would flag
+// a nameless header line); they are kept in the session flags
+// x-idtrace-request-pseudo-headers and x-idtrace-response-pseudo-headers
+// and put back in place when the archive is read (see pseudo.go).
+//
 // # Bodies
 //
 // Messages are parsed by internal/httpmsg: the response body is de-chunked

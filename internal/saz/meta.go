@@ -212,8 +212,9 @@ func clientAddr(fl []trace.Flag) string {
 	return net.JoinHostPort(ip, port)
 }
 
-// writeMeta writes raw/N_m.xml for f as Fiddler lays it out.
-func writeMeta(w io.Writer, f *trace.Flow, sid int) error {
+// writeMeta writes raw/N_m.xml for f as Fiddler lays it out, with extra
+// flags after f's own.
+func writeMeta(w io.Writer, f *trace.Flow, sid int, extra []trace.Flag) error {
 	var b bytes.Buffer
 	b.Write(bom)
 	b.WriteString("<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n")
@@ -227,7 +228,7 @@ func writeMeta(w io.Writer, f *trace.Flow, sid int) error {
 		b.WriteString("\"")
 	}
 	b.WriteString(" />\r\n  <PipeInfo />\r\n  <SessionFlags>\r\n")
-	for _, fl := range flagsFor(f) {
+	for _, fl := range append(flagsFor(f), extra...) {
 		b.WriteString("    <SessionFlag N=\"")
 		xmlEscape(&b, fl.Name)
 		b.WriteString("\" V=\"")

@@ -358,6 +358,7 @@ func (r *Reader) readSession(id int, s *session) (*trace.Flow, error) {
 			return nil, r.errf(s.num, mname, "%w", err)
 		}
 		m.apply(f)
+		restorePseudo(f)
 	}
 	if s.files[fileW] >= 0 {
 		wname := r.zr.File[s.files[fileW]].Name

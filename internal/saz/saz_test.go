@@ -507,3 +507,37 @@ func TestFlagsFollowFields(t *testing.T) {
 		t.Errorf("flags = %v\nwant %v", got, want)
 	}
 }
+
+// TestPseudoHeaders checks HTTP/2 pseudo-headers from a browser HAR stay out
+// of the raw message files and come back in place.
+func TestPseudoHeaders(t *testing.T) {
+	f := synthetic()[0]
+	f.Request.Headers = append(trace.Headers{{Name: ":method", Value: "POST"}, {Name: ":authority", Value: "login.example"}}, f.Request.Headers...)
+	f.Request.Headers = append(f.Request.Headers[:3], append(trace.Headers{{Name: ":path", Value: "/common/oauth2/v2.0/token"}}, f.Request.Headers[3:]...)...)
+	f.Response.Headers = append(trace.Headers{{Name: ":status", Value: "200"}}, f.Response.Headers...)
+	out := writeAll(t, &trace.Meta{}, []*trace.Flow{f}, WriterOptions{})
+	zr, err := zip.NewReader(bytes.NewReader(out), int64(len(out)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range zr.File {
+		if strings.HasSuffix(e.Name, ".txt") {
+			rc, _ := e.Open()
+			b, _ := io.ReadAll(rc)
+			rc.Close()
+			if bytes.Contains(b, []byte("\r\n:")) {
+				t.Errorf("%s has a pseudo-header line", e.Name)
+			}
+		}
+	}
+	_, back, err := readAll(t, out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(back[0].Request.Headers) != fmt.Sprint(f.Request.Headers) || fmt.Sprint(back[0].Response.Headers) != fmt.Sprint(f.Response.Headers) {
+		t.Errorf("headers:\n%v\n%v\n%v\n%v", back[0].Request.Headers, f.Request.Headers, back[0].Response.Headers, f.Response.Headers)
+	}
+	if back[0].Flag(flagReqPseudo) != "" {
+		t.Errorf("pseudo-header flag left in Flags")
+	}
+}

@@ -132,6 +132,21 @@ func (w *Writer) WriteFlow(f *trace.Flow) error {
 	if resp != nil && resp.Status == 0 && len(resp.Headers) == 0 && len(resp.Body) == 0 && len(resp.Wire) == 0 {
 		resp = nil // HAR's status 0: nothing was received
 	}
+	var extra []trace.Flag
+	if hs, enc := splitPseudo(req.Headers); enc != "" {
+		c := *req
+		c.Headers = hs
+		req = &c
+		extra = append(extra, trace.Flag{Name: flagReqPseudo, Value: enc})
+	}
+	if resp != nil {
+		if hs, enc := splitPseudo(resp.Headers); enc != "" {
+			c := *resp
+			c.Headers = hs
+			resp = &c
+			extra = append(extra, trace.Flag{Name: flagRespPseudo, Value: enc})
+		}
+	}
 	w.err = w.entry("raw/"+num+"_c.txt", func(ew io.Writer) error { return httpmsg.WriteRequest(ew, req) })
 	if w.err == nil {
 		w.err = w.entry("raw/"+num+"_s.txt", func(ew io.Writer) error {
@@ -142,7 +157,7 @@ func (w *Writer) WriteFlow(f *trace.Flow) error {
 		})
 	}
 	if w.err == nil {
-		w.err = w.entry("raw/"+num+"_m.xml", func(ew io.Writer) error { return writeMeta(ew, f, sid) })
+		w.err = w.entry("raw/"+num+"_m.xml", func(ew io.Writer) error { return writeMeta(ew, f, sid, extra) })
 	}
 	if w.err == nil && len(f.WebSocket) > 0 {
 		w.err = w.entry("raw/"+num+"_w.txt", func(ew io.Writer) error { return writeWebSocket(ew, f.WebSocket) })
