@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"html"
@@ -23,9 +24,10 @@ import (
 type Options struct {
 	// Keys are extra signing keys (from --jwks); keys found in the trace are added.
 	Keys *jwt.KeySet
-	// SAMLCerts are extra SAML signing certificates in PEM or base64 DER
-	// (from --metadata); see saml.go.
-	SAMLMetadata [][]byte
+	// SAMLCerts are trusted SAML signing certificates (from --metadata:
+	// saml.ParseMetadata(...).SigningCerts); certificates in federation
+	// metadata found in the trace are added.
+	SAMLCerts []*x509.Certificate
 	// Skew is the clock skew allowed when checking token times; 5 minutes if zero.
 	Skew time.Duration
 	// MaxBody caps how many bytes of each body are scanned; 4 MiB if zero.
@@ -69,6 +71,10 @@ type Analyzer struct {
 	lastEntra  int
 	findingKey map[string]int // finding key -> index in rep.Findings
 	redeemed   map[string]int // sha(code) -> flow that first redeemed it
+
+	samlCerts    []*x509.Certificate
+	pendingSAML  []pendingSAML
+	pendingBytes int
 }
 
 type signin struct {
@@ -106,6 +112,7 @@ func New(opts Options) *Analyzer {
 		a.keys = a.keys.Merge(opts.Keys)
 	}
 	a.rep.Flows, a.rep.Tokens, a.rep.Findings = []SignIn{}, []Token{}, []Finding{}
+	a.addSAMLCerts(opts.SAMLCerts)
 	return a
 }
 
@@ -314,8 +321,9 @@ func (a *Analyzer) Add(f *trace.Flow) {
 		a.response(f, s, ep, kind)
 	}
 
-	// 3. SAML and WS-Fed messages.
+	// 3. SAML and WS-Fed messages, federation metadata.
 	a.samlFlow(f, s, query, form)
+	a.metadataFlow(f)
 
 	// 4. Every token wherever it is.
 	a.scanTokens(f, s, query, form)
@@ -835,6 +843,7 @@ func (a *Analyzer) Finish() *Report {
 	for i := range a.rep.Tokens {
 		a.verify(&a.rep.Tokens[i])
 	}
+	a.finishSAML()
 	for _, s := range a.signins {
 		if s.Result == "" {
 			switch {

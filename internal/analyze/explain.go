@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -108,16 +109,18 @@ type SAMLReport struct {
 	// Binding is how the input was encoded: "xml", "post" (base64) or "redirect" (base64 + DEFLATE).
 	Binding string          `json:"binding"`
 	Message json.RawMessage `json:"message"`
-	// Verified is null: SAML signature verification is not wired yet.
-	Verified *bool    `json:"verified"`
-	Problems []string `json:"problems,omitempty"`
-	Issues   []string `json:"issues,omitempty"`
+	// Verified is true/false when checked against trusted certificates
+	// (--metadata), null otherwise (see VerifyDetail).
+	Verified     *bool    `json:"verified"`
+	VerifyDetail string   `json:"verify_detail,omitempty"`
+	Problems     []string `json:"problems,omitempty"`
+	Issues       []string `json:"issues,omitempty"`
 }
 
 // ExplainSAML decodes a SAML message given as XML, as a POST-binding base64
 // value, as a redirect-binding value, or as a URL or form body carrying
 // SAMLRequest / SAMLResponse. Conditions are checked against at (skipped when zero).
-func ExplainSAML(input string, at time.Time) (*SAMLReport, error) {
+func ExplainSAML(input string, at time.Time, certs []*x509.Certificate) (*SAMLReport, error) {
 	in := strings.TrimSpace(input)
 	binding := "xml"
 	var xmlb []byte
@@ -161,13 +164,15 @@ func ExplainSAML(input string, at time.Time) (*SAMLReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := New(Options{})
+	a := New(Options{SAMLCerts: certs})
 	s := a.newSignIn("saml", "")
-	a.samlToken(fakeFlow(at), s, m, "saml", "", fp(input))
-	r := &SAMLReport{Binding: binding, Message: a.rep.Tokens[0].Claims, Problems: m.Problems}
+	a.samlToken(fakeFlow(at), s, m, "saml_"+strings.ToLower(m.Kind), "", fp(input), xmlb)
 	for i := range m.Assertions {
 		a.samlAssertion(fakeFlow(at), s, &m.Assertions[i], m)
 	}
+	a.finishSAML()
+	r := &SAMLReport{Binding: binding, Message: a.rep.Tokens[0].Claims, Problems: m.Problems,
+		Verified: a.rep.Tokens[0].Verified, VerifyDetail: a.rep.Tokens[0].VerifyDetail}
 	for _, f := range a.rep.Findings {
 		r.Issues = append(r.Issues, f.Code+": "+f.Detail)
 	}

@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"bytes"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -9,16 +11,18 @@ import (
 	"time"
 
 	"github.com/idtrace/idtrace/internal/decode/saml"
+	"github.com/idtrace/idtrace/internal/decode/wsfed"
 	"github.com/idtrace/idtrace/internal/trace"
 )
 
 // samlFlow decodes SAMLRequest / SAMLResponse (redirect and POST bindings)
 // and WS-Fed sign-in messages, and stitches them by request ID.
 //
-// Adapter note: internal/decode/saml (owned by the decoders helper) had
-// Parse/DecodeRedirect/DecodePost when this was written but no conditions
-// check or signature verification yet, so conditions are checked here and
-// SAML signatures are reported as not verified.
+// Signatures are verified at Finish with saml.Verify against the
+// certificates of Options.SAMLCerts and of federation metadata found in the
+// trace; a signature that is only valid with the message's own certificate
+// is reported as not verified (self-asserted). Conditions and audience are
+// checked here against the time of the flow that carried the message.
 func (a *Analyzer) samlFlow(f *trace.Flow, s *signin, q, form url.Values) {
 	type msg struct {
 		param, binding string
@@ -52,7 +56,7 @@ func (a *Analyzer) samlFlow(f *trace.Flow, s *signin, q, form url.Values) {
 		if m.binding == "post" {
 			where = "request.body." + m.param
 		}
-		a.samlMessage(f, s, msgp, where, fp(m.val))
+		a.samlMessage(f, s, msgp, where, fp(m.val), xmlb)
 	}
 	// WS-Fed: wa=wsignin1.0 to the IdP, then wresult posted to the app.
 	if q.Get("wa") == "wsignin1.0" && q.Get("wtrealm") != "" && s == nil {
@@ -74,19 +78,29 @@ func (a *Analyzer) samlFlow(f *trace.Flow, s *signin, q, form url.Values) {
 		if ws == nil {
 			ws = s
 		}
-		if ws == nil {
+		if ws == nil || ws.Protocol != "wsfed" {
 			ws = a.newSignIn("wsfed", "passive")
 		}
 		a.addStep(ws, f, "wsfed")
-		if msgp, err := saml.Parse([]byte(wr)); err == nil {
-			a.samlMessage(f, ws, msgp, "request.body.wresult", fp(wr))
-		} else {
-			ws.gotToken = true
+		ws.responded = true
+		if m, err := wsfed.Parse(form); err == nil && m.Result != nil {
+			r := m.Result
+			if r.AppliesTo != "" && ws.ClientID != "" && r.AppliesTo != ws.ClientID {
+				a.finding(ws, Finding{Severity: SeverityError, Code: "wsfed_wrong_realm", Title: "WS-Fed token for another realm",
+					Detail: fmt.Sprintf("The app asked with wtrealm %s but the token applies to %s.", ws.ClientID, r.AppliesTo),
+					Hint:   "Make the relying party identifier at the IdP equal the app's realm.", FlowIDs: []int{f.ID}})
+			}
+			if r.Token != nil {
+				ws.gotToken = true
+				a.samlMessage(f, ws, r.Token, "request.body.wresult", fp(wr), r.TokenXML)
+			} else if r.Encrypted {
+				ws.gotToken = true
+			}
 		}
 	}
 }
 
-func (a *Analyzer) samlMessage(f *trace.Flow, s *signin, m *saml.Message, where, key string) {
+func (a *Analyzer) samlMessage(f *trace.Flow, s *signin, m *saml.Message, where, key string, xmlb []byte) {
 	switch {
 	case m.Kind == "AuthnRequest":
 		if s == nil || s.Protocol != "saml" {
@@ -102,7 +116,7 @@ func (a *Analyzer) samlMessage(f *trace.Flow, s *signin, m *saml.Message, where,
 			a.byState["saml:"+m.ID] = s.ID
 		}
 		a.addStep(s, f, "saml_request")
-		a.samlToken(f, s, m, "saml_request", where, key)
+		a.samlToken(f, s, m, "saml_request", where, key, nil)
 	case m.Kind == "Response" || strings.HasSuffix(m.Kind, "RequestSecurityTokenResponse") || m.Kind == "Assertion" ||
 		strings.Contains(m.Kind, "RequestSecurityTokenResponseCollection"):
 		var rs *signin
@@ -146,13 +160,13 @@ func (a *Analyzer) samlMessage(f *trace.Flow, s *signin, m *saml.Message, where,
 		} else if len(m.Assertions) > 0 {
 			s.gotToken = true
 		}
-		a.samlToken(f, s, m, "saml_response", where, key)
+		a.samlToken(f, s, m, "saml_response", where, key, xmlb)
 		for i := range m.Assertions {
 			a.samlAssertion(f, s, &m.Assertions[i], m)
 		}
 	default:
 		if s != nil {
-			a.samlToken(f, s, m, "saml_"+strings.ToLower(m.Kind), where, key)
+			a.samlToken(f, s, m, "saml_"+strings.ToLower(m.Kind), where, key, xmlb)
 		}
 	}
 }
@@ -208,7 +222,7 @@ func (a *Analyzer) samlAssertion(f *trace.Flow, s *signin, as *saml.Assertion, m
 }
 
 // samlToken lists a SAML message as a token with a summary as its claims.
-func (a *Analyzer) samlToken(f *trace.Flow, s *signin, m *saml.Message, kind, where, key string) {
+func (a *Analyzer) samlToken(f *trace.Flow, s *signin, m *saml.Message, kind, where, key string, xmlb []byte) {
 	if i, ok := a.tokIndex[key]; ok {
 		a.rep.Tokens[i].Seen++
 		return
@@ -259,6 +273,81 @@ func (a *Analyzer) samlToken(f *trace.Flow, s *signin, m *saml.Message, kind, wh
 	if s != nil {
 		s.Tokens = append(s.Tokens, idx)
 	}
+	if len(xmlb) > 0 && m.Signed || len(xmlb) > 0 && slices.ContainsFunc(m.Assertions, func(x saml.Assertion) bool { return x.Signed }) {
+		if a.pendingBytes+len(xmlb) <= maxPendingSAML {
+			// Verify at Finish, when every certificate of the trace is known.
+			a.pendingSAML = append(a.pendingSAML, pendingSAML{idx, append([]byte(nil), xmlb...)})
+			a.pendingBytes += len(xmlb)
+		} else {
+			a.verifySAML(idx, xmlb)
+		}
+	} else if len(xmlb) > 0 && kind == "saml_response" {
+		f := false
+		a.rep.Tokens[idx].Verified = &f
+		a.rep.Tokens[idx].VerifyDetail = "unsigned: neither the response nor its assertions carry a signature"
+		a.finding(s, Finding{Severity: SeverityError, Code: "saml_unsigned", Title: "Unsigned SAML response",
+			Detail: fmt.Sprintf("SAML response %s carries no signature on the response or its assertions.", m.ID),
+			Hint:   "A service provider must reject it; configure the IdP to sign the assertion (or the response).", FlowIDs: []int{a.rep.Tokens[idx].FlowID}})
+	}
+}
+
+// maxPendingSAML caps the SAML XML kept for verification at Finish; past
+// it, messages are verified at once with the certificates known so far.
+const maxPendingSAML = 16 << 20
+
+type pendingSAML struct {
+	idx int
+	xml []byte
+}
+
+// addSAMLCerts adds signing certificates (from metadata), without duplicates.
+func (a *Analyzer) addSAMLCerts(certs []*x509.Certificate) {
+	for _, c := range certs {
+		if !slices.ContainsFunc(a.samlCerts, func(x *x509.Certificate) bool { return x.Equal(c) }) {
+			a.samlCerts = append(a.samlCerts, c)
+		}
+	}
+}
+
+// metadataFlow collects signing certificates from federation metadata in the trace.
+func (a *Analyzer) metadataFlow(f *trace.Flow) {
+	r := f.Response
+	if r == nil || len(r.Body) == 0 || len(r.Body) > a.opts.MaxBody || !bytes.Contains(r.Body, []byte("EntityDescriptor")) {
+		return
+	}
+	if md, err := saml.ParseMetadata(r.Body); err == nil {
+		a.addSAMLCerts(md.SigningCerts)
+	}
+}
+
+func (a *Analyzer) verifySAML(idx int, xmlb []byte) {
+	t := &a.rep.Tokens[idx]
+	v := saml.Verify(xmlb, a.samlCerts)
+	t.Verified, t.VerifyDetail = v.Verified, v.Reason
+	if v.SelfAsserted && v.Verified != nil && *v.Verified {
+		t.Verified = nil
+		t.VerifyDetail = "signature not verified against a trusted certificate; it is valid with the certificate the message carries (" + saml.SelfAssertedNote + "); give --metadata FILE"
+	}
+	if t.VerifyDetail == "" && t.Verified == nil {
+		t.VerifyDetail = "signature not verified"
+	}
+	if t.Verified != nil && !*t.Verified {
+		a.finding(a.get(t.SignIn), Finding{Severity: SeverityError, Code: "bad_signature", Title: "SAML signature does not verify",
+			Detail: fmt.Sprintf("SAML message %s: %s", t.Fingerprint, v.Reason),
+			Hint:   "The service provider must reject it: check that the message was not altered and that the IdP's current signing certificate is the one configured.", FlowIDs: []int{t.FlowID}})
+	}
+	for _, w := range v.Warnings {
+		a.finding(a.get(t.SignIn), Finding{Severity: SeverityWarning, Code: "saml_structure_warning", Title: "Suspicious SAML structure",
+			Detail: fmt.Sprintf("SAML message %s: %s", t.Fingerprint, w), Hint: "Possible signature wrapping: trust only the signed elements; compare with a known-good response.", FlowIDs: []int{t.FlowID}})
+	}
+}
+
+// finishSAML verifies the SAML messages kept for the end.
+func (a *Analyzer) finishSAML() {
+	for _, p := range a.pendingSAML {
+		a.verifySAML(p.idx, p.xml)
+	}
+	a.pendingSAML = nil
 }
 
 func fakeFlow(at time.Time) *trace.Flow {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/x509"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/idtrace/idtrace/internal/analyze"
 	"github.com/idtrace/idtrace/internal/decode/jwt"
+	"github.com/idtrace/idtrace/internal/decode/saml"
 	"github.com/idtrace/idtrace/internal/trace"
 )
 
@@ -112,11 +114,11 @@ func RunAnalyze(app *App, src trace.Source, opts AnalyzeOptions) error {
 		aopts.Keys = ks
 	}
 	if opts.MetadataFile != "" {
-		b, err := readCapped(opts.MetadataFile, 16<<20)
+		certs, err := metadataCerts(opts.MetadataFile)
 		if err != nil {
-			return fmt.Errorf("--metadata: %w", err)
+			return err
 		}
-		aopts.SAMLMetadata = append(aopts.SAMLMetadata, b)
+		aopts.SAMLCerts = certs
 	}
 	rep, srcErr := analyze.Run(src, aopts)
 	rep.Source = opts.Name
@@ -148,6 +150,22 @@ func RunAnalyze(app *App, src trace.Source, opts AnalyzeOptions) error {
 		}
 	}
 	return nil
+}
+
+// metadataCerts reads the signing certificates of a federation metadata file.
+func metadataCerts(path string) ([]*x509.Certificate, error) {
+	b, err := readCapped(path, 16<<20)
+	if err != nil {
+		return nil, fmt.Errorf("--metadata: %w", err)
+	}
+	md, err := saml.ParseMetadata(b)
+	if err != nil {
+		return nil, fmt.Errorf("--metadata %s: %w", path, err)
+	}
+	if len(md.SigningCerts) == 0 {
+		return nil, fmt.Errorf("--metadata %s: no signing certificate in it", path)
+	}
+	return md.SigningCerts, nil
 }
 
 // readCapped reads a file of at most max bytes.

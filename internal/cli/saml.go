@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -16,6 +17,8 @@ type SAMLOptions struct {
 	Format string
 	// At is the time to check conditions against (RFC 3339); now if empty.
 	At string
+	// MetadataFile holds the IdP's federation metadata (trusted signing certificates).
+	MetadataFile string
 }
 
 func newSAMLCmd(app *App) *cobra.Command {
@@ -34,6 +37,7 @@ NameID, audience, conditions (checked against --at or now) and attributes.`,
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text or json")
 	cmd.Flags().StringVar(&opts.At, "at", "", "check conditions against this RFC 3339 `TIME` instead of now")
+	cmd.Flags().StringVar(&opts.MetadataFile, "metadata", "", "IdP federation metadata `FILE` to verify the signature with")
 	return cmd
 }
 
@@ -53,7 +57,13 @@ func runSAML(app *App, arg string, opts SAMLOptions) error {
 	if err != nil {
 		return err
 	}
-	r, err := analyze.ExplainSAML(in, at)
+	var certs []*x509.Certificate
+	if opts.MetadataFile != "" {
+		if certs, err = metadataCerts(opts.MetadataFile); err != nil {
+			return err
+		}
+	}
+	r, err := analyze.ExplainSAML(in, at, certs)
 	if err != nil {
 		return err
 	}
@@ -64,7 +74,15 @@ func runSAML(app *App, arg string, opts SAMLOptions) error {
 		return enc.Encode(r)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Binding:   %s\nSignature: not verified\n", r.Binding)
+	fmt.Fprintf(&b, "Binding:   %s\n", r.Binding)
+	switch {
+	case r.Verified == nil:
+		fmt.Fprintf(&b, "Signature: not verified (%s)\n", r.VerifyDetail)
+	case *r.Verified:
+		fmt.Fprintf(&b, "Signature: verified (%s)\n", r.VerifyDetail)
+	default:
+		fmt.Fprintf(&b, "Signature: INVALID (%s)\n", r.VerifyDetail)
+	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(&b, "Problem:   %s\n", p)
 	}

@@ -1,0 +1,103 @@
+package analyze
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"math/big"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+	dsig "github.com/russellhaering/goxmldsig"
+)
+
+// signedSAML signs a synthetic Response with a fresh key (enveloped
+// signature on the Response, exclusive C14N) and returns it with the cert.
+func signedSAML(t *testing.T, xml string) ([]byte, *x509.Certificate) {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test idp"}, NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	ctx, err := dsig.NewSigningContext(k, [][]byte{der})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
+	doc := etree.NewDocument()
+	if err := doc.ReadFromString(xml); err != nil {
+		t.Fatal(err)
+	}
+	signed, err := ctx.SignEnveloped(doc.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2 := etree.NewDocument()
+	d2.SetRoot(signed)
+	out, err := d2.WriteToBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, cert
+}
+
+func TestSAMLSignatures(t *testing.T) {
+	raw, _ := base64.StdEncoding.DecodeString(samlResponse("_req1", "https://sp.example/", t0.Add(-time.Minute), t0.Add(time.Hour), "urn:oasis:names:tc:SAML:2.0:status:Success"))
+	signed, cert := signedSAML(t, string(raw))
+	_, otherCert := signedSAML(t, string(raw))
+	tampered := strings.Replace(string(signed), "alice@contoso.example", "mallory@contoso.example", 1)
+	tests := []struct {
+		name   string
+		xml    string
+		certs  []*x509.Certificate
+		want   string // "true", "false", "null"
+		reason string
+	}{
+		{"trusted certificate", string(signed), []*x509.Certificate{cert}, "true", ""},
+		{"only the embedded certificate", string(signed), nil, "null", "self-asserted"},
+		{"another IdP's certificate", string(signed), []*x509.Certificate{otherCert}, "null", "not among the trusted"},
+		{"tampered", tampered, []*x509.Certificate{cert}, "false", ""},
+		{"unsigned", string(raw), []*x509.Certificate{cert}, "false", "unsigned"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := &fb{}
+			b.add("GET", entra+tenant+"/saml2?SAMLRequest="+url.QueryEscape(samlDeflate(authnRequest)), nil, "", 200, nil, "<html>login</html>")
+			b.add("POST", "https://sp.example/acs", nil, "SAMLResponse="+url.QueryEscape(base64.StdEncoding.EncodeToString([]byte(tt.xml))), 302, loc("https://sp.example/"), "")
+			r, err := Run(sliceSource(b.flows), Options{SAMLCerts: tt.certs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tok *Token
+			for i := range r.Tokens {
+				if r.Tokens[i].Kind == "saml_response" {
+					tok = &r.Tokens[i]
+				}
+			}
+			if tok == nil {
+				t.Fatalf("no SAML response token: %+v", r.Tokens)
+			}
+			got := "null"
+			if tok.Verified != nil {
+				got = map[bool]string{true: "true", false: "false"}[*tok.Verified]
+			}
+			if got != tt.want || !strings.Contains(tok.VerifyDetail, tt.reason) {
+				t.Errorf("verified %s (%s), want %s with %q", got, tok.VerifyDetail, tt.want, tt.reason)
+			}
+			if len(r.Flows) != 1 || r.Flows[0].Result != ResultSuccess || r.Flows[0].User == "" {
+				t.Errorf("sign-in %+v", r.Flows)
+			}
+		})
+	}
+}
