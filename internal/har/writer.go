@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"net/netip"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -523,8 +522,8 @@ func (w *Writer) request(q *trace.Request, own *ownFields) {
 	w.tok(jsontext.EndObject)
 }
 
-// queryPairs splits the query of u into name/value pairs, in order; parts
-// that do not unescape are kept as written.
+// queryPairs splits the query of u into name/value pairs, in order, kept
+// percent-encoded as Chrome and Edge write them.
 func queryPairs(u string) [][2]string {
 	i := strings.IndexByte(u, '?')
 	if i < 0 {
@@ -543,12 +542,6 @@ func queryPairs(u string) [][2]string {
 			continue
 		}
 		k, v, _ := strings.Cut(part, "=")
-		if s, err := url.QueryUnescape(k); err == nil {
-			k = s
-		}
-		if s, err := url.QueryUnescape(v); err == nil {
-			v = s
-		}
 		out = append(out, [2]string{k, v})
 	}
 	return out
