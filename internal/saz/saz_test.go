@@ -3,6 +3,7 @@ package saz
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"errors"
 	"fmt"
 	"io"
@@ -539,5 +540,34 @@ func TestPseudoHeaders(t *testing.T) {
 	}
 	if back[0].Flag(flagReqPseudo) != "" {
 		t.Errorf("pseudo-header flag left in Flags")
+	}
+}
+
+// TestWebSocketDeflate reads permessage-deflate messages (RFC 7692) that
+// share a compression window, as browsers send them by default.
+func TestWebSocketDeflate(t *testing.T) {
+	var comp bytes.Buffer
+	fw, _ := flate.NewWriter(&comp, flate.BestCompression)
+	msgs := []string{`{"type":1,"target":"ReceiveMessage","arguments":["synthetic"]}`, `{"type":1,"target":"ReceiveMessage","arguments":["synthetic again"]}`}
+	var w bytes.Buffer
+	w.WriteString("\r\n")
+	for _, m := range msgs {
+		comp.Reset()
+		fw.Write([]byte(m))
+		fw.Flush()
+		p := bytes.TrimSuffix(comp.Bytes(), []byte{0, 0, 0xff, 0xff})
+		frame := append([]byte{0xC1, byte(len(p))}, p...)
+		fmt.Fprintf(&w, "Response-Length: %d\r\nDoneRead: 2026-03-01T09:30:01.5000000+00:00\r\n\r\n", len(frame))
+		w.Write(frame)
+		w.WriteString("\r\n")
+	}
+	b := mkzip(t, []entry{{"raw/1_c.txt", reqGet}, {"raw/1_w.txt", w.String()}})
+	_, flows, err := readAll(t, b, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := flows[0].WebSocket
+	if len(ws) != 2 || ws[0].Data != msgs[0] || ws[1].Data != msgs[1] || ws[1].Type != "receive" || ws[1].Time != 1772357401.5 {
+		t.Errorf("messages = %+v", ws)
 	}
 }

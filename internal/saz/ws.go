@@ -2,6 +2,7 @@ package saz
 
 import (
 	"bytes"
+	"compress/flate"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -21,6 +22,8 @@ import (
 // (Request-Length or Response-Length with the frame's size, and the
 // DoneRead, BeginSend, DoneSend timestamps), the raw frame bytes as they
 // crossed the wire (masked when sent by the client), and a CRLF.
+// Compressed messages (permessage-deflate, RSV1 set) are inflated on
+// reading; the Writer writes every message uncompressed.
 
 const maxWSMessages = 1 << 20
 
@@ -28,6 +31,7 @@ func parseWebSocket(b []byte) ([]trace.WSMessage, error) {
 	var out []trace.WSMessage
 	pos := 0
 	last := map[bool]int{} // direction -> index in out of the message a continuation extends
+	inflaters := map[bool]*inflater{}
 	for {
 		// Skip blank lines between records.
 		for pos < len(b) && (b[pos] == '\r' || b[pos] == '\n') {
@@ -73,12 +77,23 @@ func parseWebSocket(b []byte) ([]trace.WSMessage, error) {
 		frames := b[pos : pos+size]
 		pos += size
 		for len(frames) > 0 {
-			fin, op, payload, n, err := parseFrame(frames)
+			rsv1, op, payload, n, err := parseFrame(frames)
 			if err != nil {
 				return nil, err
 			}
 			frames = frames[n:]
-			_ = fin
+			if rsv1 && op != 0 && op < 8 {
+				// permessage-deflate (RFC 7692): inflate with the
+				// direction's sliding window.
+				in := inflaters[outbound]
+				if in == nil {
+					in = &inflater{}
+					inflaters[outbound] = in
+				}
+				if p, err := in.inflate(payload); err == nil {
+					payload = p
+				}
+			}
 			if op == 0 {
 				if i, ok := last[outbound]; ok {
 					m := &out[i]
@@ -118,11 +133,36 @@ func appendData(op int, data string, payload []byte) string {
 	return base64.StdEncoding.EncodeToString(append(old, payload...))
 }
 
-func parseFrame(b []byte) (fin bool, op int, payload []byte, n int, err error) {
+// inflater undoes permessage-deflate for one direction, keeping the last
+// 32 KiB of output as the window for the next message (context takeover;
+// harmless when the peers negotiated no takeover).
+type inflater struct{ hist []byte }
+
+const maxWSMessageBytes = 64 << 20
+
+func (z *inflater) inflate(p []byte) ([]byte, error) {
+	in := append(append([]byte(nil), p...), 0, 0, 0xff, 0xff)
+	r := flate.NewReaderDict(bytes.NewReader(in), z.hist)
+	out, err := io.ReadAll(io.LimitReader(r, maxWSMessageBytes+1))
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, err
+	}
+	if len(out) > maxWSMessageBytes {
+		return nil, errors.New("inflated WebSocket message too large")
+	}
+	z.hist = append(z.hist, out...)
+	if len(z.hist) > 32<<10 {
+		z.hist = append([]byte(nil), z.hist[len(z.hist)-32<<10:]...)
+	}
+	return out, nil
+}
+
+// parseFrame splits one frame; rsv1 marks a compressed message.
+func parseFrame(b []byte) (rsv1 bool, op int, payload []byte, n int, err error) {
 	if len(b) < 2 {
 		return false, 0, nil, 0, io.ErrUnexpectedEOF
 	}
-	fin = b[0]&0x80 != 0
+	rsv1 = b[0]&0x40 != 0
 	op = int(b[0] & 0x0f)
 	masked := b[1]&0x80 != 0
 	l := uint64(b[1] & 0x7f)
@@ -158,7 +198,7 @@ func parseFrame(b []byte) (fin bool, op int, payload []byte, n int, err error) {
 			payload[i] ^= key[i%4]
 		}
 	}
-	return fin, op, payload, n + int(l), nil
+	return rsv1, op, payload, n + int(l), nil
 }
 
 // writeWebSocket writes raw/N_w.txt. Client frames get an all-zero mask
