@@ -12,8 +12,11 @@ import (
 	"time"
 
 	"github.com/idtrace/idtrace/internal/decode/jwt"
+	"github.com/idtrace/idtrace/internal/decode/oauth"
+	"github.com/idtrace/idtrace/internal/decode/saml"
 	"github.com/idtrace/idtrace/internal/har"
 	"github.com/idtrace/idtrace/internal/testutil"
+	"github.com/idtrace/idtrace/internal/trace"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -147,4 +150,89 @@ func cookieValues(t *testing.T, path string) []string {
 		}
 	}
 	return out
+}
+
+// TestGoldenOther decodes the real Entra page, SAML, JWKS and discovery
+// samples of jwt/ and other/ the way the analyzer and the CLI do.
+func TestGoldenOther(t *testing.T) {
+	jdir, odir := testutil.SharedDir(t, "jwt"), testutil.SharedDir(t, "other")
+	read := func(dir, name string) []byte {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	out := map[string]any{}
+
+	page, ok := oauth.ParseSignInPage(read(odir, "saml2aws_aad_ConvergedSignIn.html"))
+	if !ok {
+		t.Fatal("no $Config in the sign-in page")
+	}
+	out["saml2aws_aad_ConvergedSignIn.html"] = page
+
+	for _, name := range []string{"saml2aws_aad_BeginAuth.json", "saml2aws_aad_GetCredentialType_default.json"} {
+		d, err := oauth.ParseJSON(read(odir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = d.Kind
+	}
+	for _, name := range []string{"identitymodel_JsonWebKeySet_EC.json", "identitymodel_JsonWebKeySet_aad.json", "identitymodel_google-openid-configuration.json", "msalnet_OpenidConfiguration.json"} {
+		d, err := oauth.ParseJSON(read(jdir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := map[string]any{"kind": d.Kind}
+		if d.Discovery != nil {
+			v["endpoints"] = d.Discovery.Endpoints()
+		}
+		out[name] = v
+	}
+
+	md, err := saml.ParseMetadata(read(odir, "identitymodel_aad_federationmetadata.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr, err := ExplainSAML(string(read(jdir, "identitymodel_Saml2TokenFromAAD.xml")), time.Time{}, md.SigningCerts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out["identitymodel_Saml2TokenFromAAD.xml"] = sr
+
+	// The IdP's auto-posting SAMLResponse page as the response of a flow.
+	f := &trace.Flow{ID: 1, Request: &trace.Request{Method: "POST", URL: "https://login.microsoftonline.com/login.srf"},
+		Response: &trace.Response{Status: 200, MimeType: "text/html", Body: read(odir, "saml2aws_aad_SAMLResponse.html")}}
+	rep, err := Run(sliceSource([]*trace.Flow{f}), Options{SAMLCerts: md.SigningCerts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The sample's XML has two root elements: the analyzer must say so, not drop it.
+	if len(rep.Findings) == 0 || rep.Findings[0].Code != "saml_malformed" {
+		t.Errorf("SAMLResponse page: findings %+v", rep.Findings)
+	}
+	out["saml2aws_aad_SAMLResponse.html"] = rep
+
+	// MSAL's test data: a token response whose client_info names the user and home tenant.
+	var td struct {
+		TokenResponse json.RawMessage `json:"token_response"`
+	}
+	if err := json.Unmarshal(bytes.TrimPrefix(read(jdir, "msalnet_AADTestData.txt"), []byte("\xef\xbb\xbf")), &td); err != nil {
+		t.Fatal(err)
+	}
+	d, err := oauth.ParseJSON(td.TokenResponse)
+	if err != nil || d.Kind != "token" {
+		t.Fatalf("MSAL token response: %v %q", err, d.Kind)
+	}
+	ci, ok := oauth.ParseClientInfo(d.Token.ClientInfo)
+	if !ok {
+		t.Fatal("client_info does not decode")
+	}
+	out["msalnet_AADTestData.txt"] = map[string]any{"scope": d.Token.Scope, "client_info": ci}
+
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "other.json", append(b, '\n'))
 }

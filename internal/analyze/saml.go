@@ -5,7 +5,9 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -45,18 +47,39 @@ func (a *Analyzer) samlFlow(f *trace.Flow, s *signin, q, form url.Values) {
 		} else {
 			xmlb, err = saml.DecodePost(m.val)
 		}
-		if err != nil {
-			continue
-		}
-		msgp, err := saml.Parse(xmlb)
-		if err != nil {
-			continue
-		}
 		where := "request.url." + m.param
 		if m.binding == "post" {
 			where = "request.body." + m.param
 		}
+		var msgp *saml.Message
+		if err == nil {
+			msgp, err = saml.Parse(xmlb)
+		}
+		if err != nil {
+			a.samlMalformed(f, s, where, err)
+			continue
+		}
+		if m.binding == "post" {
+			where = "request.body." + m.param
+		}
 		a.samlMessage(f, s, msgp, where, fp(m.val), xmlb)
+	}
+	// The IdP's auto-posting form in an HTML response (HTTP-POST binding).
+	if r := f.Response; r != nil && len(r.Body) <= a.opts.MaxBody && bytes.Contains(r.Body, []byte("SAML")) {
+		for _, m := range htmlSAMLRE.FindAllSubmatch(r.Body, 4) {
+			val := html.UnescapeString(string(m[2]))
+			where := "response.body." + string(m[1])
+			xmlb, err := saml.DecodePost(val)
+			var msgp *saml.Message
+			if err == nil {
+				msgp, err = saml.Parse(xmlb)
+			}
+			if err != nil {
+				a.samlMalformed(f, s, where, err)
+				continue
+			}
+			a.samlMessage(f, s, msgp, where, fp(val), xmlb)
+		}
 	}
 	// WS-Fed: wa=wsignin1.0 to the IdP, then wresult posted to the app.
 	if q.Get("wa") == "wsignin1.0" && q.Get("wtrealm") != "" && s == nil {
@@ -290,6 +313,16 @@ func (a *Analyzer) samlToken(f *trace.Flow, s *signin, m *saml.Message, kind, wh
 			Hint:   "A service provider must reject it; configure the IdP to sign the assertion (or the response).", FlowIDs: []int{a.rep.Tokens[idx].FlowID}})
 	}
 }
+
+// samlMalformed reports a SAML message that could not be decoded.
+func (a *Analyzer) samlMalformed(f *trace.Flow, s *signin, where string, err error) {
+	a.finding(s, Finding{Severity: SeverityWarning, Code: "saml_malformed", Title: "SAML message cannot be read",
+		Detail:  fmt.Sprintf("The SAML message in %s of flow %d does not decode: %v", where, f.ID, err),
+		Hint:    "A service provider will reject it too; check that the binding's encoding (base64, DEFLATE for redirects, URL encoding) was not damaged, and that the XML is complete.",
+		FlowIDs: []int{f.ID}})
+}
+
+var htmlSAMLRE = regexp.MustCompile(`(?i)name="(SAMLResponse|SAMLRequest)"\s+value="([^"]+)"`)
 
 // maxPendingSAML caps the SAML XML kept for verification at Finish; past
 // it, messages are verified at once with the certificates known so far.

@@ -13,6 +13,7 @@
 package oauth
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -394,6 +395,7 @@ func ParseJSON(body []byte) (JSONDoc, error) {
 	if len(body) > maxJSON {
 		return JSONDoc{}, fmt.Errorf("oauth: JSON body of %d bytes exceeds the %d-byte cap", len(body), maxJSON)
 	}
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // a UTF-8 BOM, as some tools write
 	var m map[string]json.RawMessage
 	if json.Unmarshal(body, &m) != nil {
 		return JSONDoc{}, nil
