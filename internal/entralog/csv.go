@@ -189,8 +189,11 @@ func (st *csvState) groupAuditColumns() {
 				t.upn = col
 			}
 		} else if m := reTargetMod.FindStringSubmatch(n); m != nil {
-			t := target(atoi(m[1]))
 			j := atoi(m[2])
+			if j < 1 {
+				continue // "ModifiedProperty0": not an export column; kept in Extra
+			}
+			t := target(atoi(m[1]))
 			for len(t.mods) < j {
 				t.mods = append(t.mods, portalMod{})
 			}

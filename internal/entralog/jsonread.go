@@ -55,6 +55,7 @@ func (r *Reader) jsonErr(record int, dec *jsontext.Decoder, err error) *trace.In
 // objects, in any sequence.
 func (r *Reader) jsonEvents(yield func(*trace.Event, error) bool) {
 	dec := jsontext.NewDecoder(r.br, jsonOpts...)
+	ps := newParser(dec)
 	recNo := 0
 	// one maps and yields one record node; false stops.
 	one := func(n *node) bool {
@@ -78,8 +79,7 @@ func (r *Reader) jsonEvents(yield func(*trace.Event, error) bool) {
 		}
 		for dec.PeekKind() != ']' {
 			recNo++
-			budget := maxRecordBytes
-			n, err := readNode(dec, 0, &budget)
+			n, err := ps.record(true)
 			if err != nil {
 				yield(nil, r.jsonErr(recNo, dec, err))
 				return false
@@ -111,7 +111,7 @@ func (r *Reader) jsonEvents(yield func(*trace.Event, error) bool) {
 			dec.ReadToken()
 			page := node{kind: 'o'}
 			paged := false
-			budget := maxRecordBytes
+			ps.budget = maxRecordBytes
 			for dec.PeekKind() != '}' {
 				kt, err := dec.ReadToken()
 				if err != nil {
@@ -126,8 +126,8 @@ func (r *Reader) jsonEvents(yield func(*trace.Event, error) bool) {
 					}
 					continue
 				}
-				v, err := readNode(dec, 1, &budget)
-				if err == nil && budget < 0 {
+				v, err := ps.node(1, false)
+				if err == nil && ps.budget < 0 {
 					err = errTooLarge
 				}
 				if err != nil {
@@ -148,8 +148,7 @@ func (r *Reader) jsonEvents(yield func(*trace.Event, error) bool) {
 			}
 		default:
 			recNo++
-			budget := maxRecordBytes
-			n, err := readNode(dec, 0, &budget)
+			n, err := ps.record(false)
 			if err != nil {
 				yield(nil, r.jsonErr(recNo, dec, err))
 				return
@@ -181,6 +180,7 @@ func kindName(k byte) string {
 // Hub captures). Blank lines are skipped.
 func (r *Reader) ndjsonEvents(yield func(*trace.Event, error) bool) {
 	dec := jsontext.NewDecoder(bytes.NewReader(nil), jsonOpts...)
+	ps := newParser(dec)
 	var buf []byte
 	lineNo, recNo := 0, 0
 	for {
@@ -192,7 +192,7 @@ func (r *Reader) ndjsonEvents(yield func(*trace.Event, error) bool) {
 		}
 		if t := bytes.TrimSpace(line); len(t) > 0 {
 			recNo++
-			ev, err := r.ndjsonLine(dec, line, lineNo, recNo)
+			ev, err := r.ndjsonLine(ps, line, lineNo, recNo)
 			if err != nil {
 				yield(nil, err)
 				return
@@ -207,7 +207,8 @@ func (r *Reader) ndjsonEvents(yield func(*trace.Event, error) bool) {
 	}
 }
 
-func (r *Reader) ndjsonLine(dec *jsontext.Decoder, line []byte, lineNo, recNo int) (*trace.Event, error) {
+func (r *Reader) ndjsonLine(ps *parser, line []byte, lineNo, recNo int) (*trace.Event, error) {
+	dec := ps.dec
 	dec.Reset(bytes.NewReader(line), jsonOpts...)
 	lineErr := func(err error) error {
 		e := r.inputErr(recNo, lineNo, "", err)
@@ -223,8 +224,7 @@ func (r *Reader) ndjsonLine(dec *jsontext.Decoder, line []byte, lineNo, recNo in
 		}
 		return e
 	}
-	budget := maxRecordBytes
-	n, err := readNode(dec, 0, &budget)
+	n, err := ps.record(true)
 	if err != nil {
 		return nil, lineErr(err)
 	}

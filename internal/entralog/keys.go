@@ -215,7 +215,14 @@ type rec struct {
 func (r *rec) index() {
 	r.ix = [nKeys]int32{}
 	for i := range r.n.mem {
-		if id := keyID(r.n.mem[i].key); id >= 0 && r.ix[id] == 0 {
+		m := &r.n.mem[i]
+		if m.kid == 0 {
+			m.kid = -1
+			if id := keyID(m.key); id >= 0 {
+				m.kid = int16(id + 1)
+			}
+		}
+		if id := int(m.kid) - 1; id >= 0 && r.ix[id] == 0 {
 			r.ix[id] = int32(i + 1)
 		}
 	}

@@ -73,7 +73,7 @@ func parseInPlace(n *node, field string) (*node, error) {
 	switch n.kind {
 	case 'o', 'a':
 		return n, nil
-	case 's':
+	case 's', 'r':
 		s := strings.TrimSpace(n.s)
 		if s == "" {
 			return nil, nil

@@ -1,8 +1,8 @@
 package entralog
 
 import (
+	"bytes"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -12,15 +12,21 @@ import (
 // mapping does not use can be written to Event.Extra in the order the export
 // had them. CSV rows are represented as an object of string nodes.
 type node struct {
-	kind byte // 's' string, 'n' number, 't' true, 'f' false, 'z' null, 'o' object, 'a' array
+	// kind is 's' string, 'n' number, 't' true, 'f' false, 'z' null,
+	// 'o' object, 'a' array, or 'r' an object or array kept as raw JSON text
+	// in s (an unmapped value: not worth building a tree for).
+	kind byte
 	s    string
 	mem  []member
 	arr  []node
 }
 
 type member struct {
-	key  string
-	val  node
+	key string
+	val node
+	// kid is the known-key number + 1 of key, or -1 for an unknown key; 0
+	// when not yet looked up.
+	kid  int16
 	used bool
 }
 
@@ -41,64 +47,183 @@ var (
 // promise unique names or valid UTF-8, and neither is worth rejecting a file.
 var jsonOpts = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
 
-// readNode reads one complete JSON value from dec. budget is decremented by
-// the approximate size of what was read.
-func readNode(dec *jsontext.Decoder, depth int, budget *int) (node, error) {
+// structuredKeys are the record keys whose object or array values the
+// mapping looks into; other object and array values of a record (and of its
+// diagnostic "properties") are kept as raw text.
+var structuredKeys = map[string]bool{
+	"properties": true, "initiatedby": true, "targetresources": true, "additionaldetails": true,
+	"status": true, "status_dynamic": true, "status_string": true, "authenticationdetails": true,
+	"signineventtypes": true, "managedserviceidentity": true, "value": true,
+}
+
+func structured(key string) bool {
+	var buf [32]byte
+	if len(key) > len(buf) {
+		return false
+	}
+	return structuredKeys[string(normKey(buf[:0], key))]
+}
+
+// parser reads record trees from a decoder. It interns object names and
+// short string values, which repeat in every record of an export.
+type parser struct {
+	dec    *jsontext.Decoder
+	budget int
+	intern map[string]internedKey
+	buf    []byte
+	// mstack and astack collect the members and elements of the objects
+	// and arrays being read, so each gets one exact-size slice.
+	mstack []member
+	astack []node
+}
+
+const maxIntern = 8192
+
+type internedKey struct {
+	s   string
+	kid int16
+}
+
+func newParser(dec *jsontext.Decoder) *parser {
+	return &parser{dec: dec, intern: make(map[string]internedKey, 256)}
+}
+
+// name turns a raw JSON object name (with its quotes) into an interned Go
+// string and its known-key number (see member.kid).
+func (p *parser) name(raw []byte) (string, int16, error) {
+	in := raw[1 : len(raw)-1]
+	if bytes.IndexByte(in, '\\') >= 0 {
+		var err error
+		p.buf, err = jsontext.AppendUnquote(p.buf[:0], raw)
+		if err != nil {
+			return "", 0, err
+		}
+		in = p.buf
+	}
+	if e, ok := p.intern[string(in)]; ok {
+		return e.s, e.kid, nil
+	}
+	e := internedKey{s: string(in), kid: -1}
+	if id := keyID(e.s); id >= 0 {
+		e.kid = int16(id + 1)
+	}
+	if len(p.intern) < maxIntern {
+		p.intern[e.s] = e
+	}
+	return e.s, e.kid, nil
+}
+
+// str turns a raw JSON string token (with its quotes) into a Go string.
+func (p *parser) str(raw []byte) (string, error) {
+	in := raw[1 : len(raw)-1]
+	if bytes.IndexByte(in, '\\') >= 0 {
+		var err error
+		p.buf, err = jsontext.AppendUnquote(p.buf[:0], raw)
+		if err != nil {
+			return "", err
+		}
+		in = p.buf
+	}
+	return string(in), nil
+}
+
+// record reads one record with a fresh size budget.
+func (p *parser) record(raw bool) (node, error) {
+	p.budget = maxRecordBytes
+	return p.node(0, raw)
+}
+
+// node reads one complete JSON value. The budget is decremented by the
+// approximate size of what was read. With raw, object and array members of
+// an object that the mapping never looks into are kept as raw text (kind
+// 'r'), which saves building their trees.
+func (p *parser) node(depth int, raw bool) (node, error) {
 	if depth > maxDepth {
 		return node{}, errTooDeep
 	}
-	tok, err := dec.ReadToken()
-	if err != nil {
-		return node{}, err
-	}
-	*budget -= 16
-	switch k := tok.Kind(); k {
+	dec := p.dec
+	switch k := dec.PeekKind(); k {
 	case '{':
-		var n node
-		n.kind = 'o'
+		if _, err := dec.ReadToken(); err != nil {
+			return node{}, err
+		}
+		mark := len(p.mstack)
+		defer func() { p.mstack = p.mstack[:mark] }()
 		for dec.PeekKind() != '}' {
-			kt, err := dec.ReadToken()
+			kv, err := dec.ReadValue()
 			if err != nil {
 				return node{}, err
 			}
-			key := kt.String()
-			*budget -= len(key) + 32
-			v, err := readNode(dec, depth+1, budget)
+			if len(kv) < 2 || kv[0] != '"' {
+				return node{}, errors.New("object name is not a string")
+			}
+			key, kid, err := p.name(kv)
 			if err != nil {
 				return node{}, err
 			}
-			n.mem = append(n.mem, member{key: key, val: v})
-			if *budget < 0 {
+			p.budget -= len(key) + 48
+			var v node
+			if pk := dec.PeekKind(); raw && (pk == '{' || pk == '[') && !structured(key) {
+				rv, err := dec.ReadValue()
+				if err != nil {
+					return node{}, err
+				}
+				p.budget -= len(rv)
+				v = node{kind: 'r', s: string(rv)}
+			} else {
+				v, err = p.node(depth+1, raw && strings.EqualFold(key, "properties"))
+				if err != nil {
+					return node{}, err
+				}
+			}
+			p.mstack = append(p.mstack, member{key: key, val: v, kid: kid})
+			if p.budget < 0 {
 				return node{}, errTooLarge
 			}
 		}
 		if _, err := dec.ReadToken(); err != nil {
 			return node{}, err
+		}
+		n := node{kind: 'o'}
+		if len(p.mstack) > mark {
+			n.mem = append([]member(nil), p.mstack[mark:]...)
 		}
 		return n, nil
 	case '[':
-		var n node
-		n.kind = 'a'
+		if _, err := dec.ReadToken(); err != nil {
+			return node{}, err
+		}
+		mark := len(p.astack)
+		defer func() { p.astack = p.astack[:mark] }()
 		for dec.PeekKind() != ']' {
-			v, err := readNode(dec, depth+1, budget)
+			v, err := p.node(depth+1, false)
 			if err != nil {
 				return node{}, err
 			}
-			n.arr = append(n.arr, v)
-			if *budget < 0 {
+			p.astack = append(p.astack, v)
+			p.budget -= 16
+			if p.budget < 0 {
 				return node{}, errTooLarge
 			}
 		}
 		if _, err := dec.ReadToken(); err != nil {
 			return node{}, err
 		}
+		n := node{kind: 'a'}
+		if len(p.astack) > mark {
+			n.arr = append([]node(nil), p.astack[mark:]...)
+		}
 		return n, nil
+	}
+	v, err := dec.ReadValue()
+	if err != nil {
+		return node{}, err
+	}
+	p.budget -= len(v) + 16
+	switch v[0] {
 	case '"':
-		s := tok.String()
-		*budget -= len(s)
-		return node{kind: 's', s: s}, nil
-	case '0':
-		return node{kind: 'n', s: tok.String()}, nil
+		s, err := p.str(v)
+		return node{kind: 's', s: s}, err
 	case 't':
 		return node{kind: 't'}, nil
 	case 'f':
@@ -106,7 +231,7 @@ func readNode(dec *jsontext.Decoder, depth int, budget *int) (node, error) {
 	case 'n':
 		return node{kind: 'z'}, nil
 	default:
-		return node{}, fmt.Errorf("unexpected JSON token %v", k)
+		return node{kind: 'n', s: string(v)}, nil
 	}
 }
 
@@ -114,8 +239,7 @@ func readNode(dec *jsontext.Decoder, depth int, budget *int) (node, error) {
 // Analytics dynamic columns), into a node.
 func parseJSONString(s string) (node, error) {
 	dec := jsontext.NewDecoder(strings.NewReader(s), jsonOpts...)
-	budget := maxRecordBytes
-	n, err := readNode(dec, 0, &budget)
+	n, err := newParser(dec).record(false)
 	if err != nil {
 		return node{}, err
 	}
@@ -136,6 +260,8 @@ func (n *node) isEmpty() bool {
 		return len(n.mem) == 0
 	case 'a':
 		return len(n.arr) == 0
+	case 'r':
+		return n.s == "{}" || n.s == "[]"
 	}
 	return false
 }
@@ -144,7 +270,7 @@ func (n *node) isEmpty() bool {
 // written, null as "", objects and arrays as compact JSON.
 func (n *node) text() string {
 	switch n.kind {
-	case 's', 'n':
+	case 's', 'n', 'r':
 		return n.s
 	case 't':
 		return "true"
@@ -160,7 +286,7 @@ func (n *node) appendJSON(b []byte) []byte {
 	switch n.kind {
 	case 's':
 		b, _ = jsontext.AppendQuote(b, n.s)
-	case 'n':
+	case 'n', 'r':
 		b = append(b, n.s...)
 	case 't':
 		b = append(b, "true"...)
