@@ -1,8 +1,10 @@
 package saz
 
 import (
+	"archive/zip"
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"testing"
 
@@ -45,6 +47,65 @@ func FuzzOpen(f *testing.F) {
 			if fl.Request == nil {
 				t.Fatal("flow without a request")
 			}
+		}
+	})
+}
+
+// FuzzSession fuzzes the content of one session's files (request,
+// response, metadata, WebSocket messages) inside a valid archive, which
+// FuzzOpen rarely reaches past the zip checksums.
+func FuzzSession(f *testing.F) {
+	for _, p := range testutil.SharedFiles(f, "saz", "*.saz") {
+		zr, err := zip.OpenReader(p)
+		if err != nil {
+			continue
+		}
+		get := func(name string) []byte {
+			for _, e := range zr.File {
+				if e.Name == name {
+					rc, err := e.Open()
+					if err != nil {
+						return nil
+					}
+					defer rc.Close()
+					b, _ := io.ReadAll(io.LimitReader(rc, 64<<10))
+					return b
+				}
+			}
+			return nil
+		}
+		for _, n := range []string{"1", "01", "2", "02"} {
+			if c := get("raw/" + n + "_c.txt"); c != nil {
+				f.Add(c, get("raw/"+n+"_s.txt"), get("raw/"+n+"_m.xml"), []byte(nil))
+			}
+		}
+		zr.Close()
+	}
+	f.Add([]byte(reqGet), []byte(respOK), []byte(nil), []byte("\r\nRequest-Length: 8\r\n\r\n\x81\x82\x00\x00\x00\x00hi\r\n"))
+	f.Fuzz(func(t *testing.T, c, s, m, w []byte) {
+		es := []entry{{"raw/1_c.txt", string(c)}, {"raw/1_s.txt", string(s)}}
+		if m != nil {
+			es = append(es, entry{"raw/1_m.xml", string(m)})
+		}
+		if w != nil {
+			es = append(es, entry{"raw/1_w.txt", string(w)})
+		}
+		b := mkzip(t, es)
+		_, flows, err := readAll(t, b, Options{MaxEntryBytes: 1 << 20})
+		if err != nil {
+			var ie *trace.InputError
+			if !errors.As(err, &ie) || ie.Entry != 1 {
+				t.Fatalf("want an InputError for session 1: %v", err)
+			}
+			return
+		}
+		if len(flows) != 1 || flows[0].Request == nil {
+			t.Fatalf("flows = %v", flows)
+		}
+		// What was read can be written and read again.
+		out := writeAll(t, &trace.Meta{}, flows, WriterOptions{})
+		if _, back, err := readAll(t, out, Options{}); err != nil || len(back) != 1 {
+			t.Fatalf("rewritten archive: %v", err)
 		}
 	})
 }
