@@ -87,7 +87,12 @@ func (r *Reader) openCSV() error {
 	lim := &limitReader{r: r.br, limit: int64(maxRecordBytes)}
 	cr := csv.NewReader(lim)
 	cr.ReuseRecord = true
+	cr.FieldsPerRecord = -1
 	hdr, err := cr.Read()
+	if err == nil && len(hdr) == 1 && strings.HasPrefix(hdr[0], "#TYPE ") {
+		// Windows PowerShell's Export-Csv writes a type line before the header.
+		hdr, err = cr.Read()
+	}
 	if err != nil {
 		if err == io.EOF {
 			err = errors.New("empty input")

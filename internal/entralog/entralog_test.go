@@ -530,3 +530,60 @@ func TestRecordTooLarge(t *testing.T) {
 		}
 	}
 }
+
+// TestPowerShellExports covers what Microsoft Graph PowerShell users write:
+// PascalCase keys (ConvertTo-Json of SDK objects), Windows PowerShell 5
+// "/Date(ms)/" timestamps, nesting cut at ConvertTo-Json's default depth, and
+// Export-Csv's "#TYPE" line. Inputs are synthetic.
+func TestPowerShellExports(t *testing.T) {
+	deep := `[{"ActivityDateTime":"\/Date(1715677326000)\/","ActivityDisplayName":"Update user","Category":"UserManagement",` +
+		`"CorrelationId":"c1","Id":"x","InitiatedBy":{"App":null,"User":{"DisplayName":null,"Id":"","UserPrincipalName":"` + fim + `"}},` +
+		`"LoggedByService":"Core Directory","Result":"success","TargetResources":[{"DisplayName":null,"Id":"u1","Type":"User",` +
+		`"UserPrincipalName":"alex.wilber@contoso.example","ModifiedProperties":[{"DisplayName":"StrongAuthenticationMethod","NewValue":"[]","OldValue":null}]}]}]`
+	r, err := NewReader(strings.NewReader(deep), "ps.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ev, err := range r.Events() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Actor.UPN != fim || ev.Targets[0].Modified[0].Name != "StrongAuthenticationMethod" || ev.Kind != trace.KindAudit {
+			t.Errorf("PascalCase record mapped wrong: %+v", ev)
+		}
+		if got := ev.Time.Format(time.RFC3339); got != "2024-05-14T09:02:06Z" {
+			t.Errorf("time %s", got)
+		}
+	}
+
+	shallow := `[{"ActivityDateTime":"2024-05-14T09:02:06Z","ActivityDisplayName":"Update user",` +
+		`"InitiatedBy":{"App":null,"User":"Microsoft.Graph.PowerShell.Models.MicrosoftGraphUserIdentity"}}]`
+	r, err = NewReader(strings.NewReader(shallow), "shallow.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range r.Events() {
+		checkInputErr(t, err, "shallow.json", 0, 0, "InitiatedBy.user", "-Depth")
+	}
+
+	typeLine := "#TYPE Selected.System.Management.Automation.PSCustomObject\r\n" +
+		"\"OperationName\",\"InitiatedBy\",\"TargetResources\",\"Type\"\r\n" +
+		"\"Update user\",\"{\"\"user\"\":{\"\"userPrincipalName\"\":\"\"" + fim + "\"\"}}\",\"[]\",\"AuditLogs\"\r\n"
+	r, err = NewReader(strings.NewReader(typeLine), "typeline.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for ev, err := range r.Events() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Line != 3 || ev.Actor.UPN != fim {
+			t.Errorf("got line %d actor %q", ev.Line, ev.Actor.UPN)
+		}
+		n++
+	}
+	if n != 1 {
+		t.Errorf("%d events", n)
+	}
+}

@@ -21,6 +21,16 @@ func (e *fieldError) Unwrap() error { return e.err }
 
 var errNotJSON = errors.New("value is not JSON")
 
+// shallowErr explains a value that should have been a JSON object or array.
+// PowerShell's ConvertTo-Json and Export-Csv write nested objects beyond
+// their depth as the .NET type name ("Microsoft.Graph.PowerShell.Models...").
+func shallowErr(s string) error {
+	if strings.HasPrefix(s, "Microsoft.Graph.") || strings.HasPrefix(s, "System.Collections.") {
+		return fmt.Errorf("%w: holds the type name %q instead of the object: the exporter cut nesting short (ConvertTo-Json -Depth defaults to 2; export again with -Depth 10)", errNotJSON, trunc(s, 80))
+	}
+	return fmt.Errorf("%w: %q", errNotJSON, trunc(s, 40))
+}
+
 // categoryKind maps a log category or Log Analytics table name to an Event
 // kind; "" when it names no audit or sign-in log.
 func categoryKind(s string) string {
@@ -79,7 +89,7 @@ func parseInPlace(n *node, field string) (*node, error) {
 			return nil, nil
 		}
 		if s[0] != '{' && s[0] != '[' {
-			return nil, &fieldError{field, fmt.Errorf("%w: %q", errNotJSON, trunc(s, 40))}
+			return nil, &fieldError{field, shallowErr(s)}
 		}
 		p, err := parseJSONString(s)
 		if err != nil {
@@ -282,6 +292,11 @@ func mapGraphAudit(ev *trace.Event, r, env *rec) error {
 		return err
 	}
 	if ib != nil {
+		for _, k := range []string{"user", "app"} {
+			if c := ib.child(k); c != nil && c.kind == 's' && c.s != "" {
+				return &fieldError{r.name(kInitiatedBy) + "." + k, shallowErr(c.s)}
+			}
+		}
 		if u := ib.child("user"); u != nil && u.kind == 'o' && !u.isEmpty() {
 			ev.Actor = trace.Principal{Type: "user", ID: u.str("id"), DisplayName: u.str("displayName"),
 				UPN: u.str("userPrincipalName"), IPAddress: u.str("ipAddress")}
@@ -307,7 +322,7 @@ func mapGraphAudit(ev *trace.Event, r, env *rec) error {
 		for i := range tr.arr {
 			t := &tr.arr[i]
 			if t.kind != 'o' {
-				return &fieldError{fmt.Sprintf("%s[%d]", r.name(kTargetResources), i), errors.New("not a JSON object")}
+				return &fieldError{fmt.Sprintf("%s[%d]", r.name(kTargetResources), i), shallowErr(t.text())}
 			}
 			tg := trace.Target{Type: t.str("type"), ID: t.str("id"), DisplayName: t.str("displayName"), UPN: t.str("userPrincipalName")}
 			if mp := t.child("modifiedProperties"); mp != nil && mp.kind == 'a' {

@@ -2,6 +2,7 @@ package entralog
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -29,6 +30,17 @@ func parseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, nil
+	}
+	if strings.HasPrefix(s, "/Date(") && strings.HasSuffix(s, ")/") {
+		// Windows PowerShell 5 ConvertTo-Json: milliseconds since 1970,
+		// maybe followed by an offset that does not change the instant.
+		v := s[len("/Date(") : len(s)-2]
+		if i := strings.IndexAny(v[1:], "+-"); i >= 0 {
+			v = v[:i+1]
+		}
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return time.UnixMilli(ms).UTC(), nil
+		}
 	}
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {
