@@ -60,7 +60,8 @@
 // Request is supplied) or without a response (Response is nil); status 0;
 // empty or invalid URLs (kept as written); dates in RFC 3339 with or
 // without a zone, with a space instead of T, or RFC 1123 (an unparsable date
-// gives the zero time); base64 with line breaks, without padding or in the
+// gives the zero time, and the text is kept as the vendor field
+// _idtraceStartedDateTime of the entry or page); base64 with line breaks, without padding or in the
 // URL alphabet; an unknown content.encoding (the text is kept as it is and
 // the encoding kept as a vendor field); duplicate member names (for a
 // model field the last wins, a repeated vendor field is kept twice); invalid UTF-8 inside strings (replaced by U+FFFD, as jsontext does).

@@ -336,7 +336,11 @@ func (r *Reader) page(field string) (trace.Page, error) {
 		case "startedDateTime":
 			var s string
 			s, err = p.str(field + ".startedDateTime")
-			pg.Started = parseTime(s)
+			var ok bool
+			pg.Started, ok = parseTime(s)
+			if !ok && err == nil {
+				pg.Extra = append(pg.Extra, trace.Extension{Name: rawDateKey, JSON: quote(s)})
+			}
 		case "pageTimings":
 			err = p.object(field+".pageTimings", func(k string) error {
 				var err error
@@ -371,19 +375,24 @@ var timeLayouts = []string{
 	time.RFC1123,
 }
 
+// rawDateKey keeps a startedDateTime that parseTime cannot read, as a
+// vendor field of the entry or page (Started is then zero).
+const rawDateKey = "_idtraceStartedDateTime"
+
 // parseTime parses a HAR date leniently, keeping its zone offset; an
 // unparsable date gives the zero time.
-func parseTime(s string) time.Time {
+// ok is false only for a non-empty date it cannot read.
+func parseTime(s string) (t time.Time, ok bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return time.Time{}
+		return time.Time{}, true
 	}
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {
-			return t
+			return t, true
 		}
 	}
-	return time.Time{}
+	return time.Time{}, false
 }
 
 // entry decodes one entry object; the decoder is at its '{'.
@@ -400,7 +409,11 @@ func (r *Reader) entry() (*trace.Flow, error) {
 		case "startedDateTime":
 			var s string
 			s, err = p.str(k)
-			f.Started = parseTime(s)
+			var ok bool
+			f.Started, ok = parseTime(s)
+			if !ok && err == nil {
+				f.Extra = append(f.Extra, trace.Extension{Name: rawDateKey, JSON: quote(s)})
+			}
 		case "time":
 			f.Time, err = p.num(k, trace.NA)
 		case "request":

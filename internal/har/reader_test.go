@@ -108,6 +108,13 @@ func TestReaderLenient(t *testing.T) {
 					t.Errorf("started %v", fs[0].Started)
 				}
 			}},
+		{"unparsable dates kept aside", `{"log":{"pages":[{"id":"p","startedDateTime":"yesterday"}],"entries":[{"startedDateTime":"12/31/2023 5:00 PM"}]}}`,
+			func(t *testing.T, fs []*trace.Flow, m *trace.Meta) {
+				if !fs[0].Started.IsZero() || string(fs[0].Extra.Get(rawDateKey)) != `"12/31/2023 5:00 PM"` ||
+					string(m.Pages[0].Extra.Get(rawDateKey)) != `"yesterday"` {
+					t.Errorf("entry %v %v, page %v", fs[0].Started, names(fs[0].Extra), names(m.Pages[0].Extra))
+				}
+			}},
 		{"unknown top-level members and duplicate names", `{"x":[1,{"y":2}],"log":{"entries":[{"comment":"a","comment":"b"}]},"z":null}`,
 			func(t *testing.T, fs []*trace.Flow, m *trace.Meta) {
 				if len(fs) != 1 || fs[0].Comment != "b" {
