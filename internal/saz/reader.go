@@ -61,7 +61,11 @@ type Reader struct {
 	total    int64
 	closer   io.Closer
 	warnings []string
+	// openWarnings is how many warnings Open found (kept across passes).
+	openWarnings int
 }
+
+var _ trace.Source = (*Reader)(nil)
 
 type session struct {
 	num   int
@@ -179,6 +183,7 @@ func Open(ra io.ReaderAt, size int64, name string, opts Options) (*Reader, error
 		kept = append(kept, s)
 	}
 	r.sessions = kept
+	r.openWarnings = len(r.warnings)
 	if len(r.sessions) == 0 {
 		return nil, r.errf(-1, "raw/", "not a SAZ archive: no raw/N_c.txt session entries")
 	}
@@ -251,6 +256,9 @@ func (r *Reader) Warnings() []string { return r.warnings }
 // raw/N_m.xml, else the file number N). After an error it stops.
 func (r *Reader) Flows() iter.Seq2[*trace.Flow, error] {
 	return func(yield func(*trace.Flow, error) bool) {
+		// Each pass has the whole MaxTotalBytes budget and its own warnings.
+		r.total = 0
+		r.warnings = r.warnings[:r.openWarnings]
 		for i, s := range r.sessions {
 			f, err := r.readSession(i+1, s)
 			if err != nil {

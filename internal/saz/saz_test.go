@@ -495,6 +495,17 @@ func TestNumberingAndMeta(t *testing.T) {
 	if r.Meta().Version != "" || r.Meta().Format != "saz" {
 		t.Errorf("meta = %+v", r.Meta())
 	}
+	// A second pass reads the same flows and does not repeat warnings.
+	n := 0
+	for _, err := range r.Flows() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 3 || len(r.Warnings()) != 1 {
+		t.Errorf("second pass: %d flows, warnings %v", n, r.Warnings())
+	}
 }
 
 // TestFlagsFollowFields checks a redacted field is not leaked by a stale flag.

@@ -31,6 +31,8 @@ type WriterOptions struct {
 	Modified time.Time
 }
 
+var _ trace.Sink = (*Writer)(nil)
+
 // maxIndexRows bounds the rows of _index.htm kept in memory.
 const maxIndexRows = 50000
 
