@@ -294,7 +294,7 @@ func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 			e := r.inputErr(recNo, line, "", err)
 			if fe := (*fieldError)(nil); errors.As(err, &fe) {
 				for i, h := range st.header {
-					if h == fe.field || strings.HasPrefix(fe.field, h+"[") {
+					if h == fe.field || strings.HasPrefix(fe.field, h+"[") || strings.HasPrefix(fe.field, h+".") {
 						e.Line, e.Column = st.cr.FieldPos(i)
 						break
 					}

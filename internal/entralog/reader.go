@@ -1,16 +1,54 @@
 // Package entralog reads Microsoft Entra ID audit and sign-in log exports
-// and yields one *trace.Event per record, streaming: portal CSV and JSON
-// downloads, Microsoft Graph JSON (value arrays, paged dumps, concatenated
-// arrays), Log Analytics / Sentinel CSV and JSON exports, and
-// diagnostic-settings NDJSON. The shape is detected from the content.
+// and yields one *trace.Event per record, streaming, in bounded memory:
 //
-// Every record becomes an Event or an error, never nothing: the first
-// malformed record ends the stream with a *trace.InputError naming the file,
-// the record and line (and column for CSV) and the field.
+//   - portal-csv: the admin center's CSV downloads (audit: "Date (UTC)",
+//     Activity, Actor*, Target1..N with ModifiedProperty1..M,
+//     AdditionalDetail1..N; sign-in: "Request ID", "Application ID " with its
+//     trailing space, a repeated "Incoming token type", ...);
+//   - portal-json: a JSON array of Graph-style objects (also several arrays
+//     one after another, as PowerShell exporters write them);
+//   - graph-json: Microsoft Graph responses ({"@odata.context", "value": [...]}),
+//     one or several pages in a row, or bare objects;
+//   - la-csv, la-json: Log Analytics / Sentinel exports, PascalCase, with
+//     InitiatedBy, TargetResources, AdditionalDetails, Status as JSON inside
+//     strings, "[UTC]" column suffixes and US-style timestamps;
+//   - diagnostic-ndjson: diagnostic-settings records, one JSON object per line
+//     ({"time", "category", "operationName", "properties": {...}}).
 //
-// This package is owned by the entralog readers; other packages use its
-// exported API only and must not modify the Events' shared slices after
-// handing them on.
+// Keys and column names match case-insensitively. The shape is detected from
+// the content (UTF-8 and UTF-16 byte order marks are handled); the kind
+// (audit or one of the four sign-in logs) from the category, the Log
+// Analytics table name, or the keys present. The interactive and
+// non-interactive portal sign-in downloads have the same columns, so for
+// those the portal's file name ("NonInteractiveSignIns_...") decides.
+//
+// Everything the mapping does not use goes to Event.Extra in input order:
+// CSV columns by their header (repeated headers repeated), JSON keys by their
+// path ("targetResources[0].groupType", "properties.deviceDetail"), object
+// and array values as JSON text.
+//
+// Errors. Every record becomes an Event or an error, never nothing, and the
+// first malformed record ends the stream with a *trace.InputError: File,
+// Entry (the 1-based record number, EntryKind "record"), Line and Column
+// where the format has them (CSV, NDJSON; byte Offset for JSON documents)
+// and Field. Decisions:
+//   - a Log Analytics JSON-in-string column that the mapping needs
+//     (InitiatedBy, TargetResources, AdditionalDetails, Status,
+//     AuthenticationDetails) holding something that is not JSON is an error,
+//     not a raw value kept aside: an actor silently lost would be classified
+//     "unknown" downstream;
+//   - a diagnostic record of another category (ProvisioningLogs, ...) is an
+//     error naming the category;
+//   - a CSV that is neither an audit nor a sign-in export fails in NewReader,
+//     naming the columns it lacks for the closest known export;
+//   - one record (JSON value, NDJSON line, CSV record) is capped at 64 MiB.
+//
+// Result for Graph-style sign-ins is derived from status.errorCode ("success"
+// for 0, "failure" otherwise; interrupts such as 50140 are failures there);
+// portal CSV sign-ins keep the Status column as written, lower-cased.
+//
+// This package belongs to the entralog readers; other packages use its
+// exported API and must not modify Events they pass on to others.
 package entralog
 
 import (
