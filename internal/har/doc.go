@@ -30,7 +30,7 @@
 // and response.httpVersion are kept exactly as written ("HTTP/2.0", "h3",
 // "unknown", ""). postData.text is Request.Body and postData.params are
 // kept; queryString is skipped because it repeats the URL (the writer
-// derives it again). content.text is Response.Body: decoded from base64
+// derives it again). content.compression 0 and an absent one are the same. content.text is Response.Body: decoded from base64
 // when content.encoding says so, so Body always holds the bytes; an absent
 // text sets BodyOmitted. Response.Encoding is taken from the
 // Content-Encoding header (HAR bodies are already decoded), and Wire is
@@ -99,7 +99,9 @@
 // fields are written back at their level after the standard fields; a vendor
 // field whose name collides with a standard field of that object is not
 // written (the output never has duplicate names), and one whose JSON is
-// invalid makes WriteFlow fail. queryString is derived from the URL.
+// invalid makes WriteFlow fail. queryString is derived from the URL and
+// left percent-encoded, as recent Chrome and Edge write it (Firefox and
+// mitmproxy decode it), so it always matches the URL, also after redaction.
 //
 // HAR has no place for some Flow fields, and har-validator rejects some
 // values that real files contain; the writer keeps those in one entry-level
