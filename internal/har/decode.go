@@ -27,7 +27,9 @@ type Limits struct {
 	MaxDepth int
 }
 
-// DefaultLimits are the limits used when a Limits field is zero.
+// DefaultLimits are the limits used when a Limits field is zero. Only
+// program start-up code (the CLI) may change it; a Reader reads it when it
+// starts.
 var DefaultLimits = Limits{MaxValueBytes: 512 << 20, MaxHeaderBytes: 1 << 20, MaxDepth: 64}
 
 func (l Limits) withDefaults() Limits {

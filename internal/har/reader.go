@@ -35,6 +35,8 @@ type Reader struct {
 	sawLog, sawEntries bool
 }
 
+var _ trace.Source = (*Reader)(nil)
+
 type state int
 
 const (

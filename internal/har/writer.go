@@ -40,6 +40,8 @@ type Writer struct {
 	started   bool
 }
 
+var _ trace.Sink = (*Writer)(nil)
+
 // NewWriter returns a Writer to w. meta may be nil; when it names a creator,
 // the creator and browser are written before the entries, otherwise at Close.
 func NewWriter(w io.Writer, meta *trace.Meta) *Writer {
