@@ -193,6 +193,24 @@ func TestFindings(t *testing.T) {
 				t.Errorf("SAML sign-in not stitched: %+v", r.Flows)
 			}
 		}},
+		{"wrong tenant in the ID token", func(b *fb) {
+			b.add("GET", authz(""), nil, "", 302, loc(spa+"#id_token="+fakeJWT(map[string]any{"aud": appID, "tid": "99999999-2222-3333-4444-555555555555", "nonce": "N1", "ver": "2.0",
+				"iat": t0.Unix(), "exp": t0.Add(time.Hour).Unix()})+"&state=S1"), "")
+		}, []string{"wrong_tenant"}, []string{"nonce_mismatch", "wrong_audience", "state_mismatch"}, nil},
+		{"PKCE verifier missing, plain method", func(b *fb) {
+			b.add("GET", authz("&code_challenge=abc&code_challenge_method=plain"), nil, "", 302, loc(spa+"?code=C1&state=S1"), "")
+			b.add("POST", entra+tenant+"/oauth2/v2.0/token", nil, tokenReq(""), 200, nil, `{"access_token":"opaque","refresh_token":"r","scope":"openid offline_access"}`)
+		}, []string{"pkce_verifier_missing", "pkce_plain"}, []string{"pkce_missing"}, nil},
+		{"WS-Fed: request and a token for another realm", func(b *fb) {
+			b.add("GET", entra+tenant+"/wsfed?wa=wsignin1.0&wtrealm="+url.QueryEscape("https://rp.example/")+"&wctx=ctx1", nil, "", 200, nil, "<html>login</html>")
+			rstr := `<t:RequestSecurityTokenResponse xmlns:t="http://schemas.xmlsoap.org/ws/2005/02/trust"><wsp:AppliesTo xmlns:wsp="http://schemas.xmlsoap.org/ws/2004/09/policy"><wsa:EndpointReference xmlns:wsa="http://www.w3.org/2005/08/addressing"><wsa:Address>https://other.example/</wsa:Address></wsa:EndpointReference></wsp:AppliesTo><t:RequestedSecurityToken>` +
+				`<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_w1" Version="2.0" IssueInstant="2025-03-01T10:00:00Z"><saml:Issuer>https://sts.windows.net/` + tenant + `/</saml:Issuer><saml:Subject><saml:NameID>bob@contoso.example</saml:NameID></saml:Subject></saml:Assertion></t:RequestedSecurityToken></t:RequestSecurityTokenResponse>`
+			b.add("POST", "https://rp.example/", nil, "wa=wsignin1.0&wctx=ctx1&wresult="+url.QueryEscape(rstr), 302, loc("https://rp.example/home"), "")
+		}, []string{"wsfed_wrong_realm"}, nil, func(t *testing.T, r *Report) {
+			if len(r.Flows) != 1 || r.Flows[0].Protocol != "wsfed" || len(r.Flows[0].Steps) != 2 || r.Flows[0].User != "bob@contoso.example" || r.Flows[0].Result != ResultSuccess {
+				t.Errorf("WS-Fed sign-in not stitched: %+v", r.Flows)
+			}
+		}},
 		{"SAML: failed status", func(b *fb) {
 			b.add("POST", "https://sp.example/acs", nil, "SAMLResponse="+url.QueryEscape(samlResponse("", "https://sp.example/", t0, t0.Add(time.Hour), "urn:oasis:names:tc:SAML:2.0:status:Requester")), 200, nil, "")
 		}, []string{"saml_status_error"}, nil, nil},
