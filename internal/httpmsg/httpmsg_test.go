@@ -194,6 +194,7 @@ func TestParseRequest(t *testing.T) {
 		{"no length header", "GET http://localhost:9000/test HTTP/1.1\r\nAccept: */*\r\n\r\n{\"request\":\"test\"}", "GET", "http://localhost:9000/test", "HTTP/1.1", `{"request":"test"}`},
 		{"chunked", "POST http://x.test/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", "POST", "http://x.test/", "HTTP/1.1", "abcde"},
 		{"no blank line", "GET http://x.test/ HTTP/1.1\r\nHost: x.test", "GET", "http://x.test/", "HTTP/1.1", ""},
+		{"space in target", "GET http://x.test/a b  HTTP/1.1\r\n\r\n", "GET", "http://x.test/a b", "HTTP/1.1", ""},
 		{"pseudo header", "GET https://x.test/ HTTP/2\r\n:authority: x.test\r\n\r\n", "GET", "https://x.test/", "HTTP/2", ""},
 	}
 	for _, tc := range tests {

@@ -219,6 +219,12 @@ func ParseRequest(raw []byte) (*trace.Request, error) {
 		return nil, err
 	}
 	parts := strings.Fields(h.start)
+	if n := len(parts); n > 3 && strings.HasPrefix(strings.ToUpper(parts[n-1]), "HTTP/") {
+		// A target with unescaped spaces: keep it whole.
+		line := strings.TrimSpace(h.start)
+		target := strings.TrimSpace(line[len(parts[0]) : len(line)-len(parts[n-1])])
+		parts = []string{parts[0], target, parts[n-1]}
+	}
 	if len(parts) < 2 || len(parts) > 3 {
 		return nil, &SyntaxError{Offset: 0, Field: "request line", Msg: fmt.Sprintf("want METHOD TARGET VERSION, got %q", truncate([]byte(h.start), 60))}
 	}
