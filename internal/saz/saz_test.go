@@ -168,6 +168,14 @@ func writeAll(t testing.TB, meta *trace.Meta, flows []*trace.Flow, opts WriterOp
 	return buf.Bytes()
 }
 
+func headerNames(hs trace.Headers) []string {
+	var out []string
+	for _, h := range hs {
+		out = append(out, h.Name)
+	}
+	return out
+}
+
 func near(a, b float64) bool { return math.Abs(a-b) <= 1 }
 
 func compareFlows(t *testing.T, a, b []*trace.Flow) {
@@ -192,7 +200,8 @@ func compareFlows(t *testing.T, a, b []*trace.Flow) {
 				t.Errorf("%s: status %d -> %d", where, x.Response.Status, y.Response.Status)
 			}
 			if fmt.Sprint(x.Response.Headers) != fmt.Sprint(y.Response.Headers) {
-				t.Errorf("%s: response headers changed:\n%v\n%v", where, x.Response.Headers, y.Response.Headers)
+				// Names only: the shared samples carry real cookies and tokens.
+				t.Errorf("%s: response headers changed:\n%v\n%v", where, headerNames(x.Response.Headers), headerNames(y.Response.Headers))
 			}
 			if !bytes.Equal(x.Response.Body, y.Response.Body) {
 				t.Errorf("%s: decoded body changed (%d -> %d bytes)", where, len(x.Response.Body), len(y.Response.Body))
@@ -209,7 +218,7 @@ func compareFlows(t *testing.T, a, b []*trace.Flow) {
 			t.Errorf("%s: started %v -> %v", where, x.Started, y.Started)
 		}
 		if fmt.Sprint(x.Flags) != fmt.Sprint(y.Flags) {
-			t.Errorf("%s: flags changed:\n%v\n%v", where, x.Flags, y.Flags)
+			t.Errorf("%s: flags changed (%d -> %d flags)", where, len(x.Flags), len(y.Flags))
 		}
 		if x.Session != y.Session || x.Process != y.Process || x.ClientAddr != y.ClientAddr || x.ServerAddr != y.ServerAddr || x.Comment != y.Comment {
 			t.Errorf("%s: session/process/addresses/comment changed", where)
