@@ -354,3 +354,24 @@ func TestCookiesAndInterim(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestWriteIgnoresStaleWire checks a Body changed after parsing (as a
+// redactor does) is what gets written, not the old Wire.
+func TestWriteIgnoresStaleWire(t *testing.T) {
+	r, err := ParseResponse(resp("Content-Encoding: gzip\r\nContent-Length: 1\r\n", gz([]byte(`{"access_token":"secret-synthetic"}`))), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body = []byte(`{"access_token":"REDACTED"}`)
+	var buf bytes.Buffer
+	if err := WriteResponse(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseResponse(buf.Bytes(), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(back.Body) != `{"access_token":"REDACTED"}` || back.Encoding != "gzip" {
+		t.Errorf("written body = %q (%s)", back.Body, back.Encoding)
+	}
+}

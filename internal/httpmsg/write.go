@@ -2,6 +2,7 @@ package httpmsg
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -13,8 +14,10 @@ import (
 // The wire form written by WriteRequest and WriteResponse follows one rule
 // so that trace -> wire -> trace keeps the decoded body and the header list:
 //
-//  1. Response body bytes: Wire when present (the headers then still match
-//     it). Otherwise, when Content-Encoding names codings and the body is
+//  1. Response body bytes: Wire when present and it still decodes to Body
+//     (the headers then still match it; a Wire that no longer matches, say
+//     after a redactor changed Body, is ignored so the original bytes are
+//     not written out). Otherwise, when Content-Encoding names codings and the body is
 //     not empty, the decoded Body is encoded again with those codings
 //     (gzip, deflate as zlib, br, zstd), so every header stays as recorded
 //     (the bytes differ from the original wire bytes, the decoded body does
@@ -65,7 +68,7 @@ func WriteResponse(w io.Writer, r *trace.Response) error {
 	body := r.Body
 	fix := false
 	switch {
-	case r.Wire != nil:
+	case r.Wire != nil && wireMatches(r):
 		body = r.Wire
 	case len(r.Body) > 0:
 		if cs := contentCodings(hs); len(cs) > 0 {
@@ -79,6 +82,21 @@ func WriteResponse(w io.Writer, r *trace.Response) error {
 	}
 	writeFramed(bw, hs, body, fix)
 	return bw.Flush()
+}
+
+// wireMatches reports whether Wire still decodes to Body. A consumer that
+// rewrote Body (a redactor) but left Wire would otherwise have the
+// original bytes written out.
+func wireMatches(r *trace.Response) bool {
+	if bytes.Equal(r.Wire, r.Body) {
+		return true // kept undecoded, or no coding
+	}
+	cs := contentCodings(r.Headers)
+	if len(cs) == 0 {
+		return false
+	}
+	dec, err := decodeBody(r.Wire, cs, DefaultLimits)
+	return err == nil && bytes.Equal(dec, r.Body)
 }
 
 func writeFramed(bw *bufio.Writer, hs trace.Headers, body []byte, fixLength bool) {

@@ -93,7 +93,9 @@
 // and decoded (gzip, deflate, br, zstd, stacked); Response.Wire keeps the
 // received bytes. A body that cannot be decoded is kept as received and
 // reported in Response.Extra["_decodeError"] and Reader.Warnings; the
-// session is not failed. The Writer writes Wire when present; otherwise it
+// session is not failed. The Writer writes Wire when present and still
+// consistent with Body (a Wire left behind by a consumer that changed Body
+// is ignored, so redacted bytes are never replaced by originals); otherwise it
 // encodes the decoded body again with the recorded Content-Encoding (see
 // httpmsg.WriteResponse), so the header list and the decoded body survive
 // SAZ -> trace -> SAZ -> trace.
