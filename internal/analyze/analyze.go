@@ -72,6 +72,7 @@ type Analyzer struct {
 	findingKey map[string]int // finding key -> index in rep.Findings
 	redeemed   map[string]int // sha(code) -> flow that first redeemed it
 
+	seenClaims   map[string]struct{}
 	samlCerts    []*x509.Certificate
 	pendingSAML  []pendingSAML
 	pendingBytes int
@@ -107,7 +108,7 @@ func New(opts Options) *Analyzer {
 	a := &Analyzer{opts: opts, keys: &jwt.KeySet{},
 		byState: map[string]int{}, byCode: map[string]int{}, byRefresh: map[string]int{}, byAccess: map[string]int{},
 		byDevice: map[string]int{}, byURL: map[string]int{}, byPath: map[string]int{}, byRedirect: map[string]int{}, tokIndex: map[string]int{},
-		endpoints: map[string]string{}, findingKey: map[string]int{}, redeemed: map[string]int{}}
+		endpoints: map[string]string{}, findingKey: map[string]int{}, redeemed: map[string]int{}, seenClaims: map[string]struct{}{}}
 	if opts.Keys != nil {
 		a.keys = a.keys.Merge(opts.Keys)
 	}

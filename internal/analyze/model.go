@@ -50,13 +50,16 @@ type Report struct {
 	// Source names the analysed file ("" for an unnamed stream).
 	Source string `json:"source,omitempty"`
 	// FlowsRead counts the HTTP flows read.
-	FlowsRead int        `json:"flows_read"`
-	Flows     []SignIn   `json:"flows"`
-	Tokens    []Token    `json:"tokens"`
-	Findings  []Finding  `json:"findings"`
-	Keys      []KeyInfo  `json:"keys,omitempty"`
-	Started   *time.Time `json:"started,omitempty"`
-	Ended     *time.Time `json:"ended,omitempty"`
+	FlowsRead int       `json:"flows_read"`
+	Flows     []SignIn  `json:"flows"`
+	Tokens    []Token   `json:"tokens"`
+	Findings  []Finding `json:"findings"`
+	Keys      []KeyInfo `json:"keys,omitempty"`
+	// ClaimMeanings explains, once, every JWT claim name seen in the tokens
+	// (from the knowledge base); names it does not know are left out.
+	ClaimMeanings map[string]string `json:"claim_meanings,omitempty"`
+	Started       *time.Time        `json:"started,omitempty"`
+	Ended         *time.Time        `json:"ended,omitempty"`
 }
 
 // SignIn is one reconstructed sign-in ("flow" in the JSON contract).

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 )
@@ -55,10 +56,11 @@ func WriteJSON(w io.Writer, r *Report) error {
 		return err
 	}
 	tail := struct {
-		Keys    []KeyInfo  `json:"keys,omitempty"`
-		Started *time.Time `json:"started,omitempty"`
-		Ended   *time.Time `json:"ended,omitempty"`
-	}{r.Keys, r.Started, r.Ended}
+		Keys          []KeyInfo         `json:"keys,omitempty"`
+		Started       *time.Time        `json:"started,omitempty"`
+		Ended         *time.Time        `json:"ended,omitempty"`
+		ClaimMeanings map[string]string `json:"claim_meanings,omitempty"`
+	}{r.Keys, r.Started, r.Ended, r.ClaimMeanings}
 	tb, err := json.MarshalIndent(tail, "", "  ")
 	if err != nil {
 		return err
@@ -199,6 +201,22 @@ func write(w io.Writer, r *Report, md bool) error {
 		}
 		if len(t.Issues) > 0 {
 			fmt.Fprintf(&b, "      %-18s %s\n", "issues", strings.Join(t.Issues, ", "))
+		}
+	}
+	if len(r.ClaimMeanings) > 0 {
+		b.WriteString("\n")
+		h(2, "What the claims mean")
+		names := make([]string, 0, len(r.ClaimMeanings))
+		for k := range r.ClaimMeanings {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			if md {
+				fmt.Fprintf(&b, "- `%s`: %s\n", k, r.ClaimMeanings[k])
+			} else {
+				fmt.Fprintf(&b, "  %-20s %s\n", k, r.ClaimMeanings[k])
+			}
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -124,6 +124,7 @@ func (a *Analyzer) addToken(f *trace.Flow, s *signin, raw, where, name string, i
 		a.byAccess[key] = s.ID
 	}
 	t.Summary = summary(tok)
+	a.explainClaims(tok)
 	if !tok.Encrypted {
 		if e := tok.Claims.Expiry(); e != nil {
 			t.exp = *e
@@ -363,5 +364,21 @@ func (a *Analyzer) verify(t *Token) {
 		a.finding(a.get(t.SignIn), Finding{Severity: SeverityError, Code: "bad_signature", Title: "Token signature does not verify",
 			Detail: fmt.Sprintf("Token %s (%s): %s", t.Fingerprint, t.Kind, v.Reason),
 			Hint:   "A relying party must reject this token. Check that it was not altered, and that the keys used are the issuer's current ones.", FlowIDs: []int{t.FlowID}})
+	}
+}
+
+// explainClaims records the kb meaning of each claim name not seen before.
+func (a *Analyzer) explainClaims(tok *jwt.Token) {
+	for _, k := range tok.Claims.Keys {
+		if _, done := a.seenClaims[k]; done {
+			continue
+		}
+		a.seenClaims[k] = struct{}{}
+		if c, ok := lookupClaim(k); ok && c.Meaning != "" {
+			if a.rep.ClaimMeanings == nil {
+				a.rep.ClaimMeanings = map[string]string{}
+			}
+			a.rep.ClaimMeanings[k] = c.Meaning
+		}
 	}
 }
