@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/idtrace/idtrace/internal/actors"
@@ -31,6 +34,7 @@ const (
 	logsTextStoriesPerKind = 500
 	logsActorRecordsMax    = 100_000
 	logsProgressMinBytes   = 32 << 20
+	logsMemoryLimit        = 160 << 20
 )
 
 func newLogsCmd(app *App) *cobra.Command {
@@ -97,6 +101,10 @@ func runLogs(app *App, opts *LogsOptions) error {
 	if opts.Actor != "" && opts.Format == "csv" {
 		return usageErr("logs --actor: --format csv is not supported; use text, md or json")
 	}
+	// The work allocates many short-lived records and keeps little: let the
+	// heap grow more between collections, but never past a soft limit.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(logsMemoryLimit))
 	run := &logsRun{app: app, opts: opts, c: actors.NewClassifier(actors.Default())}
 	defer run.cleanup()
 	return run.do()
@@ -132,6 +140,7 @@ type logsRun struct {
 	// stories: streamed to a temporary file (json, csv) or kept (text, md).
 	tmp      *os.File
 	tmpw     *bufio.Writer
+	buf      []byte
 	nStories int
 	kept     []*actors.Story
 	dropped  map[string]int
@@ -160,11 +169,8 @@ func (r *logsRun) sink(s *actors.Story) error {
 		if r.nStories > 1 {
 			r.tmpw.WriteByte(',')
 		}
-		b, err := json.Marshal(s)
-		if err != nil {
-			return err
-		}
-		_, err = r.tmpw.Write(b)
+		r.buf = s.AppendJSON(r.buf[:0])
+		_, err := r.tmpw.Write(r.buf)
 		return err
 	case r.opts.Format == "csv":
 		w := csv.NewWriter(r.tmpw)
@@ -241,13 +247,75 @@ func (r *logsRun) do() error {
 // countingReader counts the bytes read through it, for progress.
 type countingReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
+}
+
+// eventBatch is what the reading goroutine hands to the analysis.
+type eventBatch struct {
+	evs []*trace.Event
+	err error
+}
+
+// pipelined reads seq in its own goroutine, so that parsing and analysis
+// overlap, handing events over in batches (bounded: a few batches in flight).
+func pipelined(seq iter.Seq2[*trace.Event, error]) iter.Seq2[*trace.Event, error] {
+	return func(yield func(*trace.Event, error) bool) {
+		ch := make(chan eventBatch, 4)
+		done := make(chan struct{})
+		defer func() {
+			close(done)
+			for range ch {
+			}
+		}()
+		go func() {
+			defer close(ch)
+			batch := make([]*trace.Event, 0, 256)
+			send := func(b eventBatch) bool {
+				select {
+				case ch <- b:
+					return true
+				case <-done:
+					return false
+				}
+			}
+			for e, err := range seq {
+				if err != nil {
+					if len(batch) > 0 && !send(eventBatch{evs: batch}) {
+						return
+					}
+					send(eventBatch{err: err})
+					return
+				}
+				batch = append(batch, e)
+				if len(batch) == cap(batch) {
+					if !send(eventBatch{evs: batch}) {
+						return
+					}
+					batch = make([]*trace.Event, 0, 256)
+				}
+			}
+			if len(batch) > 0 {
+				send(eventBatch{evs: batch})
+			}
+		}()
+		for b := range ch {
+			if b.err != nil {
+				yield(nil, b.err)
+				return
+			}
+			for _, e := range b.evs {
+				if !yield(e, nil) {
+					return
+				}
+			}
+		}
+	}
 }
 
 func (r *logsRun) readFile(path string) error {
@@ -267,7 +335,7 @@ func (r *logsRun) readFile(path string) error {
 	}
 	progress := r.app.IO.ErrTTY && size >= logsProgressMinBytes
 	stat := fileStat{File: path, Shape: rd.Shape()}
-	for e, err := range rd.Events() {
+	for e, err := range pipelined(rd.Events()) {
 		if err != nil {
 			if progress {
 				fmt.Fprint(r.app.IO.ErrOut, "\r\033[K")
@@ -288,7 +356,7 @@ func (r *logsRun) readFile(path string) error {
 			r.matchActor(e)
 		}
 		if progress && stat.Events%100_000 == 0 {
-			fmt.Fprintf(r.app.IO.ErrOut, "\r%s: %d records, %d%%", path, stat.Events, cr.n*100/max(size, 1))
+			fmt.Fprintf(r.app.IO.ErrOut, "\r%s: %d records, %d%%", path, stat.Events, cr.n.Load()*100/max(size, 1))
 		}
 	}
 	if progress {

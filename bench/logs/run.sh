@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The logs benchmark: idtrace logs --format json over one million sign-in rows
+# (portal CSV and diagnostic NDJSON) and one million audit rows (NDJSON),
+# against a jq group-by over the same sign-in NDJSON, in one run, with
+# /usr/bin/time -v for wall time, CPU time and peak RSS.
+#
+#   bash bench/logs/run.sh [DIR] [N]      (from the repository root)
+#
+# DIR defaults to /tmp/idtrace-bench, N to 1000000. Inputs are generated once
+# (go run ./bench/logs/gen) and reused. Needs go, jq and GNU time.
+set -euo pipefail
+DIR=${1:-/tmp/idtrace-bench}
+N=${2:-1000000}
+BIN=/tmp/idtrace
+go build -o "$BIN" ./cmd/idtrace
+if [ ! -s "$DIR/audit.ndjson" ] || [ "$(cat "$DIR/.n" 2>/dev/null)" != "$N" ]; then
+  go run ./bench/logs/gen -dir "$DIR" -n "$N"
+  echo "$N" > "$DIR/.n"
+fi
+echo "inputs ($N records each):"
+ls -l "$DIR"/signins.csv "$DIR"/signins.ndjson "$DIR"/audit.ndjson | awk '{printf "  %s %d MB\n", $NF, $5/1048576}'
+echo "machine: $(nproc) CPUs, $(go version | cut -d' ' -f3), $(jq --version)"
+echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+measure() { # name, command...
+  local name=$1; shift
+  local log; log=$(mktemp)
+  /usr/bin/time -v "$@" > /dev/null 2> "$log" || { echo "$name FAILED:"; cat "$log"; rm -f "$log"; return 1; }
+  local wall cpu rss
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log")
+  cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.1f s", u+s}' "$log")
+  rss=$(awk -F': ' '/Maximum resident set size/ {printf "%d", $2/1024}' "$log")
+  printf '| %-50s | %10s | %10s | %8s MB |\n' "$name" "$wall" "$cpu" "$rss"
+  rm -f "$log"
+}
+
+echo
+printf '| %-50s | %10s | %10s | %11s |\n' "command" "wall" "CPU (u+s)" "peak RSS"
+printf '| %-50s | %10s | %10s | %11s |\n' "---" "---" "---" "---"
+measure "idtrace logs --format json signins.csv" "$BIN" logs --format json "$DIR/signins.csv"
+measure "idtrace logs --format json signins.ndjson" "$BIN" logs --format json "$DIR/signins.ndjson"
+measure "idtrace logs --format json audit.ndjson" "$BIN" logs --format json "$DIR/audit.ndjson"
+measure "jq -s 'group_by(.properties.appId) ...' signins.ndjson" jq -s 'group_by(.properties.appId) | map({app: .[0].properties.appId, n: length})' "$DIR/signins.ndjson"

@@ -1,0 +1,154 @@
+package actors
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// AppendJSON appends the story as one JSON object, the same as
+// encoding/json would produce for it (field names and omissions per the
+// struct tags), without reflection: `idtrace logs --format json` writes
+// millions of them.
+func (s *Story) AppendJSON(b []byte) []byte {
+	b = append(b, `{"kind":`...)
+	b = appendJSONString(b, s.Kind)
+	b = append(b, `,"correlation_id":`...)
+	b = appendJSONString(b, s.CorrelationID)
+	b = append(b, `,"actor":`...)
+	b = appendJSONString(b, s.Actor)
+	b = append(b, `,"target":`...)
+	b = appendJSONString(b, s.Target)
+	b = appendTimeField(b, `,"start":`, s.Start)
+	b = appendTimeField(b, `,"end":`, s.End)
+	b = append(b, `,"steps":`...)
+	if s.Steps == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range s.Steps {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.Steps[i].appendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if s.MoreSteps != 0 {
+		b = append(b, `,"more_steps":`...)
+		b = strconv.AppendInt(b, int64(s.MoreSteps), 10)
+	}
+	b = append(b, `,"summary":`...)
+	b = appendJSONString(b, s.Summary)
+	if len(s.Related) > 0 {
+		b = append(b, `,"related_correlation_ids":`...)
+		b = appendStrings(b, s.Related)
+	}
+	if len(s.Flags) > 0 {
+		b = append(b, `,"flags":`...)
+		b = appendStrings(b, s.Flags)
+	}
+	return append(b, '}')
+}
+
+func (st *Step) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if !st.Time.IsZero() {
+		b = appendTimeField(b, `"time":`, st.Time)
+		b = append(b, ',')
+	}
+	b = append(b, `"actor":`...)
+	b = appendJSONString(b, st.Actor)
+	b = append(b, `,"activity":`...)
+	b = appendJSONString(b, st.Activity)
+	for _, f := range []struct{ k, v string }{{`,"result":`, st.Result}, {`,"detail":`, st.Detail}, {`,"correlation_id":`, st.CorrelationID}} {
+		if f.v != "" {
+			b = append(b, f.k...)
+			b = appendJSONString(b, f.v)
+		}
+	}
+	b = append(b, `,"source":`...)
+	b = appendJSONString(b, st.Source)
+	if st.Role != "" {
+		b = append(b, `,"role":`...)
+		b = appendJSONString(b, st.Role)
+	}
+	return append(b, '}')
+}
+
+func appendTimeField(b []byte, key string, t time.Time) []byte {
+	if t.IsZero() {
+		return b
+	}
+	b = append(b, key...)
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+func appendStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string, escaping as encoding/json
+// does (including <, > and &, U+2028 and U+2029; invalid UTF-8 becomes U+FFFD).
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
