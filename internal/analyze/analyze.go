@@ -764,6 +764,14 @@ func (a *Analyzer) response(f *trace.Flow, s *signin, ep oauth.Endpoint, kind st
 			if s == nil {
 				s = a.get(a.lastEntra)
 			}
+			if !c.ErrorShown {
+				a.finding(s, Finding{Severity: SeverityInfo, Code: fmt.Sprintf("signin_page_reason.aadsts%d", c.ErrorCode),
+					Title:   fmt.Sprintf("Sign-in page shown after AADSTS%d%s", c.ErrorCode, kbName(c.ErrorCode)),
+					Detail:  fmt.Sprintf("The Entra sign-in page records error %d as the reason it asks the user to sign in; it displays no error. %s", c.ErrorCode, kbMeaning(c.ErrorCode)),
+					Hint:    "Nothing to fix if the user then signs in; if a silent or single sign-on was expected, check why it did not happen (no session cookie, a different account, a policy).",
+					FlowIDs: []int{f.ID}})
+				return
+			}
 			detail := fmt.Sprintf("The Entra sign-in page shows error %d", c.ErrorCode)
 			if c.Message != "" {
 				detail += ": " + firstLine(c.Message)
@@ -778,6 +786,20 @@ func (a *Analyzer) response(f *trace.Flow, s *signin, ep oauth.Endpoint, kind st
 			}
 		}
 	}
+}
+
+func kbName(code int) string {
+	if e, ok := kb.LookupError(code); ok && e.Name != "" {
+		return " (" + e.Name + ")"
+	}
+	return ""
+}
+
+func kbMeaning(code int) string {
+	if e, ok := kb.LookupError(code); ok {
+		return e.Meaning
+	}
+	return ""
 }
 
 func firstLine(s string) string {

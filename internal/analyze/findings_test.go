@@ -121,6 +121,13 @@ func TestFindings(t *testing.T) {
 			b.add("GET", strings.Replace(authz(""), "response_type=code", "response_type=id_token", 1), nil, "", 302,
 				loc(spa+"#error=unsupported_response_type&error_description=AADSTS700054%3a+response_type+%27id_token%27+is+not+enabled+for+the+application.&state=S1"), "")
 		}, []string{"implicit_grant_disabled.aadsts700054"}, nil, nil},
+		{"sign-in page shown after a failed silent sign-in (no error displayed)", func(b *fb) {
+			b.add("GET", authz(""), nil, "", 200, nil, `<script>$Config={"sErrorCode":"50058","pgid":"ConvergedSignIn","sErrTxt":""};</script>`)
+		}, []string{"signin_page_reason.aadsts50058"}, []string{"interaction_required.aadsts50058"}, func(t *testing.T, r *Report) {
+			if r.Flows[0].Result == ResultError || r.Findings[0].Severity != SeverityInfo {
+				t.Errorf("a reason code made the sign-in fail: %+v %+v", r.Flows[0], r.Findings)
+			}
+		}},
 		{"redirect_uri mismatch", func(b *fb) {
 			b.add("GET", authz(""), nil, "", 200, nil, `<script>$Config={"iErrorCode":50011,"strServiceExceptionMessage":"AADSTS50011: The redirect URI specified in the request does not match."};</script>`)
 		}, []string{"redirect_uri_mismatch.aadsts50011"}, nil, nil},

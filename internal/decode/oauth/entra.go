@@ -196,8 +196,13 @@ type PageConfig struct {
 	URLPost string `json:"url_post,omitempty"`
 	// Username is sPOST_Username, the user the page is signing in.
 	Username string `json:"username,omitempty"`
-	// ClientID and Tenant, when the page carries them (sClientId / sTenantId ...).
+	// ClientID, when the page carries it (sClientId).
 	ClientID string `json:"client_id,omitempty"`
+	// ErrorShown is true when the page displays the error (iErrorCode, an
+	// error message, or an error page ID). A bare sErrorCode on a sign-in
+	// page only records why Entra showed the page (for example 50058: the
+	// silent sign-in found no session, so the user is asked to sign in).
+	ErrorShown bool `json:"error_shown,omitempty"`
 }
 
 // maxConfig caps how much of an HTML page ParseSignInPage scans.
@@ -235,11 +240,16 @@ func ParseSignInPage(html []byte) (PageConfig, bool) {
 	c := PageConfig{Message: str("strServiceExceptionMessage", "sErrTxt", "strMainMessage"),
 		CorrelationID: str("correlationId"), SessionID: str("sessionId"), PageID: str("pgid"),
 		URLPost: str("urlPost"), Username: str("sPOST_Username"), ClientID: str("sClientId", "clientId")}
-	if n, err := strconv.Atoi(str("iErrorCode", "sErrorCode")); err == nil {
+	if n, err := strconv.Atoi(str("iErrorCode")); err == nil && n != 0 {
+		c.ErrorCode, c.ErrorShown = n, true
+	} else if n, err := strconv.Atoi(str("sErrorCode")); err == nil {
 		c.ErrorCode = n
 	}
 	if c.ErrorCode == 0 {
 		c.ErrorCode = AADSTS(c.Message)
+	}
+	if c.Message != "" || strings.Contains(strings.ToLower(c.PageID), "error") {
+		c.ErrorShown = true
 	}
 	return c, true
 }

@@ -177,8 +177,8 @@ func TestSignInPageShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, ok := ParseSignInPage(b)
-	if !ok || c.ErrorCode != 50058 {
-		t.Errorf("ParseSignInPage = %+v, %v; want error code 50058", c, ok)
+	if !ok || c.ErrorCode != 50058 || c.ErrorShown {
+		t.Errorf("ParseSignInPage = %+v, %v; want error code 50058, not shown", c, ok)
 	}
 }
 
@@ -199,6 +199,9 @@ $Config={"iErrorCode":53003,"strServiceExceptionMessage":"AADSTS53003: Access ha
 	}
 	for _, tt := range tests {
 		c, ok := ParseSignInPage([]byte(tt.html))
+		if c.ErrorShown != (tt.msg != "") {
+			t.Errorf("ParseSignInPage(%.40q): ErrorShown %v", tt.html, c.ErrorShown)
+		}
 		if ok != tt.ok || c.ErrorCode != tt.code || c.Message != tt.msg {
 			t.Errorf("ParseSignInPage(%.40q) = %+v, %v", tt.html, c, ok)
 		}
