@@ -406,6 +406,6 @@ func (st *csvState) mapPortal(ev *trace.Event, r *rec) error {
 			ev.ErrorCode = n
 		}
 	}
-	ev.Extra = appendExtra(ev.Extra, "", r.n)
+	ev.Extra = appendExtra(make([]trace.KV, 0, len(r.n.mem)), "", r.n)
 	return nil
 }

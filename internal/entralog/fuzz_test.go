@@ -3,10 +3,13 @@ package entralog
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/idtrace/idtrace/internal/testutil"
 	"github.com/idtrace/idtrace/internal/trace"
 )
@@ -55,6 +58,46 @@ func FuzzReader(f *testing.F) {
 			}
 			if ev == nil || ev.Kind == "" || ev.Line <= 0 || ev.Shape != r.Shape() {
 				t.Fatalf("incomplete event %+v", ev)
+			}
+		}
+	})
+}
+
+// FuzzFastJSON checks the NDJSON fast path against jsontext: whatever the
+// fast parser accepts, jsontext accepts too, with the same tree.
+func FuzzFastJSON(f *testing.F) {
+	for _, p := range testutil.SharedFiles(f, "entra", "*.log") {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, l := range bytes.Split(b, []byte("\n")) {
+			f.Add(l)
+		}
+	}
+	for _, s := range []string{`{"a":"\u00e9\n","b":[1,-0.5e+3,true,null,{}],"c":{"d":[]}}`, `{"a":01}`, `{"a":"x`, `[1,]`, `{"a":"\t"}`, `"x" 1`, `-`, `1.`, `{"k":"\ud800"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ps := newParser(nil)
+		fastN, ok := ps.fastLine(string(data), false)
+		dec := jsontext.NewDecoder(bytes.NewReader(data), jsonOpts...)
+		ps.dec = dec
+		slowN, err := ps.record(false)
+		if err == nil {
+			if _, e := dec.ReadToken(); e != io.EOF {
+				err = errors.New("trailing data")
+			}
+		}
+		if !ok {
+			return // the slow path decides
+		}
+		if err != nil {
+			t.Fatalf("fast path accepted %q, jsontext rejects it: %v", data, err)
+		}
+		if utf8.Valid(data) {
+			if a, b := string(fastN.appendJSON(nil)), string(slowN.appendJSON(nil)); a != b {
+				t.Fatalf("trees differ for %q:\nfast %s\nslow %s", data, a, b)
 			}
 		}
 	})

@@ -208,6 +208,13 @@ func (r *Reader) ndjsonEvents(yield func(*trace.Event, error) bool) {
 }
 
 func (r *Reader) ndjsonLine(ps *parser, line []byte, lineNo, recNo int) (*trace.Event, error) {
+	if n, ok := ps.fastLine(string(line), true); ok && n.kind == 'o' {
+		ev := &trace.Event{File: r.name, Line: lineNo, LineKind: "line", Shape: r.shape}
+		if err := mapJSONRecord(ev, &n); err != nil {
+			return nil, r.inputErr(recNo, lineNo, "", err)
+		}
+		return ev, nil
+	}
 	dec := ps.dec
 	dec.Reset(bytes.NewReader(line), jsonOpts...)
 	lineErr := func(err error) error {

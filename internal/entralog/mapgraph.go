@@ -266,6 +266,11 @@ func mapGraph(ev *trace.Event, r, env *rec) error {
 	if err != nil {
 		return err
 	}
+	size := len(r.n.mem)
+	if env != nil {
+		size += len(env.n.mem)
+	}
+	ev.Extra = make([]trace.KV, 0, size)
 	if env != nil {
 		ev.Extra = appendExtra(ev.Extra, "", env.n)
 	} else {

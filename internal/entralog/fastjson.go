@@ -1,0 +1,314 @@
+package entralog
+
+import (
+	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// A fast path for NDJSON lines: the line is converted to a string once and
+// parsed in place, so names, unescaped strings, numbers and raw values are
+// substrings of it rather than copies. It accepts only valid JSON (the
+// same grammar as jsontext, invalid UTF-8 allowed); on anything it does not
+// accept, it gives up and the jsontext path parses the line again and
+// reports the error, so error messages have one source.
+
+type fast struct {
+	p *parser
+	s string
+	i int
+}
+
+// fastLine parses one line holding one JSON value; ok is false when the
+// line is not simple valid JSON (the caller falls back to jsontext).
+func (p *parser) fastLine(s string, raw bool) (n node, ok bool) {
+	f := fast{p: p, s: s}
+	ms, as := len(p.mstack), len(p.astack)
+	defer func() {
+		p.mstack, p.astack = p.mstack[:ms], p.astack[:as]
+	}()
+	p.budget = maxRecordBytes
+	if len(s) > maxRecordBytes {
+		return node{}, false
+	}
+	f.ws()
+	n, ok = f.value(0, raw)
+	if !ok {
+		return node{}, false
+	}
+	f.ws()
+	return n, f.i == len(f.s)
+}
+
+func (f *fast) ws() {
+	for f.i < len(f.s) {
+		switch f.s[f.i] {
+		case ' ', '\t', '\r', '\n':
+			f.i++
+		default:
+			return
+		}
+	}
+}
+
+func (f *fast) value(depth int, raw bool) (node, bool) {
+	if depth > maxDepth || f.i >= len(f.s) {
+		return node{}, false
+	}
+	p := f.p
+	switch c := f.s[f.i]; c {
+	case '{':
+		f.i++
+		mark := len(p.mstack)
+		f.ws()
+		if f.i < len(f.s) && f.s[f.i] == '}' {
+			f.i++
+			return node{kind: 'o'}, true
+		}
+		for {
+			f.ws()
+			key, ok := f.str()
+			if !ok {
+				return node{}, false
+			}
+			kid := int16(-1)
+			if e, found := p.intern[key]; found {
+				key, kid = e.s, e.kid
+			} else {
+				if id := keyID(key); id >= 0 {
+					kid = int16(id + 1)
+				}
+				if len(p.intern) < maxIntern {
+					key = strings.Clone(key)
+					p.intern[key] = internedKey{s: key, kid: kid}
+				}
+			}
+			f.ws()
+			if f.i >= len(f.s) || f.s[f.i] != ':' {
+				return node{}, false
+			}
+			f.i++
+			f.ws()
+			var v node
+			if f.i < len(f.s) && raw && (f.s[f.i] == '{' || f.s[f.i] == '[') && !structured(key) {
+				start := f.i
+				if !f.skip(depth + 1) {
+					return node{}, false
+				}
+				v = node{kind: 'r', s: f.s[start:f.i]}
+			} else {
+				v, ok = f.value(depth+1, raw && strings.EqualFold(key, "properties"))
+				if !ok {
+					return node{}, false
+				}
+			}
+			p.mstack = append(p.mstack, member{key: key, val: v, kid: kid})
+			f.ws()
+			if f.i >= len(f.s) {
+				return node{}, false
+			}
+			if f.s[f.i] == ',' {
+				f.i++
+				continue
+			}
+			if f.s[f.i] != '}' {
+				return node{}, false
+			}
+			f.i++
+			n := node{kind: 'o', mem: append([]member(nil), p.mstack[mark:]...)}
+			p.mstack = p.mstack[:mark]
+			return n, true
+		}
+	case '[':
+		f.i++
+		mark := len(p.astack)
+		f.ws()
+		if f.i < len(f.s) && f.s[f.i] == ']' {
+			f.i++
+			return node{kind: 'a'}, true
+		}
+		for {
+			f.ws()
+			v, ok := f.value(depth+1, false)
+			if !ok {
+				return node{}, false
+			}
+			p.astack = append(p.astack, v)
+			f.ws()
+			if f.i >= len(f.s) {
+				return node{}, false
+			}
+			if f.s[f.i] == ',' {
+				f.i++
+				continue
+			}
+			if f.s[f.i] != ']' {
+				return node{}, false
+			}
+			f.i++
+			n := node{kind: 'a', arr: append([]node(nil), p.astack[mark:]...)}
+			p.astack = p.astack[:mark]
+			return n, true
+		}
+	case '"':
+		s, ok := f.str()
+		return node{kind: 's', s: s}, ok
+	case 't':
+		return node{kind: 't'}, f.lit("true")
+	case 'f':
+		return node{kind: 'f'}, f.lit("false")
+	case 'n':
+		return node{kind: 'z'}, f.lit("null")
+	default:
+		start := f.i
+		if !f.num() {
+			return node{}, false
+		}
+		return node{kind: 'n', s: f.s[start:f.i]}, true
+	}
+}
+
+func (f *fast) lit(l string) bool {
+	if strings.HasPrefix(f.s[f.i:], l) {
+		f.i += len(l)
+		return true
+	}
+	return false
+}
+
+// str reads a JSON string at f.i; unescaped strings are substrings.
+func (f *fast) str() (string, bool) {
+	if f.i >= len(f.s) || f.s[f.i] != '"' {
+		return "", false
+	}
+	start := f.i
+	f.i++
+	escaped := false
+	for f.i < len(f.s) {
+		c := f.s[f.i]
+		switch {
+		case c == '"':
+			f.i++
+			if !escaped {
+				return f.s[start+1 : f.i-1], true
+			}
+			b, err := jsontext.AppendUnquote(nil, f.s[start:f.i])
+			if err != nil {
+				return "", false
+			}
+			return string(b), true
+		case c == '\\':
+			escaped = true
+			f.i += 2
+		case c < 0x20:
+			return "", false
+		default:
+			f.i++
+		}
+	}
+	return "", false
+}
+
+// num reads a JSON number.
+func (f *fast) num() bool {
+	s, i := f.s, f.i
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		d := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return false
+		}
+	}
+	f.i = i
+	return true
+}
+
+// skip validates and skips one value without building it.
+func (f *fast) skip(depth int) bool {
+	if depth > maxDepth || f.i >= len(f.s) {
+		return false
+	}
+	switch c := f.s[f.i]; c {
+	case '{', '[':
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		f.i++
+		f.ws()
+		if f.i < len(f.s) && f.s[f.i] == end {
+			f.i++
+			return true
+		}
+		for {
+			f.ws()
+			if c == '{' {
+				if _, ok := f.str(); !ok {
+					return false
+				}
+				f.ws()
+				if f.i >= len(f.s) || f.s[f.i] != ':' {
+					return false
+				}
+				f.i++
+				f.ws()
+			}
+			if !f.skip(depth + 1) {
+				return false
+			}
+			f.ws()
+			if f.i >= len(f.s) {
+				return false
+			}
+			if f.s[f.i] == ',' {
+				f.i++
+				continue
+			}
+			if f.s[f.i] != end {
+				return false
+			}
+			f.i++
+			return true
+		}
+	case '"':
+		_, ok := f.str()
+		return ok
+	case 't':
+		return f.lit("true")
+	case 'f':
+		return f.lit("false")
+	case 'n':
+		return f.lit("null")
+	default:
+		return f.num()
+	}
+}
