@@ -25,6 +25,8 @@ func FuzzOpen(f *testing.F) {
 		}
 	}
 	f.Add(writeAll(f, &trace.Meta{}, synthetic(), WriterOptions{}))
+	f.Add(writeAll(f, &trace.Meta{}, synthetic()[:1], WriterOptions{Password: "pw"}))
+	f.Add(zipCrypto(f, "pw", []entry{{"raw/1_c.txt", reqGet}, {"raw/1_s.txt", respOK}}))
 	f.Add(mkzip(f, []entry{{"raw/1_c.txt", reqGet}, {"raw/1_s.txt", respOK}, {"raw/1_w.txt", "\r\nResponse-Length: 4\r\n\r\n\x81\x02hi\r\n"}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		opts := Options{Password: "pw", MaxEntryBytes: 1 << 20, MaxTotalBytes: 8 << 20}

@@ -286,8 +286,6 @@ func (r *Reader) read(s *session, kind int, cap int64) ([]byte, error) {
 	if rem := r.opts.MaxTotalBytes - r.total; rem < limit {
 		limit = rem
 	}
-	var rc io.ReadCloser
-	var err error
 	if zf.Flags&1 != 0 {
 		if r.yz == nil {
 			return nil, r.errf(s.num, zf.Name, "%w", ErrEncrypted)
@@ -296,22 +294,23 @@ func (r *Reader) read(s *session, kind int, cap int64) ([]byte, error) {
 		if zf.CompressedSize64 > uint64(limit) {
 			return nil, r.errf(s.num, zf.Name, "encrypted entry of %d bytes exceeds the %d-byte cap", zf.CompressedSize64, limit)
 		}
-		rc, err = r.yz.File[i].Open()
+		b, err := readEncrypted(r.yz.File[i], limit)
 		if err != nil {
-			return nil, r.errf(s.num, zf.Name, "%w: wrong password? (%v)", ErrEncrypted, err)
+			return nil, r.errf(s.num, zf.Name, "%w: wrong password or corrupt entry (%v)", ErrEncrypted, err)
 		}
-	} else {
-		rc, err = zf.Open()
-		if err != nil {
-			return nil, r.errf(s.num, zf.Name, "%w", err)
+		if int64(len(b)) > limit {
+			return nil, r.errf(s.num, zf.Name, "uncompressed entry exceeds %d bytes (%d compressed): zip bomb or over the size caps", limit, zf.CompressedSize64)
 		}
+		r.total += int64(len(b))
+		return b, nil
+	}
+	rc, err := zf.Open()
+	if err != nil {
+		return nil, r.errf(s.num, zf.Name, "%w", err)
 	}
 	defer rc.Close()
 	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
 	if err != nil {
-		if zf.Flags&1 != 0 {
-			return nil, r.errf(s.num, zf.Name, "%w: wrong password or corrupt entry (%v)", ErrEncrypted, err)
-		}
 		return nil, r.errf(s.num, zf.Name, "%w", err)
 	}
 	if int64(len(b)) > limit {
@@ -319,6 +318,23 @@ func (r *Reader) read(s *session, kind int, cap int64) ([]byte, error) {
 	}
 	r.total += int64(len(b))
 	return b, nil
+}
+
+// readEncrypted decrypts and inflates one entry through yeka/zip, reading
+// at most limit+1 bytes. A panic inside that library on a malformed entry
+// becomes an error: the input is untrusted and the library is pinned.
+func readEncrypted(f *yzip.File, limit int64) (b []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			b, err = nil, fmt.Errorf("malformed encrypted entry (%v)", p)
+		}
+	}()
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(io.LimitReader(rc, limit+1))
 }
 
 func (r *Reader) readSession(id int, s *session) (*trace.Flow, error) {

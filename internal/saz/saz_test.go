@@ -406,17 +406,23 @@ func mkzip(t testing.TB, entries []entry) []byte {
 const reqGet = "GET http://x.test/ HTTP/1.1\r\nHost: x.test\r\n\r\n"
 const respOK = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
-func TestZipCrypto(t *testing.T) {
+// zipCrypto builds an archive whose entries use ZipCrypto (legacy) encryption.
+func zipCrypto(t testing.TB, pw string, entries []entry) []byte {
 	var buf bytes.Buffer
 	zw := yzip.NewWriter(&buf)
-	for _, e := range []entry{{"raw/1_c.txt", reqGet}, {"raw/1_s.txt", respOK}} {
-		w, err := zw.Encrypt(e.name, "s3cret", yzip.StandardEncryption)
+	for _, e := range entries {
+		w, err := zw.Encrypt(e.name, pw, yzip.StandardEncryption)
 		if err != nil {
 			t.Fatal(err)
 		}
 		io.WriteString(w, e.data)
 	}
 	zw.Close()
+	return buf.Bytes()
+}
+
+func TestZipCrypto(t *testing.T) {
+	buf := bytes.NewBuffer(zipCrypto(t, "s3cret", []entry{{"raw/1_c.txt", reqGet}, {"raw/1_s.txt", respOK}}))
 	_, flows, err := readAll(t, buf.Bytes(), Options{Password: "s3cret"})
 	if err != nil {
 		t.Fatal(err)
