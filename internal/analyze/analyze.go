@@ -514,8 +514,12 @@ func (a *Analyzer) tokenRequest(f *trace.Flow, v url.Values, ep oauth.Endpoint) 
 				Detail:  fmt.Sprintf("The code presented in flow %d was already redeemed in flow %d; servers refuse a second redemption (and may revoke the tokens of the first).", f.ID, first),
 				Hint:    "Redeem each code exactly once: look for a retry, a double submit or two components (a library and the app) both exchanging it.",
 				FlowIDs: []int{first, f.ID}})
+			orig := s
 			s = a.newSignIn("oauth2", tr.Grant)
 			s.codeReused = true
+			if orig != nil {
+				s.Parent, s.Protocol, s.User, s.Tenant, s.RedirectURI = orig.ID, orig.Protocol, orig.User, orig.Tenant, orig.RedirectURI
+			}
 		} else if tr.Code != "" {
 			a.redeemed[fp(tr.Code)] = f.ID
 		}
