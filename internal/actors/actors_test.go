@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -277,5 +278,19 @@ func TestBoundedState(t *testing.T) {
 	}
 	if c.Events() != total || len(c.Actors()) != 1 || c.Actors()[0].Count != total {
 		t.Errorf("classifier: %d events, actors %+v", c.Events(), c.Actors())
+	}
+}
+
+// TestActorCap: past MaxActors distinct actors, records are counted, never
+// dropped silently.
+func TestActorCap(t *testing.T) {
+	c := NewClassifier(Knowledge{})
+	extra := 5
+	for i := range MaxActors + extra {
+		c.Add(&trace.Event{Kind: trace.KindAudit, Actor: trace.Principal{Type: "user", UPN: "u" + strconv.Itoa(i) + "@contoso.example"}})
+	}
+	c.Add(&trace.Event{Kind: trace.KindAudit, Actor: trace.Principal{Type: "user", UPN: "u0@contoso.example"}})
+	if c.Events() != MaxActors+extra+1 || len(c.actors) != MaxActors || c.Overflow != extra {
+		t.Errorf("events %d, actors %d, overflow %d", c.Events(), len(c.actors), c.Overflow)
 	}
 }

@@ -36,9 +36,10 @@ type ActivityCount struct {
 // MaxActivities caps the distinct activity names kept per actor.
 const MaxActivities = 32
 
-// MaxActors caps the distinct actors a Classifier tracks; actors beyond it
-// are counted in Classifier.Overflow and labelled nowhere (the summary says so).
-const MaxActors = 1 << 20
+// MaxActors caps the distinct actors a Classifier tracks, to bound memory;
+// records of actors beyond it are counted in Classifier.Overflow (the
+// summary reports the number) but their actors are not listed.
+const MaxActors = 200_000
 
 type actorAgg struct {
 	p          Principal
@@ -55,9 +56,11 @@ type actorAgg struct {
 // a time, in memory bounded by the number of distinct actors (not events).
 // The zero value is not ready: use NewClassifier. Not safe for concurrent use.
 type Classifier struct {
-	K        Knowledge
-	events   int
-	actors   map[string]*actorAgg
+	K      Knowledge
+	events int
+	actors map[string]*actorAgg
+	// Overflow counts records with an actor or app not tracked because
+	// MaxActors distinct ones were already tracked.
 	Overflow int
 }
 
@@ -90,12 +93,16 @@ func Key(p trace.Principal) string {
 // Add counts one event: its actor and, for sign-ins, its client app.
 func (c *Classifier) Add(e *trace.Event) {
 	c.events++
+	over := false
 	ka := Key(e.Actor)
 	if ka != "" {
-		c.touch(ka, e.Actor, e, 1)
+		over = c.touch(ka, e.Actor, e, 1) == nil
 	}
 	if kp := Key(e.App); kp != "" && kp != ka && !samePrincipal(e.Actor, e.App) {
-		c.touch(kp, e.App, e, 2)
+		over = c.touch(kp, e.App, e, 2) == nil || over
+	}
+	if over {
+		c.Overflow++
 	}
 }
 
@@ -113,7 +120,6 @@ func (c *Classifier) touch(key string, tp trace.Principal, e *trace.Event, role 
 	a := c.actors[key]
 	if a == nil {
 		if len(c.actors) >= MaxActors {
-			c.Overflow++
 			return nil
 		}
 		a = &actorAgg{p: FromTrace(tp), activities: make(map[string]int, 4), dirty: true}

@@ -431,7 +431,9 @@ func (r *logsRun) writeJSON(w *bufio.Writer) error {
 		Files  []fileStat     `json:"files"`
 		Counts map[string]int `json:"story_counts"`
 		Actors []actors.Actor `json:"actors"`
-	}{r.c.Events(), r.files, r.b.Counts(), r.c.Actors()}
+		// UnlistedActorRecords counts records whose actor was beyond actors.MaxActors.
+		UnlistedActorRecords int `json:"unlisted_actor_records,omitempty"`
+	}{r.c.Events(), r.files, r.b.Counts(), r.c.Actors(), r.c.Overflow}
 	if head.Actors == nil {
 		head.Actors = []actors.Actor{}
 	}
@@ -497,6 +499,9 @@ func (r *logsRun) writeText(w *bufio.Writer, md bool) error {
 		w.WriteString("\n")
 	} else {
 		fmt.Fprintf(w, "%d records from %d file(s): %s\n\n", r.c.Events(), nf, strings.Join(shapes, "; "))
+	}
+	if r.c.Overflow > 0 {
+		fmt.Fprintf(w, "%sNote: more than %d distinct actors; %d records belong to actors not listed below.\n\n", indent(md), actors.MaxActors, r.c.Overflow)
 	}
 	var flagged, rest []actors.Actor
 	for _, a := range all {
