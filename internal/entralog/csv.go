@@ -22,6 +22,7 @@ type csvState struct {
 	kind   string // fixed kind for portal downloads; "" to decide per row
 	portal bool
 	// portal audit columns grouped by target and additional detail
+	lastLen int // fields in the last record read
 	targets []portalTarget
 	details []portalDetail
 	row     node
@@ -67,14 +68,14 @@ type csvSchema struct {
 }
 
 var csvSchemas = []csvSchema{
-	{"portal audit log download", ShapePortalCSV, true, trace.KindAudit,
-		[][]string{{"date (utc)", "date"}, {"activity"}, {"category"}, {"correlationid"}}},
-	{"portal sign-in log download", ShapePortalCSV, true, trace.KindSignIn,
-		[][]string{{"date (utc)", "date"}, {"request id"}, {"correlation id"}, {"application id"}}},
-	{"Log Analytics AuditLogs export", ShapeLACSV, false, trace.KindAudit,
-		[][]string{{"operationname"}, {"initiatedby"}, {"targetresources"}}},
-	{"Log Analytics sign-in export", ShapeLACSV, false, trace.KindSignIn,
-		[][]string{{"appid"}, {"resulttype", "status", "status_dynamic"}, {"userprincipalname", "serviceprincipalid"}}},
+	{"an Entra portal audit log download", ShapePortalCSV, true, trace.KindAudit,
+		[][]string{{"Date (UTC)", "Date"}, {"Activity"}, {"Category"}, {"CorrelationId"}}},
+	{"an Entra portal sign-in log download", ShapePortalCSV, true, trace.KindSignIn,
+		[][]string{{"Date (UTC)", "Date"}, {"Request ID"}, {"Correlation ID"}, {"Application ID"}}},
+	{"a Log Analytics AuditLogs export", ShapeLACSV, false, trace.KindAudit,
+		[][]string{{"OperationName"}, {"InitiatedBy"}, {"TargetResources"}}},
+	{"a Log Analytics sign-in export", ShapeLACSV, false, trace.KindSignIn,
+		[][]string{{"AppId"}, {"ResultType", "Status", "Status_dynamic"}, {"UserPrincipalName", "ServicePrincipalId"}}},
 }
 
 var (
@@ -117,7 +118,7 @@ func (r *Reader) openCSV() error {
 		for _, alts := range s.need {
 			ok := false
 			for _, a := range alts {
-				ok = ok || names[a]
+				ok = ok || names[string(normKey(nil, a))]
 			}
 			if !ok {
 				missing = append(missing, strings.Join(alts, " or "))
@@ -132,8 +133,13 @@ func (r *Reader) openCSV() error {
 		}
 	}
 	if bestMissing != nil {
-		return r.inputErr(0, 1, "", fmt.Errorf("%w: CSV header lacks column(s) %s (closest: %s)",
-			ErrUnrecognised, strings.Join(bestMissing, ", "), best.desc))
+		seen := st.header
+		more := ""
+		if len(seen) > 8 {
+			seen, more = seen[:8], ", ..."
+		}
+		return r.inputErr(0, 1, "", fmt.Errorf("%w: the CSV header lacks %s, needed in %s, the closest known export (header: %s%s)",
+			ErrUnrecognised, strings.Join(bestMissing, ", "), best.desc, strings.Join(seen, ", "), more))
 	}
 	r.shape = best.shape
 	st.portal = best.portal
@@ -253,7 +259,7 @@ func (r *Reader) csvErr(record int, err error) *trace.InputError {
 		e := r.inputErr(record, pe.Line, "", pe.Err)
 		e.Column = pe.Column
 		if errors.Is(pe.Err, csv.ErrFieldCount) && r.csv != nil {
-			e.Err = fmt.Errorf("%w (the header has %d)", pe.Err, len(r.csv.header))
+			e.Err = fmt.Errorf("%w: %d, the header has %d", pe.Err, r.csv.lastLen, len(r.csv.header))
 		}
 		return e
 	}
@@ -265,6 +271,7 @@ func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 	for recNo := 1; ; recNo++ {
 		st.lim.limit = st.lim.total + int64(maxRecordBytes) + 64<<10
 		fields, err := st.cr.Read()
+		st.lastLen = len(fields)
 		if err == io.EOF {
 			return
 		}

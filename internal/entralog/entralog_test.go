@@ -376,11 +376,11 @@ func TestMalformed(t *testing.T) {
 		field      string
 		errContain string
 	}{
-		{file: "truncated.json", events: 1, errContain: "unexpected EOF"},
+		{file: "truncated.json", events: 1, line: 51, col: 1, field: "/value/1/initiatedBy/user", errContain: "unexpected EOF"},
 		{file: "badquote.csv", line: 2, col: 26, errContain: "extraneous or missing \" in quoted-field"},
-		{file: "toomany.csv", events: 1, line: 3, errContain: "wrong number of fields"},
+		{file: "toomany.csv", events: 1, line: 3, errContain: "wrong number of fields: 48, the header has 47"},
 		{file: "initiatedby_not_json.csv", events: 1, line: 3, col: 56, field: "InitiatedBy", errContain: "not JSON"},
-		{file: "wrong_columns.csv", openErr: true, line: 1, errContain: "lacks column(s)"},
+		{file: "wrong_columns.csv", openErr: true, line: 1, errContain: "lacks OperationName, InitiatedBy, TargetResources"},
 		{file: "bad_line.ndjson", events: 1, line: 2, errContain: "unexpected EOF"},
 		{file: "unknown_category.ndjson", line: 1, field: "category", errContain: "ProvisioningLogs"},
 		{file: "bad_time.csv", line: 2, field: "Date (UTC)", errContain: "unrecognised timestamp"},

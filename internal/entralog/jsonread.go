@@ -46,7 +46,11 @@ func (r *Reader) jsonErr(record int, dec *jsontext.Decoder, err error) *trace.In
 		if e.Field == "" && se.JSONPointer != "" {
 			e.Field = string(se.JSONPointer)
 		}
+		if se.Err != nil {
+			e.Err = se.Err // the position is in e already
+		}
 	}
+	r.locate(e)
 	return e
 }
 
@@ -224,6 +228,9 @@ func (r *Reader) ndjsonLine(ps *parser, line []byte, lineNo, recNo int) (*trace.
 			e.Column = int(se.ByteOffset) + 1
 			if se.JSONPointer != "" {
 				e.Field = string(se.JSONPointer)
+			}
+			if se.Err != nil {
+				e.Err = se.Err
 			}
 		} else if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			e.Err = io.ErrUnexpectedEOF

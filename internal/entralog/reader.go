@@ -84,6 +84,11 @@ const peekSize = 64 << 10
 type Reader struct {
 	name  string
 	shape string
+	// src is the input as given, for locating JSON errors by line when it
+	// can be read at an offset (a file); skip is the byte order mark length.
+	src   io.Reader
+	skip  int64
+	utf16 bool
 	br    *bufio.Reader
 	csv   *csvState
 	done  bool
@@ -101,16 +106,19 @@ var ErrUnrecognised = errors.New("not a recognised Entra audit or sign-in export
 // naming the columns it lacks.
 func NewReader(r io.Reader, name string) (*Reader, error) {
 	br := bufio.NewReaderSize(r, peekSize)
+	rd := &Reader{name: name, src: r}
 	b, _ := br.Peek(4)
 	switch {
 	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}):
 		br.Discard(3)
+		rd.skip = 3
 	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}), bytes.HasPrefix(b, []byte{0xFE, 0xFF}):
 		u := &utf16Reader{r: br, big: b[0] == 0xFE}
 		br.Discard(2)
 		br = bufio.NewReaderSize(u, peekSize)
+		rd.utf16 = true
 	}
-	rd := &Reader{name: name, br: br}
+	rd.br = br
 	first, err := firstNonSpace(br)
 	if err != nil {
 		return nil, rd.inputErr(0, 0, "", fmt.Errorf("%w: %v", ErrUnrecognised, err))
@@ -340,4 +348,35 @@ func (u *utf16Reader) Read(p []byte) (int, error) {
 	n := copy(p, u.out[u.pos:])
 	u.pos += n
 	return n, nil
+}
+
+// locate fills e.Line and e.Column from e.Offset by counting lines in the
+// input, when the input can be read at an offset (a file opened by Open or
+// any io.ReaderAt). Used on the error path of JSON documents only.
+func (r *Reader) locate(e *trace.InputError) {
+	ra, ok := r.src.(io.ReaderAt)
+	if !ok || r.utf16 || e.Offset < 0 || e.Line > 0 {
+		return
+	}
+	end := e.Offset + r.skip
+	line, col := 1, 1
+	buf := make([]byte, 64<<10)
+	for pos := r.skip; pos < end; {
+		n, err := ra.ReadAt(buf[:min(int64(len(buf)), end-pos)], pos)
+		for _, c := range buf[:n] {
+			if c == '\n' {
+				line, col = line+1, 1
+			} else {
+				col++
+			}
+		}
+		pos += int64(n)
+		if err != nil || n == 0 {
+			if pos < end {
+				return
+			}
+			break
+		}
+	}
+	e.Line, e.Column = line, col
 }
