@@ -485,13 +485,11 @@ func mapGraphSignIn(ev *trace.Event, r, env *rec) error {
 	// authenticationDetails stays in Extra as written; Details gets one
 	// summary line per step.
 	if r.has(kAuthenticationDetails) {
-		n := r.peek(kAuthenticationDetails)
-		used := r.n.mem[r.ix[kAuthenticationDetails]-1].used
-		p, err := parseInPlace(n, r.name(kAuthenticationDetails))
+		cp := *r.peek(kAuthenticationDetails) // parsed aside: Extra keeps the text as written
+		p, err := parseInPlace(&cp, r.name(kAuthenticationDetails))
 		if err != nil {
 			return err
 		}
-		r.n.mem[r.ix[kAuthenticationDetails]-1].used = used
 		if p != nil && p.kind == 'a' {
 			for i := range p.arr {
 				s := &p.arr[i]
