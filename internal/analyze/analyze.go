@@ -94,6 +94,14 @@ type signin struct {
 	codeReused    bool
 }
 
+// fail marks the sign-in failed with a short reason, unless it already is; nil-safe.
+func (s *signin) fail(reason string) {
+	if s == nil || s.Result == ResultError {
+		return
+	}
+	s.Result, s.Error = ResultError, reason
+}
+
 // New returns an Analyzer.
 func New(opts Options) *Analyzer {
 	if opts.Skew == 0 {

@@ -214,7 +214,7 @@ func TestFindings(t *testing.T) {
 				`<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_w1" Version="2.0" IssueInstant="2025-03-01T10:00:00Z"><saml:Issuer>https://sts.windows.net/` + tenant + `/</saml:Issuer><saml:Subject><saml:NameID>bob@contoso.example</saml:NameID></saml:Subject></saml:Assertion></t:RequestedSecurityToken></t:RequestSecurityTokenResponse>`
 			b.add("POST", "https://rp.example/", nil, "wa=wsignin1.0&wctx=ctx1&wresult="+url.QueryEscape(rstr), 302, loc("https://rp.example/home"), "")
 		}, []string{"wsfed_wrong_realm"}, nil, func(t *testing.T, r *Report) {
-			if len(r.Flows) != 1 || r.Flows[0].Protocol != "wsfed" || len(r.Flows[0].Steps) != 2 || r.Flows[0].User != "bob@contoso.example" || r.Flows[0].Result != ResultSuccess {
+			if len(r.Flows) != 1 || r.Flows[0].Protocol != "wsfed" || len(r.Flows[0].Steps) != 2 || r.Flows[0].User != "bob@contoso.example" || r.Flows[0].Result != ResultError {
 				t.Errorf("WS-Fed sign-in not stitched: %+v", r.Flows)
 			}
 		}},

@@ -109,6 +109,7 @@ func (a *Analyzer) samlFlow(f *trace.Flow, s *signin, q, form url.Values) {
 		if m, err := wsfed.Parse(form); err == nil && m.Result != nil {
 			r := m.Result
 			if r.AppliesTo != "" && ws.ClientID != "" && r.AppliesTo != ws.ClientID {
+				ws.fail("WS-Fed token for another realm")
 				a.finding(ws, Finding{Severity: SeverityError, Code: "wsfed_wrong_realm", Title: "WS-Fed token for another realm",
 					Detail: fmt.Sprintf("The app asked with wtrealm %s but the token applies to %s.", ws.ClientID, r.AppliesTo),
 					Hint:   "Make the relying party identifier at the IdP equal the app's realm.", FlowIDs: []int{f.ID}})
@@ -222,6 +223,7 @@ func (a *Analyzer) samlAssertion(f *trace.Flow, s *signin, as *saml.Assertion, m
 	if c := as.Conditions; c != nil && !at.IsZero() {
 		skew := a.opts.Skew
 		if !c.NotOnOrAfter.IsZero() && !at.Before(c.NotOnOrAfter.Add(skew)) {
+			s.fail("SAML assertion expired")
 			a.finding(s, Finding{Severity: SeverityError, Code: "saml_conditions_expired", Title: "SAML assertion expired",
 				Detail: fmt.Sprintf("Assertion %s is valid until %s but was posted at %s.", as.ID, c.NotOnOrAfter.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339)),
 				Hint:   "The app will reject it. Check clocks (IdP, app, client), and that the browser did not replay an old response (back button, bookmarked ACS URL).", FlowIDs: []int{f.ID}})
@@ -232,6 +234,7 @@ func (a *Analyzer) samlAssertion(f *trace.Flow, s *signin, as *saml.Assertion, m
 				Hint:   "Synchronise the IdP's and the app's clocks, or allow a few minutes of skew in the app.", FlowIDs: []int{f.ID}})
 		}
 		if len(c.Audiences) > 0 && s.ClientID != "" && !slices.Contains(c.Audiences, s.ClientID) {
+			s.fail("SAML assertion for another audience")
 			a.finding(s, Finding{Severity: SeverityError, Code: "saml_wrong_audience", Title: "SAML assertion for another audience",
 				Detail: fmt.Sprintf("The app (entity ID %s) asked for the sign-in, but the assertion's audience is %s.", s.ClientID, strings.Join(c.Audiences, ", ")),
 				Hint:   "Make the Identifier (Entity ID) of the IdP's app configuration equal the SP's entity ID exactly (scheme, trailing slash).", FlowIDs: []int{f.ID}})
@@ -308,6 +311,7 @@ func (a *Analyzer) samlToken(f *trace.Flow, s *signin, m *saml.Message, kind, wh
 		f := false
 		a.rep.Tokens[idx].Verified = &f
 		a.rep.Tokens[idx].VerifyDetail = "unsigned: neither the response nor its assertions carry a signature"
+		s.fail("unsigned SAML response")
 		a.finding(s, Finding{Severity: SeverityError, Code: "saml_unsigned", Title: "Unsigned SAML response",
 			Detail: fmt.Sprintf("SAML response %s carries no signature on the response or its assertions.", m.ID),
 			Hint:   "A service provider must reject it; configure the IdP to sign the assertion (or the response).", FlowIDs: []int{a.rep.Tokens[idx].FlowID}})
@@ -365,6 +369,7 @@ func (a *Analyzer) verifySAML(idx int, xmlb []byte) {
 		t.VerifyDetail = "signature not verified"
 	}
 	if t.Verified != nil && !*t.Verified {
+		a.get(t.SignIn).fail("SAML signature invalid")
 		a.finding(a.get(t.SignIn), Finding{Severity: SeverityError, Code: "bad_signature", Title: "SAML signature does not verify",
 			Detail: fmt.Sprintf("SAML message %s: %s", t.Fingerprint, v.Reason),
 			Hint:   "The service provider must reject it: check that the message was not altered and that the IdP's current signing certificate is the one configured.", FlowIDs: []int{t.FlowID}})

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"math/big"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,18 +58,25 @@ func TestSAMLSignatures(t *testing.T) {
 	signed, cert := signedSAML(t, string(raw))
 	_, otherCert := signedSAML(t, string(raw))
 	tampered := strings.Replace(string(signed), "alice@contoso.example", "mallory@contoso.example", 1)
+	expiredRaw, _ := base64.StdEncoding.DecodeString(samlResponse("_req1", "https://sp.example/", t0.Add(-2*time.Hour), t0.Add(-time.Hour), "urn:oasis:names:tc:SAML:2.0:status:Success"))
+	wrongAudRaw, _ := base64.StdEncoding.DecodeString(samlResponse("_req1", "https://other.example/", t0.Add(-time.Minute), t0.Add(time.Hour), "urn:oasis:names:tc:SAML:2.0:status:Success"))
+	expired, expCert := signedSAML(t, string(expiredRaw))
+	wrongAud, audCert := signedSAML(t, string(wrongAudRaw))
 	tests := []struct {
-		name   string
-		xml    string
-		certs  []*x509.Certificate
-		want   string // "true", "false", "null"
-		reason string
+		name    string
+		xml     string
+		certs   []*x509.Certificate
+		want    string // "true", "false", "null"
+		reason  string
+		finding string // a finding code that must be present ("" none)
 	}{
-		{"trusted certificate", string(signed), []*x509.Certificate{cert}, "true", ""},
-		{"only the embedded certificate", string(signed), nil, "null", "self-asserted"},
-		{"another IdP's certificate", string(signed), []*x509.Certificate{otherCert}, "null", "not among the trusted"},
-		{"tampered", tampered, []*x509.Certificate{cert}, "false", ""},
-		{"unsigned", string(raw), []*x509.Certificate{cert}, "false", "unsigned"},
+		{"trusted certificate", string(signed), []*x509.Certificate{cert}, "true", "", ""},
+		{"only the embedded certificate", string(signed), nil, "null", "self-asserted", ""},
+		{"another IdP's certificate", string(signed), []*x509.Certificate{otherCert}, "null", "not among the trusted", ""},
+		{"tampered", tampered, []*x509.Certificate{cert}, "false", "", "bad_signature"},
+		{"unsigned", string(raw), []*x509.Certificate{cert}, "false", "unsigned", "saml_unsigned"},
+		{"signed but expired", string(expired), []*x509.Certificate{expCert}, "true", "", "saml_conditions_expired"},
+		{"signed for another audience", string(wrongAud), []*x509.Certificate{audCert}, "true", "", "saml_wrong_audience"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,8 +103,21 @@ func TestSAMLSignatures(t *testing.T) {
 			if got != tt.want || !strings.Contains(tok.VerifyDetail, tt.reason) {
 				t.Errorf("verified %s (%s), want %s with %q", got, tok.VerifyDetail, tt.want, tt.reason)
 			}
-			if len(r.Flows) != 1 || r.Flows[0].Result != ResultSuccess || r.Flows[0].User == "" {
+			if len(r.Flows) != 1 || r.Flows[0].User == "" {
 				t.Errorf("sign-in %+v", r.Flows)
+			}
+			var codes []string
+			for _, f := range r.Findings {
+				codes = append(codes, f.Code)
+			}
+			if tt.finding != "" && !slices.Contains(codes, tt.finding) {
+				t.Errorf("findings %v lack %s", codes, tt.finding)
+			}
+			if tt.finding == "" && len(codes) > 0 {
+				t.Errorf("unexpected findings %v", codes)
+			}
+			if wantErr := tt.finding != ""; wantErr != (r.Flows[0].Result == ResultError) {
+				t.Errorf("result %s (%s) with findings %v", r.Flows[0].Result, r.Flows[0].Error, codes)
 			}
 		})
 	}

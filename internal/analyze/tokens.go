@@ -361,6 +361,7 @@ func (a *Analyzer) verify(t *Token) {
 		t.VerifyDetail = "signature not verified"
 	}
 	if v.Verified != nil && !*v.Verified && t.Kind != "client_assertion" {
+		a.get(t.SignIn).fail("token signature invalid")
 		a.finding(a.get(t.SignIn), Finding{Severity: SeverityError, Code: "bad_signature", Title: "Token signature does not verify",
 			Detail: fmt.Sprintf("Token %s (%s): %s", t.Fingerprint, t.Kind, v.Reason),
 			Hint:   "A relying party must reject this token. Check that it was not altered, and that the keys used are the issuer's current ones.", FlowIDs: []int{t.FlowID}})
