@@ -190,6 +190,12 @@ func TestSharedFiles(t *testing.T) {
 			{55, "last app", func(e *trace.Event) any { return e.App.DisplayName }, "SharePoint Online Web Client Extensibility"},
 			{55, "last id", func(e *trace.Event) any { return e.ID }, "3b50929d-3d7e-420d-a2bf-cf8189a36c01"},
 			{55, "last time", ts, "2021-04-28T15:19:08.373Z"},
+			{0, "multi-line JSON cell kept as written", func(e *trace.Event) any {
+				v, _ := extra(e, "AuthenticationDetails")
+				return strings.HasPrefix(v, "[\n  {\n    \"authenticationStepDateTime\"")
+			}, true},
+			{0, "auth step summary", func(e *trace.Event) any { return e.Details[0] },
+				trace.KV{Key: "authentication: Previously satisfied", Value: "succeeded: First factor requirement satisfied by claim in the token"}},
 		}},
 		"sentinel-lab_SigninLogs_disabled_accounts.csv": {ShapeLACSV, []check{
 			{0, "error", errCode, 50057},
