@@ -162,7 +162,13 @@ func wireProto(p string) string {
 		return "HTTP/3"
 	}
 	if strings.HasPrefix(strings.ToUpper(p), "HTTP/") {
-		return clean(p)
+		// One token: drop spaces and control characters.
+		return strings.Map(func(r rune) rune {
+			if r <= ' ' || r == 0x7f {
+				return -1
+			}
+			return r
+		}, p)
 	}
 	return "HTTP/1.1"
 }
