@@ -753,7 +753,7 @@ func (a *Analyzer) response(f *trace.Flow, s *signin, ep oauth.Endpoint, kind st
 				a.tokenResponse(f, s, d.Token)
 			}
 		case "error":
-			if s != nil || kind == "token" || ep.Kind == oauth.KindToken || ep.Entra {
+			if kind != "api" && (s != nil || kind == "token" || ep.Kind == oauth.KindToken || ep.Entra) {
 				a.oauthError(f, s, d.Error, kind)
 			}
 		}
@@ -762,6 +762,10 @@ func (a *Analyzer) response(f *trace.Flow, s *signin, ep oauth.Endpoint, kind st
 		}
 	} else if (kind == "token" || ep.Kind == oauth.KindToken) && resp.Status >= 400 {
 		a.httpError(f, s)
+	}
+	// An API refusing a bearer token says why in WWW-Authenticate (RFC 6750).
+	if resp.Status == 401 || resp.Status == 403 {
+		a.bearerChallenge(f, s)
 	}
 	// An OAuth error rendered as an HTML page by the authorization server
 	// (wrong redirect_uri: the server must not redirect back).
@@ -994,4 +998,42 @@ func htmlOAuthError(body []byte) (*oauth.ErrorResponse, bool) {
 	}
 	e.AADSTS = oauth.AADSTS(text)
 	return e, true
+}
+
+var challengeParamRE = regexp.MustCompile(`(\w+)="([^"]*)"`)
+
+// bearerChallenge reports an API's refusal of a bearer token: a claims
+// challenge (Conditional Access / continuous access evaluation) or an
+// invalid_token / insufficient_scope error.
+func (a *Analyzer) bearerChallenge(f *trace.Flow, s *signin) {
+	if bearer(f.Request.Headers.Get("Authorization")) == "" {
+		return
+	}
+	for _, h := range f.Response.Headers.Values("WWW-Authenticate") {
+		if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(h)), "bearer") {
+			continue
+		}
+		params := map[string]string{}
+		for _, m := range challengeParamRE.FindAllStringSubmatch(h, 20) {
+			params[strings.ToLower(m[1])] = m[2]
+		}
+		host := f.Request.Host()
+		switch {
+		case params["error"] == "insufficient_claims" || params["claims"] != "":
+			a.finding(s, Finding{Severity: SeverityWarning, Code: "api_claims_challenge", Title: "API sent a claims challenge",
+				Detail:  fmt.Sprintf("%s refused the token with a claims challenge (HTTP %d): Conditional Access or continuous access evaluation needs a new token (for example after a password change, a revoked session, a new location or a policy needing MFA).", host, f.Response.Status),
+				Hint:    "The client must request a new token interactively, passing the challenge's claims parameter to the authorize request (MSAL: WithClaims / claims in the request); retrying with the cached token will keep failing.",
+				FlowIDs: []int{f.ID}})
+		case params["error"] == "invalid_token":
+			a.finding(s, Finding{Severity: SeverityWarning, Code: "api_invalid_token", Title: "API rejected the access token",
+				Detail:  fmt.Sprintf("%s answered %d invalid_token: %s", host, f.Response.Status, params["error_description"]),
+				Hint:    "Compare the token's aud, iss, scp/roles and exp (see Tokens) with what the API expects; an expired or wrong-audience token is the usual cause.",
+				FlowIDs: []int{f.ID}})
+		case params["error"] == "insufficient_scope":
+			a.finding(s, Finding{Severity: SeverityWarning, Code: "api_insufficient_scope", Title: "Token lacks a required permission",
+				Detail:  fmt.Sprintf("%s answered %d insufficient_scope (needs %q).", host, f.Response.Status, params["scope"]),
+				Hint:    "Request the missing scope (and get consent for it), or assign the app role the API requires.",
+				FlowIDs: []int{f.ID}})
+		}
+	}
 }

@@ -189,6 +189,19 @@ func TestFindings(t *testing.T) {
 			b.add("GET", authz("&prompt=none"), trace.Headers{{Name: "Sec-Fetch-Dest", Value: "iframe"}, {Name: "Sec-Fetch-Site", Value: "cross-site"}}, "", 302,
 				loc(spa+"#error=login_required&error_description=AADSTS50058%3a+A+silent+sign-in+request+was+sent+but+no+user+is+signed+in.&state=S1"), "")
 		}, []string{"third_party_cookies_blocked", "interaction_required.aadsts50058"}, nil, nil},
+		{"API claims challenge and an API error body not taken for a sign-in error", func(b *fb) {
+			at := fakeJWT(map[string]any{"aud": "https://graph.microsoft.com", "scp": "User.Read", "ver": "1.0", "tid": tenant, "iat": t0.Unix(), "exp": t0.Add(time.Hour).Unix()})
+			b.add("GET", authz(""), nil, "", 302, loc(spa+"?code=C1&state=S1"), "")
+			b.add("POST", entra+tenant+"/oauth2/v2.0/token", nil, tokenReq("&code_verifier=v"), 200, nil, `{"access_token":"`+at+`","refresh_token":"r","scope":"User.Read offline_access"}`)
+			b.add("GET", "https://graph.microsoft.com/v1.0/me", trace.Headers{{Name: "Authorization", Value: "Bearer " + at}}, "", 401,
+				trace.Headers{{Name: "WWW-Authenticate", Value: `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnt9fQ=="`}}, `{"error":"unauthorized"}`)
+			b.add("GET", "https://api.example/items", trace.Headers{{Name: "Authorization", Value: "Bearer " + at}}, "", 401,
+				trace.Headers{{Name: "WWW-Authenticate", Value: `Bearer error="invalid_token", error_description="The audience is invalid"`}}, "")
+		}, []string{"api_claims_challenge", "api_invalid_token"}, []string{"oauth_error"}, func(t *testing.T, r *Report) {
+			if r.Flows[0].Result != ResultSuccess || len(r.Flows[0].Steps) != 4 {
+				t.Errorf("sign-in %+v", r.Flows[0])
+			}
+		}},
 		{"5xx from the token endpoint", func(b *fb) {
 			b.add("POST", entra+tenant+"/oauth2/v2.0/token", nil, tokenReq("&code_verifier=v"), 503, nil, "Service Unavailable")
 		}, []string{"token_endpoint_http_error"}, nil, nil},
