@@ -556,6 +556,15 @@ func (a *Analyzer) tokenRequest(f *trace.Flow, v url.Values, ep oauth.Endpoint) 
 	if s.Grant == "" {
 		s.Grant = tr.Grant
 	}
+	if tr.Assertion != "" && s.Parent == 0 {
+		// On-behalf-of / jwt-bearer: the assertion is a token an earlier sign-in got.
+		if p := a.get(a.byAccess[fp(tr.Assertion)]); p != nil && p != s {
+			s.Parent = p.ID
+			if s.User == "" {
+				s.User = p.User
+			}
+		}
+	}
 	if s.IdP == "" {
 		a.fillFromEndpoint(s, ep, f.Request.URL)
 	} else if ep.Entra {

@@ -202,6 +202,17 @@ func TestFindings(t *testing.T) {
 				t.Errorf("sign-in %+v", r.Flows[0])
 			}
 		}},
+		{"on-behalf-of linked to the sign-in whose token it exchanges", func(b *fb) {
+			at := fakeJWT(map[string]any{"aud": "api://middle", "scp": "access", "ver": "2.0", "tid": tenant, "preferred_username": "carol@contoso.example", "iat": t0.Unix(), "exp": t0.Add(time.Hour).Unix()})
+			b.add("GET", authz(""), nil, "", 302, loc(spa+"?code=C1&state=S1"), "")
+			b.add("POST", entra+tenant+"/oauth2/v2.0/token", nil, tokenReq("&code_verifier=v"), 200, nil, `{"access_token":"`+at+`","refresh_token":"r","scope":"api://middle/access offline_access"}`)
+			b.add("POST", entra+tenant+"/oauth2/v2.0/token", nil, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&requested_token_use=on_behalf_of&client_id=middle&client_secret=MiddleSecret99&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default&assertion="+at, 400, nil,
+				entraError(65001, "invalid_grant", "The user or administrator has not consented to use the application"))
+		}, []string{"consent_required.aadsts65001"}, nil, func(t *testing.T, r *Report) {
+			if len(r.Flows) != 2 || r.Flows[1].Grant != "on_behalf_of" || r.Flows[1].Parent != 1 || r.Flows[1].User != "carol@contoso.example" || r.Flows[1].ClientAuth != "client_secret_post" || r.Flows[1].Result != ResultError {
+				t.Errorf("OBO sign-in %+v", r.Flows)
+			}
+		}},
 		{"5xx from the token endpoint", func(b *fb) {
 			b.add("POST", entra+tenant+"/oauth2/v2.0/token", nil, tokenReq("&code_verifier=v"), 503, nil, "Service Unavailable")
 		}, []string{"token_endpoint_http_error"}, nil, nil},
