@@ -124,6 +124,9 @@ func TestParseResponseBodies(t *testing.T) {
 			if !bytes.Equal(r.Wire, tc.wire) {
 				t.Errorf("Wire = %d bytes, want %d", len(r.Wire), len(tc.wire))
 			}
+			if want := int64(len(body) - len(tc.wire)); !tc.wantErr && tc.wire != nil && r.Compression != want {
+				t.Errorf("Compression = %d, want %d", r.Compression, want)
+			}
 			if r.Status != 200 || r.Reason != "OK" || r.Proto != "HTTP/1.1" {
 				t.Errorf("status line = %q %d %q", r.Proto, r.Status, r.Reason)
 			}

@@ -328,6 +328,9 @@ func ParseResponse(raw []byte, lim Limits) (*trace.Response, error) {
 		return r, berr
 	}
 	r.Size = int64(len(r.Body))
+	if r.Wire != nil && len(r.Body) > len(r.Wire) {
+		r.Compression = int64(len(r.Body) - len(r.Wire)) // HAR: bytes saved
+	}
 	return r, nil
 }
 
