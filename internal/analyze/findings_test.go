@@ -156,6 +156,17 @@ func TestFindings(t *testing.T) {
 				t.Errorf("form_post not stitched: %+v", r.Flows)
 			}
 		}},
+		{"form_post page from the IdP: the ID token in the form is named and checked", func(b *fb) {
+			idt := fakeJWT(map[string]any{"aud": appID, "iss": entra + tenant + "/v2.0", "tid": tenant, "nonce": "WRONG", "ver": "2.0", "sub": "x", "iat": t0.Unix(), "exp": t0.Add(time.Hour).Unix()})
+			b.add("GET", strings.Replace(authz("&response_mode=form_post"), "response_type=code", "response_type=code+id_token", 1), nil, "", 200, nil, "<html>login</html>")
+			b.add("POST", entra+tenant+"/kmsi", nil, "LoginOptions=1", 200, nil,
+				`<html><body onload="document.forms[0].submit()"><form method="POST" action="`+spa+`"><input type="hidden" name="code" value="C1" /><input type="hidden" name="id_token" value="`+idt+`" /><input type="hidden" name="state" value="S1" /></form></body></html>`)
+			b.add("POST", spa, trace.Headers{{Name: "Referer", Value: "https://login.microsoftonline.com/"}}, "code=C1&id_token="+idt+"&state=S1", 302, loc(spa+"home"), "")
+		}, []string{"nonce_mismatch"}, []string{"state_mismatch"}, func(t *testing.T, r *Report) {
+			if len(r.Tokens) != 1 || r.Tokens[0].Where != "response.body.id_token" || r.Tokens[0].Seen != 2 || len(r.Flows) != 1 || len(r.Flows[0].Steps) != 3 {
+				t.Errorf("tokens %+v flows %+v", r.Tokens, r.Flows)
+			}
+		}},
 		{"state mismatch on a redirect", func(b *fb) {
 			b.add("GET", authz(""), nil, "", 302, loc(spa+"?code=C1&state=WRONG"), "")
 		}, []string{"state_mismatch"}, nil, nil},

@@ -69,6 +69,27 @@ func nameBefore(text string, start int) string {
 	return text[j:i]
 }
 
+// htmlInputName returns X for `<input name="X" value="<start>`, the form
+// field a token sits in (the IdP's auto-posting form_post page); "value" if none.
+func htmlInputName(text string, start int) string {
+	from := max(0, start-300)
+	tag := text[from:start]
+	if i := strings.LastIndexByte(tag, '<'); i >= 0 {
+		tag = tag[i:]
+	} else {
+		return "value"
+	}
+	i := strings.Index(tag, `name="`)
+	if i < 0 {
+		return "value"
+	}
+	rest := tag[i+len(`name="`):]
+	if j := strings.IndexByte(rest, '"'); j >= 0 {
+		return rest[:j]
+	}
+	return "value"
+}
+
 var kindByName = map[string]string{
 	"id_token": "id_token", "access_token": "access_token", "refresh_token": "refresh_token",
 	"client_assertion": "client_assertion", "assertion": "assertion", "bearer": "access_token",
@@ -81,6 +102,9 @@ func (a *Analyzer) scanText(f *trace.Flow, s *signin, text, where string, inRequ
 	}
 	for m := range jwt.All(text) {
 		name := nameBefore(text, m.Start)
+		if name == "value" {
+			name = htmlInputName(text, m.Start)
+		}
 		w := where
 		if name != "" && !strings.EqualFold(name, "Bearer") {
 			sep := "."
