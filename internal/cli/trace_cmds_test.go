@@ -131,11 +131,13 @@ func sameFlows(t *testing.T, name string, a, b []*trace.Flow) {
 		if !bytes.Equal(x.Request.Body, y.Request.Body) {
 			t.Errorf("%s: request body changed (%d → %d bytes)", where, len(x.Request.Body), len(y.Request.Body))
 		}
-		if (x.Response == nil) != (y.Response == nil) {
+		// A status-0 response with nothing in it (Chrome's record of a request
+		// that got no answer) is the same as no response.
+		if (noResponse(x.Response)) != (noResponse(y.Response)) {
 			t.Errorf("%s: response presence changed", where)
 			continue
 		}
-		if x.Response != nil {
+		if !noResponse(x.Response) {
 			if x.Response.Status != y.Response.Status {
 				t.Errorf("%s: status %d became %d", where, x.Response.Status, y.Response.Status)
 			}
@@ -148,6 +150,12 @@ func sameFlows(t *testing.T, name string, a, b []*trace.Flow) {
 		}
 		tx, ty := x.Timings, y.Timings
 		for j, p := range [][2]float64{{tx.Blocked, ty.Blocked}, {tx.DNS, ty.DNS}, {tx.Connect, ty.Connect}, {tx.SSL, ty.SSL}, {tx.Send, ty.Send}, {tx.Wait, ty.Wait}, {tx.Receive, ty.Receive}} {
+			// HAR 1.2 counts ssl inside connect; Firefox and mitmproxy write them
+			// apart (ssl > connect). SAZ stores TCP and TLS times separately and
+			// so reads such a connect back as tcp+ssl: exempt it.
+			if j == 2 && tx.SSL > tx.Connect && tx.Connect >= 0 {
+				continue
+			}
 			if math.Abs(p[0]-p[1]) > 1 {
 				t.Errorf("%s: timing %d changed %v → %v", where, j, p[0], p[1])
 			}
@@ -175,6 +183,10 @@ func headerDiff(a, b trace.Headers) string {
 		}
 	}
 	return ""
+}
+
+func noResponse(r *trace.Response) bool {
+	return r == nil || (r.Status == 0 && len(r.Headers) == 0 && len(r.Body) == 0)
 }
 
 func firstDiff(a, b string) int {

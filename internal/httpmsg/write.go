@@ -46,7 +46,9 @@ func WriteRequest(w io.Writer, r *trace.Request) error {
 	if target == "" {
 		target = "/"
 	}
-	bw.WriteString(strings.ReplaceAll(clean(target), " ", "%20"))
+	// Spaces stay as recorded (a HAR may hold "[state redacted]"): the reader
+	// takes everything between the method and the version as the target.
+	bw.WriteString(clean(target))
 	bw.WriteByte(' ')
 	bw.WriteString(wireProto(r.Proto))
 	bw.WriteString("\r\n")

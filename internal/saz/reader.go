@@ -137,7 +137,11 @@ func Open(ra io.ReaderAt, size int64, name string, opts Options) (*Reader, error
 	}
 	byKey := map[string]*session{}
 	encrypted := false
+	marked := false // the archive carries Fiddler's own files: an empty capture is still a SAZ
 	for i, f := range zr.File {
+		if f.Name == "[Content_Types].xml" || f.Name == "_index.htm" {
+			marked = true
+		}
 		if err := checkName(f.Name); err != nil {
 			return nil, r.errf(-1, f.Name, "%w", err)
 		}
@@ -184,7 +188,7 @@ func Open(ra io.ReaderAt, size int64, name string, opts Options) (*Reader, error
 	}
 	r.sessions = kept
 	r.openWarnings = len(r.warnings)
-	if len(r.sessions) == 0 {
+	if len(r.sessions) == 0 && !marked {
 		return nil, r.errf(-1, "raw/", "not a SAZ archive: no raw/N_c.txt session entries")
 	}
 	if encrypted {
