@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"iter"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/idtrace/idtrace/internal/testutil"
 	"github.com/idtrace/idtrace/internal/trace"
 )
 
@@ -293,6 +296,11 @@ func FuzzAnalyzeFlow(f *testing.F) {
 	f.Add("https://login.microsoftonline.com/common/oauth2/v2.0/authorize?client_id=a&response_type=code&state=s", "", "https://app/#code=x&state=s", []byte(`$Config={"iErrorCode":50058}`))
 	f.Add("https://x/token", "grant_type=authorization_code&code=x&client_secret=s", "", []byte(`{"error":"invalid_grant","error_codes":[70008]}`))
 	f.Add("https://sp/acs", "SAMLResponse="+url.QueryEscape(samlResponse("_r", "a", t0, t0, "x")), "", []byte(fakeJWT(map[string]any{"aud": "x"})))
+	for _, rel := range []string{"other/saml2aws_aad_ConvergedSignIn.html", "other/saml2aws_aad_SAMLResponse.html", "jwt/msalnet_v2_token.jwt", "jwt/msalnet_OpenidConfiguration.json"} {
+		if b, err := os.ReadFile(filepath.Join(testutil.Root(), "..", "shared", "testdata", rel)); err == nil {
+			f.Add("https://login.microsoftonline.com/common/oauth2/v2.0/authorize?client_id=a&response_type=code+id_token&response_mode=form_post", "SAMLResponse=x", "https://app/#id_token=x", b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, u, body, location string, respBody []byte) {
 		b := &fb{}
 		b.add("POST", u, nil, body, 302, loc(location), string(respBody))
