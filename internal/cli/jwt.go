@@ -122,14 +122,7 @@ func runJWT(app *App, arg string, opts JWTOptions) error {
 func writeJWTText(b *strings.Builder, r *analyze.JWTReport) {
 	fmt.Fprintf(b, "Kind:      %s\n", r.Kind)
 	fmt.Fprintf(b, "Header:    %s\n", r.Header)
-	switch {
-	case r.Verified == nil:
-		fmt.Fprintf(b, "Signature: not verified (%s)\n", r.VerifyDetail)
-	case *r.Verified:
-		fmt.Fprintf(b, "Signature: verified (%s)\n", r.VerifyDetail)
-	default:
-		fmt.Fprintf(b, "Signature: INVALID (%s)\n", r.VerifyDetail)
-	}
+	fmt.Fprintf(b, "Signature: %s\n", verdict(r.Verified, r.VerifyDetail))
 	if r.Encrypted {
 		b.WriteString("Encrypted: only the header is readable\n")
 	}
@@ -148,4 +141,23 @@ func writeJWTText(b *strings.Builder, r *analyze.JWTReport) {
 		}
 	}
 	b.WriteString("\n")
+}
+
+// verdict says in one line whether a signature verified, without repeating
+// the detail's own first words.
+func verdict(v *bool, detail string) string {
+	word := "not verified"
+	switch {
+	case v != nil && *v:
+		word = "verified"
+	case v != nil:
+		word = "INVALID"
+	}
+	if detail == "" {
+		return word
+	}
+	if strings.HasPrefix(strings.ToLower(detail), "signature "+strings.ToLower(word)) {
+		return word + detail[len("signature ")+len(word):]
+	}
+	return word + " (" + detail + ")"
 }

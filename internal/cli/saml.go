@@ -75,14 +75,7 @@ func runSAML(app *App, arg string, opts SAMLOptions) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Binding:   %s\n", r.Binding)
-	switch {
-	case r.Verified == nil:
-		fmt.Fprintf(&b, "Signature: not verified (%s)\n", r.VerifyDetail)
-	case *r.Verified:
-		fmt.Fprintf(&b, "Signature: verified (%s)\n", r.VerifyDetail)
-	default:
-		fmt.Fprintf(&b, "Signature: INVALID (%s)\n", r.VerifyDetail)
-	}
+	fmt.Fprintf(&b, "Signature: %s\n", verdict(r.Verified, r.VerifyDetail))
 	for _, p := range r.Problems {
 		fmt.Fprintf(&b, "Problem:   %s\n", p)
 	}
