@@ -364,11 +364,10 @@ func (b *StoryBuilder) tellSignIn(st *Story, steps []gstep) {
 		}
 	}
 	mfa := false
-	for _, s := range steps {
+	for i, s := range steps {
 		if s.errorCode == 50074 || s.errorCode == 50076 || s.errorCode == 50079 {
 			mfa = true
-			s := s
-			st.Steps[slices.IndexFunc(st.Steps, func(x Step) bool { return x.Source == s.Source })].Role = "mfa-interrupt"
+			st.Steps[i].Role = "mfa-interrupt"
 		}
 	}
 	switch {
