@@ -168,6 +168,7 @@ func newCrewjamIdP(t *testing.T, sigMethod string) *crewjamIdP {
 		Logger:                  log.New(p.log, "crewjam idp: ", 0),
 		MetadataURL:             mustURL(t, p.srv.URL+"/metadata"),
 		SSOURL:                  mustURL(t, p.srv.URL+"/sso"),
+		LogoutURL:               mustURL(t, p.srv.URL+"/slo"),
 		ServiceProviderProvider: p,
 		SessionProvider:         p,
 		AssertionMaker:          p,
@@ -944,5 +945,92 @@ func TestCrewjamEncryptedAssertion(t *testing.T) {
 	v := idsaml.Verify(f.xml, []*x509.Certificate{p.idp.Certificate})
 	if v.Verified == nil || !*v.Verified || !slices.Equal(v.Covered, []string{"/Response"}) {
 		t.Errorf("Verify = %s covered %v: %s", verified(v), v.Covered, v.Reason)
+	}
+}
+
+// TestCrewjamSignedPostRequests: an SP that signs its messages sends a
+// signed AuthnRequest in the POST binding (through the IdP, which answers
+// it) and a signed LogoutRequest in the redirect binding.
+func TestCrewjamSignedPostRequests(t *testing.T) {
+	p := newCrewjamIdP(t, dsig.RSASHA256SignatureMethod)
+	spKey, spCert := newKeyCert(t, "crewjam test SP signing (synthetic)")
+	_, otherCert := newKeyCert(t, "unrelated (synthetic)")
+	s := p.addSP(t, "signer", spKey, spCert, dsig.RSASHA256SignatureMethod)
+
+	authn, err := s.sp.MakeAuthenticationRequest(s.sp.GetSSOBindingLocation(crewjam.HTTPPostBinding), crewjam.HTTPPostBinding, crewjam.HTTPPostBinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := authn.Post("post-state")
+	var formValue string
+	for _, in := range formInput.FindAllSubmatch(page, -1) {
+		if string(in[1]) == "SAMLRequest" {
+			formValue = string(in[2])
+		}
+	}
+	if formValue == "" {
+		t.Fatalf("no SAMLRequest in crewjam's form:\n%s", page)
+	}
+	// The browser posts the form to the IdP, which answers with a Response.
+	resp, err := p.srv.Client().PostForm(authn.Destination, url.Values{"SAMLRequest": {html.UnescapeString(formValue)}, "RelayState": {"post-state"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("IdP refused the POSTed AuthnRequest: %d; log:\n%s", resp.StatusCode, p.log)
+	}
+	if got := p.lastAssertion(t).Subject.SubjectConfirmations[0].SubjectConfirmationData.InResponseTo; got != authn.ID {
+		t.Fatalf("the IdP answered request %q, want %q", got, authn.ID)
+	}
+
+	lr, err := s.sp.MakeLogoutRequest(s.sp.GetSLOBindingLocation(crewjam.HTTPRedirectBinding), "alice@idp.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lu := lr.Redirect("logout-state")
+
+	type message struct {
+		name           string
+		decode         func() ([]byte, error)
+		kind, id, dest string
+		issuer         string
+		nameID         *crewjam.NameID
+	}
+	msgs := []message{
+		{"AuthnRequest, POST binding", func() ([]byte, error) { return idsaml.DecodePost(formValue) },
+			"AuthnRequest", authn.ID, authn.Destination, authn.Issuer.Value, nil},
+		{"LogoutRequest, redirect binding", func() ([]byte, error) { return idsaml.DecodeRedirect(lu.Query().Get("SAMLRequest")) },
+			"LogoutRequest", lr.ID, lr.Destination, lr.Issuer.Value, lr.NameID},
+	}
+	if lr.Destination != p.idp.LogoutURL.String() || authn.Destination != p.idp.SSOURL.String() {
+		t.Fatalf("crewjam addressed its requests to %q and %q", authn.Destination, lr.Destination)
+	}
+	for _, mm := range msgs {
+		t.Run(mm.name, func(t *testing.T) {
+			b, err := mm.decode()
+			if err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			m := mustParse(t, b)
+			if m.Kind != mm.kind || m.ID != mm.id || m.Destination != mm.dest || m.Issuer != mm.issuer || m.Issuer != s.entityID() || !m.Signed {
+				t.Errorf("got %s %q to %q from %q signed %v; want %s %q to %q from %q signed", m.Kind, m.ID, m.Destination, m.Issuer, m.Signed,
+					mm.kind, mm.id, mm.dest, mm.issuer)
+			}
+			if mm.nameID != nil && (m.NameID == nil || m.NameID.Value != mm.nameID.Value || m.NameID.Format != mm.nameID.Format ||
+				m.NameID.SPNameQualifier != mm.nameID.SPNameQualifier) {
+				t.Errorf("NameID = %+v, want %+v", m.NameID, mm.nameID)
+			}
+			v := idsaml.Verify(b, []*x509.Certificate{spCert})
+			if v.Verified == nil || !*v.Verified || !slices.Equal(v.Covered, []string{"/" + mm.kind}) {
+				t.Errorf("Verify(SP cert) = %s covered %v: %s", verified(v), v.Covered, v.Reason)
+			}
+			if v := idsaml.Verify(b, []*x509.Certificate{otherCert}); v.Verified != nil && *v.Verified {
+				t.Errorf("Verify(other cert) = true: %s", v.Reason)
+			}
+			if v := idsaml.Verify(b, []*x509.Certificate{p.idp.Certificate}); v.Verified != nil && *v.Verified {
+				t.Errorf("Verify(IdP cert) of an SP-signed request = true: %s", v.Reason)
+			}
+		})
 	}
 }
