@@ -35,6 +35,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
 	crewjam "github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
 
@@ -1030,6 +1031,104 @@ func TestCrewjamSignedPostRequests(t *testing.T) {
 			}
 			if v := idsaml.Verify(b, []*x509.Certificate{p.idp.Certificate}); v.Verified != nil && *v.Verified {
 				t.Errorf("Verify(IdP cert) of an SP-signed request = true: %s", v.Reason)
+			}
+		})
+	}
+}
+
+// TestCrewjamSignatureWrapping: the Response signature is stripped and a
+// forged, unsigned copy of crewjam's signed assertion (other mail value) is
+// put in front of it. Only the original stays trustworthy.
+func TestCrewjamSignatureWrapping(t *testing.T) {
+	p := newCrewjamIdP(t, dsig.RSASHA256SignatureMethod)
+	s := p.addSP(t, "app", nil, nil, "")
+	f := p.signIn(t, s, "")
+	if f.post.err != nil {
+		t.Fatalf("crewjam's SP rejected the Response: %v", f.post.err)
+	}
+	tests := []struct {
+		name     string
+		forgedID string // "" keeps the original's ID
+	}{
+		{"forged copy with the same ID", ""},
+		{"forged copy with its own ID", "id-forged"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := etree.NewDocument()
+			if err := doc.ReadFromBytes(f.xml); err != nil {
+				t.Fatal(err)
+			}
+			root := doc.Root()
+			var orig *etree.Element
+			for _, c := range root.ChildElements() {
+				switch c.Tag {
+				case "Signature":
+					root.RemoveChild(c)
+				case "Assertion":
+					orig = c
+				}
+			}
+			if orig == nil {
+				t.Fatal("no Assertion in crewjam's Response")
+			}
+			forged := orig.Copy()
+			for _, c := range forged.ChildElements() {
+				if c.Tag == "Signature" {
+					forged.RemoveChild(c)
+				}
+			}
+			if tt.forgedID != "" {
+				forged.CreateAttr("ID", tt.forgedID)
+			}
+			changed := false
+			for _, v := range forged.FindElements(".//AttributeValue") {
+				if v.Text() == p.session.UserEmail {
+					v.SetText("mallory@evil.example")
+					changed = true
+				}
+			}
+			if !changed {
+				t.Fatal("no mail value to forge")
+			}
+			root.InsertChildAt(orig.Index(), forged)
+			b, err := doc.WriteToBytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			m := mustParse(t, b)
+			if len(m.Assertions) != 2 || m.Signed || m.Assertions[0].Signed || !m.Assertions[1].Signed {
+				t.Fatalf("parsed %d assertions (Response signed %v); want forged unsigned then original signed", len(m.Assertions), m.Signed)
+			}
+			v := idsaml.Verify(b, []*x509.Certificate{p.idp.Certificate})
+			if v.Verified == nil || *v.Verified {
+				t.Errorf("Verified = %s, want false: %s", verified(v), v.Reason)
+			}
+			if v.Covers(m.Assertions[0].Path) || !v.Covers(m.Assertions[1].Path) {
+				t.Errorf("covered %v: want only the original %s, not the forged %s", v.Covered, m.Assertions[1].Path, m.Assertions[0].Path)
+			}
+			if !slices.Equal(v.Uncovered, []string{m.Assertions[0].Path}) {
+				t.Errorf("Uncovered = %v, want [%s]", v.Uncovered, m.Assertions[0].Path)
+			}
+			dup := slices.ContainsFunc(v.Warnings, func(w string) bool { return strings.Contains(w, f.made.ID) })
+			if dup != (tt.forgedID == "") {
+				t.Errorf("duplicate-ID warning = %v, want %v: %v", dup, tt.forgedID == "", v.Warnings)
+			}
+			// crewjam's SP, like Covers, trusts only the signed original: it
+			// skips the forged assertion and returns the original's values.
+			got, err := s.sp.ParseXMLResponse(b, []string{f.authn.ID}, s.sp.AcsURL)
+			if err != nil {
+				t.Fatalf("crewjam's SP: %v", privateErr(err))
+			}
+			for _, st := range got.AttributeStatements {
+				for _, at := range st.Attributes {
+					for _, v := range at.Values {
+						if v.Value == "mallory@evil.example" {
+							t.Errorf("crewjam's SP returned the forged value in %s", at.Name)
+						}
+					}
+				}
 			}
 		})
 	}
