@@ -191,13 +191,3 @@ func exactArgs(n int) cobra.PositionalArgs {
 		return nil
 	}
 }
-
-// rangeArgs is cobra.RangeArgs returning a UsageError.
-func rangeArgs(min, max int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) < min || len(args) > max {
-			return usageErr("%s: expected %d to %d arguments, got %d", cmd.CommandPath(), min, max, len(args))
-		}
-		return nil
-	}
-}
