@@ -246,11 +246,14 @@ func runLs(app *App, o *LsOptions) error {
 	}
 	defer c.Close()
 
-	var tw *tabwriter.Writer
 	enc := json.NewEncoder(app.IO.Out)
 	enc.SetEscapeHTML(false)
-	if !o.JSON && !o.Count {
-		tw = newTable(app.IO.Out)
+	table := !o.JSON && !o.Count
+	var tw *tabwriter.Writer // started at the first row, so a bad file prints no heading
+	start := func() {
+		if tw == nil {
+			tw = newTable(app.IO.Out)
+		}
 	}
 	n := 0
 	for f, err := range src.Flows() {
@@ -274,13 +277,15 @@ func runLs(app *App, o *LsOptions) error {
 				return err
 			}
 		default:
+			start()
 			writeLsRow(tw, f, app.IO.OutTTY)
 		}
 	}
 	if o.Count {
 		fmt.Fprintln(app.IO.Out, n)
 	}
-	if tw != nil {
+	if table {
+		start()
 		return tw.Flush()
 	}
 	return nil
