@@ -44,7 +44,7 @@ if [ "${SKIP_FUZZ:-}" != 1 ]; then
 	for pkg in $(go list ./...); do
 		for fz in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
 			echo "-- $pkg $fz"
-			go test -run='^$' -fuzz="^${fz}\$" -fuzztime="${FUZZTIME:-3s}" "$pkg" >/tmp/idtrace-fuzz.log 2>&1 || { cat /tmp/idtrace-fuzz.log; exit 1; }
+			go test -run='^$' -fuzz="^${fz}\$" -fuzztime="${FUZZTIME:-3s}" -fuzzminimizetime=1s "$pkg" >/tmp/idtrace-fuzz.log 2>&1 || { cat /tmp/idtrace-fuzz.log; exit 1; }
 		done
 	done
 fi
