@@ -33,9 +33,12 @@ type LogsOptions struct {
 const (
 	logsTextStoriesPerKind = 500
 	logsActorRecordsMax    = 100_000
-	logsProgressMinBytes   = 32 << 20
 	logsMemoryLimit        = 160 << 20
 )
+
+// logsProgressMinBytes is the file size from which progress is shown (on a
+// terminal only); a variable so tests can lower it.
+var logsProgressMinBytes int64 = 32 << 20
 
 func newLogsCmd(app *App) *cobra.Command {
 	opts := &LogsOptions{}

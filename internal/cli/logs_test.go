@@ -344,7 +344,7 @@ func TestLogsErrors(t *testing.T) {
 		msg  []string
 	}{
 		{"truncated json", []string{write("t.json", `[{"activityDisplayName":"Update user","activityDateTime":"2026-03-02T09:00:00Z","correlationId":"x"},{"activityDisplayName":`)}, 1, []string{"t.json", "record 2"}},
-		{"wrong csv columns", []string{write("w.csv", "a,b,c\n1,2,3\n")}, 1, []string{"w.csv", "lacks column"}},
+		{"wrong csv columns", []string{write("w.csv", "a,b,c\n1,2,3\n")}, 1, []string{"w.csv", "line 1", "not a recognised Entra"}},
 		{"bad ndjson line", []string{write("b.ndjson", `{"category":"AuditLogs","time":"2026-03-02T09:00:00Z","properties":{"activityDisplayName":"x","correlationId":"c"}}`+"\n{not json\n")}, 1, []string{"b.ndjson", "line 2"}},
 		{"missing file", []string{filepath.Join(dir, "nope.csv")}, 1, []string{"nope.csv"}},
 		{"no files", nil, 2, []string{"at least one FILE"}},
@@ -396,5 +396,27 @@ func TestLogsKQL(t *testing.T) {
 	code, out, _ = runCLI(t, "logs", "--kql")
 	if code != 0 || !strings.Contains(out, "// ---- sspr-stories ----") || !strings.Contains(out, `"fim_password_service@support.onmicrosoft.com"`) {
 		t.Errorf("text --kql output:\n%s", out)
+	}
+}
+
+// TestLogsProgress: progress goes to stderr only when stderr is a terminal.
+func TestLogsProgress(t *testing.T) {
+	defer func(v int64) { logsProgressMinBytes = v }(logsProgressMinBytes)
+	logsProgressMinBytes = 1
+	f := filepath.Join(synDir(t), "diagnostic-ndjson", "entra_synthetic.ndjson")
+	for _, tty := range []bool{false, true} {
+		var out, errOut bytes.Buffer
+		code := Main(context.Background(), []string{"logs", "--format", "json", f},
+			Env{IO: IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, ErrTTY: tty}, Getenv: func(string) string { return "" }})
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		got := errOut.String()
+		if tty != strings.Contains(got, "entra_synthetic.ndjson: 12 records\n") {
+			t.Errorf("ErrTTY=%v: stderr %q", tty, got)
+		}
+		if !json.Valid(out.Bytes()) {
+			t.Errorf("ErrTTY=%v: stdout is not JSON", tty)
+		}
 	}
 }
