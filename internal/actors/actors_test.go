@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -292,5 +293,22 @@ func TestActorCap(t *testing.T) {
 	c.Add(&trace.Event{Kind: trace.KindAudit, Actor: trace.Principal{Type: "user", UPN: "u0@contoso.example"}})
 	if c.Events() != MaxActors+extra+1 || len(c.actors) != MaxActors || c.Overflow != extra {
 		t.Errorf("events %d, actors %d, overflow %d", c.Events(), len(c.actors), c.Overflow)
+	}
+}
+
+// TestTenantAppFromRecord: a sign-in's app owned by the log's own tenant
+// (the record's TenantId column) is the tenant's app.
+func TestTenantAppFromRecord(t *testing.T) {
+	c := NewClassifier(Default())
+	tid := "9f8e7d6c-0000-4000-8000-00000000c0de"
+	c.Add(&trace.Event{Kind: trace.KindSignIn, Actor: user(alice), Extra: []trace.KV{{Key: "TenantId", Value: tid}},
+		App: trace.Principal{Type: "app", DisplayName: "Contoso HR", AppID: "aaaaaaaa-0000-4000-8000-000000000001", OwnerTenantID: tid}})
+	for _, a := range c.Actors() {
+		if a.Name == "Contoso HR" && (a.Class != ClassTenantApp || !slices.Equal(a.Roles, []string{"client-app"})) {
+			t.Errorf("%+v", a)
+		}
+	}
+	if len(c.Actors()) != 2 {
+		t.Errorf("actors %+v", c.Actors())
 	}
 }
