@@ -211,6 +211,10 @@ func TestStories(t *testing.T) {
 		{"sspr blocked", []*trace.Event{
 			audit(1, "b1", "Blocked from self-service password reset", sp, user(alice), alice, "failure", ""),
 		}, StorySSPR, []string{"was blocked"}, "blocked"},
+		{"self-service unlock", []*trace.Event{
+			audit(1, "u1", "Self-service password reset flow activity progress", sp, user(alice), alice, "success", "User completed the email verification option"),
+			audit(2, "u1", "Unlock user account (self-service)", sp, user(alice), alice, "success", ""),
+		}, StorySSPR, []string{"unlocked their own account", "User completed the email verification option"}, ""},
 		{"writeback alone", []*trace.Event{
 			audit(1, "w1", "Change user password", "Core Directory", sync_, alice, "success", ""),
 		}, StoryWriteback, []string{"The sync account"}, "no password reset or change"},

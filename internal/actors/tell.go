@@ -235,7 +235,17 @@ func (b *StoryBuilder) tellSSPR(st *Story, steps []gstep) {
 		fmt.Fprintf(&sb, "Self-service password reset: Microsoft's password-reset service (%s) reset the password of %s at the user's own request.", fims[0].Actor, orSomeone(user))
 	default:
 		st.Actor = resets[0].Actor
-		fmt.Fprintf(&sb, "Self-service password reset: %s reset their own password through self-service password reset.", orSomeone(user))
+		unlockOnly := true
+		for _, r := range resets {
+			if !containsFold(r.Activity, "unlock") {
+				unlockOnly = false
+			}
+		}
+		if unlockOnly {
+			fmt.Fprintf(&sb, "Self-service account unlock: %s unlocked their own account through self-service password reset, without changing the password.", orSomeone(user))
+		} else {
+			fmt.Fprintf(&sb, "Self-service password reset: %s reset their own password through self-service password reset.", orSomeone(user))
+		}
 	}
 	if len(resets) > 0 && !failed {
 		if len(verif) > 0 {
