@@ -61,7 +61,7 @@ func countRecords(t *testing.T, path string) int {
 	b = bytes.TrimPrefix(b, []byte("\ufeff"))
 	trimmed := bytes.TrimSpace(b)
 	switch {
-	case len(trimmed) > 0 && trimmed[0] == '[' || len(trimmed) > 0 && trimmed[0] == '{' && !bytes.Contains(trimmed, []byte("}\n{")):
+	case len(trimmed) > 0 && trimmed[0] == '[' || len(trimmed) > 0 && trimmed[0] == '{' && !bytes.Contains(bytes.ReplaceAll(trimmed, []byte("\r\n"), []byte("\n")), []byte("}\n{")):
 		dec := json.NewDecoder(bytes.NewReader(trimmed))
 		n := 0
 		for dec.More() {
