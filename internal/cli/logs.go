@@ -200,7 +200,8 @@ func storyInvolves(s *actors.Story, name string) bool {
 			return true
 		}
 	}
-	return false
+	// A client app is named in the summary ("Sign-in: alice to Azure Portal ...").
+	return len(name) >= 3 && strings.Contains(strings.ToLower(s.Summary), strings.ToLower(name))
 }
 
 func (r *logsRun) do() error {
@@ -707,8 +708,12 @@ func (r *logsRun) writeActor(w *bufio.Writer) error {
 	} else {
 		fmt.Fprintf(w, "\nRECORDS (%d)\n", len(r.records)+r.moreRecords)
 	}
+	bullet := "  "
+	if md {
+		bullet = "- "
+	}
 	for _, rec := range r.records {
-		fmt.Fprintf(w, "%s%s  as %-10s %s", indent(md), fmtTime(rec.Time), rec.As, firstOf(rec.Activity, rec.Kind))
+		fmt.Fprintf(w, "%s%s  as %-10s %s", bullet, fmtTime(rec.Time), rec.As, firstOf(rec.Activity, rec.Kind))
 		if rec.Result != "" {
 			fmt.Fprintf(w, " [%s]", rec.Result)
 		}
