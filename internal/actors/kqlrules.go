@@ -39,8 +39,10 @@ let MicrosoftInternalActors = dynamic([%s]);
 `, kqlList(tenants), kqlList(internal))
 	classify := `| extend Class = case(
     isnotempty(OwnerTenant) and OwnerTenant in~ (MicrosoftTenants), "microsoft-app",
-    ActorUpn in~ (MicrosoftInternalActors) or ActorName in~ (MicrosoftInternalActors) or ActorAppId in~ (MicrosoftInternalActors), "microsoft-internal",
+    ActorUpn in~ (MicrosoftInternalActors), "microsoft-internal",
+    isempty(ActorUpn) and (ActorName in~ (MicrosoftInternalActors) or ActorAppId in~ (MicrosoftInternalActors)), "microsoft-internal",
     ActorUpn matches regex @"(?i)@support\.onmicrosoft\.", "suspicious",
+    isnotempty(ActorUpn) and ActorName in~ (MicrosoftInternalActors), "suspicious",
     ActorUpn startswith "Sync_" or ActorUpn startswith "ADToAADSyncServiceAccount" or ActorName =~ "On-Premises Directory Synchronization Service Account", "sync",
     isnotempty(ActorUpn), "tenant-user",
     isnotempty(ActorAppId) or isnotempty(ActorName), "unknown",
