@@ -3,23 +3,23 @@ module github.com/idtrace/idtrace
 go 1.26.0
 
 require (
+	github.com/andybalholm/brotli v1.2.8
+	github.com/beevik/etree v1.8.1
+	github.com/crewjam/saml v0.5.1
+	github.com/go-jose/go-jose/v4 v4.1.9
+	github.com/go-json-experiment/json v1.27.2
+	github.com/klauspost/compress v1.20.4
+	github.com/russellhaering/goxmldsig v1.6.1
 	github.com/spf13/cobra v1.10.2
+	github.com/yeka/zip v0.0.0-20231116150916-03d6312748a9
 	golang.org/x/term v0.48.0
 )
 
 require (
-	github.com/andybalholm/brotli v1.2.8 // indirect
-	github.com/beevik/etree v1.8.1 // indirect
-	github.com/crewjam/saml v0.5.1 // indirect
-	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
-	github.com/go-json-experiment/json v1.27.2 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/jonboulle/clockwork v0.5.0 // indirect
-	github.com/klauspost/compress v1.20.4 // indirect
 	github.com/mattermost/xml-roundtrip-validator v0.1.0 // indirect
-	github.com/russellhaering/goxmldsig v1.6.1 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
-	github.com/yeka/zip v0.0.0-20231116150916-03d6312748a9 // indirect
 	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 )
