@@ -1,0 +1,65 @@
+package arch
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/idtrace/idtrace/internal/testutil"
+)
+
+const mod = "github.com/idtrace/idtrace/"
+
+// allowed lists, for each package, the internal packages it may import
+// (non-test code). A package missing here may import nothing internal.
+var allowed = map[string][]string{
+	"cmd/idtrace":           {"internal/cli"},
+	"internal/decode/wsfed": {"internal/decode/saml"}, // reuses the hardened XML reader
+	"internal/har":          {"internal/trace"},
+	"internal/httpmsg":      {"internal/trace"},
+	"internal/saz":          {"internal/trace", "internal/httpmsg"},
+	"internal/entralog":     {"internal/trace"},
+	"internal/kb":           {"internal/trace"},
+	"internal/kb/gen":       {"internal/kb"},
+	"internal/analyze":      {"internal/trace", "internal/kb", "internal/decode/jwt", "internal/decode/oauth", "internal/decode/saml", "internal/decode/wsfed"},
+	"internal/actors":       {"internal/trace", "internal/kb"},
+	"internal/sample/gen":   {"internal/trace", "internal/har"},
+	"internal/cli":          {"*"},
+	"bench/genhar":          {"*"},
+	"bench/analyze/gen":     {"*"},
+	"bench/logs/gen":        {"*"},
+}
+
+func TestImportsFlowOneWay(t *testing.T) {
+	cmd := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./...")
+	cmd.Dir = testutil.Root()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	seen := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		pkg := strings.TrimPrefix(f[0], mod)
+		ok := map[string]bool{}
+		for _, a := range allowed[pkg] {
+			ok[a] = true
+		}
+		for _, imp := range f[1:] {
+			if !strings.HasPrefix(imp, mod) {
+				continue
+			}
+			imp = strings.TrimPrefix(imp, mod)
+			seen++
+			if imp == "internal/cli" && pkg != "cmd/idtrace" {
+				t.Errorf("%s imports internal/cli: nothing but main may", pkg)
+			}
+			if !ok["*"] && !ok[imp] {
+				t.Errorf("%s imports %s, which its layer may not (see allowed in arch_test.go)", pkg, imp)
+			}
+		}
+	}
+	if seen < 20 {
+		t.Fatalf("only %d internal imports seen: go list output unexpected:\n%s", seen, out)
+	}
+}
