@@ -45,16 +45,9 @@ The token is what you asked to see: it is printed decoded, never sent anywhere.`
 }
 
 func runJWT(app *App, arg string, opts JWTOptions) error {
-	if opts.Format != "text" && opts.Format != "json" && opts.Format != "" {
-		return usageErr("--format: want text or json, got %q", opts.Format)
-	}
-	at := time.Now()
-	if opts.At != "" {
-		t, err := time.Parse(time.RFC3339, opts.At)
-		if err != nil {
-			return usageErr("--at: %v", err)
-		}
-		at = t
+	at, err := decodeFlags(opts.Format, opts.At)
+	if err != nil {
+		return err
 	}
 	text, err := readArg(app, arg, 16<<20)
 	if err != nil {
@@ -160,4 +153,20 @@ func verdict(v *bool, detail string) string {
 		return word + detail[len("signature ")+len(word):]
 	}
 	return word + " (" + detail + ")"
+}
+
+// decodeFlags checks the --format and --at flags shared by jwt and saml and
+// returns the moment to check times against (now unless --at is given).
+func decodeFlags(format, atFlag string) (time.Time, error) {
+	if format != "text" && format != "json" && format != "" {
+		return time.Time{}, usageErr("--format: want text or json, got %q", format)
+	}
+	if atFlag == "" {
+		return time.Now(), nil
+	}
+	t, err := time.Parse(time.RFC3339, atFlag)
+	if err != nil {
+		return time.Time{}, usageErr("--at: %v", err)
+	}
+	return t, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -42,16 +41,9 @@ NameID, audience, conditions (checked against --at or now) and attributes.`,
 }
 
 func runSAML(app *App, arg string, opts SAMLOptions) error {
-	if opts.Format != "text" && opts.Format != "json" && opts.Format != "" {
-		return usageErr("--format: want text or json, got %q", opts.Format)
-	}
-	at := time.Now()
-	if opts.At != "" {
-		t, err := time.Parse(time.RFC3339, opts.At)
-		if err != nil {
-			return usageErr("--at: %v", err)
-		}
-		at = t
+	at, err := decodeFlags(opts.Format, opts.At)
+	if err != nil {
+		return err
 	}
 	in, err := readArg(app, arg, 16<<20)
 	if err != nil {
