@@ -53,11 +53,7 @@ func openTrace(app *App, path string, opts traceOptions) (trace.Source, io.Close
 	head := make([]byte, 4)
 	n, _ := io.ReadFull(f, head)
 	if bytes.HasPrefix(head[:n], []byte("PK")) {
-		pw := opts.Password
-		if pw == "" {
-			pw = app.Getenv("IDTRACE_SAZ_PASSWORD")
-		}
-		r, err := saz.Open(f, st.Size(), name, saz.Options{Password: pw})
+		r, err := saz.Open(f, st.Size(), name, saz.Options{Password: sazPassword(app, opts)})
 		if err != nil {
 			f.Close()
 			return nil, nil, err
@@ -79,43 +75,51 @@ func openTrace(app *App, path string, opts traceOptions) (trace.Source, io.Close
 	return har.NewReader(bufio.NewReaderSize(rd, 256<<10), name), progressCloser{f, rd}, nil
 }
 
-// countTrace counts the flows of a trace as cheaply as the format allows.
+// countTrace counts the flows of a trace as cheaply as the format allows:
+// HAR by skipping over each entry, SAZ from the zip directory alone.
 func countTrace(app *App, path string, opts traceOptions) (int, error) {
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return 0, err
-		}
-		defer f.Close()
-		head := make([]byte, 2)
-		n, _ := io.ReadFull(f, head)
-		if !(n == 2 && string(head) == "PK") && !strings.EqualFold(filepath.Ext(path), ".saz") {
-			if _, err := f.Seek(0, io.SeekStart); err != nil {
-				return 0, err
-			}
-			st, _ := f.Stat()
-			var rd io.Reader = f
-			if st != nil && st.Size() > progressThreshold && app.IO.ErrTTY {
-				p := newProgressReader(f, st.Size(), filepath.Base(path), app.IO.ErrOut)
-				defer p.Close()
-				rd = p
-			}
-			return har.Count(rd, filepath.Base(path))
-		}
+	if path == "-" {
+		return har.Count(bufio.NewReaderSize(app.IO.In, 256<<10), "stdin")
 	}
-	src, c, err := openTrace(app, path, opts)
+	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
 	}
-	defer c.Close()
-	n := 0
-	for _, err := range src.Flows() {
-		if err != nil {
-			return n, err
-		}
-		n++
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
 	}
-	return n, nil
+	if st.IsDir() {
+		return 0, fmt.Errorf("%s: is a directory", path)
+	}
+	name := filepath.Base(path)
+	head := make([]byte, 2)
+	n, _ := io.ReadFull(f, head)
+	if n == 2 && string(head) == "PK" {
+		return saz.Count(f, st.Size(), name, saz.Options{Password: sazPassword(app, opts)})
+	}
+	if strings.EqualFold(filepath.Ext(path), ".saz") {
+		return 0, &trace.InputError{File: name, Entry: -1, Offset: 0, Err: errors.New("not a SAZ archive (no zip signature)")}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	var rd io.Reader = f
+	if st.Size() > progressThreshold && app.IO.ErrTTY {
+		p := newProgressReader(f, st.Size(), name, app.IO.ErrOut)
+		defer p.Close()
+		rd = p
+	}
+	return har.Count(rd, name)
+}
+
+// sazPassword is --password, else $IDTRACE_SAZ_PASSWORD.
+func sazPassword(app *App, opts traceOptions) string {
+	if opts.Password != "" {
+		return opts.Password
+	}
+	return app.Getenv("IDTRACE_SAZ_PASSWORD")
 }
 
 type progressCloser struct {

@@ -31,12 +31,22 @@ func FuzzOpen(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		opts := Options{Password: "pw", MaxEntryBytes: 1 << 20, MaxTotalBytes: 8 << 20}
 		r, err := Open(bytes.NewReader(b), int64(len(b)), "fuzz.saz", opts)
+		n, cerr := Count(bytes.NewReader(b), int64(len(b)), "fuzz.saz", opts)
+		if cerr != nil {
+			var ie *trace.InputError
+			if !errors.As(cerr, &ie) {
+				t.Fatalf("Count: not an InputError: %v", cerr)
+			}
+		}
 		if err != nil {
 			var ie *trace.InputError
 			if !errors.As(err, &ie) {
 				t.Fatalf("not an InputError: %v", err)
 			}
 			return
+		}
+		if cerr != nil || n != r.Len() {
+			t.Fatalf("Open found %d sessions, Count %d (%v)", r.Len(), n, cerr)
 		}
 		for fl, err := range r.Flows() {
 			if err != nil {

@@ -1,0 +1,195 @@
+package saz
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// Count returns the number of sessions in a SAZ archive by reading only its
+// zip central directory, one record at a time: memory stays constant whatever
+// the archive's size, and no entry is decompressed, so no password is needed.
+// (An archive whose directory is not where its end record says is left to
+// Open, with opts.) It refuses what Open refuses by name — not a zip, zip-slip
+// names, duplicate session files, no session and no Fiddler marker file — but
+// does not look inside entries: a session that Open would reject for its
+// content is still counted.
+func Count(ra io.ReaderAt, size int64, name string, opts Options) (int, error) {
+	fail := func(field string, err error) (int, error) {
+		return 0, &trace.InputError{File: name, Entry: -1, Offset: -1, Field: field, Err: err}
+	}
+	cdOff, _, entries, err := findDirectory(ra, size)
+	if errors.Is(err, errShifted) {
+		r, err := Open(ra, size, name, opts)
+		if err != nil {
+			return 0, err
+		}
+		return r.Len(), nil
+	}
+	if err != nil {
+		return fail("", fmt.Errorf("not a SAZ archive (not a valid zip file): %w", err))
+	}
+	if entries > maxEntries {
+		return fail("", fmt.Errorf("too many entries (%d, limit %d)", entries, maxEntries))
+	}
+	// Like archive/zip (which Open uses), read records until one does not
+	// start with the directory signature, then compare the count's low 16
+	// bits with the end record's.
+	br := bufio.NewReaderSize(io.NewSectionReader(ra, cdOff, size-cdOff), 64<<10)
+	// seen holds one bit per file kind (c, s, m, w) for each session key, so
+	// a duplicate is caught without keeping names: a few bytes per session.
+	seen := map[string]uint8{}
+	marked := false
+	var hdr [46]byte
+	nameBuf := make([]byte, 0, 256)
+	read := uint64(0)
+	for ; ; read++ {
+		if read > maxEntries {
+			return fail("", fmt.Errorf("too many entries (limit %d)", maxEntries))
+		}
+		if _, err := io.ReadFull(br, hdr[:]); err != nil || binary.LittleEndian.Uint32(hdr[0:4]) != 0x02014b50 {
+			break
+		}
+		nlen := int(binary.LittleEndian.Uint16(hdr[28:30]))
+		xlen := int(binary.LittleEndian.Uint16(hdr[30:32]))
+		clen := int(binary.LittleEndian.Uint16(hdr[32:34]))
+		if cap(nameBuf) < nlen {
+			nameBuf = make([]byte, nlen)
+		}
+		nameBuf = nameBuf[:nlen]
+		if _, err := io.ReadFull(br, nameBuf); err != nil {
+			return fail("", fmt.Errorf("not a SAZ archive (not a valid zip file): central directory record %d: %w", read, err))
+		}
+		if _, err := br.Discard(xlen + clen); err != nil {
+			return fail("", fmt.Errorf("not a SAZ archive (not a valid zip file): central directory record %d: %w", read, err))
+		}
+		n := string(nameBuf)
+		if err := checkName(n); err != nil {
+			return fail(n, err)
+		}
+		if n == "[Content_Types].xml" || n == "_index.htm" {
+			marked = true
+		}
+		m := sessionName.FindStringSubmatch(n)
+		if m == nil {
+			continue
+		}
+		bit := uint8(1) << indexOfKind(m[2][0])
+		if seen[m[1]]&bit != 0 {
+			return fail(n, errors.New("duplicate entry"))
+		}
+		seen[m[1]] |= bit
+	}
+	if uint16(read) != uint16(entries) {
+		return fail("", fmt.Errorf("not a SAZ archive (not a valid zip file): the end record promises %d entries, the directory holds %d", entries, read))
+	}
+	sessions := 0
+	for _, bits := range seen {
+		if bits&1 != 0 { // has raw/N_c.txt, as Open requires
+			sessions++
+		}
+	}
+	if sessions == 0 && !marked {
+		return fail("raw/", errors.New("not a SAZ archive: no raw/N_c.txt session entries"))
+	}
+	return sessions, nil
+}
+
+// errShifted reports a central directory that is not where its end record
+// says, which Count hands over to archive/zip.
+var errShifted = errors.New("central directory is not where the end record says")
+
+func indexOfKind(c byte) uint {
+	switch c | 0x20 {
+	case 'c':
+		return 0
+	case 's':
+		return 1
+	case 'm':
+		return 2
+	}
+	return 3
+}
+
+// findDirectory locates the central directory from the end-of-central-
+// directory record (and its ZIP64 form for archives of more than 65,535
+// entries, which large SAZ files are).
+func findDirectory(ra io.ReaderAt, size int64) (off, length int64, entries uint64, err error) {
+	const eocdLen = 22
+	if size < eocdLen {
+		return 0, 0, 0, errors.New("too short")
+	}
+	tail := int64(eocdLen + 65535) // the record plus the longest comment
+	if tail > size {
+		tail = size
+	}
+	buf := make([]byte, tail)
+	if _, err := ra.ReadAt(buf, size-tail); err != nil && err != io.EOF {
+		return 0, 0, 0, err
+	}
+	at := -1
+	for i := len(buf) - eocdLen; i >= 0; i-- {
+		if binary.LittleEndian.Uint32(buf[i:]) == 0x06054b50 {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		return 0, 0, 0, errors.New("no end of central directory record")
+	}
+	e := buf[at:]
+	if int(binary.LittleEndian.Uint16(e[20:22])) > len(e)-eocdLen {
+		return 0, 0, 0, errors.New("truncated: the archive comment runs past the end of the file")
+	}
+	entries = uint64(binary.LittleEndian.Uint16(e[10:12]))
+	length = int64(binary.LittleEndian.Uint32(e[12:16]))
+	off = int64(binary.LittleEndian.Uint32(e[16:20]))
+	eocdPos := size - tail + int64(at)
+	z64 := int64(0) // where the ZIP64 end record starts, if there is one
+	if entries == 0xffff || length == 0xffffffff || off == 0xffffffff {
+		// ZIP64: a 20-byte locator sits just before the end record.
+		if eocdPos < 20 {
+			return 0, 0, 0, errors.New("bad ZIP64 locator")
+		}
+		var loc [20]byte
+		if _, err := ra.ReadAt(loc[:], eocdPos-20); err != nil {
+			return 0, 0, 0, err
+		}
+		if binary.LittleEndian.Uint32(loc[0:4]) != 0x07064b50 {
+			return 0, 0, 0, errors.New("bad ZIP64 locator")
+		}
+		z := int64(binary.LittleEndian.Uint64(loc[8:16]))
+		var rec [56]byte
+		if z < 0 || z+56 > size {
+			return 0, 0, 0, errors.New("bad ZIP64 end record offset")
+		}
+		if _, err := ra.ReadAt(rec[:], z); err != nil {
+			return 0, 0, 0, err
+		}
+		if binary.LittleEndian.Uint32(rec[0:4]) != 0x06064b50 {
+			return 0, 0, 0, errors.New("bad ZIP64 end record")
+		}
+		z64 = z
+		entries = binary.LittleEndian.Uint64(rec[32:40])
+		length = int64(binary.LittleEndian.Uint64(rec[40:48]))
+		off = int64(binary.LittleEndian.Uint64(rec[48:56]))
+	}
+	// Data prepended to the archive (or a wrong offset) shifts the directory;
+	// archive/zip has its own rules for that, so Count leaves such archives
+	// to it (errShifted).
+	end := eocdPos
+	if z64 > 0 {
+		end = z64
+	}
+	if end-length != off {
+		return 0, 0, 0, errShifted
+	}
+	if off < 0 || length < 0 || off >= size {
+		return 0, 0, 0, errors.New("central directory lies outside the file")
+	}
+	return off, length, entries, nil
+}
