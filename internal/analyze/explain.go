@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/url"
 	"strings"
 	"time"
@@ -124,6 +125,11 @@ func ExplainSAML(input string, at time.Time, certs []*x509.Certificate) (*SAMLRe
 	in := strings.TrimSpace(input)
 	binding := "xml"
 	var xmlb []byte
+	// An auto-post page (what a browser gets at the end of a SAML sign-in):
+	// take the form's SAMLResponse or SAMLRequest field.
+	if m := htmlSAMLRE.FindStringSubmatch(in); m != nil && strings.HasPrefix(in, "<") {
+		in = html.UnescapeString(m[2])
+	}
 	if strings.HasPrefix(in, "<") {
 		xmlb = []byte(in)
 	} else {

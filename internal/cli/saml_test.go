@@ -36,6 +36,7 @@ func TestSAMLCommand(t *testing.T) {
 		{"redirect binding URL", "", []string{"saml", redirect}, 0, []string{"Binding:   redirect", "AuthnRequest", "https://sp.example/acs"}},
 		{"XML on stdin", synthResponse, []string{"saml", "--format", "json", "-"}, 0, []string{`"binding": "xml"`}},
 		{"form body", "", []string{"saml", "SAMLResponse=" + url.QueryEscape(post) + "&RelayState=x"}, 0, []string{"https://idp.example/"}},
+		{"auto-post HTML page on stdin", `<html><body onload="document.forms[0].submit()"><form method="POST" action="https://sp.example/acs"><input type="hidden" name="SAMLResponse" value="` + post + `" /><input type="hidden" name="RelayState" value="x" /></form></body></html>`, []string{"saml", "--format", "json", "-"}, 0, []string{`"binding": "post"`, `"name_id": "alice@example.test"`}},
 		{"garbage", "", []string{"saml", "not saml at all"}, 1, nil},
 	}
 	for _, tt := range tests {
