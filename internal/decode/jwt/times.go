@@ -55,17 +55,17 @@ func CheckTimes(tok *Token, at time.Time, skew time.Duration) []TimeIssue {
 	if exp != nil && !at.Before(exp.Add(skew)) {
 		d := at.Sub(*exp)
 		out = append(out, TimeIssue{Code: IssueExpired, Claim: "exp", At: *exp, By: d,
-			Detail: fmt.Sprintf("expired %s before the request (at %s)", roundDur(d), exp.Format(time.RFC3339))})
+			Detail: fmt.Sprintf("expired %s before %s, the time checked (exp %s)", humanDur(d), at.UTC().Format(time.RFC3339), exp.Format(time.RFC3339))})
 	}
 	if nbf != nil && at.Add(skew).Before(*nbf) {
 		d := at.Sub(*nbf)
 		out = append(out, TimeIssue{Code: IssueNotYetValid, Claim: "nbf", At: *nbf, By: d,
-			Detail: fmt.Sprintf("not valid until %s after the request (at %s): clock skew between issuer and client?", roundDur(-d), nbf.Format(time.RFC3339))})
+			Detail: fmt.Sprintf("not valid until %s after %s, the time checked (nbf %s): clock skew between issuer and client?", humanDur(-d), at.UTC().Format(time.RFC3339), nbf.Format(time.RFC3339))})
 	}
 	if iat != nil && at.Add(skew).Before(*iat) {
 		d := at.Sub(*iat)
 		out = append(out, TimeIssue{Code: IssueIssuedInFuture, Claim: "iat", At: *iat, By: d,
-			Detail: fmt.Sprintf("issued %s after the request that carried it: the clocks of the issuer and of the capturing machine disagree", roundDur(-d))})
+			Detail: fmt.Sprintf("issued %s after %s, the time checked (the request that carried it, in a trace): the clocks of the issuer and of the capturing machine disagree", humanDur(-d), at.UTC().Format(time.RFC3339))})
 	}
 	start := iat
 	if start == nil {
@@ -79,15 +79,23 @@ func CheckTimes(tok *Token, at time.Time, skew time.Duration) []TimeIssue {
 				Detail: "exp is before the token was issued or became valid"})
 		case life > LongLifetime:
 			out = append(out, TimeIssue{Code: IssueLongLifetime, Claim: "exp", At: *exp, By: life,
-				Detail: fmt.Sprintf("lifetime of %s is unusually long", roundDur(life))})
+				Detail: fmt.Sprintf("lifetime of %s is unusually long", humanDur(life))})
 		}
 	}
 	return out
 }
 
-func roundDur(d time.Duration) time.Duration {
+// humanDur writes a duration the way a person reads it: seconds and minutes
+// exactly, hours to the minute, and days past two days.
+func humanDur(d time.Duration) string {
 	if d < 0 {
 		d = -d
 	}
-	return d.Round(time.Second)
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%.0f days", d.Hours()/24)
+	case d >= 2*time.Hour:
+		return d.Round(time.Minute).String()
+	}
+	return d.Round(time.Second).String()
 }
