@@ -61,8 +61,10 @@ type Page struct {
 
 // Flow is one HTTP exchange: a request and, unless it failed, a response.
 //
-// Invariant (as in mitmproxy): a completed flow has a Response or an Error,
-// never both. A flow read from a file that recorded neither has both empty.
+// Invariant (as in mitmproxy): a completed live flow has a Response or an
+// Error, never both. Files bend it: a flow read from a file that recorded
+// neither has both empty, and Chrome's HAR records a failed request as a
+// status-0 response plus an error, which the HAR reader keeps as both.
 type Flow struct {
 	// ID is the flow's sequence number in its trace, from 1. Readers number
 	// flows in file order (SAZ: by session number order), so IDs are stable.
