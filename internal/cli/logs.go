@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"maps"
 	"os"
 	"runtime/debug"
 	"slices"
@@ -117,6 +118,8 @@ type fileStat struct {
 	File   string `json:"file"`
 	Shape  string `json:"shape"`
 	Events int    `json:"events"`
+	// Skipped counts diagnostic records of other categories passed over.
+	Skipped map[string]int `json:"skipped,omitempty"`
 }
 
 // actorRecord is one record an actor appears in (logs --actor).
@@ -365,6 +368,10 @@ func (r *logsRun) readFile(path string) error {
 	}
 	if progress {
 		fmt.Fprintf(r.app.IO.ErrOut, "\r\033[K%s: %d records\n", path, stat.Events)
+	}
+	stat.Skipped = rd.Skipped()
+	for _, cat := range slices.Sorted(maps.Keys(stat.Skipped)) {
+		fmt.Fprintf(r.app.IO.ErrOut, "idtrace: note: %s: passed over %d record(s) of category %s (not audit or sign-in logs)\n", path, stat.Skipped[cat], cat)
 	}
 	r.files = append(r.files, stat)
 	return nil

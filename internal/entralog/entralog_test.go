@@ -388,7 +388,6 @@ func TestMalformed(t *testing.T) {
 		{file: "initiatedby_not_json.csv", events: 1, line: 3, col: 56, field: "InitiatedBy", errContain: "not JSON"},
 		{file: "wrong_columns.csv", openErr: true, line: 1, errContain: "lacks OperationName, InitiatedBy, TargetResources"},
 		{file: "bad_line.ndjson", events: 1, line: 2, errContain: "unexpected EOF"},
-		{file: "unknown_category.ndjson", line: 1, field: "category", errContain: "ProvisioningLogs"},
 		{file: "bad_time.csv", line: 2, field: "Date (UTC)", errContain: "unrecognised timestamp"},
 	}
 	for _, tt := range tests {
@@ -591,5 +590,41 @@ func TestPowerShellExports(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d events", n)
+	}
+}
+
+// TestOtherCategoriesCounted mixes a ProvisioningLogs record into a real
+// diagnostic-settings export: it is passed over and counted, the audit
+// records around it are all read.
+func TestOtherCategoriesCounted(t *testing.T) {
+	audit, err := os.ReadFile(filepath.Join(testutil.SharedDir(t, "entra"), "elastic_diag_AuditLogs_sample.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := os.ReadFile(filepath.Join("testdata", "bad", "unknown_category.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(audit)), "\n")
+	mixed := lines[0] + "\n" + strings.TrimSpace(string(other)) + "\n" + strings.Join(lines[1:], "\n") + "\n"
+	r, err := NewReader(strings.NewReader(mixed), "mixed.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for ev, err := range r.Events() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Kind != trace.KindAudit {
+			t.Errorf("line %d: kind %q", ev.Line, ev.Kind)
+		}
+		n++
+	}
+	if n != len(lines) {
+		t.Errorf("read %d audit records, want %d", n, len(lines))
+	}
+	if got := r.Skipped(); len(got) != 1 || got["ProvisioningLogs"] != 1 {
+		t.Errorf("Skipped() = %v, want ProvisioningLogs: 1", got)
 	}
 }

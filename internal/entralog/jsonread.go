@@ -197,12 +197,24 @@ func (r *Reader) ndjsonEvents(yield func(*trace.Event, error) bool) {
 		if t := bytes.TrimSpace(line); len(t) > 0 {
 			recNo++
 			ev, err := r.ndjsonLine(ps, line, lineNo, recNo)
-			if err != nil {
+			var oc *otherCategory
+			switch {
+			case errors.As(err, &oc):
+				if r.skipped == nil {
+					r.skipped = map[string]int{}
+				}
+				if len(r.skipped) < 1000 || r.skipped[oc.category] > 0 {
+					r.skipped[oc.category]++
+				} else {
+					r.skipped["(other categories)"]++
+				}
+			case err != nil:
 				yield(nil, err)
 				return
-			}
-			if !yield(ev, nil) {
-				return
+			default:
+				if !yield(ev, nil) {
+					return
+				}
 			}
 		}
 		if rerr == io.EOF {

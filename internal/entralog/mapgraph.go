@@ -110,7 +110,7 @@ func graphKind(r, env *rec) (string, error) {
 		if c := env.peek(kCategory); c != nil {
 			k := categoryKind(c.text())
 			if k == "" {
-				return "", &fieldError{env.name(kCategory), fmt.Errorf("unsupported log category %q (not an audit or sign-in log)", trunc(c.text(), 60))}
+				return "", &fieldError{env.name(kCategory), &otherCategory{trunc(c.text(), 60)}}
 			}
 			env.get(kCategory)
 			return k, nil

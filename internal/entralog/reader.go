@@ -37,8 +37,10 @@
 //     AuthenticationDetails) holding something that is not JSON is an error,
 //     not a raw value kept aside: an actor silently lost would be classified
 //     "unknown" downstream;
-//   - a diagnostic record of another category (ProvisioningLogs, ...) is an
-//     error naming the category;
+//   - a diagnostic-settings NDJSON record of another category
+//     (ProvisioningLogs, RiskyUsers, ...) is passed over and counted by
+//     category (Reader.Skipped), since such exports often mix categories;
+//     in any other shape it is an error naming the category;
 //   - a CSV that is neither an audit nor a sign-in export fails in NewReader,
 //     naming the columns it lacks for the closest known export;
 //   - one record (JSON value, NDJSON line, CSV record) is capped at 64 MiB.
@@ -92,6 +94,22 @@ type Reader struct {
 	br    *bufio.Reader
 	csv   *csvState
 	done  bool
+	// skipped counts diagnostic records of other categories, by category.
+	skipped map[string]int
+}
+
+// Skipped returns, after Events has been read, how many diagnostic-settings
+// records of categories other than audit and sign-in logs (ProvisioningLogs,
+// RiskyUsers, ...: an Event Hub or storage export may mix them in) were
+// passed over, by category. They are counted, never silently dropped: callers
+// report them. The map is the Reader's; do not modify it.
+func (r *Reader) Skipped() map[string]int { return r.skipped }
+
+// otherCategory is the error a diagnostic record of another category gives.
+type otherCategory struct{ category string }
+
+func (e *otherCategory) Error() string {
+	return fmt.Sprintf("unsupported log category %q (not an audit or sign-in log)", e.category)
 }
 
 // ErrUnrecognised is wrapped by NewReader's error when the input is not an
