@@ -119,9 +119,27 @@ func indexOfKind(c byte) uint {
 // directory record (and its ZIP64 form for archives of more than 65,535
 // entries, which large SAZ files are).
 func findDirectory(ra io.ReaderAt, size int64) (off, length int64, entries uint64, err error) {
+	d, err := locateDirectory(ra, size)
+	return d.off, d.length, d.entries, err
+}
+
+// directory is what the end records say of the central directory.
+type directory struct {
+	off, length int64
+	entries     uint64
+	comment     string // the archive comment
+}
+
+// locateDirectory is findDirectory that also returns the archive comment.
+func locateDirectory(ra io.ReaderAt, size int64) (directory, error) {
+	off, length, entries, comment, err := locate(ra, size)
+	return directory{off: off, length: length, entries: entries, comment: comment}, err
+}
+
+func locate(ra io.ReaderAt, size int64) (off, length int64, entries uint64, comment string, err error) {
 	const eocdLen = 22
 	if size < eocdLen {
-		return 0, 0, 0, errors.New("too short")
+		return 0, 0, 0, "", errors.New("too short")
 	}
 	tail := int64(eocdLen + 65535) // the record plus the longest comment
 	if tail > size {
@@ -129,7 +147,7 @@ func findDirectory(ra io.ReaderAt, size int64) (off, length int64, entries uint6
 	}
 	buf := make([]byte, tail)
 	if _, err := ra.ReadAt(buf, size-tail); err != nil && err != io.EOF {
-		return 0, 0, 0, err
+		return 0, 0, 0, "", err
 	}
 	at := -1
 	for i := len(buf) - eocdLen; i >= 0; i-- {
@@ -139,12 +157,13 @@ func findDirectory(ra io.ReaderAt, size int64) (off, length int64, entries uint6
 		}
 	}
 	if at < 0 {
-		return 0, 0, 0, errors.New("no end of central directory record")
+		return 0, 0, 0, "", errors.New("no end of central directory record")
 	}
 	e := buf[at:]
 	if int(binary.LittleEndian.Uint16(e[20:22])) > len(e)-eocdLen {
-		return 0, 0, 0, errors.New("truncated: the archive comment runs past the end of the file")
+		return 0, 0, 0, "", errors.New("truncated: the archive comment runs past the end of the file")
 	}
+	comment = string(e[eocdLen : eocdLen+int(binary.LittleEndian.Uint16(e[20:22]))])
 	entries = uint64(binary.LittleEndian.Uint16(e[10:12]))
 	length = int64(binary.LittleEndian.Uint32(e[12:16]))
 	off = int64(binary.LittleEndian.Uint32(e[16:20]))
@@ -153,25 +172,25 @@ func findDirectory(ra io.ReaderAt, size int64) (off, length int64, entries uint6
 	if entries == 0xffff || length == 0xffffffff || off == 0xffffffff {
 		// ZIP64: a 20-byte locator sits just before the end record.
 		if eocdPos < 20 {
-			return 0, 0, 0, errors.New("bad ZIP64 locator")
+			return 0, 0, 0, "", errors.New("bad ZIP64 locator")
 		}
 		var loc [20]byte
 		if _, err := ra.ReadAt(loc[:], eocdPos-20); err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, "", err
 		}
 		if binary.LittleEndian.Uint32(loc[0:4]) != 0x07064b50 {
-			return 0, 0, 0, errors.New("bad ZIP64 locator")
+			return 0, 0, 0, "", errors.New("bad ZIP64 locator")
 		}
 		z := int64(binary.LittleEndian.Uint64(loc[8:16]))
 		var rec [56]byte
 		if z < 0 || z+56 > size {
-			return 0, 0, 0, errors.New("bad ZIP64 end record offset")
+			return 0, 0, 0, "", errors.New("bad ZIP64 end record offset")
 		}
 		if _, err := ra.ReadAt(rec[:], z); err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, "", err
 		}
 		if binary.LittleEndian.Uint32(rec[0:4]) != 0x06064b50 {
-			return 0, 0, 0, errors.New("bad ZIP64 end record")
+			return 0, 0, 0, "", errors.New("bad ZIP64 end record")
 		}
 		z64 = z
 		entries = binary.LittleEndian.Uint64(rec[32:40])
@@ -186,10 +205,10 @@ func findDirectory(ra io.ReaderAt, size int64) (off, length int64, entries uint6
 		end = z64
 	}
 	if end-length != off {
-		return 0, 0, 0, errShifted
+		return 0, 0, 0, "", errShifted
 	}
 	if off < 0 || length < 0 || off >= size {
-		return 0, 0, 0, errors.New("central directory lies outside the file")
+		return 0, 0, 0, "", errors.New("central directory lies outside the file")
 	}
-	return off, length, entries, nil
+	return off, length, entries, comment, nil
 }

@@ -12,7 +12,10 @@
 // WebSocket session); then _index.htm (an HTML table for humans) and
 // [Content_Types].xml. The zip comment reads
 // "Fiddler (vX.Y.Z) Session Archive. See https://...". Every file entry
-// is deflated. The Writer follows that layout exactly.
+// is deflated. The Writer follows that layout exactly, except that
+// _index.htm lists at most the first 10,000 sessions and then one row
+// saying how many more are in raw/ (the index is only for people browsing
+// the zip; nothing reads it back).
 //
 //   - raw/N_c.txt is the request as the client sent it, with an absolute
 //     URI in the request line ("GET https://host/path HTTP/1.1") or the
@@ -102,12 +105,28 @@
 //
 // # Encryption and untrusted input
 //
+// Large archives are read and written in bounded memory (zipindex.go,
+// zipwrite.go). For an archive without encrypted entries, Open scans the
+// zip central directory once with a fixed buffer and keeps, per session
+// file, only what reading it needs (local header offset, sizes, CRC-32,
+// method: 32 bytes) and per session its number and the spelling of its
+// names (28 bytes), instead of archive/zip's header per entry. An entry is
+// read through its local header, stored or inflated, and checked against
+// the directory's size and CRC-32; ZIP64 extra fields and data descriptors
+// are handled. Archives with an encrypted entry, or with data before the
+// zip, are read through archive/zip as before. The Writer writes plain
+// archives itself: each entry is built in memory, written with its sizes
+// and CRC-32 in the local header, and remembered in 40 bytes for the
+// central directory (names are rebuilt from the session number at Close);
+// ZIP64 end records are written from 65,535 entries or 4 GiB on. Go's
+// archive/zip and Info-ZIP's unzip read what it writes (zip_test.go).
+//
 // Encrypted entries (ZipCrypto or WinZip AES) are read through
-// github.com/yeka/zip with Options.Password; unencrypted ones through
-// archive/zip. A missing or wrong password yields an error wrapping
-// ErrEncrypted. WriterOptions.Password writes every file entry with WinZip
-// AES-256 (the archive comment is patched into the end record, which
-// yeka/zip cannot write itself).
+// github.com/yeka/zip with Options.Password. A missing or wrong password
+// yields an error wrapping ErrEncrypted. WriterOptions.Password writes
+// every file entry with WinZip AES-256 through yeka/zip (the archive
+// comment is patched into the end record, which yeka/zip cannot write
+// itself).
 //
 // Entry names with "..", a leading "/", a drive letter, a backslash or NUL
 // are rejected at Open (zip-slip). Each entry is read with a cap: the

@@ -2,6 +2,7 @@ package saz
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -52,11 +53,19 @@ var ErrEncrypted = errors.New("the archive is encrypted (password-protected)")
 type Reader struct {
 	name     string
 	opts     Options
-	zr       *zip.Reader
-	yz       *yzip.Reader // only when some entry is encrypted
 	ra       io.ReaderAt
 	size     int64
-	sessions []*session
+	sessions []session
+	// ents holds the entries of plain archives (see zipindex.go); zr (and
+	// yz, when some entry is encrypted) is used instead for archives that
+	// archive/zip must read.
+	ents     []zent
+	zr       *zip.Reader
+	yz       *yzip.Reader
+	br       *bufio.Reader // reused for each plain entry
+	fr       io.ReadCloser // reused inflater
+	comment  string
+	marked   bool // the archive carries Fiddler's own files
 	meta     trace.Meta
 	total    int64
 	closer   io.Closer
@@ -67,10 +76,12 @@ type Reader struct {
 
 var _ trace.Source = (*Reader)(nil)
 
+// session is one session's files: 28 bytes, no strings.
 type session struct {
-	num   int
-	key   string // the number as written ("01")
-	files [4]int // index into zr.File for c, s, m, w; -1 if absent
+	num   int32    // the number N of the entry names
+	width uint8    // how many digits N is written with ("007": 3)
+	spell [4]uint8 // how each name is spelled (see spelling)
+	files [4]int32 // c, s, m, w: index into Reader.ents (or zr.File); -1 if absent
 }
 
 const (
@@ -127,96 +138,132 @@ func Open(ra io.ReaderAt, size int64, name string, opts Options) (*Reader, error
 		opts.MaxRatio = defaultRatio
 	}
 	r := &Reader{name: name, opts: opts, ra: ra, size: size}
-	zr, err := zip.NewReader(ra, size)
-	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		return nil, r.errf(-1, "", "not a SAZ archive (not a valid zip file): %w", err)
+	handled, err := r.openIndex()
+	if err != nil {
+		return nil, err
 	}
-	r.zr = zr
-	if len(zr.File) > maxEntries {
-		return nil, r.errf(-1, "", "too many entries (%d, limit %d)", len(zr.File), maxEntries)
+	if !handled {
+		if err := r.openZip(); err != nil {
+			return nil, err
+		}
 	}
-	byKey := map[string]*session{}
-	encrypted := false
-	marked := false // the archive carries Fiddler's own files: an empty capture is still a SAZ
-	for i, f := range zr.File {
-		if f.Name == "[Content_Types].xml" || f.Name == "_index.htm" {
-			marked = true
-		}
-		if err := checkName(f.Name); err != nil {
-			return nil, r.errf(-1, f.Name, "%w", err)
-		}
-		if f.UncompressedSize64 > uint64(opts.MaxEntryBytes) {
-			return nil, r.errf(-1, f.Name, "entry declares %d uncompressed bytes, over the %d-byte cap", f.UncompressedSize64, opts.MaxEntryBytes)
-		}
-		if f.CompressedSize64 > uint64(size) {
-			return nil, r.errf(-1, f.Name, "entry declares %d compressed bytes in a %d-byte archive", f.CompressedSize64, size)
-		}
-		if f.Flags&1 != 0 {
-			encrypted = true
-		}
-		m := sessionName.FindStringSubmatch(f.Name)
-		if m == nil {
-			continue
-		}
-		n, _ := strconv.Atoi(m[1])
-		s := byKey[m[1]]
-		if s == nil {
-			s = &session{num: n, key: m[1], files: [4]int{-1, -1, -1, -1}}
-			byKey[m[1]] = s
-			r.sessions = append(r.sessions, s)
-		}
-		k := strings.IndexByte("csmw", strings.ToLower(m[2])[0])
-		if s.files[k] >= 0 {
-			return nil, r.errf(n, f.Name, "duplicate entry")
-		}
-		s.files[k] = i
-	}
-	sort.SliceStable(r.sessions, func(i, j int) bool {
-		a, b := r.sessions[i], r.sessions[j]
-		if a.num != b.num {
-			return a.num < b.num
-		}
-		return a.key < b.key
-	})
+	sort.SliceStable(r.sessions, func(i, j int) bool { return keyLess(&r.sessions[i], &r.sessions[j]) })
 	kept := r.sessions[:0]
 	for _, s := range r.sessions {
 		if s.files[fileC] < 0 {
-			r.warnings = append(r.warnings, fmt.Sprintf("session %s has no raw/%s_c.txt; skipped", s.key, s.key))
+			k := s.key()
+			r.warnings = append(r.warnings, fmt.Sprintf("session %s has no raw/%s_c.txt; skipped", k, k))
 			continue
 		}
 		kept = append(kept, s)
 	}
 	r.sessions = kept
 	r.openWarnings = len(r.warnings)
-	if len(r.sessions) == 0 && !marked {
+	if len(r.sessions) == 0 && !r.marked {
 		return nil, r.errf(-1, "raw/", "not a SAZ archive: no raw/N_c.txt session entries")
 	}
-	if encrypted {
-		if opts.Password == "" {
-			return nil, r.errf(-1, "", "%w: give the password (--password or IDTRACE_SAZ_PASSWORD)", ErrEncrypted)
+	if r.zr != nil {
+		if err := r.openEncrypted(); err != nil {
+			return nil, err
 		}
-		yz, err := yzip.NewReader(ra, size)
-		if err != nil || len(yz.File) != len(zr.File) {
-			if err == nil {
-				err = errors.New("directory mismatch")
-			}
-			return nil, r.errf(-1, "", "%w: cannot read its directory: %v", ErrEncrypted, err)
-		}
-		for i, f := range yz.File {
-			if f.Name != zr.File[i].Name {
-				return nil, r.errf(-1, f.Name, "%w: directory mismatch", ErrEncrypted)
-			}
-			f.SetPassword(opts.Password)
-		}
-		r.yz = yz
 	}
 	r.meta = trace.Meta{Format: "saz", Creator: trace.Software{Name: "Fiddler"}}
-	if m := versionRE.FindStringSubmatch(zr.Comment); m != nil {
+	if m := versionRE.FindStringSubmatch(r.comment); m != nil {
 		r.meta.Version = m[1]
 		r.meta.Creator.Version = m[1]
 	}
-	r.meta.Comment = strings.TrimSpace(zr.Comment)
+	r.meta.Comment = strings.TrimSpace(r.comment)
 	return r, nil
+}
+
+// addFile files entry idx, named name, under its session when the name is
+// a session file's; it reports whether it was one.
+func (r *Reader) addFile(byKey map[uint64]int32, name []byte, idx int) (bool, error) {
+	m := sessionName.FindSubmatchIndex(name)
+	if m == nil {
+		return false, nil
+	}
+	digits := name[m[2]:m[3]]
+	n, _ := strconv.Atoi(string(digits))
+	k := indexOfKind(name[m[4]])
+	mk := uint64(n)<<8 | uint64(len(digits))
+	si, ok := byKey[mk]
+	if !ok {
+		si = int32(len(r.sessions))
+		byKey[mk] = si
+		r.sessions = append(r.sessions, session{num: int32(n), width: uint8(len(digits)), files: [4]int32{-1, -1, -1, -1}})
+	}
+	s := &r.sessions[si]
+	if s.files[k] >= 0 {
+		return true, r.errf(n, string(name), "duplicate entry")
+	}
+	s.files[k] = int32(idx)
+	s.spell[k] = spelling(name[m[4]:m[5]], name[m[6]:m[7]])
+	return true, nil
+}
+
+// openZip reads the directory through archive/zip: for encrypted archives
+// and those with data before the zip.
+func (r *Reader) openZip() error {
+	zr, err := zip.NewReader(r.ra, r.size)
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		return r.errf(-1, "", "not a SAZ archive (not a valid zip file): %w", err)
+	}
+	r.zr = zr
+	if len(zr.File) > maxEntries {
+		return r.errf(-1, "", "too many entries (%d, limit %d)", len(zr.File), maxEntries)
+	}
+	byKey := map[uint64]int32{}
+	for i, f := range zr.File {
+		if f.Name == "[Content_Types].xml" || f.Name == "_index.htm" {
+			r.marked = true
+		}
+		if err := checkName(f.Name); err != nil {
+			return r.errf(-1, f.Name, "%w", err)
+		}
+		if f.UncompressedSize64 > uint64(r.opts.MaxEntryBytes) {
+			return r.errf(-1, f.Name, "entry declares %d uncompressed bytes, over the %d-byte cap", f.UncompressedSize64, r.opts.MaxEntryBytes)
+		}
+		if f.CompressedSize64 > uint64(r.size) {
+			return r.errf(-1, f.Name, "entry declares %d compressed bytes in a %d-byte archive", f.CompressedSize64, r.size)
+		}
+		if _, err := r.addFile(byKey, []byte(f.Name), i); err != nil {
+			return err
+		}
+	}
+	r.comment = zr.Comment
+	return nil
+}
+
+// openEncrypted opens the yeka/zip directory when some entry is encrypted.
+func (r *Reader) openEncrypted() error {
+	encrypted := false
+	for _, f := range r.zr.File {
+		if f.Flags&1 != 0 {
+			encrypted = true
+		}
+	}
+	if !encrypted {
+		return nil
+	}
+	if r.opts.Password == "" {
+		return r.errf(-1, "", "%w: give the password (--password or IDTRACE_SAZ_PASSWORD)", ErrEncrypted)
+	}
+	yz, err := yzip.NewReader(r.ra, r.size)
+	if err != nil || len(yz.File) != len(r.zr.File) {
+		if err == nil {
+			err = errors.New("directory mismatch")
+		}
+		return r.errf(-1, "", "%w: cannot read its directory: %v", ErrEncrypted, err)
+	}
+	for i, f := range yz.File {
+		if f.Name != r.zr.File[i].Name {
+			return r.errf(-1, f.Name, "%w: directory mismatch", ErrEncrypted)
+		}
+		f.SetPassword(r.opts.Password)
+	}
+	r.yz = yz
+	return nil
 }
 
 // checkName rejects entry names that could escape an extraction directory.
@@ -263,8 +310,8 @@ func (r *Reader) Flows() iter.Seq2[*trace.Flow, error] {
 		// Each pass has the whole MaxTotalBytes budget and its own warnings.
 		r.total = 0
 		r.warnings = r.warnings[:r.openWarnings]
-		for i, s := range r.sessions {
-			f, err := r.readSession(i+1, s)
+		for i := range r.sessions {
+			f, err := r.readSession(i+1, &r.sessions[i])
 			if err != nil {
 				yield(nil, err)
 				return
@@ -276,49 +323,61 @@ func (r *Reader) Flows() iter.Seq2[*trace.Flow, error] {
 	}
 }
 
-// read returns the uncompressed bytes of entry i, within the caps.
+// read returns the uncompressed bytes of file kind of s, within the caps.
 func (r *Reader) read(s *session, kind int, cap int64) ([]byte, error) {
 	i := s.files[kind]
 	if i < 0 {
 		return nil, nil
 	}
-	zf := r.zr.File[i]
+	var csize uint64
+	var zf *zip.File
+	if r.zr != nil {
+		zf = r.zr.File[i]
+		csize = zf.CompressedSize64
+	} else {
+		csize = r.ents[i].csize
+	}
+	num := int(s.num)
 	limit := min(cap, r.opts.MaxEntryBytes)
-	if ratio := int64(zf.CompressedSize64) * r.opts.MaxRatio; ratio/r.opts.MaxRatio == int64(zf.CompressedSize64) {
+	if ratio := int64(csize) * r.opts.MaxRatio; ratio/r.opts.MaxRatio == int64(csize) {
 		limit = min(limit, max(ratio, ratioFloor))
 	}
 	if rem := r.opts.MaxTotalBytes - r.total; rem < limit {
 		limit = rem
 	}
-	if zf.Flags&1 != 0 {
+	var b []byte
+	var err error
+	switch {
+	case zf == nil:
+		b, err = r.readPlain(&r.ents[i], limit)
+		if err != nil {
+			return nil, r.errf(num, s.name(kind), "%w", err)
+		}
+	case zf.Flags&1 != 0:
 		if r.yz == nil {
-			return nil, r.errf(s.num, zf.Name, "%w", ErrEncrypted)
+			return nil, r.errf(num, zf.Name, "%w", ErrEncrypted)
 		}
 		// yeka/zip buffers an encrypted entry whole before inflating it.
-		if zf.CompressedSize64 > uint64(limit) {
-			return nil, r.errf(s.num, zf.Name, "encrypted entry of %d bytes exceeds the %d-byte cap", zf.CompressedSize64, limit)
+		if csize > uint64(limit) {
+			return nil, r.errf(num, zf.Name, "encrypted entry of %d bytes exceeds the %d-byte cap", csize, limit)
 		}
-		b, err := readEncrypted(r.yz.File[i], limit)
+		b, err = readEncrypted(r.yz.File[i], limit)
 		if err != nil {
-			return nil, r.errf(s.num, zf.Name, "%w: wrong password or corrupt entry (%v)", ErrEncrypted, err)
+			return nil, r.errf(num, zf.Name, "%w: wrong password or corrupt entry (%v)", ErrEncrypted, err)
 		}
-		if int64(len(b)) > limit {
-			return nil, r.errf(s.num, zf.Name, "uncompressed entry exceeds %d bytes (%d compressed): zip bomb or over the size caps", limit, zf.CompressedSize64)
+	default:
+		rc, err := zf.Open()
+		if err != nil {
+			return nil, r.errf(num, zf.Name, "%w", err)
 		}
-		r.total += int64(len(b))
-		return b, nil
-	}
-	rc, err := zf.Open()
-	if err != nil {
-		return nil, r.errf(s.num, zf.Name, "%w", err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return nil, r.errf(s.num, zf.Name, "%w", err)
+		b, err = io.ReadAll(io.LimitReader(rc, limit+1))
+		rc.Close()
+		if err != nil {
+			return nil, r.errf(num, zf.Name, "%w", err)
+		}
 	}
 	if int64(len(b)) > limit {
-		return nil, r.errf(s.num, zf.Name, "uncompressed entry exceeds %d bytes (%d compressed): zip bomb or over the size caps", limit, zf.CompressedSize64)
+		return nil, r.errf(num, s.name(kind), "uncompressed entry exceeds %d bytes (%d compressed): zip bomb or over the size caps", limit, csize)
 	}
 	r.total += int64(len(b))
 	return b, nil
@@ -342,8 +401,8 @@ func readEncrypted(f *yzip.File, limit int64) (b []byte, err error) {
 }
 
 func (r *Reader) readSession(id int, s *session) (*trace.Flow, error) {
-	f := &trace.Flow{ID: id, Session: s.num, Time: trace.NA, Timings: trace.NoTimings()}
-	cname := r.zr.File[s.files[fileC]].Name
+	f := &trace.Flow{ID: id, Session: int(s.num), Time: trace.NA, Timings: trace.NoTimings()}
+	cname := s.name(fileC)
 	c, err := r.read(s, fileC, r.opts.MaxEntryBytes)
 	if err != nil {
 		return nil, err
@@ -358,7 +417,7 @@ func (r *Reader) readSession(id int, s *session) (*trace.Flow, error) {
 	}
 	f.Request = req
 	if s.files[fileS] >= 0 {
-		sname := r.zr.File[s.files[fileS]].Name
+		sname := s.name(fileS)
 		b, err := r.read(s, fileS, r.opts.MaxEntryBytes)
 		if err != nil {
 			return nil, err
@@ -376,27 +435,27 @@ func (r *Reader) readSession(id int, s *session) (*trace.Flow, error) {
 		}
 	}
 	if s.files[fileM] >= 0 {
-		mname := r.zr.File[s.files[fileM]].Name
+		mname := s.name(fileM)
 		b, err := r.read(s, fileM, maxXMLBytes)
 		if err != nil {
 			return nil, err
 		}
 		m, err := parseMeta(b)
 		if err != nil {
-			return nil, r.errf(s.num, mname, "%w", err)
+			return nil, r.errf(int(s.num), mname, "%w", err)
 		}
 		m.apply(f)
 		restorePseudo(f)
 	}
 	if s.files[fileW] >= 0 {
-		wname := r.zr.File[s.files[fileW]].Name
+		wname := s.name(fileW)
 		b, err := r.read(s, fileW, r.opts.MaxEntryBytes)
 		if err != nil {
 			return nil, err
 		}
 		msgs, err := parseWebSocket(b)
 		if err != nil {
-			return nil, r.errf(s.num, wname, "%w", err)
+			return nil, r.errf(int(s.num), wname, "%w", err)
 		}
 		f.WebSocket = msgs
 	}
@@ -407,7 +466,7 @@ func (r *Reader) readSession(id int, s *session) (*trace.Flow, error) {
 }
 
 func (r *Reader) msgErr(s *session, field string, err error) error {
-	e := r.errf(s.num, field, "%w", err)
+	e := r.errf(int(s.num), field, "%w", err)
 	var se *httpmsg.SyntaxError
 	if errors.As(err, &se) {
 		e.Offset = se.Offset

@@ -1,7 +1,6 @@
 package saz
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -33,8 +32,11 @@ type WriterOptions struct {
 
 var _ trace.Sink = (*Writer)(nil)
 
-// maxIndexRows bounds the rows of _index.htm kept in memory.
-const maxIndexRows = 50000
+// maxIndexRows bounds the rows of _index.htm (kept in memory until Close):
+// past it, one last row says how many sessions are not listed. _index.htm
+// is only a convenience for people browsing the zip; Fiddler and idtrace
+// read the sessions from raw/.
+const maxIndexRows = 10000
 
 // contentTypes is [Content_Types].xml exactly as Fiddler writes it.
 const contentTypes = "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\r\n<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">\r\n<Default Extension=\"htm\" ContentType=\"text/html\" />\r\n<Default Extension=\"xml\" ContentType=\"application/xml\" />\r\n<Default Extension=\"txt\" ContentType=\"text/plain\" />\r\n</Types>"
@@ -44,12 +46,14 @@ const contentTypes = "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\r\n<Types xmln
 type Writer struct {
 	opts   WriterOptions
 	meta   *trace.Meta
-	zw     *zip.Writer  // plain archives
+	zw     *zipWriter   // plain archives
 	yw     *yzip.Writer // encrypted archives
 	tail   *tailWriter  // holds the end record of yw to add the comment
+	buf    bytes.Buffer // the entry being built (plain archives)
 	width  int
 	n      int
-	rows   []string
+	rows   bytes.Buffer // the rows of _index.htm
+	nrows  int
 	more   int
 	err    error
 	closed bool
@@ -69,7 +73,7 @@ func NewWriter(w io.Writer, meta *trace.Meta, opts WriterOptions) *Writer {
 		sw.tail = &tailWriter{w: w}
 		sw.yw = yzip.NewWriter(sw.tail)
 	} else {
-		sw.zw = zip.NewWriter(w)
+		sw.zw = newZipWriter(w, sw.opts.Modified, sw.width)
 	}
 	sw.err = sw.dir("raw/")
 	return sw
@@ -77,8 +81,7 @@ func NewWriter(w io.Writer, meta *trace.Meta, opts WriterOptions) *Writer {
 
 func (w *Writer) dir(name string) error {
 	if w.zw != nil {
-		_, err := w.zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store, Modified: w.opts.Modified})
-		return err
+		return w.zw.add(0, kindDir, nil)
 	}
 	fh := &yzip.FileHeader{Name: name, Method: yzip.Store}
 	fh.SetModTime(w.opts.Modified)
@@ -87,9 +90,6 @@ func (w *Writer) dir(name string) error {
 }
 
 func (w *Writer) create(name string) (io.Writer, error) {
-	if w.zw != nil {
-		return w.zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: w.opts.Modified})
-	}
 	fh := &yzip.FileHeader{Name: name, Method: yzip.Deflate}
 	fh.SetModTime(w.opts.Modified)
 	fh.SetPassword(w.opts.Password)
@@ -97,7 +97,20 @@ func (w *Writer) create(name string) (io.Writer, error) {
 	return w.yw.CreateHeader(fh)
 }
 
-func (w *Writer) entry(name string, fill func(io.Writer) error) error {
+// entry writes one file: its name is name, or for plain archives, which
+// rebuild names at Close, session num's file of the given kind.
+func (w *Writer) entry(name string, num int, kind uint8, fill func(io.Writer) error) error {
+	if w.zw != nil {
+		w.buf.Reset()
+		if err := fill(&w.buf); err != nil {
+			return err
+		}
+		err := w.zw.add(num, kind, w.buf.Bytes())
+		if w.buf.Cap() > 4<<20 {
+			w.buf = bytes.Buffer{} // do not keep one huge body's buffer
+		}
+		return err
+	}
 	ew, err := w.create(name)
 	if err != nil {
 		return err
@@ -149,9 +162,9 @@ func (w *Writer) WriteFlow(f *trace.Flow) error {
 			extra = append(extra, trace.Flag{Name: flagRespPseudo, Value: enc})
 		}
 	}
-	w.err = w.entry("raw/"+num+"_c.txt", func(ew io.Writer) error { return httpmsg.WriteRequest(ew, req) })
+	w.err = w.entry("raw/"+num+"_c.txt", w.n, fileC, func(ew io.Writer) error { return httpmsg.WriteRequest(ew, req) })
 	if w.err == nil {
-		w.err = w.entry("raw/"+num+"_s.txt", func(ew io.Writer) error {
+		w.err = w.entry("raw/"+num+"_s.txt", w.n, fileS, func(ew io.Writer) error {
 			if resp == nil {
 				return nil
 			}
@@ -159,16 +172,17 @@ func (w *Writer) WriteFlow(f *trace.Flow) error {
 		})
 	}
 	if w.err == nil {
-		w.err = w.entry("raw/"+num+"_m.xml", func(ew io.Writer) error { return writeMeta(ew, f, sid, extra) })
+		w.err = w.entry("raw/"+num+"_m.xml", w.n, fileM, func(ew io.Writer) error { return writeMeta(ew, f, sid, extra) })
 	}
 	if w.err == nil && len(f.WebSocket) > 0 {
-		w.err = w.entry("raw/"+num+"_w.txt", func(ew io.Writer) error { return writeWebSocket(ew, f.WebSocket) })
+		w.err = w.entry("raw/"+num+"_w.txt", w.n, fileW, func(ew io.Writer) error { return writeWebSocket(ew, f.WebSocket) })
 	}
 	if w.err != nil {
 		return w.err
 	}
-	if len(w.rows) < maxIndexRows {
-		w.rows = append(w.rows, indexRow(num, sid, f))
+	if w.nrows < maxIndexRows {
+		w.rows.WriteString(indexRow(num, sid, f))
+		w.nrows++
 	} else {
 		w.more++
 	}
@@ -188,10 +202,10 @@ func (w *Writer) Close(meta *trace.Meta) error {
 	if meta != nil {
 		w.meta = meta
 	}
-	if err := w.entry("_index.htm", w.writeIndex); err != nil {
+	if err := w.entry("_index.htm", 0, kindIndex, w.writeIndex); err != nil {
 		return err
 	}
-	if err := w.entry("[Content_Types].xml", func(ew io.Writer) error {
+	if err := w.entry("[Content_Types].xml", 0, kindTypes, func(ew io.Writer) error {
 		_, err := io.WriteString(ew, contentTypes)
 		return err
 	}); err != nil {
@@ -199,10 +213,7 @@ func (w *Writer) Close(meta *trace.Meta) error {
 	}
 	comment := archiveComment(w.meta)
 	if w.zw != nil {
-		if err := w.zw.SetComment(comment); err != nil {
-			return err
-		}
-		return w.zw.Close()
+		return w.zw.close(comment)
 	}
 	if err := w.yw.Close(); err != nil {
 		return err
@@ -249,9 +260,7 @@ func (w *Writer) writeIndex(ew io.Writer) error {
 	var b bytes.Buffer
 	b.Write(bom)
 	b.WriteString("<html><head><style>body,thead,td,a,p{font-family:verdana,sans-serif;font-size: 10px;}</style></head><body><table cols=12><thead><tr><th>&nbsp;</th><th>#</th><th>Result</th><th>Protocol</th><th>Host</th><th>URL</th><th>Body</th><th>Caching</th><th>Content-Type</th><th>Process</th><th>Comments</th><th>Custom</th></tr></thead><tbody>")
-	for _, r := range w.rows {
-		b.WriteString(r)
-	}
+	b.Write(w.rows.Bytes())
 	if w.more > 0 {
 		fmt.Fprintf(&b, "<tr><td colspan=12>%d more sessions are in raw/ but not listed here.</td></tr>", w.more)
 	}

@@ -1,0 +1,265 @@
+package saz
+
+import (
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"io"
+	"strconv"
+	"time"
+)
+
+// zipWriter writes a plain zip archive without keeping a header per entry
+// (archive/zip's Writer keeps one, with the name and extra, until Close).
+// Each entry is complete in memory before it is written, so its local
+// header carries the CRC-32 and sizes (no data descriptor); the central
+// directory is written at Close from a 40-byte zrec per entry, the name
+// being rebuilt from the session number. The output is what archive/zip
+// writes for the same entries (deflate level 5, an extended-timestamp
+// extra, ZIP64 records when needed), apart from the data descriptors.
+type zipWriter struct {
+	bw         *bufio.Writer
+	off        uint64 // bytes written so far
+	recs       []zrec
+	fw         *flate.Writer
+	comp       bytes.Buffer
+	date, time uint16 // MS-DOS modification time
+	mtime      uint32 // Unix modification time
+	width      int
+	err        error
+	// force64 writes every record in its ZIP64 form (for tests).
+	force64 bool
+}
+
+// zrec is what the central directory needs of one entry.
+type zrec struct {
+	off   uint64
+	csize uint64
+	usize uint64
+	crc   uint32
+	num   int32 // session number (for kinds fileC..fileW)
+	kind  uint8 // fileC..fileW, or one of the kinds below
+}
+
+// Entry kinds that are not session files.
+const (
+	kindDir = iota + 4 // "raw/"
+	kindIndex
+	kindTypes
+)
+
+const max32 = 0xffffffff
+
+func newZipWriter(w io.Writer, modified time.Time, width int) *zipWriter {
+	z := &zipWriter{bw: bufio.NewWriterSize(w, 64<<10), width: width}
+	// As archive/zip: the DOS time in the time's own zone, plus the Unix time.
+	z.date = uint16(modified.Day() + int(modified.Month())<<5 + (modified.Year()-1980)<<9)
+	z.time = uint16(modified.Second()/2 + modified.Minute()<<5 + modified.Hour()<<11)
+	z.mtime = uint32(modified.Unix())
+	return z
+}
+
+// name rebuilds the entry name of a record.
+func (z *zipWriter) name(r *zrec) string {
+	switch r.kind {
+	case kindDir:
+		return "raw/"
+	case kindIndex:
+		return "_index.htm"
+	case kindTypes:
+		return "[Content_Types].xml"
+	}
+	n := strconv.Itoa(int(r.num))
+	for len(n) < z.width {
+		n = "0" + n
+	}
+	return "raw/" + n + [4]string{"_c.txt", "_s.txt", "_m.xml", "_w.txt"}[r.kind]
+}
+
+func (z *zipWriter) write(p []byte) {
+	if z.err != nil {
+		return
+	}
+	_, z.err = z.bw.Write(p)
+	z.off += uint64(len(p))
+}
+
+// extTime is the extended-timestamp extra field (0x5455) archive/zip adds.
+func (z *zipWriter) extTime(b []byte) []byte {
+	b = binary.LittleEndian.AppendUint16(b, 0x5455)
+	b = binary.LittleEndian.AppendUint16(b, 5)
+	b = append(b, 1)
+	return binary.LittleEndian.AppendUint32(b, z.mtime)
+}
+
+// add writes one entry: data deflated, or stored for the directory entry.
+func (z *zipWriter) add(num int, kind uint8, data []byte) error {
+	if z.err != nil {
+		return z.err
+	}
+	r := zrec{off: z.off, num: int32(num), kind: kind, usize: uint64(len(data)), crc: crc32.ChecksumIEEE(data)}
+	method := uint16(8)
+	body := data
+	if kind == kindDir {
+		method = 0
+	} else {
+		z.comp.Reset()
+		if z.fw == nil {
+			z.fw, _ = flate.NewWriter(&z.comp, 5) // level 5 is valid: no error
+		} else {
+			z.fw.Reset(&z.comp)
+		}
+		if _, err := z.fw.Write(data); err != nil {
+			return err
+		}
+		if err := z.fw.Close(); err != nil {
+			return err
+		}
+		body = z.comp.Bytes()
+	}
+	r.csize = uint64(len(body))
+	name := z.name(&r)
+	zip64 := z.force64 || r.usize >= max32 || r.csize >= max32
+	var h [30]byte
+	le := binary.LittleEndian
+	le.PutUint32(h[0:], 0x04034b50)
+	le.PutUint16(h[4:], 20)
+	if zip64 {
+		le.PutUint16(h[4:], 45)
+	}
+	le.PutUint16(h[6:], 0) // flags: sizes known, ASCII name
+	le.PutUint16(h[8:], method)
+	le.PutUint16(h[10:], z.time)
+	le.PutUint16(h[12:], z.date)
+	le.PutUint32(h[14:], r.crc)
+	extra := z.extTime(make([]byte, 0, 29))
+	if zip64 {
+		le.PutUint32(h[18:], max32)
+		le.PutUint32(h[22:], max32)
+		extra = le.AppendUint16(extra, 0x0001)
+		extra = le.AppendUint16(extra, 16)
+		extra = le.AppendUint64(extra, r.usize)
+		extra = le.AppendUint64(extra, r.csize)
+	} else {
+		le.PutUint32(h[18:], uint32(r.csize))
+		le.PutUint32(h[22:], uint32(r.usize))
+	}
+	le.PutUint16(h[26:], uint16(len(name)))
+	le.PutUint16(h[28:], uint16(len(extra)))
+	z.write(h[:])
+	z.write([]byte(name))
+	z.write(extra)
+	z.write(body)
+	if z.err == nil {
+		z.recs = append(z.recs, r)
+	}
+	return z.err
+}
+
+// close writes the central directory, the ZIP64 end records when the
+// archive needs them (65,535 entries or more, or 4 GiB), the end record
+// with the comment, and flushes.
+func (z *zipWriter) close(comment string) error {
+	if z.err != nil {
+		return z.err
+	}
+	if len(comment) > 0xffff {
+		return errors.New("saz: archive comment too long")
+	}
+	le := binary.LittleEndian
+	start := z.off
+	var b []byte
+	for i := range z.recs {
+		r := &z.recs[i]
+		name := z.name(r)
+		method := uint16(8)
+		if r.kind == kindDir {
+			method = 0
+		}
+		zip64 := z.force64 || r.usize >= max32 || r.csize >= max32 || r.off >= max32
+		version := uint16(20)
+		if zip64 {
+			version = 45
+		}
+		b = b[:0]
+		b = le.AppendUint32(b, 0x02014b50)
+		b = le.AppendUint16(b, version) // made by (FAT)
+		b = le.AppendUint16(b, version) // needed
+		b = le.AppendUint16(b, 0)       // flags
+		b = le.AppendUint16(b, method)
+		b = le.AppendUint16(b, z.time)
+		b = le.AppendUint16(b, z.date)
+		b = le.AppendUint32(b, r.crc)
+		if zip64 {
+			b = le.AppendUint32(b, max32)
+			b = le.AppendUint32(b, max32)
+		} else {
+			b = le.AppendUint32(b, uint32(r.csize))
+			b = le.AppendUint32(b, uint32(r.usize))
+		}
+		xlen := 9
+		if zip64 {
+			xlen += 28
+		}
+		b = le.AppendUint16(b, uint16(len(name)))
+		b = le.AppendUint16(b, uint16(xlen))
+		b = le.AppendUint16(b, 0) // comment
+		b = le.AppendUint16(b, 0) // disk
+		b = le.AppendUint16(b, 0) // internal attributes
+		b = le.AppendUint32(b, 0) // external attributes
+		if zip64 {
+			b = le.AppendUint32(b, max32)
+		} else {
+			b = le.AppendUint32(b, uint32(r.off))
+		}
+		b = append(b, name...)
+		b = z.extTime(b)
+		if zip64 {
+			b = le.AppendUint16(b, 0x0001)
+			b = le.AppendUint16(b, 24)
+			b = le.AppendUint64(b, r.usize)
+			b = le.AppendUint64(b, r.csize)
+			b = le.AppendUint64(b, r.off)
+		}
+		z.write(b)
+	}
+	end := z.off
+	size := end - start
+	records := uint64(len(z.recs))
+	b = b[:0]
+	if z.force64 || records >= 0xffff || size >= max32 || start >= max32 {
+		b = le.AppendUint32(b, 0x06064b50)
+		b = le.AppendUint64(b, 44) // size of the rest of the record
+		b = le.AppendUint16(b, 45)
+		b = le.AppendUint16(b, 45)
+		b = le.AppendUint32(b, 0)
+		b = le.AppendUint32(b, 0)
+		b = le.AppendUint64(b, records)
+		b = le.AppendUint64(b, records)
+		b = le.AppendUint64(b, size)
+		b = le.AppendUint64(b, start)
+		b = le.AppendUint32(b, 0x07064b50)
+		b = le.AppendUint32(b, 0)
+		b = le.AppendUint64(b, end)
+		b = le.AppendUint32(b, 1)
+		records, size, start = 0xffff, max32, max32
+	}
+	b = le.AppendUint32(b, 0x06054b50)
+	b = le.AppendUint16(b, 0)
+	b = le.AppendUint16(b, 0)
+	b = le.AppendUint16(b, uint16(records))
+	b = le.AppendUint16(b, uint16(records))
+	b = le.AppendUint32(b, uint32(size))
+	b = le.AppendUint32(b, uint32(start))
+	b = le.AppendUint16(b, uint16(len(comment)))
+	b = append(b, comment...)
+	z.write(b)
+	if z.err != nil {
+		return z.err
+	}
+	z.recs = nil
+	return z.bw.Flush()
+}
