@@ -16,25 +16,29 @@ import (
 // (archive/zip's Writer keeps one, with the name and extra, until Close).
 // Each entry is complete in memory before it is written, so its local
 // header carries the CRC-32 and sizes (no data descriptor); the central
-// directory is written at Close from a 40-byte zrec per entry, the name
-// being rebuilt from the session number. The output is what archive/zip
+// directory is written at Close from a packed record per entry (kind,
+// CRC-32 and the two sizes as varints: about 10 bytes), the name being
+// rebuilt from the session number (the count of raw/N_c.txt entries so
+// far) and the offset from the sizes of the entries before. The output is what archive/zip
 // writes for the same entries (deflate level 5, an extended-timestamp
 // extra, ZIP64 records when needed), apart from the data descriptors.
 type zipWriter struct {
 	bw         *bufio.Writer
-	off        uint64 // bytes written so far
-	recs       []zrec
+	off        uint64   // bytes written so far
+	recs       [][]byte // packed zrecs, in chunks of recChunk bytes
 	fw         *flate.Writer
 	comp       bytes.Buffer
 	date, time uint16 // MS-DOS modification time
 	mtime      uint32 // Unix modification time
 	width      int
+	n          int // entries written
 	err        error
 	// force64 writes every record in its ZIP64 form (for tests).
 	force64 bool
 }
 
-// zrec is what the central directory needs of one entry.
+// zrec is what the central directory needs of one entry; the Writer keeps
+// it packed (see pack).
 type zrec struct {
 	off   uint64
 	csize uint64
@@ -42,6 +46,7 @@ type zrec struct {
 	crc   uint32
 	num   int32 // session number (for kinds fileC..fileW)
 	kind  uint8 // fileC..fileW, or one of the kinds below
+	z64   bool  // the local header has a ZIP64 extra field
 }
 
 // Entry kinds that are not session files.
@@ -52,6 +57,64 @@ const (
 )
 
 const max32 = 0xffffffff
+
+const recChunk = 64 << 10
+
+// pack appends r's kind, CRC-32 and sizes to the record store.
+func (z *zipWriter) pack(r *zrec) {
+	if len(z.recs) == 0 || len(z.recs[len(z.recs)-1])+1+4+2*binary.MaxVarintLen64 > recChunk {
+		z.recs = append(z.recs, make([]byte, 0, recChunk))
+	}
+	b := z.recs[len(z.recs)-1]
+	k := r.kind
+	if r.z64 {
+		k |= 0x80
+	}
+	b = append(b, k)
+	b = binary.LittleEndian.AppendUint32(b, r.crc)
+	b = binary.AppendUvarint(b, r.csize)
+	b = binary.AppendUvarint(b, r.usize)
+	z.recs[len(z.recs)-1] = b
+}
+
+// unpacked calls yield with each record in order, its number and offset
+// rebuilt, and returns the offset where the entries end.
+func (z *zipWriter) unpacked(yield func(r *zrec)) uint64 {
+	var r zrec
+	num := int32(0)
+	off := uint64(0)
+	for _, b := range z.recs {
+		for len(b) > 0 {
+			r = zrec{kind: b[0] &^ 0x80, z64: b[0]&0x80 != 0, crc: binary.LittleEndian.Uint32(b[1:5]), off: off}
+			b = b[5:]
+			var n int
+			r.csize, n = binary.Uvarint(b)
+			b = b[n:]
+			r.usize, n = binary.Uvarint(b)
+			b = b[n:]
+			if r.kind == fileC {
+				num++
+			}
+			r.num = num
+			yield(&r)
+			off += 30 + uint64(len(z.name(&r))+len(z.localExtra(&r))) + r.csize
+		}
+	}
+	return off
+}
+
+// localExtra is the extra field of an entry's local header.
+func (z *zipWriter) localExtra(r *zrec) []byte {
+	extra := z.extTime(make([]byte, 0, 29))
+	if r.z64 {
+		le := binary.LittleEndian
+		extra = le.AppendUint16(extra, 0x0001)
+		extra = le.AppendUint16(extra, 16)
+		extra = le.AppendUint64(extra, r.usize)
+		extra = le.AppendUint64(extra, r.csize)
+	}
+	return extra
+}
 
 func newZipWriter(w io.Writer, modified time.Time, width int) *zipWriter {
 	z := &zipWriter{bw: bufio.NewWriterSize(w, 64<<10), width: width}
@@ -123,6 +186,7 @@ func (z *zipWriter) add(num int, kind uint8, data []byte) error {
 	r.csize = uint64(len(body))
 	name := z.name(&r)
 	zip64 := z.force64 || r.usize >= max32 || r.csize >= max32
+	r.z64 = zip64
 	var h [30]byte
 	le := binary.LittleEndian
 	le.PutUint32(h[0:], 0x04034b50)
@@ -135,14 +199,10 @@ func (z *zipWriter) add(num int, kind uint8, data []byte) error {
 	le.PutUint16(h[10:], z.time)
 	le.PutUint16(h[12:], z.date)
 	le.PutUint32(h[14:], r.crc)
-	extra := z.extTime(make([]byte, 0, 29))
+	extra := z.localExtra(&r)
 	if zip64 {
 		le.PutUint32(h[18:], max32)
 		le.PutUint32(h[22:], max32)
-		extra = le.AppendUint16(extra, 0x0001)
-		extra = le.AppendUint16(extra, 16)
-		extra = le.AppendUint64(extra, r.usize)
-		extra = le.AppendUint64(extra, r.csize)
 	} else {
 		le.PutUint32(h[18:], uint32(r.csize))
 		le.PutUint32(h[22:], uint32(r.usize))
@@ -154,7 +214,8 @@ func (z *zipWriter) add(num int, kind uint8, data []byte) error {
 	z.write(extra)
 	z.write(body)
 	if z.err == nil {
-		z.recs = append(z.recs, r)
+		z.pack(&r)
+		z.n++
 	}
 	return z.err
 }
@@ -172,8 +233,7 @@ func (z *zipWriter) close(comment string) error {
 	le := binary.LittleEndian
 	start := z.off
 	var b []byte
-	for i := range z.recs {
-		r := &z.recs[i]
+	end := z.unpacked(func(r *zrec) {
 		name := z.name(r)
 		method := uint16(8)
 		if r.kind == kindDir {
@@ -225,10 +285,13 @@ func (z *zipWriter) close(comment string) error {
 			b = le.AppendUint64(b, r.off)
 		}
 		z.write(b)
+	})
+	if end != start {
+		return errors.New("saz: internal error: entry offsets do not add up")
 	}
-	end := z.off
+	end = z.off
 	size := end - start
-	records := uint64(len(z.recs))
+	records := uint64(z.n)
 	b = b[:0]
 	if z.force64 || records >= 0xffff || size >= max32 || start >= max32 {
 		b = le.AppendUint32(b, 0x06064b50)
