@@ -107,19 +107,21 @@
 //
 // Large archives are read and written in bounded memory (zipindex.go,
 // zipwrite.go). For an archive without encrypted entries, Open scans the
-// zip central directory once with a fixed buffer and keeps, per session
-// file, only what reading it needs (local header offset, sizes, CRC-32,
-// method: 32 bytes) and per session its number and the spelling of its
-// names (28 bytes), instead of archive/zip's header per entry. An entry is
-// read through its local header, stored or inflated, and checked against
-// the directory's size and CRC-32; ZIP64 extra fields and data descriptors
-// are handled. Archives with an encrypted entry, or with data before the
-// zip, are read through archive/zip as before. The Writer writes plain
-// archives itself: each entry is built in memory, written with its sizes
-// and CRC-32 in the local header, and remembered in 40 bytes for the
-// central directory (names are rebuilt from the session number at Close);
-// ZIP64 end records are written from 65,535 entries or 4 GiB on. Go's
-// archive/zip and Info-ZIP's unzip read what it writes (zip_test.go).
+// zip central directory once with a fixed buffer, checking every record,
+// and keeps 28 bytes per session (its number, how its names are spelled,
+// and where its files' records are in the directory) instead of
+// archive/zip's header per entry. Reading a file parses its record again
+// (whose name and extra lengths may differ from the directory's); the data
+// is stored or inflated and checked against the directory's size and
+// CRC-32. ZIP64 extra fields and data descriptors are handled. Archives
+// with an encrypted entry, or with data before the zip, are read through
+// archive/zip as before. The Writer writes plain archives itself: each
+// entry is built in memory and written with its sizes and CRC-32 in the
+// local header, and its central directory record is kept packed (kind,
+// CRC-32, sizes: about 10 bytes); names and offsets are rebuilt at Close.
+// ZIP64 records are written for entries or offsets of 4 GiB and from
+// 65,535 entries on. Go's archive/zip and Info-ZIP's unzip read what it
+// writes (zip_test.go).
 //
 // Encrypted entries (ZipCrypto or WinZip AES) are read through
 // github.com/yeka/zip with Options.Password. A missing or wrong password

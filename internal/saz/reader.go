@@ -56,10 +56,10 @@ type Reader struct {
 	ra       io.ReaderAt
 	size     int64
 	sessions []session
-	// ents holds the entries of plain archives (see zipindex.go); zr (and
-	// yz, when some entry is encrypted) is used instead for archives that
-	// archive/zip must read.
-	ents     []zent
+	// dirOff is where the central directory of a plain archive starts
+	// (see zipindex.go); zr (and yz, when some entry is encrypted) is used
+	// instead for archives that archive/zip must read.
+	dirOff   int64
 	zr       *zip.Reader
 	yz       *yzip.Reader
 	br       *bufio.Reader // reused for each plain entry
@@ -78,11 +78,13 @@ var _ trace.Source = (*Reader)(nil)
 
 // session is one session's files: 28 bytes, no strings.
 type session struct {
-	num   int32    // the number N of the entry names
-	width uint8    // how many digits N is written with ("007": 3)
-	spell [4]uint8 // how each name is spelled (see spelling)
-	files [4]int32 // c, s, m, w: index into Reader.ents (or zr.File); -1 if absent
+	num   int32     // the number N of the entry names
+	width uint8     // how many digits N is written with ("007": 3)
+	spell [4]uint8  // how each name is spelled (see spelling)
+	files [4]uint32 // c, s, m, w: offset of the record in the central directory (or index in zr.File); none if absent
 }
+
+const none = ^uint32(0)
 
 const (
 	fileC = iota
@@ -150,7 +152,7 @@ func Open(ra io.ReaderAt, size int64, name string, opts Options) (*Reader, error
 	sort.SliceStable(r.sessions, func(i, j int) bool { return keyLess(&r.sessions[i], &r.sessions[j]) })
 	kept := r.sessions[:0]
 	for _, s := range r.sessions {
-		if s.files[fileC] < 0 {
+		if s.files[fileC] == none {
 			k := s.key()
 			r.warnings = append(r.warnings, fmt.Sprintf("session %s has no raw/%s_c.txt; skipped", k, k))
 			continue
@@ -178,7 +180,7 @@ func Open(ra io.ReaderAt, size int64, name string, opts Options) (*Reader, error
 
 // addFile files entry idx, named name, under its session when the name is
 // a session file's; it reports whether it was one.
-func (r *Reader) addFile(byKey map[uint64]int32, name []byte, idx int) (bool, error) {
+func (r *Reader) addFile(byKey map[uint64]int32, name []byte, idx uint32) (bool, error) {
 	m := sessionName.FindSubmatchIndex(name)
 	if m == nil {
 		return false, nil
@@ -191,13 +193,13 @@ func (r *Reader) addFile(byKey map[uint64]int32, name []byte, idx int) (bool, er
 	if !ok {
 		si = int32(len(r.sessions))
 		byKey[mk] = si
-		r.sessions = append(r.sessions, session{num: int32(n), width: uint8(len(digits)), files: [4]int32{-1, -1, -1, -1}})
+		r.sessions = append(r.sessions, session{num: int32(n), width: uint8(len(digits)), files: [4]uint32{none, none, none, none}})
 	}
 	s := &r.sessions[si]
-	if s.files[k] >= 0 {
+	if s.files[k] != none {
 		return true, r.errf(n, string(name), "duplicate entry")
 	}
-	s.files[k] = int32(idx)
+	s.files[k] = idx
 	s.spell[k] = spelling(name[m[4]:m[5]], name[m[6]:m[7]])
 	return true, nil
 }
@@ -227,7 +229,7 @@ func (r *Reader) openZip() error {
 		if f.CompressedSize64 > uint64(r.size) {
 			return r.errf(-1, f.Name, "entry declares %d compressed bytes in a %d-byte archive", f.CompressedSize64, r.size)
 		}
-		if _, err := r.addFile(byKey, []byte(f.Name), i); err != nil {
+		if _, err := r.addFile(byKey, []byte(f.Name), uint32(i)); err != nil {
 			return err
 		}
 	}
@@ -326,18 +328,23 @@ func (r *Reader) Flows() iter.Seq2[*trace.Flow, error] {
 // read returns the uncompressed bytes of file kind of s, within the caps.
 func (r *Reader) read(s *session, kind int, cap int64) ([]byte, error) {
 	i := s.files[kind]
-	if i < 0 {
+	if i == none {
 		return nil, nil
 	}
+	num := int(s.num)
 	var csize uint64
 	var zf *zip.File
+	var e zent
 	if r.zr != nil {
 		zf = r.zr.File[i]
 		csize = zf.CompressedSize64
 	} else {
-		csize = r.ents[i].csize
+		var err error
+		if e, err = r.entryAt(i); err != nil {
+			return nil, r.errf(num, s.name(kind), "%w", err)
+		}
+		csize = e.csize
 	}
-	num := int(s.num)
 	limit := min(cap, r.opts.MaxEntryBytes)
 	if ratio := int64(csize) * r.opts.MaxRatio; ratio/r.opts.MaxRatio == int64(csize) {
 		limit = min(limit, max(ratio, ratioFloor))
@@ -349,7 +356,7 @@ func (r *Reader) read(s *session, kind int, cap int64) ([]byte, error) {
 	var err error
 	switch {
 	case zf == nil:
-		b, err = r.readPlain(&r.ents[i], limit)
+		b, err = r.readPlain(&e, limit)
 		if err != nil {
 			return nil, r.errf(num, s.name(kind), "%w", err)
 		}
@@ -416,7 +423,7 @@ func (r *Reader) readSession(id int, s *session) (*trace.Flow, error) {
 		r.warnings = append(r.warnings, fmt.Sprintf("session %d: %s: %v", s.num, cname, err))
 	}
 	f.Request = req
-	if s.files[fileS] >= 0 {
+	if s.files[fileS] != none {
 		sname := s.name(fileS)
 		b, err := r.read(s, fileS, r.opts.MaxEntryBytes)
 		if err != nil {
@@ -434,7 +441,7 @@ func (r *Reader) readSession(id int, s *session) (*trace.Flow, error) {
 			f.Response = resp
 		}
 	}
-	if s.files[fileM] >= 0 {
+	if s.files[fileM] != none {
 		mname := s.name(fileM)
 		b, err := r.read(s, fileM, maxXMLBytes)
 		if err != nil {
@@ -447,7 +454,7 @@ func (r *Reader) readSession(id int, s *session) (*trace.Flow, error) {
 		m.apply(f)
 		restorePseudo(f)
 	}
-	if s.files[fileW] >= 0 {
+	if s.files[fileW] != none {
 		wname := s.name(fileW)
 		b, err := r.read(s, fileW, r.opts.MaxEntryBytes)
 		if err != nil {

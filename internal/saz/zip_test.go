@@ -118,10 +118,14 @@ func TestWriterArchiveZipReads(t *testing.T) {
 			for i := range r.sessions {
 				s := &r.sessions[i]
 				for k := fileC; k <= fileW; k++ {
-					if s.files[k] < 0 {
+					if s.files[k] == none {
 						continue
 					}
-					got, err := r.readPlain(&r.ents[s.files[k]], 1<<30)
+					e, err := r.entryAt(s.files[k])
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := r.readPlain(&e, 1<<30)
 					if err != nil || !bytes.Equal(got, content[s.name(k)]) {
 						t.Fatalf("%s: compact reader got %d bytes (%v), archive/zip %d", s.name(k), len(got), err, len(content[s.name(k)]))
 					}
@@ -248,6 +252,19 @@ func TestCompactReader(t *testing.T) {
 		{"header offset past the end", patchCentral(t, stored, "raw/1_s.txt", func(c, _ []byte) {
 			binary.LittleEndian.PutUint32(c[42:], 1<<30)
 		}), false, zip.ErrFormat, "raw/1_s.txt", 1},
+		{"long extra field", func() []byte {
+			var buf bytes.Buffer
+			zw := zip.NewWriter(&buf)
+			for _, e := range []entry{{"raw/1_c.txt", reqGet}, {"raw/1_s.txt", marked}} {
+				w, err := zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: zip.Deflate, Extra: append([]byte{0x99, 0x99, 200, 0}, make([]byte, 200)...)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.WriteString(w, e.data)
+			}
+			zw.Close()
+			return buf.Bytes()
+		}(), false, nil, "", 0},
 		{"upper-case name", mkzip(t, []entry{{"raw/1_c.txt", reqGet}, {"raw/7_C.TXT", "hello\r\n\r\n"}}), false, errors.New("request line"), "raw/7_C.TXT", 7},
 		{"padded name", mkzip(t, []entry{{"raw/1_c.txt", reqGet}, {"raw/007_c.txt", "hello\r\n\r\n"}}), false, errors.New("request line"), "raw/007_c.txt", 7},
 		{"truncated deflate", patchCentral(t, mkzip(t, []entry{{"raw/1_c.txt", reqGet}, {"raw/1_s.txt", marked}}), "raw/1_s.txt", func(c, _ []byte) {

@@ -15,12 +15,14 @@ import (
 // The reader of plain (unencrypted) archives does not keep archive/zip's
 // directory (a *File with name, extra, comment and header fields for each
 // of the ~3 entries per session). Open scans the central directory once,
-// with a fixed buffer, and keeps per session file only a zent; names are
-// rebuilt from the session number when an error needs one. Encrypted
+// with a fixed buffer, checking every record, and keeps per session file
+// only where its central directory record is (4 bytes); reading the file
+// parses that record again into a zent. Names are rebuilt from the session
+// number when an error needs one. Encrypted
 // archives, and archives whose directory is not where the end record says
 // (data prepended), still go through archive/zip and yeka/zip.
 
-// zent locates and checks one plain entry: 32 bytes.
+// zent locates and checks one plain entry.
 type zent struct {
 	off    int64 // local file header, from the start of the archive
 	csize  uint64
@@ -105,6 +107,7 @@ func (r *Reader) openIndex() (handled bool, err error) {
 	var hdr [46]byte
 	buf := make([]byte, 0, 512)
 	read := uint64(0)
+	rel := uint64(0) // offset of the record in the directory
 	for ; ; read++ {
 		if read > maxEntries {
 			return true, r.errf(-1, "", "too many entries (limit %d)", maxEntries)
@@ -112,18 +115,7 @@ func (r *Reader) openIndex() (handled bool, err error) {
 		if _, err := io.ReadFull(br, hdr[:]); err != nil || binary.LittleEndian.Uint32(hdr[0:4]) != 0x02014b50 {
 			break
 		}
-		le := binary.LittleEndian
-		e := zent{
-			flags:  le.Uint16(hdr[8:10]),
-			method: le.Uint16(hdr[10:12]),
-			crc:    le.Uint32(hdr[16:20]),
-			csize:  uint64(le.Uint32(hdr[20:24])),
-			usize:  uint64(le.Uint32(hdr[24:28])),
-			off:    int64(le.Uint32(hdr[42:46])),
-		}
-		nlen := int(le.Uint16(hdr[28:30]))
-		xlen := int(le.Uint16(hdr[30:32]))
-		clen := int(le.Uint16(hdr[32:34]))
+		e, nlen, xlen, clen := centralEntry(hdr[:])
 		if cap(buf) < nlen+xlen {
 			buf = make([]byte, nlen+xlen)
 		}
@@ -137,6 +129,14 @@ func (r *Reader) openIndex() (handled bool, err error) {
 		nameB, extra := buf[:nlen], buf[nlen:]
 		if err := zip64Extra(&e, extra); err != nil {
 			return true, notZip(read, err)
+		}
+		at := rel
+		rel += uint64(46 + nlen + xlen + clen)
+		if at >= uint64(none) {
+			// A directory of 4 GiB (possible only with huge extra fields
+			// or comments) is left to archive/zip.
+			r.sessions = nil
+			return false, nil
 		}
 		name := string(nameB)
 		if name == "[Content_Types].xml" || name == "_index.htm" {
@@ -153,23 +153,62 @@ func (r *Reader) openIndex() (handled bool, err error) {
 		}
 		if e.flags&1 != 0 {
 			// Encrypted: the whole archive goes through yeka/zip.
-			r.sessions, r.ents = nil, nil
+			r.sessions = nil
 			return false, nil
 		}
-		ok, err := r.addFile(byKey, nameB, len(r.ents))
-		if err != nil {
+		if _, err := r.addFile(byKey, nameB, uint32(at)); err != nil {
 			return true, err
-		}
-		if ok {
-			r.ents = append(r.ents, e)
 		}
 	}
 	if uint16(read) != uint16(d.entries) {
 		return true, r.errf(-1, "", "not a SAZ archive (not a valid zip file): the end record promises %d entries, the directory holds %d", d.entries, read)
 	}
+	r.dirOff = d.off
 	r.comment = d.comment
 	r.marked = marked
 	return true, nil
+}
+
+// centralEntry decodes the fixed part of a central directory record.
+func centralEntry(hdr []byte) (e zent, nlen, xlen, clen int) {
+	le := binary.LittleEndian
+	e = zent{
+		flags:  le.Uint16(hdr[8:10]),
+		method: le.Uint16(hdr[10:12]),
+		crc:    le.Uint32(hdr[16:20]),
+		csize:  uint64(le.Uint32(hdr[20:24])),
+		usize:  uint64(le.Uint32(hdr[24:28])),
+		off:    int64(le.Uint32(hdr[42:46])),
+	}
+	return e, int(le.Uint16(hdr[28:30])), int(le.Uint16(hdr[30:32])), int(le.Uint16(hdr[32:34]))
+}
+
+// entryAt parses again the central directory record at rel, which Open
+// checked.
+func (r *Reader) entryAt(rel uint32) (zent, error) {
+	var buf [46 + 96]byte
+	off := r.dirOff + int64(rel)
+	n, err := r.ra.ReadAt(buf[:], off)
+	if n < 46 {
+		return zent{}, fmt.Errorf("%w: central directory record: %v", zip.ErrFormat, err)
+	}
+	if binary.LittleEndian.Uint32(buf[0:4]) != 0x02014b50 {
+		return zent{}, fmt.Errorf("%w: central directory record moved", zip.ErrFormat)
+	}
+	e, nlen, xlen, _ := centralEntry(buf[:46])
+	var extra []byte
+	if 46+nlen+xlen <= n {
+		extra = buf[46+nlen : 46+nlen+xlen]
+	} else {
+		extra = make([]byte, xlen)
+		if _, err := r.ra.ReadAt(extra, off+46+int64(nlen)); err != nil {
+			return zent{}, fmt.Errorf("%w: central directory record: %v", zip.ErrFormat, err)
+		}
+	}
+	if err := zip64Extra(&e, extra); err != nil {
+		return zent{}, fmt.Errorf("%w: %v", zip.ErrFormat, err)
+	}
+	return e, nil
 }
 
 // zip64Extra takes the sizes and offset that the 32-bit fields leave at
