@@ -279,6 +279,14 @@ func runLs(app *App, o *LsOptions) error {
 		default:
 			start()
 			writeLsRow(tw, f, app.IO.OutTTY)
+			// tabwriter holds rows until a flush to size the columns: flush
+			// in blocks so a million-session trace needs no more memory
+			// than a thousand (columns may widen from one block to the next).
+			if n%lsBlock == 0 {
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	if o.Count {
@@ -290,6 +298,9 @@ func runLs(app *App, o *LsOptions) error {
 	}
 	return nil
 }
+
+// lsBlock is how many table rows `ls` aligns together.
+const lsBlock = 1000
 
 // newTable starts the `ls` table with its heading.
 func newTable(w io.Writer) *tabwriter.Writer {
