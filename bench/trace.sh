@@ -28,9 +28,11 @@ for size in ${SIZES:-200 1024}; do
 	f=bench/out/big$size.har
 	[ -f "$f" ] || go run ./bench/genhar -size "$size" -o "$f"
 	real=$(du -m "$f" | cut -f1)
+	cat "$f" > /dev/null # warm the page cache alike for every command
 	measure "idtrace ls --count ($real MB)" bench/out/idtrace ls --count "$f"
 	measure "jq '.log.entries|length' ($real MB)" jq '.log.entries|length' "$f"
 	measure "idtrace convert → saz ($real MB)" bench/out/idtrace convert "$f" bench/out/big$size.saz
 	measure "idtrace ls --count (saz of $real MB)" bench/out/idtrace ls --count bench/out/big$size.saz
+	measure "idtrace ls --json (saz of $real MB)" bench/out/idtrace ls --json bench/out/big$size.saz
 	rm -f bench/out/big$size.saz
 done
