@@ -362,6 +362,17 @@ func TestDemoAndUsage(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "login.microsoftonline.com") {
 		t.Fatalf("demo: exit %d\n%s\n%s", code, out, e)
 	}
+	// The sample exists to show the analysis: two sign-ins (one MFA step-up
+	// that succeeds, one consent failure) whose tokens verify against the
+	// keys the trace itself fetched.
+	for _, want := range []string{"2 sign-ins", "AADSTS65001", "AADSTS50076", "signature verified"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "signature not verified") || strings.Contains(out, "INVALID") {
+		t.Errorf("demo: a token of the sample does not verify:\n%s", out)
+	}
 	if code, _, _ := run(t, "", "nosuchcommand"); code != 2 {
 		t.Errorf("unknown command: exit %d, want 2", code)
 	}
