@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/idtrace/idtrace/internal/har"
 	"github.com/idtrace/idtrace/internal/saz"
@@ -57,6 +59,9 @@ func openTrace(app *App, path string, opts traceOptions) (trace.Source, io.Close
 		if err != nil {
 			f.Close()
 			return nil, nil, err
+		}
+		if st.Size() > progressThreshold && app.IO.ErrTTY {
+			return &sessionProgress{Reader: r, name: name, w: app.IO.ErrOut}, f, nil
 		}
 		return r, f, nil
 	}
@@ -132,4 +137,32 @@ func (p progressCloser) Close() error {
 		pr.Close()
 	}
 	return p.f.Close()
+}
+
+// sessionProgress reports, on stderr, how many of a large SAZ's sessions
+// have been read (a SAZ is read by session, not as a byte stream).
+type sessionProgress struct {
+	*saz.Reader
+	name string
+	w    io.Writer
+}
+
+func (p *sessionProgress) Flows() iter.Seq2[*trace.Flow, error] {
+	return func(yield func(*trace.Flow, error) bool) {
+		total, last, shown := p.Len(), time.Time{}, false
+		defer func() {
+			if shown {
+				fmt.Fprint(p.w, "\r\033[K")
+			}
+		}()
+		for f, err := range p.Reader.Flows() {
+			if now := time.Now(); err == nil && now.Sub(last) > 200*time.Millisecond {
+				last, shown = now, true
+				fmt.Fprintf(p.w, "\r%s: session %d of %d", p.name, f.ID, total)
+			}
+			if !yield(f, err) {
+				return
+			}
+		}
+	}
 }
