@@ -452,7 +452,13 @@ func (r *logsRun) writeJSON(w *bufio.Writer) error {
 	if err != nil {
 		return err
 	}
-	w.Write(b[:len(b)-1])
+	return r.appendStories(w, b)
+}
+
+// appendStories writes the JSON object head (marshalled, closing brace
+// included) with a "stories" array added from the spooled stories.
+func (r *logsRun) appendStories(w *bufio.Writer, head []byte) error {
+	w.Write(head[:len(head)-1])
 	w.WriteString(`,"stories":[`)
 	if _, err := r.tmp.Seek(0, io.SeekStart); err != nil {
 		return err
@@ -694,16 +700,7 @@ func (r *logsRun) writeActor(w *bufio.Writer) error {
 		if err != nil {
 			return err
 		}
-		w.Write(b[:len(b)-1])
-		w.WriteString(`,"stories":[`)
-		if _, err := r.tmp.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
-		if _, err := io.Copy(w, r.tmp); err != nil {
-			return err
-		}
-		w.WriteString("]}\n")
-		return nil
+		return r.appendStories(w, b)
 	}
 	md := r.opts.Format == "md"
 	if md {
