@@ -39,36 +39,34 @@ import (
 // WriteRequest writes r in HTTP/1.x wire form with an absolute-URI request
 // line (the authority for CONNECT), as Fiddler stores raw/N_c.txt.
 func WriteRequest(w io.Writer, r *trace.Request) error {
-	bw := bufio.NewWriter(w)
-	bw.WriteString(clean(r.Method))
-	bw.WriteByte(' ')
 	target := r.URL
 	if target == "" {
 		target = "/"
 	}
 	// Spaces stay as recorded (a HAR may hold "[state redacted]"): the reader
 	// takes everything between the method and the version as the target.
-	bw.WriteString(clean(target))
-	bw.WriteByte(' ')
-	bw.WriteString(wireProto(r.Proto))
-	bw.WriteString("\r\n")
-	writeFramed(bw, r.Headers, r.Body, false)
-	return bw.Flush()
+	return WriteMessage(w, clean(r.Method)+" "+clean(target)+" "+wireProto(r.Proto), r.Headers, r.Body)
 }
 
 // WriteResponse writes r in HTTP/1.x wire form, as Fiddler stores
 // raw/N_s.txt (see the rule above for bodies and coding headers).
 func WriteResponse(w io.Writer, r *trace.Response) error {
-	bw := bufio.NewWriter(w)
-	bw.WriteString(wireProto(r.Proto))
-	bw.WriteByte(' ')
-	fmt.Fprintf(bw, "%03d", r.Status)
-	bw.WriteByte(' ')
-	bw.WriteString(clean(r.Reason))
-	bw.WriteString("\r\n")
+	hs, body := ResponseBytes(r)
+	return WriteMessage(w, StatusLine(wireProto(r.Proto), r.Status, r.Reason), hs, body)
+}
+
+// StatusLine is "PROTO SSS REASON" with the status written in three digits
+// (when it is in 0..999) and CR and LF in the reason replaced by spaces.
+func StatusLine(proto string, status int, reason string) string {
+	return fmt.Sprintf("%s %03d %s", proto, status, clean(reason))
+}
+
+// ResponseBytes returns the headers and the body bytes (before any chunked
+// framing) that WriteResponse writes for r, following rule 1 and the
+// Content-Length part of rule 2 above.
+func ResponseBytes(r *trace.Response) (trace.Headers, []byte) {
 	hs := r.Headers
 	body := r.Body
-	fix := false
 	switch {
 	case r.Wire != nil && wireMatches(r):
 		body = r.Wire
@@ -79,10 +77,35 @@ func WriteResponse(w io.Writer, r *trace.Response) error {
 			} else {
 				hs = without(hs, "Content-Encoding")
 			}
-			fix = true
+			hs = withLength(hs, len(body))
 		}
 	}
-	writeFramed(bw, hs, body, fix)
+	return hs, body
+}
+
+// withLength returns hs with every Content-Length value set to n, unless
+// the body is chunked or empty (a copy; hs is not modified).
+func withLength(hs trace.Headers, n int) trace.Headers {
+	if isChunked(hs) || n == 0 {
+		return hs
+	}
+	out := append(trace.Headers(nil), hs...)
+	for i := range out {
+		if strings.EqualFold(out[i].Name, "Content-Length") {
+			out[i].Value = strconv.Itoa(n)
+		}
+	}
+	return out
+}
+
+// WriteMessage writes an HTTP/1.x message: the start line, the headers
+// (rule 3 above), a blank line and body, framed as one chunk plus the last
+// chunk when the headers say Transfer-Encoding: chunked.
+func WriteMessage(w io.Writer, start string, hs trace.Headers, body []byte) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString(clean(start))
+	bw.WriteString("\r\n")
+	writeFramed(bw, hs, body)
 	return bw.Flush()
 }
 
@@ -101,16 +124,12 @@ func wireMatches(r *trace.Response) bool {
 	return err == nil && bytes.Equal(dec, r.Body)
 }
 
-func writeFramed(bw *bufio.Writer, hs trace.Headers, body []byte, fixLength bool) {
+func writeFramed(bw *bufio.Writer, hs trace.Headers, body []byte) {
 	chunked := isChunked(hs)
 	for _, h := range hs {
-		v := h.Value
-		if fixLength && !chunked && len(body) > 0 && strings.EqualFold(h.Name, "Content-Length") {
-			v = strconv.Itoa(len(body))
-		}
 		bw.WriteString(cleanName(h.Name))
 		bw.WriteString(": ")
-		bw.WriteString(clean(v))
+		bw.WriteString(clean(h.Value))
 		bw.WriteString("\r\n")
 	}
 	bw.WriteString("\r\n")
@@ -174,3 +193,10 @@ func wireProto(p string) string {
 	}
 	return "HTTP/1.1"
 }
+
+// IsToken reports whether s is an HTTP token (RFC 9110 tchar+), the syntax
+// of methods and header names.
+func IsToken(s string) bool { return isToken(s) }
+
+// IsChunked reports whether the last transfer coding hs names is chunked.
+func IsChunked(hs trace.Headers) bool { return isChunked(hs) }

@@ -84,11 +84,42 @@
 // stale flag). BitFlags, PipeInfo and TunnelInfo are not kept (BitFlags is
 // written as 0).
 //
-// HTTP/2 pseudo-headers (":authority", ":status"...) that browser HARs list
-// among the headers are not written into the raw files (Fiddler would flag
-// a nameless header line); they are kept in the session flags
-// x-idtrace-request-pseudo-headers and x-idtrace-response-pseudo-headers
-// and put back in place when the archive is read (see pseudo.go).
+// # Strict HTTP/1.1 messages
+//
+// Every raw/N_c.txt and raw/N_s.txt the Writer writes is a message that a
+// strict HTTP/1.1 parser accepts (Go's net/http ReadRequest and
+// ReadResponse, with the body read to its end: fidelity_test.go checks it
+// for every shared sample and for fuzzed flows). What such a message
+// cannot carry is kept in a session flag, the original value quoted as a
+// Go string literal, and put back when the archive is read (the flags are
+// then removed from Flags):
+//
+//   - a version other than exactly HTTP/1.0 or HTTP/1.1 ("HTTP/2", "h3",
+//     "") is written as HTTP/1.1: x-idtrace-request-protocol,
+//     x-idtrace-response-protocol;
+//   - a method that is not a token is written as INVALID-METHOD:
+//     x-idtrace-request-method;
+//   - a URL that is not a valid request-target (data: URLs with spaces,
+//     relative or empty URLs, stray "%") is written percent-encoded, or
+//     with "/" in front: x-idtrace-request-url;
+//   - a status outside 0..999 is written as 000, and a reason with control
+//     characters with spaces: x-idtrace-response-status,
+//     x-idtrace-response-reason; a recorded response with status 0 and
+//     nothing else is an empty raw/N_s.txt (Fiddler's "no response") with
+//     x-idtrace-response-status = "0", so it reads back as that response,
+//     while a flow without a response reads back without one;
+//   - headers a strict parser refuses or that would not read back alike
+//     (pseudo-headers such as ":authority", names that are not tokens,
+//     values with control characters or surrounding spaces, a
+//     Transfer-Encoding other than one "chunked", Content-Length values
+//     that disagree with each other or with the body written) are left out
+//     of the file or corrected, and the whole original list is kept in
+//     x-idtrace-request-headers or x-idtrace-response-headers, one
+//     quoted name and quoted value per line.
+//
+// Archives written by earlier versions kept only pseudo-headers, in
+// x-idtrace-request-pseudo-headers and x-idtrace-response-pseudo-headers;
+// they are still read.
 //
 // # Bodies
 //

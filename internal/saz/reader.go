@@ -452,7 +452,7 @@ func (r *Reader) readSession(id int, s *session) (*trace.Flow, error) {
 			return nil, r.errf(int(s.num), mname, "%w", err)
 		}
 		m.apply(f)
-		restorePseudo(f)
+		restoreWire(f)
 	}
 	if s.files[fileW] != none {
 		wname := s.name(fileW)

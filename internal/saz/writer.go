@@ -120,8 +120,9 @@ func (w *Writer) entry(name string, num int, kind uint8, fill func(io.Writer) er
 
 // WriteFlow writes raw/N_c.txt, raw/N_s.txt (empty without a response, or
 // for a response with status 0 and nothing else, HAR's "no response"),
-// raw/N_m.xml and, for WebSocket sessions, raw/N_w.txt. A flow without a
-// request is an error (and stops the writer).
+// raw/N_m.xml and, for WebSocket sessions, raw/N_w.txt. The messages are
+// strict HTTP/1.1; what they cannot carry is kept in session flags (see
+// wire.go). A flow without a request is an error (and stops the writer).
 func (w *Writer) WriteFlow(f *trace.Flow) error {
 	if w.err != nil {
 		return w.err
@@ -143,32 +144,33 @@ func (w *Writer) WriteFlow(f *trace.Flow) error {
 		w.err = fmt.Errorf("saz: flow %d has no request", f.ID)
 		return w.err
 	}
-	resp := f.Response
-	if resp != nil && resp.Status == 0 && len(resp.Headers) == 0 && len(resp.Body) == 0 && len(resp.Wire) == 0 {
-		resp = nil // HAR's status 0: nothing was received
+	rq := requestMessage(req)
+	extra := rq.flags
+	var rs message
+	hasResp := false
+	if f.Response != nil {
+		rs, hasResp = responseMessage(f.Response, req.Method)
+		extra = append(extra, rs.flags...)
 	}
-	var extra []trace.Flag
-	if hs, enc := splitPseudo(req.Headers); enc != "" {
-		c := *req
-		c.Headers = hs
-		req = &c
-		extra = append(extra, trace.Flag{Name: flagReqPseudo, Value: enc})
-	}
-	if resp != nil {
-		if hs, enc := splitPseudo(resp.Headers); enc != "" {
-			c := *resp
-			c.Headers = hs
-			resp = &c
-			extra = append(extra, trace.Flag{Name: flagRespPseudo, Value: enc})
+	if stale := ownFlags(f.Flags); stale {
+		c := *f
+		c.Flags = nil
+		for _, fl := range f.Flags {
+			if !isOwnFlag(fl.Name) {
+				c.Flags = append(c.Flags, fl)
+			}
 		}
+		f = &c
 	}
-	w.err = w.entry("raw/"+num+"_c.txt", w.n, fileC, func(ew io.Writer) error { return httpmsg.WriteRequest(ew, req) })
+	w.err = w.entry("raw/"+num+"_c.txt", w.n, fileC, func(ew io.Writer) error {
+		return httpmsg.WriteMessage(ew, rq.start, rq.headers, rq.body)
+	})
 	if w.err == nil {
 		w.err = w.entry("raw/"+num+"_s.txt", w.n, fileS, func(ew io.Writer) error {
-			if resp == nil {
+			if !hasResp {
 				return nil
 			}
-			return httpmsg.WriteResponse(ew, resp)
+			return httpmsg.WriteMessage(ew, rs.start, rs.headers, rs.body)
 		})
 	}
 	if w.err == nil {
@@ -311,4 +313,20 @@ func (t *tailWriter) finish(comment string) error {
 	}
 	_, err := io.WriteString(t.w, comment)
 	return err
+}
+
+// isOwnFlag reports whether a flag name is one the Writer sets itself to
+// keep what the raw messages cannot carry (see wire.go).
+func isOwnFlag(name string) bool {
+	n := strings.ToLower(name)
+	return strings.HasPrefix(n, "x-idtrace-request-") || strings.HasPrefix(n, "x-idtrace-response-")
+}
+
+func ownFlags(fl []trace.Flag) bool {
+	for _, x := range fl {
+		if isOwnFlag(x.Name) {
+			return true
+		}
+	}
+	return false
 }
