@@ -324,8 +324,8 @@ func harOfOne(method, url, proto string, status int, reason, hname, hvalue strin
 		},
 		"response": map[string]any{
 			"status": status, "statusText": reason, "httpVersion": proto, "cookies": []any{},
-			"headers": []any{map[string]any{"name": hname, "value": hvalue}},
-			"content": map[string]any{"size": len(respBody), "mimeType": "text/plain", "text": string(respBody)},
+			"headers":     []any{map[string]any{"name": hname, "value": hvalue}},
+			"content":     map[string]any{"size": len(respBody), "mimeType": "text/plain", "text": string(respBody)},
 			"redirectURL": "", "headersSize": -1, "bodySize": -1,
 		},
 		"cache": map[string]any{}, "timings": map[string]any{"send": 0, "wait": 1, "receive": 0},
