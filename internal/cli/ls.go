@@ -54,6 +54,14 @@ Exit codes: 0 ok, 1 error (unreadable or malformed input), 2 usage.`,
   idtrace ls --count big.har`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := fileArg("FILE", args[0]); err != nil {
+				return err
+			}
+			for _, name := range []string{"host", "status", "method"} {
+				if fl := cmd.Flags().Lookup(name); fl.Changed && fl.Value.String() == "[]" {
+					return usageErr("--%s: empty value", name)
+				}
+			}
 			o.File = args[0]
 			return runLs(app, &o)
 		},
@@ -84,7 +92,19 @@ type flowFilter struct {
 func newFlowFilter(o *LsOptions) (*flowFilter, error) {
 	ff := &flowFilter{methods: o.Methods}
 	for _, h := range o.Hosts {
-		ff.hosts = append(ff.hosts, strings.ToLower(h))
+		h = strings.ToLower(strings.TrimSpace(h))
+		if h == "" {
+			return nil, usageErr("--host: empty value")
+		}
+		if _, err := path.Match(h, ""); err != nil {
+			return nil, usageErr("--host %q: not a valid pattern (%v); use * as a wildcard, [ ] for a character class", h, err)
+		}
+		ff.hosts = append(ff.hosts, h)
+	}
+	for _, m := range o.Methods {
+		if !validMethod(m) {
+			return nil, usageErr("--method %q: want a method name such as GET or POST", m)
+		}
 	}
 	for _, s := range o.Status {
 		m, err := statusMatcher(s)
@@ -101,6 +121,19 @@ func newFlowFilter(o *LsOptions) (*flowFilter, error) {
 		ff.grep = re
 	}
 	return ff, nil
+}
+
+// validMethod reports whether m is an HTTP method token.
+func validMethod(m string) bool {
+	if m == "" {
+		return false
+	}
+	for _, c := range []byte(m) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (ff *flowFilter) active() bool {

@@ -119,6 +119,16 @@ func countTrace(app *App, path string, opts traceOptions) (int, error) {
 	return har.Count(rd, name)
 }
 
+// fileArg checks a trace file argument before anything is opened: it must
+// not be empty ("-" is stdin). Whether the file exists is an I/O question
+// answered by opening it (exit 1), not a usage error.
+func fileArg(what, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return usageErr("%s is empty: give a .har or .saz file, or - for stdin", what)
+	}
+	return nil
+}
+
 // sazPassword is --password, else $IDTRACE_SAZ_PASSWORD.
 func sazPassword(app *App, opts traceOptions) string {
 	if opts.Password != "" {

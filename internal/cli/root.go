@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -105,7 +104,11 @@ func (e *ExitError) Error() string {
 }
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// UsageError marks a misuse of the command line (exit 2).
+// UsageError marks a misuse of the command line (exit 2). Only flag and
+// argument checks create it: cobra's flag errors (through the root's
+// FlagErrorFunc), positional-argument checks (typeArgChecks), unknown
+// commands (execute) and each command's validation of its flag values.
+// Main decides exit codes by type alone, never by an error's words.
 type UsageError struct{ Msg string }
 
 func (e *UsageError) Error() string { return e.Msg }
@@ -127,7 +130,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 	root.SetIn(env.IO.In)
 	root.SetOut(env.IO.Out)
 	root.SetErr(env.IO.ErrOut)
-	err := root.ExecuteContext(ctx)
+	err := execute(ctx, root, args)
 	if err == nil {
 		return 0
 	}
@@ -139,7 +142,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return ee.Code
 	}
 	var ue *UsageError
-	if errors.As(err, &ue) || isCobraUsage(err) {
+	if errors.As(err, &ue) {
 		fmt.Fprintf(env.IO.ErrOut, "idtrace: %v\nRun 'idtrace --help' for usage.\n", err)
 		return 2
 	}
@@ -151,16 +154,16 @@ func Main(ctx context.Context, args []string, env Env) int {
 	return 1
 }
 
-// isCobraUsage recognises cobra's own flag and argument errors.
-func isCobraUsage(err error) bool {
-	s := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument",
-		"invalid argument", "accepts ", "requires at least", "requires at most", "required flag", "if any flags in the group"} {
-		if strings.Contains(s, p) {
-			return true
-		}
+// execute runs the command tree. An unknown command is found before
+// cobra runs anything (cobra reports it as a plain error), so it becomes a
+// UsageError here by where it comes from, not by its words.
+func execute(ctx context.Context, root *cobra.Command, args []string) error {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	if _, _, err := root.Find(args); err != nil {
+		return &UsageError{Msg: err.Error()}
 	}
-	return false
+	return root.ExecuteContext(ctx)
 }
 
 // NewRoot builds the command tree for app.
@@ -179,7 +182,27 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 findings (analyze --fail-on).`,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &UsageError{Msg: err.Error()} })
 	root.AddCommand(commands(app)...)
+	typeArgChecks(root)
 	return root
+}
+
+// typeArgChecks makes the positional-argument check of every command in
+// the tree return a *UsageError, whatever validator the command uses
+// (exactArgs, or cobra's own such as cobra.NoArgs).
+func typeArgChecks(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			err := check(cmd, args)
+			var ue *UsageError
+			if err == nil || errors.As(err, &ue) {
+				return err
+			}
+			return &UsageError{Msg: err.Error()}
+		}
+	}
+	for _, sub := range c.Commands() {
+		typeArgChecks(sub)
+	}
 }
 
 // exactArgs is cobra.ExactArgs returning a UsageError.

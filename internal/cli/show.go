@@ -47,6 +47,9 @@ Exit codes: 0 ok, 1 error (no such session, malformed input), 2 usage.`,
 			if err != nil || n < 1 {
 				return usageErr("show: N must be a session number from 1, got %q", args[0])
 			}
+			if err := fileArg("FILE", args[1]); err != nil {
+				return err
+			}
 			o.ID, o.File = n, args[1]
 			return runShow(app, &o)
 		},

@@ -386,3 +386,48 @@ func TestDemoAndUsage(t *testing.T) {
 		t.Errorf("missing file: exit %d %q", code, e)
 	}
 }
+
+// TestExitCodesByType: the exit code follows the error's type, never its
+// words. Files whose names or OS errors read like cobra's usage messages
+// exit 1; every flag and argument check exits 2.
+func TestExitCodesByType(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.har")
+	if err := os.WriteFile(good, []byte(`{"log":{"version":"1.2","creator":{"name":"t","version":"1"},"entries":[]}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args []string
+		code int
+	}{
+		{[]string{"ls", filepath.Join(dir, "accepts x.har")}, 1},
+		{[]string{"ls", filepath.Join(dir, "unknown flag --x requires at least.har")}, 1},
+		{[]string{"ls", filepath.Join(dir, "invalid argument")}, 1},
+		{[]string{"show", "1", filepath.Join(dir, "unknown command.saz")}, 1},
+		{[]string{"nosuchcommand"}, 2},
+		{[]string{"ls", "--nosuchflag", good}, 2},
+		{[]string{"ls", "--count=maybe", good}, 2},
+		{[]string{"ls"}, 2},
+		{[]string{"ls", good, good}, 2},
+		{[]string{"ls", ""}, 2},
+		{[]string{"ls", "--host", "[", good}, 2},
+		{[]string{"ls", "--host", "", good}, 2},
+		{[]string{"ls", "--method", "G T", good}, 2},
+		{[]string{"ls", "--status", "abc", good}, 2},
+		{[]string{"ls", "--grep", "(", good}, 2},
+		{[]string{"show", "0", good}, 2},
+		{[]string{"show", "x", good}, 2},
+		{[]string{"show", "1", ""}, 2},
+		{[]string{"kb", "list", "apps", "extra"}, 2},
+		{[]string{"ls", "--host", "*.example", good}, 0},
+	}
+	for _, c := range cases {
+		code, _, stderr := run(t, "", c.args...)
+		if code != c.code {
+			t.Errorf("%q: exit %d, want %d (stderr %q)", c.args, code, c.code, stderr)
+		}
+		if c.code == 2 && !strings.Contains(stderr, "--help") {
+			t.Errorf("%q: usage error without the help hint: %q", c.args, stderr)
+		}
+	}
+}
