@@ -4,11 +4,23 @@
 # parser, and the cross-builds for Windows and macOS.
 # Installs what it needs when missing (npm packages with `npm ci`).
 #
-# Environment: FUZZTIME (default 3s) per fuzz target; SKIP_FUZZ=1 to skip fuzzing.
+# Environment: FUZZTIME (default 3s) per fuzz target; SKIP_FUZZ=1 to skip fuzzing;
+# CI=true makes every test that lacks ../shared/testdata or a peer program
+# fail instead of skip (.ci/run sets it).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 step() { printf '\n== %s\n' "$*"; }
+
+step "programs the peer tests use (7-Zip)"
+if ! command -v 7zz >/dev/null && ! command -v 7z >/dev/null; then
+	if command -v apt-get >/dev/null; then
+		SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+		$SUDO apt-get install -y 7zip || { $SUDO apt-get update && $SUDO apt-get install -y 7zip; }
+	else
+		echo "7-Zip (7zz or 7z) is missing and apt-get is not available: install 7-Zip" >&2
+	fi
+fi
 
 step "npm packages"
 for d in tools/harvalidate tests/oidc; do
@@ -23,8 +35,10 @@ if [ -n "$unformatted" ]; then
 	echo "not gofmt-ed:"; echo "$unformatted"; exit 1
 fi
 
-step "go vet"
+step "go vet (this platform, then Windows and macOS, tests included)"
 go vet ./...
+GOOS=windows go vet ./...
+GOOS=darwin go vet ./...
 
 step "staticcheck"
 SC="$(go env GOPATH)/bin/staticcheck"

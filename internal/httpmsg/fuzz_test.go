@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,11 +14,21 @@ import (
 )
 
 // seedFromSAZ adds the raw/N_<kind>.txt entries of the shared SAZ samples.
+// A sample that is a zip but cannot be read fails the target: seeds are
+// never dropped silently.
 func seedFromSAZ(f *testing.F, kind string) {
+	seeds := 0
 	for _, p := range testutil.SharedFiles(f, "saz", "*.saz") {
+		head, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if !bytes.HasPrefix(head, []byte("PK")) {
+			continue // the not-a-zip sample
+		}
 		zr, err := zip.OpenReader(p)
 		if err != nil {
-			continue // the not-a-zip sample
+			f.Fatalf("%s: %v", filepath.Base(p), err)
 		}
 		for _, e := range zr.File {
 			if !strings.HasSuffix(e.Name, "_"+kind+".txt") || e.UncompressedSize64 > 1<<20 {
@@ -24,13 +36,20 @@ func seedFromSAZ(f *testing.F, kind string) {
 			}
 			rc, err := e.Open()
 			if err != nil {
-				continue
+				f.Fatalf("%s: %s: %v", filepath.Base(p), e.Name, err)
 			}
-			b, _ := io.ReadAll(rc)
+			b, err := io.ReadAll(rc)
 			rc.Close()
+			if err != nil {
+				f.Fatalf("%s: %s: %v", filepath.Base(p), e.Name, err)
+			}
 			f.Add(b)
+			seeds++
 		}
 		zr.Close()
+	}
+	if seeds == 0 {
+		f.Fatalf("no raw/N_%s.txt seed found in the shared SAZ samples", kind)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/idtrace/idtrace/internal/testutil"
@@ -67,20 +68,27 @@ func FuzzOpen(f *testing.F) {
 // response, metadata, WebSocket messages) inside a valid archive, which
 // FuzzOpen rarely reaches past the zip checksums.
 func FuzzSession(f *testing.F) {
+	seeds := 0
 	for _, p := range testutil.SharedFiles(f, "saz", "*.saz") {
+		if !isZip(p) {
+			continue // the not-a-zip sample
+		}
 		zr, err := zip.OpenReader(p)
 		if err != nil {
-			continue
+			f.Fatalf("%s: %v", filepath.Base(p), err)
 		}
 		get := func(name string) []byte {
 			for _, e := range zr.File {
 				if e.Name == name {
 					rc, err := e.Open()
 					if err != nil {
-						return nil
+						f.Fatalf("%s: %s: %v", filepath.Base(p), name, err)
 					}
 					defer rc.Close()
-					b, _ := io.ReadAll(io.LimitReader(rc, 64<<10))
+					b, err := io.ReadAll(io.LimitReader(rc, 64<<10))
+					if err != nil {
+						f.Fatalf("%s: %s: %v", filepath.Base(p), name, err)
+					}
 					return b
 				}
 			}
@@ -89,9 +97,13 @@ func FuzzSession(f *testing.F) {
 		for _, n := range []string{"1", "01", "2", "02"} {
 			if c := get("raw/" + n + "_c.txt"); c != nil {
 				f.Add(c, get("raw/"+n+"_s.txt"), get("raw/"+n+"_m.xml"), []byte(nil))
+				seeds++
 			}
 		}
 		zr.Close()
+	}
+	if seeds == 0 {
+		f.Fatal("no seed session found in the shared SAZ samples")
 	}
 	f.Add([]byte(reqGet), []byte(respOK), []byte(nil), []byte("\r\nRequest-Length: 8\r\n\r\n\x81\x82\x00\x00\x00\x00hi\r\n"))
 	f.Fuzz(func(t *testing.T, c, s, m, w []byte) {
