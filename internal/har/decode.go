@@ -2,6 +2,7 @@ package har
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -84,6 +85,9 @@ type parser struct {
 	lim    Limits
 	entry  int // current entry index, -1 outside entries
 	prefix string
+	// base is added to the decoder's offsets while d reads a value that
+	// was read whole first (see within); 0 otherwise.
+	base int64
 }
 
 var bom = []byte{0xEF, 0xBB, 0xBF}
@@ -109,7 +113,35 @@ func (p *parser) budget() {
 	}
 }
 
-func (p *parser) offset() int64 { return p.d.InputOffset() + p.bom }
+func (p *parser) offset() int64 { return p.base + p.d.InputOffset() + p.bom }
+
+// within runs fn with the decoder reading v, a value already read whole
+// from the stream at offset start, so fn can decode it with the usual
+// lenient reads; errors keep offsets in the file.
+func (p *parser) within(v []byte, start int64, fn func() error) error {
+	d, base := p.d, p.base
+	p.d = jsontext.NewDecoder(bytes.NewReader(v), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	p.base = base + start
+	defer func() { p.d, p.base = d, base }()
+	return fn()
+}
+
+// readWhole reads the next value (an object or array) whole, with its
+// start offset, checking its depth against the limit.
+func (p *parser) readWhole(field string) ([]byte, int64, error) {
+	start := p.valueStart() - p.base
+	if start < 0 {
+		start = p.d.InputOffset()
+	}
+	v, err := p.d.ReadValue()
+	if err != nil {
+		return nil, 0, p.fail(field, err)
+	}
+	if p.d.StackDepth()+depthOf(v) > p.lim.MaxDepth {
+		return nil, 0, p.fail(field, fmt.Errorf("%w (limit %d)", ErrTooDeep, p.lim.MaxDepth))
+	}
+	return append([]byte(nil), v...), start, nil
+}
 
 // fail builds the InputError for err at field.
 func (p *parser) fail(field string, err error) error {
@@ -120,7 +152,7 @@ func (p *parser) fail(field string, err error) error {
 	off := p.offset()
 	var se *jsontext.SyntacticError
 	if errors.As(err, &se) {
-		off = se.ByteOffset + p.bom
+		off = p.base + se.ByteOffset + p.bom
 		if se.Err != nil && errors.Is(err, se.Err) && err == error(se) {
 			err = se.Err // drop jsontext's own prefix; the location is ours
 		}
@@ -159,7 +191,7 @@ func (p *parser) valueStart() int64 {
 		case ' ', '\t', '\r', '\n', ':', ',':
 			continue
 		}
-		return p.d.InputOffset() + int64(i)
+		return p.base + p.d.InputOffset() + int64(i)
 	}
 	return -1
 }
@@ -222,12 +254,22 @@ func (p *parser) object(field string, fn func(name string) error) error {
 }
 
 // array reads an array, calling fn for each element; fn must consume it.
-// A null reads as an empty array.
+// A null reads as an empty array. An object where the array belongs is
+// read as that array's one element, and an empty object as an empty array:
+// Internet Explorer 11 and legacy Edge export a list of one cookie, header
+// or parameter that way.
 func (p *parser) array(field string, fn func(i int) error) error {
 	k := p.d.PeekKind()
 	if k == 'n' {
 		_, err := p.d.ReadToken()
 		return p.wrap(field, err)
+	}
+	if k == '{' {
+		v, start, err := p.readWhole(field)
+		if err != nil || emptyObject(v) {
+			return err
+		}
+		return p.within(v, start, func() error { return fn(0) })
 	}
 	if k != '[' {
 		return p.wrongKind(field, "an array", k)
@@ -406,6 +448,11 @@ func (p *parser) skip(field string) error {
 			}
 		}
 	}
+}
+
+// emptyObject reports whether v is "{}" (white space allowed).
+func emptyObject(v []byte) bool {
+	return string(bytes.Join(bytes.Fields(v), nil)) == "{}"
 }
 
 // depthOf returns the nesting depth of a valid JSON value (0 for scalars).

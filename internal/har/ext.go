@@ -20,6 +20,9 @@ func subParser(v []byte) *parser {
 // decodeWS decodes _webSocketMessages; ok is false when the value does not
 // have the expected shape, and the caller then keeps it as a vendor field.
 func decodeWS(v []byte) (msgs []trace.WSMessage, ok bool) {
+	if t := bytes.TrimSpace(v); len(t) == 0 || t[0] != '[' {
+		return nil, false // an object is not read as a list of one here
+	}
 	p := subParser(v)
 	err := p.array("", func(i int) error {
 		m := trace.WSMessage{}

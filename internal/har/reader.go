@@ -505,19 +505,38 @@ func (r *Reader) headers(field string, max int) (trace.Headers, error) {
 		return nil
 	}
 	if p.d.PeekKind() == '{' {
-		// A map of name to value, as a few tools write.
-		err := p.object(field, func(k string) error {
-			v, err := p.str(field + "." + k)
-			if err != nil {
-				return err
-			}
-			h := trace.Header{Name: k, Value: v}
-			hs = append(hs, h)
-			return check(h)
-		})
+		v, start, err := p.readWhole(field)
+		if err != nil {
+			return nil, err
+		}
+		if !loneHeader(v) {
+			// A map of name to value, as a few tools write.
+			err := p.within(v, start, func() error {
+				return p.object(field, func(k string) error {
+					v, err := p.str(field + "." + k)
+					if err != nil {
+						return err
+					}
+					h := trace.Header{Name: k, Value: v}
+					hs = append(hs, h)
+					return check(h)
+				})
+			})
+			return hs, err
+		}
+		// One {name, value} object alone: parser.array reads it as a list of one.
+		err = p.within(v, start, func() error { return r.headerList(field, &hs, check) })
 		return hs, err
 	}
-	err := p.array(field, func(i int) error {
+	err := r.headerList(field, &hs, check)
+	return hs, err
+}
+
+// headerList reads an array of {name, value} objects or [name, value]
+// pairs into hs.
+func (r *Reader) headerList(field string, hs *trace.Headers, check func(trace.Header) error) error {
+	p := r.p
+	return p.array(field, func(i int) error {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		var h trace.Header
 		switch p.d.PeekKind() {
@@ -555,10 +574,37 @@ func (r *Reader) headers(field string, max int) (trace.Headers, error) {
 				return err
 			}
 		}
-		hs = append(hs, h)
+		*hs = append(*hs, h)
 		return check(h)
 	})
-	return hs, err
+}
+
+// loneHeader reports whether v, an object, is one header ({"name": ...,
+// "value": ...}, as legacy exports write a list of one) rather than a map
+// of header names to values.
+func loneHeader(v []byte) bool {
+	d := jsontext.NewDecoder(bytes.NewReader(v), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if _, err := d.ReadToken(); err != nil {
+		return false
+	}
+	name := false
+	for d.PeekKind() != '}' {
+		t, err := d.ReadToken()
+		if err != nil {
+			return false
+		}
+		switch k := t.String(); {
+		case k == "name":
+			name = true
+		case k == "value" || k == "comment" || strings.HasPrefix(k, "_"):
+		default:
+			return false
+		}
+		if err := d.SkipValue(); err != nil {
+			return false
+		}
+	}
+	return name
 }
 
 func (r *Reader) cookies(field string) ([]trace.Cookie, error) {

@@ -21,7 +21,7 @@ import (
 // The CLI may set it (for example to its own version) before writing.
 var DefaultCreator = trace.Software{Name: "idtrace", Version: "dev"}
 
-// TimeLayout is how dates are written: RFC 3339 with milliseconds and the
+// TimeLayout is how dates are usually written: RFC 3339 with milliseconds and the
 // flow's own zone offset.
 const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
@@ -204,9 +204,18 @@ func (w *Writer) Close(meta *trace.Meta) error {
 	return w.err
 }
 
+// date writes t with milliseconds (TimeLayout), or with as many
+// fractional digits as it has beyond them (Fiddler writes seven), so a
+// date read from a file is written back to the same instant.
 func (w *Writer) date(k string, t time.Time) {
+	if t.Nanosecond()%int(time.Millisecond) != 0 {
+		w.str(k, t.Format(fineTimeLayout))
+		return
+	}
 	w.str(k, t.Format(TimeLayout))
 }
+
+const fineTimeLayout = "2006-01-02T15:04:05.999999999Z07:00"
 
 func (w *Writer) page(pg trace.Page) {
 	w.tok(jsontext.BeginObject)
