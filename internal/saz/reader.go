@@ -63,6 +63,7 @@ type Reader struct {
 	zr       *zip.Reader
 	yz       *yzip.Reader
 	br       *bufio.Reader // reused for each plain entry
+	dbr      *bufio.Reader // reused for each decrypted entry
 	fr       io.ReadCloser // reused inflater
 	comment  string
 	marked   bool // the archive carries Fiddler's own files

@@ -2,7 +2,6 @@ package saz
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"html"
@@ -11,15 +10,14 @@ import (
 	"strings"
 	"time"
 
-	yzip "github.com/yeka/zip"
-
 	"github.com/idtrace/idtrace/internal/httpmsg"
 	"github.com/idtrace/idtrace/internal/trace"
 )
 
 // WriterOptions control writing.
 type WriterOptions struct {
-	// Password, when set, encrypts every file entry with WinZip AES-256.
+	// Password, when set, encrypts every file entry with WinZip AES-256
+	// (AE-2), one entry at a time like plain archives (see crypt.go).
 	Password string
 	// Count, when known, is the number of sessions: file numbers are then
 	// zero-padded to its width as Fiddler does ("01".."56"). Otherwise they
@@ -46,10 +44,8 @@ const contentTypes = "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\r\n<Types xmln
 type Writer struct {
 	opts   WriterOptions
 	meta   *trace.Meta
-	zw     *zipWriter   // plain archives
-	yw     *yzip.Writer // encrypted archives
-	tail   *tailWriter  // holds the end record of yw to add the comment
-	buf    bytes.Buffer // the entry being built (plain archives)
+	zw     *zipWriter
+	buf    bytes.Buffer // the entry being built
 	width  int
 	n      int
 	rows   bytes.Buffer // the rows of _index.htm
@@ -69,53 +65,24 @@ func NewWriter(w io.Writer, meta *trace.Meta, opts WriterOptions) *Writer {
 	if sw.opts.Modified.IsZero() {
 		sw.opts.Modified = time.Now()
 	}
-	if opts.Password != "" {
-		sw.tail = &tailWriter{w: w}
-		sw.yw = yzip.NewWriter(sw.tail)
-	} else {
-		sw.zw = newZipWriter(w, sw.opts.Modified, sw.width)
-	}
-	sw.err = sw.dir("raw/")
+	sw.zw = newZipWriter(w, sw.opts.Modified, sw.width)
+	sw.zw.password = opts.Password
+	sw.err = sw.zw.add(0, kindDir, nil)
 	return sw
 }
 
-func (w *Writer) dir(name string) error {
-	if w.zw != nil {
-		return w.zw.add(0, kindDir, nil)
+// entry writes session num's file of the given kind (names are rebuilt
+// from the kind and number at Close).
+func (w *Writer) entry(num int, kind uint8, fill func(io.Writer) error) error {
+	w.buf.Reset()
+	if err := fill(&w.buf); err != nil {
+		return err
 	}
-	fh := &yzip.FileHeader{Name: name, Method: yzip.Store}
-	fh.SetModTime(w.opts.Modified)
-	_, err := w.yw.CreateHeader(fh)
+	err := w.zw.add(num, kind, w.buf.Bytes())
+	if w.buf.Cap() > 4<<20 {
+		w.buf = bytes.Buffer{} // do not keep one huge body's buffer
+	}
 	return err
-}
-
-func (w *Writer) create(name string) (io.Writer, error) {
-	fh := &yzip.FileHeader{Name: name, Method: yzip.Deflate}
-	fh.SetModTime(w.opts.Modified)
-	fh.SetPassword(w.opts.Password)
-	fh.SetEncryptionMethod(yzip.AES256Encryption)
-	return w.yw.CreateHeader(fh)
-}
-
-// entry writes one file: its name is name, or for plain archives, which
-// rebuild names at Close, session num's file of the given kind.
-func (w *Writer) entry(name string, num int, kind uint8, fill func(io.Writer) error) error {
-	if w.zw != nil {
-		w.buf.Reset()
-		if err := fill(&w.buf); err != nil {
-			return err
-		}
-		err := w.zw.add(num, kind, w.buf.Bytes())
-		if w.buf.Cap() > 4<<20 {
-			w.buf = bytes.Buffer{} // do not keep one huge body's buffer
-		}
-		return err
-	}
-	ew, err := w.create(name)
-	if err != nil {
-		return err
-	}
-	return fill(ew)
 }
 
 // WriteFlow writes raw/N_c.txt, raw/N_s.txt (empty without a response, or
@@ -162,11 +129,11 @@ func (w *Writer) WriteFlow(f *trace.Flow) error {
 		}
 		f = &c
 	}
-	w.err = w.entry("raw/"+num+"_c.txt", w.n, fileC, func(ew io.Writer) error {
+	w.err = w.entry(w.n, fileC, func(ew io.Writer) error {
 		return httpmsg.WriteMessage(ew, rq.start, rq.headers, rq.body)
 	})
 	if w.err == nil {
-		w.err = w.entry("raw/"+num+"_s.txt", w.n, fileS, func(ew io.Writer) error {
+		w.err = w.entry(w.n, fileS, func(ew io.Writer) error {
 			if !hasResp {
 				return nil
 			}
@@ -174,10 +141,10 @@ func (w *Writer) WriteFlow(f *trace.Flow) error {
 		})
 	}
 	if w.err == nil {
-		w.err = w.entry("raw/"+num+"_m.xml", w.n, fileM, func(ew io.Writer) error { return writeMeta(ew, f, sid, extra) })
+		w.err = w.entry(w.n, fileM, func(ew io.Writer) error { return writeMeta(ew, f, sid, extra) })
 	}
 	if w.err == nil && len(f.WebSocket) > 0 {
-		w.err = w.entry("raw/"+num+"_w.txt", w.n, fileW, func(ew io.Writer) error { return writeWebSocket(ew, f.WebSocket) })
+		w.err = w.entry(w.n, fileW, func(ew io.Writer) error { return writeWebSocket(ew, f.WebSocket) })
 	}
 	if w.err != nil {
 		return w.err
@@ -204,23 +171,16 @@ func (w *Writer) Close(meta *trace.Meta) error {
 	if meta != nil {
 		w.meta = meta
 	}
-	if err := w.entry("_index.htm", 0, kindIndex, w.writeIndex); err != nil {
+	if err := w.entry(0, kindIndex, w.writeIndex); err != nil {
 		return err
 	}
-	if err := w.entry("[Content_Types].xml", 0, kindTypes, func(ew io.Writer) error {
+	if err := w.entry(0, kindTypes, func(ew io.Writer) error {
 		_, err := io.WriteString(ew, contentTypes)
 		return err
 	}); err != nil {
 		return err
 	}
-	comment := archiveComment(w.meta)
-	if w.zw != nil {
-		return w.zw.close(comment)
-	}
-	if err := w.yw.Close(); err != nil {
-		return err
-	}
-	return w.tail.finish(comment)
+	return w.zw.close(archiveComment(w.meta))
 }
 
 // archiveComment is the zip comment. Fiddler's form (with the version)
@@ -268,50 +228,6 @@ func (w *Writer) writeIndex(ew io.Writer) error {
 	}
 	b.WriteString("</tbody></table></body></html>")
 	_, err := ew.Write(b.Bytes())
-	return err
-}
-
-// tailWriter passes bytes through but holds back the last 22, so that the
-// end-of-central-directory record written by yeka/zip (which cannot write
-// an archive comment) can get one.
-type tailWriter struct {
-	w    io.Writer
-	hold []byte
-	err  error
-}
-
-const eocdLen = 22
-
-func (t *tailWriter) Write(p []byte) (int, error) {
-	if t.err != nil {
-		return 0, t.err
-	}
-	t.hold = append(t.hold, p...)
-	if n := len(t.hold) - eocdLen; n > 0 {
-		if _, err := t.w.Write(t.hold[:n]); err != nil {
-			t.err = err
-			return 0, err
-		}
-		t.hold = append(t.hold[:0], t.hold[n:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailWriter) finish(comment string) error {
-	if t.err != nil {
-		return t.err
-	}
-	if len(t.hold) != eocdLen || binary.LittleEndian.Uint32(t.hold) != 0x06054b50 {
-		return errors.New("saz: unexpected zip end record")
-	}
-	if len(comment) > 0xffff {
-		comment = comment[:0xffff]
-	}
-	binary.LittleEndian.PutUint16(t.hold[20:], uint16(len(comment)))
-	if _, err := t.w.Write(t.hold); err != nil {
-		return err
-	}
-	_, err := io.WriteString(t.w, comment)
 	return err
 }
 

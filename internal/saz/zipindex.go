@@ -30,6 +30,12 @@ type zent struct {
 	crc    uint32
 	method uint16
 	flags  uint16
+	mtime  uint16 // MS-DOS time (ZipCrypto's password check with a data descriptor)
+	// WinZip AES (method 99): the AE version, key strength and the real
+	// compression method, from the 0x9901 extra field.
+	aesVersion  uint16
+	aesStrength uint8
+	aesMethod   uint16
 }
 
 // Name spellings of a session file, so that names rebuilt for errors are
@@ -103,7 +109,7 @@ func (r *Reader) openIndex() (handled bool, err error) {
 	}
 	br := bufio.NewReaderSize(io.NewSectionReader(r.ra, d.off, r.size-d.off), 64<<10)
 	byKey := map[uint64]int32{} // number<<8 | width -> index in r.sessions
-	marked := false
+	marked, encrypted := false, false
 	var hdr [46]byte
 	buf := make([]byte, 0, 512)
 	read := uint64(0)
@@ -152,9 +158,10 @@ func (r *Reader) openIndex() (handled bool, err error) {
 			return true, r.errf(-1, name, "entry declares %d compressed bytes in a %d-byte archive", e.csize, r.size)
 		}
 		if e.flags&1 != 0 {
-			// Encrypted: the whole archive goes through yeka/zip.
-			r.sessions = nil
-			return false, nil
+			encrypted = true
+			if e.method == methodAES && aesSaltLen(e.aesStrength) == 0 {
+				return true, r.errf(-1, name, "AES-encrypted entry without a valid 0x9901 extra field")
+			}
 		}
 		if _, err := r.addFile(byKey, nameB, uint32(at)); err != nil {
 			return true, err
@@ -162,6 +169,9 @@ func (r *Reader) openIndex() (handled bool, err error) {
 	}
 	if uint16(read) != uint16(d.entries) {
 		return true, r.errf(-1, "", "not a SAZ archive (not a valid zip file): the end record promises %d entries, the directory holds %d", d.entries, read)
+	}
+	if encrypted && r.opts.Password == "" {
+		return true, r.errf(-1, "", "%w: give the password (--password or IDTRACE_SAZ_PASSWORD)", ErrEncrypted)
 	}
 	r.dirOff = d.off
 	r.comment = d.comment
@@ -175,6 +185,7 @@ func centralEntry(hdr []byte) (e zent, nlen, xlen, clen int) {
 	e = zent{
 		flags:  le.Uint16(hdr[8:10]),
 		method: le.Uint16(hdr[10:12]),
+		mtime:  le.Uint16(hdr[12:14]),
 		crc:    le.Uint32(hdr[16:20]),
 		csize:  uint64(le.Uint32(hdr[20:24])),
 		usize:  uint64(le.Uint32(hdr[24:28])),
@@ -226,6 +237,12 @@ func zip64Extra(e *zent, extra []byte) error {
 		}
 		field := extra[:n]
 		extra = extra[n:]
+		if tag == aesExtra && len(field) >= 7 {
+			e.aesVersion = binary.LittleEndian.Uint16(field[0:2])
+			e.aesStrength = field[4]
+			e.aesMethod = binary.LittleEndian.Uint16(field[5:7])
+			continue
+		}
 		if tag != 0x0001 {
 			continue
 		}
@@ -294,19 +311,43 @@ func (r *Reader) readPlain(e *zent, limit int64) ([]byte, error) {
 	} else {
 		r.br.Reset(sr)
 	}
+	var data io.Reader = r.br
+	method := e.method
+	if e.flags&1 != 0 {
+		var err error
+		if e.method == methodAES {
+			data, err = openAES(r.br, e.csize, e.aesStrength, r.opts.Password)
+			method = e.aesMethod
+		} else {
+			check := byte(e.crc >> 24)
+			if e.flags&8 != 0 {
+				check = byte(e.mtime >> 8)
+			}
+			data, err = openPKCipher(r.br, check, r.opts.Password)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrEncrypted, err)
+		}
+		if r.dbr == nil {
+			r.dbr = bufio.NewReaderSize(data, 32<<10)
+		} else {
+			r.dbr.Reset(data)
+		}
+		data = r.dbr
+	}
 	var src io.Reader
-	switch e.method {
+	switch method {
 	case 0: // Store
-		src = r.br
+		src = data
 	case 8: // Deflate
 		if r.fr == nil {
-			r.fr = flate.NewReader(r.br)
-		} else if err := r.fr.(flate.Resetter).Reset(r.br, nil); err != nil {
+			r.fr = flate.NewReader(data)
+		} else if err := r.fr.(flate.Resetter).Reset(data, nil); err != nil {
 			return nil, err
 		}
 		src = r.fr
 	default:
-		return nil, fmt.Errorf("%w (method %d)", zip.ErrAlgorithm, e.method)
+		return nil, fmt.Errorf("%w (method %d)", zip.ErrAlgorithm, method)
 	}
 	// Read one byte past the cap and past the declared size: the first
 	// tells a bomb, the second a lying directory.
@@ -322,6 +363,9 @@ func (r *Reader) readPlain(e *zent, limit int64) ([]byte, error) {
 			break
 		}
 		if err != nil {
+			if e.flags&1 != 0 {
+				return nil, fmt.Errorf("%w: wrong password or corrupt entry (%v)", ErrEncrypted, err)
+			}
 			if errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, new(flate.CorruptInputError)) {
 				return nil, fmt.Errorf("%w: %v", zip.ErrFormat, err)
 			}
@@ -334,7 +378,11 @@ func (r *Reader) readPlain(e *zent, limit int64) ([]byte, error) {
 	if uint64(len(b)) != e.usize {
 		return nil, fmt.Errorf("%w: entry holds %d+ bytes, the directory says %d", zip.ErrFormat, len(b), e.usize)
 	}
-	if (e.crc != 0 || e.flags&8 != 0) && crc32.ChecksumIEEE(b) != e.crc {
+	aes2 := e.method == methodAES && e.aesVersion == 2 // no CRC-32: the HMAC checked the data
+	if !aes2 && (e.crc != 0 || e.flags&8 != 0) && crc32.ChecksumIEEE(b) != e.crc {
+		if e.flags&1 != 0 {
+			return nil, fmt.Errorf("%w: wrong password or corrupt entry (%v)", ErrEncrypted, zip.ErrChecksum)
+		}
 		return nil, zip.ErrChecksum
 	}
 	return b, nil

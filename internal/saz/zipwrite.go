@@ -35,7 +35,17 @@ type zipWriter struct {
 	err        error
 	// force64 writes every record in its ZIP64 form (for tests).
 	force64 bool
+	// password, when set, encrypts every file entry with WinZip AES-256
+	// (AE-2; see crypt.go).
+	password string
 }
+
+// encrypted reports whether entries of kind are encrypted.
+func (z *zipWriter) encrypted(kind uint8) bool { return z.password != "" && kind != kindDir }
+
+// aesField is the 0x9901 extra field of an AES-256 (AE-2) entry whose data
+// is deflated.
+var aesField = []byte{0x01, 0x99, 7, 0, 2, 0, 'A', 'E', 3, 8, 0}
 
 // zrec is what the central directory needs of one entry; the Writer keeps
 // it packed (see pack).
@@ -105,7 +115,10 @@ func (z *zipWriter) unpacked(yield func(r *zrec)) uint64 {
 
 // localExtra is the extra field of an entry's local header.
 func (z *zipWriter) localExtra(r *zrec) []byte {
-	extra := z.extTime(make([]byte, 0, 29))
+	extra := z.extTime(make([]byte, 0, 40))
+	if z.encrypted(r.kind) {
+		extra = append(extra, aesField...)
+	}
 	if r.z64 {
 		le := binary.LittleEndian
 		extra = le.AppendUint16(extra, 0x0001)
@@ -183,6 +196,15 @@ func (z *zipWriter) add(num int, kind uint8, data []byte) error {
 		}
 		body = z.comp.Bytes()
 	}
+	flags := uint16(0) // sizes known, ASCII name
+	if z.encrypted(kind) {
+		var err error
+		if body, err = aesSeal(z.password, body); err != nil {
+			return err
+		}
+		method, flags = methodAES, 1
+		r.crc = 0 // AE-2: the HMAC protects the data
+	}
 	r.csize = uint64(len(body))
 	name := z.name(&r)
 	zip64 := z.force64 || r.usize >= max32 || r.csize >= max32
@@ -190,11 +212,8 @@ func (z *zipWriter) add(num int, kind uint8, data []byte) error {
 	var h [30]byte
 	le := binary.LittleEndian
 	le.PutUint32(h[0:], 0x04034b50)
-	le.PutUint16(h[4:], 20)
-	if zip64 {
-		le.PutUint16(h[4:], 45)
-	}
-	le.PutUint16(h[6:], 0) // flags: sizes known, ASCII name
+	le.PutUint16(h[4:], z.version(&r, zip64))
+	le.PutUint16(h[6:], flags)
 	le.PutUint16(h[8:], method)
 	le.PutUint16(h[10:], z.time)
 	le.PutUint16(h[12:], z.date)
@@ -220,6 +239,18 @@ func (z *zipWriter) add(num int, kind uint8, data []byte) error {
 	return z.err
 }
 
+// version is the "version needed" of an entry: 2.0, 4.5 with ZIP64, 5.1
+// with AES.
+func (z *zipWriter) version(r *zrec, zip64 bool) uint16 {
+	switch {
+	case z.encrypted(r.kind):
+		return 51
+	case zip64:
+		return 45
+	}
+	return 20
+}
+
 // close writes the central directory, the ZIP64 end records when the
 // archive needs them (65,535 entries or more, or 4 GiB), the end record
 // with the comment, and flushes.
@@ -235,20 +266,20 @@ func (z *zipWriter) close(comment string) error {
 	var b []byte
 	end := z.unpacked(func(r *zrec) {
 		name := z.name(r)
-		method := uint16(8)
+		method, flags := uint16(8), uint16(0)
 		if r.kind == kindDir {
 			method = 0
 		}
-		zip64 := z.force64 || r.usize >= max32 || r.csize >= max32 || r.off >= max32
-		version := uint16(20)
-		if zip64 {
-			version = 45
+		if z.encrypted(r.kind) {
+			method, flags = methodAES, 1
 		}
+		zip64 := z.force64 || r.usize >= max32 || r.csize >= max32 || r.off >= max32
+		version := z.version(r, zip64)
 		b = b[:0]
 		b = le.AppendUint32(b, 0x02014b50)
 		b = le.AppendUint16(b, version) // made by (FAT)
 		b = le.AppendUint16(b, version) // needed
-		b = le.AppendUint16(b, 0)       // flags
+		b = le.AppendUint16(b, flags)
 		b = le.AppendUint16(b, method)
 		b = le.AppendUint16(b, z.time)
 		b = le.AppendUint16(b, z.date)
@@ -263,6 +294,9 @@ func (z *zipWriter) close(comment string) error {
 		xlen := 9
 		if zip64 {
 			xlen += 28
+		}
+		if z.encrypted(r.kind) {
+			xlen += len(aesField)
 		}
 		b = le.AppendUint16(b, uint16(len(name)))
 		b = le.AppendUint16(b, uint16(xlen))
@@ -283,6 +317,9 @@ func (z *zipWriter) close(comment string) error {
 			b = le.AppendUint64(b, r.usize)
 			b = le.AppendUint64(b, r.csize)
 			b = le.AppendUint64(b, r.off)
+		}
+		if z.encrypted(r.kind) {
+			b = append(b, aesField...)
 		}
 		z.write(b)
 	})
