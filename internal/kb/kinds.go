@@ -300,3 +300,32 @@ func KindCounts() map[string]int {
 	}
 	return c
 }
+
+//go:embed data/appnotes.csv
+var appNotesCSV []byte
+
+var appNotes = sync.OnceValues(func() (map[string]string, error) {
+	m := map[string]string{}
+	rows, err := readTable("appnotes.csv", appNotesCSV, []string{"app_id", "does"})
+	if err != nil {
+		return m, err
+	}
+	for i, r := range rows {
+		id, ok := normGUID(r[0])
+		if !ok || id != r[0] {
+			return m, fmt.Errorf("%w: data/appnotes.csv: row %d: bad app ID %q", errEmbeddedBroke, i+1, r[0])
+		}
+		m[id] = r[1]
+	}
+	return m, nil
+})
+
+// AppDoes says in one sentence what a common Microsoft app does, or "".
+func AppDoes(appID string) string {
+	id, ok := normGUID(appID)
+	if !ok {
+		return ""
+	}
+	m, _ := appNotes()
+	return m[id]
+}

@@ -120,3 +120,21 @@ func TestNamesAreNormalised(t *testing.T) {
 		t.Errorf("PermissionsByName(user.read) = %+v", ps)
 	}
 }
+
+func TestAppNotesAreApps(t *testing.T) {
+	m, err := appNotes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) < 10 {
+		t.Fatalf("only %d app notes", len(m))
+	}
+	for id, does := range m {
+		if _, ok := LookupApp(id); !ok {
+			t.Errorf("app note for %s, which is not an app of the list", id)
+		}
+		if len(does) < 20 {
+			t.Errorf("app note for %s too short", id)
+		}
+	}
+}
