@@ -420,3 +420,21 @@ func TestLogsProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestLogsFlagValues: every out-of-range flag value is a usage error (exit 2).
+func TestLogsFlagValues(t *testing.T) {
+	for _, args := range [][]string{
+		{"logs", "--window", "-5m", "x.json"},
+		{"logs", "--window", "0s", "x.json"},
+		{"logs", "--window", "800h", "x.json"},
+		{"logs", "--window", "soon", "x.json"},
+		{"logs", "--format", "xml", "x.json"},
+		{"logs", "--kql", "--window", "-1s"},
+		{"logs", "--actor", strings.Repeat("a", 2000), "x.json"},
+		{"logs"},
+	} {
+		if code, _, _ := runCLI(t, args...); code != 2 {
+			t.Errorf("%.60v: exit %d, want 2", args, code)
+		}
+	}
+}
