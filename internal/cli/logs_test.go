@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/idtrace/idtrace/internal/actors"
-	"github.com/idtrace/idtrace/internal/actors/kql"
 	"github.com/idtrace/idtrace/internal/testutil"
 )
 
@@ -383,10 +382,7 @@ func TestLogsKQL(t *testing.T) {
 	}
 	names := map[string]bool{}
 	for _, q := range qs {
-		names[q.Name] = true
-		if _, err := kql.Parse(q.Text); err != nil {
-			t.Errorf("%s: %v", q.Name, err)
-		}
+		names[q.Name] = true // Kusto.Language checks the text: internal/actors TestKQLPassesKusto
 	}
 	for _, n := range []string{"audit-actors", "signin-apps", "lookalike-actors", "sspr-stories", "security-info-stories", "admin-password-resets", "pim-activations", "consents", "jit-provisioning", "signin-stories"} {
 		if !names[n] {
