@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every idtrace test: formatting, vet, staticcheck, unit and end-to-end
-# tests (with real peers: har-validator, oidc-provider), short fuzzing of every
+# tests (with real peers: har-validator, oidc-provider, Kusto.Language), short fuzzing of every
 # parser, and the cross-builds for Windows and macOS.
 # Installs what it needs when missing (npm packages with `npm ci`).
 #
@@ -23,7 +23,7 @@ if ! command -v 7zz >/dev/null && ! command -v 7z >/dev/null; then
 fi
 
 step "npm packages"
-for d in tools/harvalidate tests/oidc; do
+for d in tools/harvalidate tests/oidc tests/kusto; do
 	if [ -f "$d/package-lock.json" ] && [ ! -d "$d/node_modules" ]; then
 		(cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
 	fi

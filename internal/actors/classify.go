@@ -13,6 +13,7 @@ package actors
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/idtrace/idtrace/internal/kb"
@@ -52,6 +53,9 @@ type Knowledge struct {
 	MicrosoftTenant func(tenantID string) (string, bool)
 	LookupActor     func(nameOrUPNOrAppID string) (kb.Actor, bool)
 	LookupError     func(code int) (kb.ErrorCode, bool)
+	// LookupGUID says what kind of GUID an ID is (app, permission, role
+	// template, tenant, other).
+	LookupGUID func(id string) (kb.GUIDInfo, bool)
 }
 
 // Default is the Knowledge of the embedded knowledge base (package kb).
@@ -62,6 +66,7 @@ func Default() Knowledge {
 		MicrosoftTenant: kb.MicrosoftTenant,
 		LookupActor:     kb.LookupActor,
 		LookupError:     kb.LookupError,
+		LookupGUID:      kb.LookupGUID,
 	}
 }
 
@@ -91,6 +96,13 @@ func (k Knowledge) actor(s string) (kb.Actor, bool) {
 		return kb.Actor{}, false
 	}
 	return k.LookupActor(s)
+}
+
+func (k Knowledge) guid(id string) (kb.GUIDInfo, bool) {
+	if k.LookupGUID == nil || id == "" {
+		return kb.GUIDInfo{}, false
+	}
+	return k.LookupGUID(id)
 }
 
 func (k Knowledge) errorCode(code int) (kb.ErrorCode, bool) {
@@ -195,11 +207,18 @@ func (k Knowledge) Classify(p Principal) Label {
 			return Label{ClassSuspicious, append(ev, fmt.Sprintf("but display name %q belongs to a different Microsoft app", p.Name)),
 				"The app ID and the display name point to two different Microsoft apps. Something renamed an app to borrow a Microsoft name; investigate."}
 		}
-		expl := fmt.Sprintf("%s is a Microsoft first-party application: Microsoft publishes it and it exists in every tenant that uses the service; this tenant did not register it.", quoteOr(a.Name, "This app"))
-		if !a.Verified {
-			expl += " The ID comes from a community list, not from Microsoft: treat the match as likely, not proven."
+		expl := fmt.Sprintf("%s is a Microsoft first-party application: Microsoft publishes it and it exists in every tenant that uses the service; this tenant did not register it.", quoteOr(kb.DisplayName(a.Name), "This app"))
+		switch a.Provenance() {
+		case kb.ProvenanceDocs:
+			expl += " The ID is named in Microsoft's documentation, which gives no owner tenant: confirm with the service principal's appOwnerOrganizationId in your tenant (idtrace whois APPID shows how)."
+		case kb.ProvenanceCommunity, kb.ProvenanceUser:
+			expl += " The ID comes from a community list, not from Microsoft: treat the match as likely, not proven, and confirm the owner tenant in your tenant (idtrace whois APPID shows how)."
 		}
 		return Label{ClassMicrosoftApp, ev, expl}
+	}
+	if g, ok := k.guid(p.AppID); ok && g.Kind != kb.GUIDApp {
+		return Label{ClassUnknown, []string{fmt.Sprintf("%s is not an application ID: the knowledge base knows it as %s", p.AppID, DescribeGUID(g))},
+			"The record puts a GUID in the app ID field that is not an application's. Nothing here identifies the actor; look at the raw record."}
 	}
 	// Look-alikes of Microsoft's internal support domain.
 	if dom, ok := domainOf(upn); ok && strings.HasPrefix(dom, "support.onmicrosoft.") {
@@ -208,6 +227,11 @@ func (k Knowledge) Classify(p Principal) Label {
 		}
 		return Label{ClassSuspicious, []string{fmt.Sprintf("UPN %s is in the %s domain but is not one of Microsoft's documented internal accounts", p.UPN, dom)},
 			"Only a handful of Microsoft-run accounts live in support.onmicrosoft.com, and this is not one of them (or the domain itself is a look-alike). An account made to look like a Microsoft service account deserves an investigation."}
+	}
+	// A user account whose UPN borrows the local part of an internal account.
+	if ev, ok := k.internalLocalPartLookAlike(p); ok {
+		return Label{ClassSuspicious, []string{ev},
+			"Microsoft's internal service accounts live only in support.onmicrosoft.com; an account elsewhere with the same name is made to look like one. Investigate it."}
 	}
 	// 3. The documented Microsoft-internal actors.
 	if ia, ok := k.internalActor(p); ok {
@@ -221,21 +245,41 @@ func (k Knowledge) Classify(p Principal) Label {
 			return Label{ClassSuspicious, []string{fmt.Sprintf("display name %q is a Microsoft-internal actor", p.Name), fmt.Sprintf("but app ID %s is not its documented app ID %s", p.AppID, ia.AppID)},
 				"An app carries the name of a Microsoft-internal service with a different app ID: a look-alike."}
 		}
+		if ia.AppID != "" && p.AppID == "" && ia.UPN == "" {
+			// A name alone is never evidence when the actor has a documented ID.
+			return Label{ClassUnknown, []string{fmt.Sprintf("display name %q is the name of Microsoft-internal actor %q, whose app ID is %s, but the record carries no app ID: a name alone proves nothing", p.Name, actorName(ia), ia.AppID)},
+				fmt.Sprintf("Probably %s, but only the name says so. Confirm by the service principal's app ID (%s) in your tenant before trusting it.", actorName(ia), ia.AppID)}
+		}
+		if ia.AppID == "" && ia.UPN == "" {
+			ev += "; Microsoft logs this actor by display name only, with no app ID, so the name is all a record can show"
+		}
 		return Label{ClassMicrosoftInternal, []string{ev}, ia.Explanation}
 	}
-	// A Microsoft app's display name with a non-Microsoft app ID.
-	if ms := k.appsByName(p.Name); len(ms) > 0 && (p.App || p.AppID != "") {
-		if p.AppID != "" {
+	// A Microsoft app's display name with a non-Microsoft app ID, or on a user.
+	if ms := k.appsByName(p.Name); len(ms) > 0 {
+		switch {
+		case p.AppID != "":
 			return Label{ClassSuspicious, []string{fmt.Sprintf("display name %q is the name of Microsoft app %s", p.Name, ms[0].AppID), fmt.Sprintf("but app ID %s is not a Microsoft app ID", p.AppID)},
 				"This app borrows the display name of a Microsoft first-party app but has another app ID. Display names are free text; only the app ID and owner tenant identify an app. Treat it as a look-alike."}
+		case p.UPN != "" || !p.App && p.ID != "":
+			return Label{ClassSuspicious, []string{fmt.Sprintf("display name %q is the name of Microsoft app %s", p.Name, ms[0].AppID), fmt.Sprintf("but the actor is the user account %s", firstNonEmpty(p.UPN, p.ID))},
+				"A user account carries the display name of a Microsoft first-party app. Microsoft's apps never act as user accounts of your tenant: treat it as a look-alike."}
 		}
-		return Label{ClassMicrosoftApp, []string{fmt.Sprintf("display name %q matches Microsoft app %s (no app ID in the record to confirm)", p.Name, ms[0].AppID)},
-			"The name matches a Microsoft first-party app, but the record carries no app ID, so the match rests on the name alone."}
+		return Label{ClassUnknown, []string{fmt.Sprintf("display name %q is the name of Microsoft app %s, but the record carries no app ID: a name alone proves nothing", p.Name, ms[0].AppID)},
+			"The name matches a Microsoft first-party app, but nothing else in the record does, and anyone can give an app any name. Find the app ID before trusting it."}
 	}
 	// 4. Sync accounts.
-	if ev, ok := syncEvidence(p); ok {
+	if ev, suspicious, ok := syncVerdict(p); ok {
+		if suspicious {
+			return Label{ClassSuspicious, []string{ev},
+				"An account made to look like the directory synchronization account. The real one is created by Entra Connect or cloud sync with an exact name; this one is not it. Investigate who created it."}
+		}
 		return Label{ClassSync, []string{ev},
 			"The account Microsoft Entra Connect (or Cloud Sync) uses to write your on-premises directory into Entra ID and, with password writeback, back again. It is created in your tenant when sync is set up."}
+	}
+	if kb.NormalizeName(p.Name) == kb.NormalizeName(syncDisplayName) {
+		return Label{ClassUnknown, []string{fmt.Sprintf("display name %q is the sync account's, but the record carries no UPN: a name alone proves nothing", p.Name)},
+			"Probably the directory synchronization account, but only the name says so. Check its UPN (Sync_<server>_<hex>@<tenant>.onmicrosoft.com) in your tenant."}
 	}
 	// 5. The tenant's own users and apps.
 	if p.App || (p.AppID != "" && p.UPN == "") {
@@ -293,16 +337,22 @@ func appEvidence(a kb.App) string {
 	if src == "" {
 		src = "knowledge base"
 	}
+	prov := map[string]string{
+		kb.ProvenanceGraph:     "verified: read from Microsoft Graph with its owner tenant",
+		kb.ProvenanceDocs:      "named in Microsoft's documentation, owner tenant not given",
+		kb.ProvenanceCommunity: "community list, unverified",
+		kb.ProvenanceUser:      "your app list",
+	}[a.Provenance()]
 	if a.Name != "" {
-		return fmt.Sprintf("app ID %s is Microsoft's %q in the knowledge base (source: %s)", a.AppID, a.Name, src)
+		return fmt.Sprintf("app ID %s is Microsoft's %q in the knowledge base (source: %s; %s)", a.AppID, kb.DisplayName(a.Name), src, prov)
 	}
-	return fmt.Sprintf("app ID %s is in the knowledge base (source: %s)", a.AppID, src)
+	return fmt.Sprintf("app ID %s is in the knowledge base (source: %s; %s)", a.AppID, src, prov)
 }
 
 func actorName(a kb.Actor) string { return firstNonEmpty(a.UPN, a.Name, a.AppID) }
 
 func sameName(a, b string) bool {
-	return strings.EqualFold(strings.Join(strings.Fields(a), " "), strings.Join(strings.Fields(b), " "))
+	return kb.NormalizeName(a) == kb.NormalizeName(b)
 }
 
 func quoteOr(s, def string) string {
@@ -320,22 +370,47 @@ func domainOf(upn string) (string, bool) {
 	return upn[i+1:], true
 }
 
-// syncEvidence recognises the directory-synchronization accounts.
-func syncEvidence(p Principal) (string, bool) {
-	upn := strings.ToLower(p.UPN)
-	local := upn
-	if i := strings.IndexByte(upn, '@'); i >= 0 {
-		local = upn[:i]
-	}
+// Sync account patterns. Entra Connect creates Sync_<server>_<12 hex>@<tenant>.onmicrosoft.com
+// (the server's NetBIOS name: letters, digits and hyphens, at most 15);
+// cloud sync uses ADToAADSyncServiceAccount@<tenant>.onmicrosoft.com.
+var (
+	syncConnectRe = regexp.MustCompile(`^(?i)sync_[a-z0-9-]{1,15}_[0-9a-f]{12}@[a-z0-9-]+\.onmicrosoft\.com$`)
+	syncCloudRe   = regexp.MustCompile(`^(?i)adtoaadsyncserviceaccount@[a-z0-9-]+\.onmicrosoft\.com$`)
+	// What looks like a sync account without being one.
+	syncLikeRe = regexp.MustCompile(`^(?i)(sync_|adtoaadsync|on-?premises ?directory ?synchroni[sz]ation)`)
+)
+
+const syncDisplayName = "On-Premises Directory Synchronization Service Account"
+
+// syncVerdict recognises the directory-synchronization accounts by their
+// exact UPN patterns. A UPN or display name that imitates them without
+// matching is a look-alike (ok true, suspicious true).
+func syncVerdict(p Principal) (ev string, suspicious, ok bool) {
 	switch {
-	case strings.HasPrefix(local, "sync_"):
-		return fmt.Sprintf("UPN %s starts with Sync_, the name Entra Connect gives its sync account", p.UPN), true
-	case strings.HasPrefix(local, "adtoaadsyncserviceaccount"):
-		return fmt.Sprintf("UPN %s is the cloud sync (ADToAADSyncServiceAccount) account", p.UPN), true
-	case sameName(p.Name, "On-Premises Directory Synchronization Service Account"):
-		return "display name is \"On-Premises Directory Synchronization Service Account\"", true
-	case strings.HasPrefix(strings.ToLower(p.Name), "sync_") && !p.App && p.AppID == "":
-		return fmt.Sprintf("display name %s starts with Sync_, the name Entra Connect gives its sync account", p.Name), true
+	case syncConnectRe.MatchString(p.UPN):
+		return fmt.Sprintf("UPN %s has the exact form Sync_<server>_<12 hex digits>@<tenant>.onmicrosoft.com that Entra Connect gives its sync account", p.UPN), false, true
+	case syncCloudRe.MatchString(p.UPN):
+		return fmt.Sprintf("UPN %s is the cloud sync account (ADToAADSyncServiceAccount@<tenant>.onmicrosoft.com)", p.UPN), false, true
+	case p.UPN != "" && syncLikeRe.MatchString(p.UPN):
+		return fmt.Sprintf("UPN %s looks like a directory sync account but does not have the exact form Sync_<server>_<12 hex digits>@<tenant>.onmicrosoft.com or ADToAADSyncServiceAccount@<tenant>.onmicrosoft.com", p.UPN), true, true
+	case p.UPN != "" && kb.NormalizeName(p.Name) == kb.NormalizeName(syncDisplayName):
+		return fmt.Sprintf("display name %q is the sync account's, but UPN %s is not a sync account's", p.Name, p.UPN), true, true
+	}
+	return "", false, false
+}
+
+// internalLocalPartLookAlike reports a UPN whose local part is that of a
+// documented internal account but whose domain is not support.onmicrosoft.com.
+func (k Knowledge) internalLocalPartLookAlike(p Principal) (string, bool) {
+	at := strings.LastIndexByte(p.UPN, '@')
+	if at <= 0 || k.LookupActor == nil {
+		return "", false
+	}
+	local := p.UPN[:at]
+	for _, dom := range []string{"support.onmicrosoft.com"} {
+		if ia, ok := k.actor(local + "@" + dom); ok && !strings.EqualFold(ia.UPN, p.UPN) {
+			return fmt.Sprintf("UPN %s borrows the name of Microsoft's internal account %s", p.UPN, ia.UPN), true
+		}
 	}
 	return "", false
 }

@@ -1,9 +1,9 @@
 package actors
 
 import (
-	"fmt"
-	"slices"
 	"strings"
+
+	"github.com/idtrace/idtrace/internal/kb"
 )
 
 // Query is one KQL query for Log Analytics / Microsoft Sentinel that applies
@@ -26,27 +26,13 @@ func kqlList(xs []string) string {
 	return strings.Join(q, ", ")
 }
 
-// Queries returns the classification and story rules as KQL. The lists of
-// Microsoft tenants and internal actors are taken from k.
-func Queries(tenants []string, internal []string) []Query {
-	tenants = slices.Clone(tenants)
-	slices.Sort(tenants)
-	internal = slices.Clone(internal)
-	slices.Sort(internal)
-	internal = slices.Compact(internal)
-	lets := fmt.Sprintf(`let MicrosoftTenants = dynamic([%s]);
-let MicrosoftInternalActors = dynamic([%s]);
-`, kqlList(tenants), kqlList(internal))
-	classify := `| extend Class = case(
-    isnotempty(OwnerTenant) and OwnerTenant in~ (MicrosoftTenants), "microsoft-app",
-    ActorUpn in~ (MicrosoftInternalActors), "microsoft-internal",
-    isempty(ActorUpn) and (ActorName in~ (MicrosoftInternalActors) or ActorAppId in~ (MicrosoftInternalActors)), "microsoft-internal",
-    ActorUpn matches regex @"(?i)@support\.onmicrosoft\.", "suspicious",
-    isnotempty(ActorUpn) and ActorName in~ (MicrosoftInternalActors), "suspicious",
-    ActorUpn startswith "Sync_" or ActorUpn startswith "ADToAADSyncServiceAccount" or ActorName =~ "On-Premises Directory Synchronization Service Account", "sync",
-    isnotempty(ActorUpn), "tenant-user",
-    isnotempty(ActorAppId) or isnotempty(ActorName), "unknown",
-    "unknown")`
+// Queries returns the classification and story rules as KQL. The audit
+// actors' classes come from the AuditRules table; the lists of Microsoft
+// tenants and internal actors are the ones given.
+func Queries(tenants []string, internal []kb.Actor) []Query {
+	l := buildLists(tenants, internal)
+	lets := l.kqlLets()
+	classify := auditCase()
 	return []Query{
 		{
 			Name:        "audit-actors",
@@ -65,7 +51,7 @@ let MicrosoftInternalActors = dynamic([%s]);
 			Name:        "signin-apps",
 			Description: "Every client app of the sign-ins with its class: Microsoft-owned by AppOwnerTenantId, look-alikes (a Microsoft app's name under a non-Microsoft owner) flagged suspicious.",
 			Text: lets + `let MicrosoftAppNames = SigninLogs
-    | where AppOwnerTenantId in~ (MicrosoftTenants)
+    | where tostring(column_ifexists("AppOwnerTenantId", "")) in~ (MicrosoftTenants)
     | distinct AppDisplayName;
 union isfuzzy=true SigninLogs, AADNonInteractiveUserSignInLogs
 | extend OwnerTenant = tostring(column_ifexists("AppOwnerTenantId", ""))
@@ -103,7 +89,7 @@ let Sspr = AuditLogs
         by CorrelationId, Target;
 let Writeback = AuditLogs
     | extend Actor = tostring(InitiatedBy.user.userPrincipalName)
-    | where Actor startswith "Sync_" or Actor startswith "ADToAADSyncServiceAccount"
+    | where Actor matches regex @"` + syncConnectRe.String() + `" or Actor matches regex @"` + syncCloudRe.String() + `"
     | where OperationName has "password"
     | project WritebackTime = TimeGenerated, WritebackBy = Actor, WritebackResult = Result, WritebackCorrelationId = CorrelationId,
         Target = tolower(tostring(TargetResources[0].userPrincipalName));
@@ -138,7 +124,7 @@ Sspr
 | where OperationName in~ ("Reset user password", "Reset password (by admin)")
 | extend Actor = coalesce(tostring(InitiatedBy.user.userPrincipalName), tostring(InitiatedBy.app.displayName)),
          Target = tostring(TargetResources[0].userPrincipalName)
-| where not(Actor in~ (MicrosoftInternalActors)) and not(Actor startswith "Sync_")
+| where not(Actor in~ (MicrosoftInternalActors)) and not(Actor matches regex @"` + syncConnectRe.String() + `")
 | project TimeGenerated, CorrelationId, Actor, Target, Result, ResultReason`,
 		},
 		{
@@ -190,13 +176,5 @@ Sspr
 // DefaultQueries returns Queries over the embedded knowledge base's
 // Microsoft tenants and internal actors.
 func DefaultQueries() []Query {
-	var internal []string
-	for _, a := range kbActors() {
-		for _, s := range []string{a.UPN, a.Name, a.AppID} {
-			if s != "" {
-				internal = append(internal, s)
-			}
-		}
-	}
-	return Queries(kbTenants(), internal)
+	return Queries(kbTenants(), kbActors())
 }

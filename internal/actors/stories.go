@@ -200,7 +200,7 @@ func (b *StoryBuilder) marks(e *trace.Event) uint32 {
 		}
 	}
 	if isPasswordActivity(a) && m&(mSSPRProgress|mSSPRReset|mSSPRBlocked|mFimReset|mWriteback) == 0 {
-		if _, ok := syncEvidence(FromTrace(e.Actor)); ok {
+		if _, suspicious, ok := syncVerdict(FromTrace(e.Actor)); ok && !suspicious {
 			m |= mWriteback
 		} else if hasPrefixFold(a, "Reset") || containsFold(a, "by admin") {
 			m |= mAdminReset

@@ -44,8 +44,12 @@ func newKBCmd(app *App) *cobra.Command {
 list of Microsoft first-party applications from a newer export.
 
 The app list comes from merill/microsoft-info (MIT); see docs/kb.md.
-Rows from Microsoft Graph or Microsoft's docs are marked verified; community
-rows ("GitHub") are not, and idtrace never treats them as proof.
+The upstream list mixes applications with other GUIDs Microsoft's docs name
+(Graph permissions, directory role templates, tenants, licences); idtrace sorts
+them by kind and lists only applications here (idtrace whois GUID says what any
+of them is). Rows read from Microsoft Graph with their owner tenant are marked
+verified; rows named only in Microsoft's docs and community rows ("GitHub") are
+not, and their evidence says so.
 
 Exit codes: 0 ok, 1 error (bad CSV: file, line and column), 2 usage.`,
 		Args: cobra.NoArgs,
@@ -405,10 +409,12 @@ func runKBShow(app *App, opts KBListOptions) error {
 				if n, ok := kb.MicrosoftTenant(owner); ok {
 					owner += " (" + n + ")"
 				}
-				v := "no (community-contributed row: not proof that the app is Microsoft's)"
-				if a.Verified {
-					v = "yes"
-				}
+				v := map[string]string{
+					kb.ProvenanceGraph:     "yes (read from Microsoft Graph with its owner tenant)",
+					kb.ProvenanceDocs:      "no (named in Microsoft's documentation, which gives no owner tenant)",
+					kb.ProvenanceCommunity: "no (community-contributed row: not proof that the app is Microsoft's)",
+					kb.ProvenanceUser:      "no (a row of your own list with no known source)",
+				}[a.Provenance()]
 				blocks = append(blocks, []kbField{{"app ID", a.AppID}, {"name", a.Name}, {"owner tenant", owner}, {"source", a.Source}, {"verified", v}})
 			}
 		case "errors":

@@ -43,7 +43,7 @@ func TestKBListJSON(t *testing.T) {
 		what, key, want string
 		min             int
 	}{
-		{"apps", "app_id", "89bee1f7-5e6e-4d8a-9f3d-ecd601259da7", 4000},
+		{"apps", "app_id", "89bee1f7-5e6e-4d8a-9f3d-ecd601259da7", 1300},
 		{"errors", "code", "50076", 300},
 		{"claims", "name", "preferred_username", 60},
 		{"actors", "upn", "fim_password_service@support.onmicrosoft.com", 20},
@@ -178,7 +178,10 @@ func TestKBShowEntries(t *testing.T) {
 		want []string
 	}{
 		{[]string{"kb", "errors", "AADSTS50076", "53003"}, 0, []string{"AADSTS50076", "next step:", "interactive", "AADSTS53003", "BlockedByConditionalAccess"}},
-		{[]string{"kb", "apps", "89BEE1F7-5E6E-4D8A-9F3D-ECD601259DA7"}, 0, []string{"Office365 Shell WCSS-Client", "verified:     yes"}},
+		{[]string{"kb", "apps", "89BEE1F7-5E6E-4D8A-9F3D-ECD601259DA7"}, 0, []string{"Office365 Shell WCSS-Client", "verified:     no (named in Microsoft's documentation"}},
+		{[]string{"kb", "apps", "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"}, 0, []string{"Azure Portal", "verified:     yes"}},
+		// a role template is not an app
+		{[]string{"kb", "apps", "62e90394-69f5-4237-9190-012177145e10"}, 1, nil},
 		{[]string{"kb", "apps", "azure portal"}, 0, []string{"c44b4083-3bb0-49c1-b47d-974e53cbdf3c", "Microsoft Services"}},
 		{[]string{"kb", "apps", "MS-CE-CXG-MAC-AadShadowRoleWriter [Community Contributed]"}, 0, []string{"verified:     no"}},
 		{[]string{"kb", "claims", "scp", "xms_new"}, 0, []string{"delegated permissions", "xms_new"}},

@@ -9,7 +9,6 @@ import (
 	"iter"
 	"maps"
 	"os"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -34,7 +33,8 @@ type LogsOptions struct {
 const (
 	logsTextStoriesPerKind = 500
 	logsActorRecordsMax    = 100_000
-	logsMemoryLimit        = 160 << 20
+	// logsMaxWindow bounds --window: stories join records at most this far apart.
+	logsMaxWindow = 30 * 24 * time.Hour
 )
 
 // logsProgressMinBytes is the file size from which progress is shown (on a
@@ -93,6 +93,12 @@ func runLogs(app *App, opts *LogsOptions) error {
 	default:
 		return usageErr("logs: unknown --format %q (want text, md, json or csv)", opts.Format)
 	}
+	if opts.Window <= 0 || opts.Window > logsMaxWindow {
+		return usageErr("logs: --window %s out of range (want a duration above 0 and at most %s, e.g. 10m or 2h)", opts.Window, logsMaxWindow)
+	}
+	if len(opts.Actor) > 1024 {
+		return usageErr("logs --actor: longer than 1024 bytes")
+	}
 	if opts.KQL {
 		if len(opts.Files) > 0 {
 			return usageErr("logs --kql takes no files: it prints queries to run where the logs are")
@@ -105,10 +111,6 @@ func runLogs(app *App, opts *LogsOptions) error {
 	if opts.Actor != "" && opts.Format == "csv" {
 		return usageErr("logs --actor: --format csv is not supported; use text, md or json")
 	}
-	// The work allocates many short-lived records and keeps little: let the
-	// heap grow more between collections, but never past a soft limit.
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(logsMemoryLimit))
 	run := &logsRun{app: app, opts: opts, c: actors.NewClassifier(actors.Default())}
 	defer run.cleanup()
 	return run.do()

@@ -48,57 +48,160 @@ Exit codes: 0 ok, 2 usage.`,
 	return cmd
 }
 
-var guidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+var guidRe = regexp.MustCompile(`^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$`)
 
-// whoisPrincipal builds the principal a query names, filling what the
-// knowledge base knows about it.
-func whoisPrincipal(q string) (actors.Principal, string) {
+// whoisAnswer is what whois prints: the actor object of `logs --json`
+// (class, evidence, explanation) plus what the query really is.
+type whoisAnswer struct {
+	actors.Actor
+	Query string `json:"query"`
+	// Kind is what the query names: app, permission, role-template, tenant,
+	// other, internal-account, sync-account, user, name, unknown.
+	Kind string `json:"kind"`
+	// What says it in words ("a Microsoft Graph permission: User.Read, delegated").
+	What            string   `json:"what"`
+	OwnerTenant     string   `json:"owner_tenant,omitempty"`
+	OwnerTenantName string   `json:"owner_tenant_name,omitempty"`
+	Provenance      string   `json:"provenance,omitempty"`
+	Does            string   `json:"does,omitempty"`
+	AppIDsWithName  []string `json:"app_ids_with_name,omitempty"`
+	Verify          *verify  `json:"verify,omitempty"`
+	SeenDoing       string   `json:"seen_doing,omitempty"`
+	Source          string   `json:"source,omitempty"`
+}
+
+// verify is the recipe to check an app in the user's own tenant.
+type verify struct {
+	Graph            string   `json:"graph"`
+	PowerShell       string   `json:"powershell"`
+	MicrosoftTenants []string `json:"microsoft_tenants"`
+}
+
+func verifyRecipe(appID string) *verify {
+	return &verify{
+		Graph:            fmt.Sprintf("GET https://graph.microsoft.com/v1.0/servicePrincipals(appId='%s')?$select=appOwnerOrganizationId,publisherName,verifiedPublisher", appID),
+		PowerShell:       fmt.Sprintf(`Get-MgServicePrincipal -Filter "appId eq '%s'" | Select-Object AppOwnerOrganizationId, PublisherName, VerifiedPublisher`, appID),
+		MicrosoftTenants: kb.MicrosoftTenants(),
+	}
+}
+
+// whois answers one query: a GUID, a UPN or a display name.
+func whois(q string) whoisAnswer {
 	q = strings.TrimSpace(q)
-	var note string
+	k := actors.Default()
+	ans := whoisAnswer{Query: q}
 	switch {
 	case guidRe.MatchString(q):
-		p := actors.Principal{AppID: strings.ToLower(q), App: true}
-		if a, ok := kb.LookupApp(q); ok {
-			p.Name = a.Name
-		} else if ia, ok := kb.LookupActor(q); ok {
+		id := strings.ToLower(strings.Trim(q, "{}"))
+		g, found := kb.LookupGUID(id)
+		p := actors.Principal{AppID: id, App: true}
+		if ia, ok := kb.LookupActor(id); ok && !found {
 			p.Name = ia.Name
 		}
-		if t, ok := kb.MicrosoftTenant(q); ok {
-			note = fmt.Sprintf("%s is also the ID of a Microsoft tenant (%s): an app whose owner tenant is this ID is Microsoft's.", q, t)
+		if found && g.Kind == kb.GUIDApp {
+			p.Name = g.Name
 		}
-		return p, note
+		switch {
+		case found && g.Kind != kb.GUIDApp:
+			ans.Actor = actors.Actor{Name: firstNonEmptyStr(g.Name, id), AppID: "", Class: actors.ClassUnknown,
+				Evidence:    []string{fmt.Sprintf("%s is %s in the knowledge base (source: %s)", id, actors.DescribeGUID(g), g.Source)},
+				Explanation: "This GUID does not identify a user or an application, so it cannot be the actor of a log record. It appears in logs as a target or a property (a permission granted, a role assigned, a tenant)."}
+			ans.Kind, ans.What = g.Kind, actors.DescribeGUID(g)
+			if g.Kind == kb.GUIDTenant {
+				ans.Explanation = "A tenant (directory) ID, not a user or an application. An app whose owner tenant (appOwnerOrganizationId) is one of Microsoft's tenants is Microsoft's."
+				if g.ID == kb.ConsumerTenantID {
+					ans.Explanation = "The tenant of personal Microsoft accounts. Anyone can register an app there, so an app owned by it is not thereby Microsoft's."
+				}
+			}
+			return ans
+		case found:
+			ans.Actor = k.Describe(p)
+			ans.Kind, ans.What = kb.GUIDApp, actors.DescribeGUID(g)
+			ans.Provenance = g.Detail
+			ans.OwnerTenant = g.OwnerTenantID
+			if t, ok := kb.MicrosoftTenant(g.OwnerTenantID); ok {
+				ans.OwnerTenantName = t
+			}
+			ans.Does = kb.AppDoes(id)
+		default:
+			ans.Actor = k.Describe(p)
+			ans.Kind, ans.What = "unknown", "a GUID the knowledge base does not know"
+		}
+		ans.Verify = verifyRecipe(id)
 	case strings.Contains(q, "@"):
 		p := actors.Principal{UPN: q}
 		if ia, ok := kb.LookupActor(q); ok {
 			p.Name = ia.Name
 		}
-		return p, ""
-	}
-	p := actors.Principal{Name: q}
-	if ia, ok := kb.LookupActor(q); ok {
-		p.AppID, p.UPN = ia.AppID, ia.UPN
-		p.App = ia.Kind == kb.KindInternalApp
-		return p, ""
-	}
-	if apps := kb.AppsByName(q); len(apps) > 0 {
-		p.AppID, p.App = apps[0].AppID, true
-		note = fmt.Sprintf("found by display name. A log record with this name is Microsoft's app only if its app ID is %s (or its owner tenant is a Microsoft tenant); the same name with another app ID is a look-alike.", apps[0].AppID)
-		if len(apps) > 1 {
-			ids := make([]string, 0, len(apps))
-			for _, a := range apps {
-				ids = append(ids, a.AppID)
+		ans.Actor = k.Describe(p)
+		ans.Kind, ans.What = "user", "a user principal name"
+		switch ans.Class {
+		case actors.ClassMicrosoftInternal:
+			ans.Kind, ans.What = "internal-account", "a Microsoft-internal service account"
+		case actors.ClassSync:
+			ans.Kind, ans.What = "sync-account", "a directory synchronization account"
+		}
+	default:
+		// A display name: what a record carrying only this name would be,
+		// and the identities that carry it.
+		ans.Actor = k.Describe(actors.Principal{Name: q})
+		ans.Kind, ans.What = "name", "a display name, which alone identifies nothing"
+		if id, ok := kb.RoleTemplateByName(q); ok {
+			ans.What = fmt.Sprintf("the name of a Microsoft Entra directory role (template ID %s)", id)
+		}
+		if ps := kb.PermissionsByName(q); len(ps) > 0 {
+			var ids []string
+			for _, p := range ps {
+				ids = append(ids, fmt.Sprintf("%s %s", p.ID, firstNonEmptyStr(p.Detail, "permission")))
 			}
-			note = fmt.Sprintf("%d Microsoft apps share this name (%s); the first is shown. In a log, trust the app ID, not the name.", len(apps), strings.Join(ids, ", "))
+			ans.What = "the name of a Microsoft Graph permission: " + strings.Join(ids, ", ")
+		}
+		apps := kb.AppsByName(q)
+		for _, a := range apps {
+			ans.AppIDsWithName = append(ans.AppIDsWithName, a.AppID)
+		}
+		if len(apps) > 0 {
+			ans.What = fmt.Sprintf("the name of %d Microsoft app(s): a record with this name is one of them only if its app ID is listed here", len(apps))
+			ans.Does = kb.AppDoes(apps[0].AppID)
+			if len(apps) == 1 {
+				ans.Verify = verifyRecipe(apps[0].AppID)
+			}
 		}
 	}
-	return p, note
+	for _, s := range []string{ans.UPN, ans.AppID, ans.Query} {
+		if ia, ok := kb.LookupActor(s); ok && s != "" {
+			if ans.Class == actors.ClassMicrosoftInternal || ans.Kind == "name" {
+				ans.SeenDoing, ans.Source = ia.Activities, ia.Source
+				if ans.Kind == "name" && ia.AppID != "" {
+					ans.AppIDsWithName = appendUnique(ans.AppIDsWithName, ia.AppID)
+				}
+			}
+			break
+		}
+	}
+	return ans
+}
+
+func appendUnique(xs []string, x string) []string {
+	for _, y := range xs {
+		if y == x {
+			return xs
+		}
+	}
+	return append(xs, x)
+}
+
+func firstNonEmptyStr(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // describeName is the actor object whois prints for q.
-func describeName(q string) actors.Actor {
-	p, _ := whoisPrincipal(q)
-	return actors.Default().Describe(p)
-}
+func describeName(q string) actors.Actor { return whois(q).Actor }
 
 func runWhois(app *App, opts *WhoisOptions) error {
 	switch opts.Format {
@@ -111,8 +214,10 @@ func runWhois(app *App, opts *WhoisOptions) error {
 	if strings.TrimSpace(opts.Query) == "" {
 		return usageErr("whois: empty name")
 	}
-	p, note := whoisPrincipal(opts.Query)
-	a := actors.Default().Describe(p)
+	if len(opts.Query) > 1024 {
+		return usageErr("whois: query longer than 1024 bytes")
+	}
+	a := whois(opts.Query)
 	w := app.IO.Out
 	if opts.Format == "json" {
 		if a.Evidence == nil {
@@ -125,30 +230,59 @@ func runWhois(app *App, opts *WhoisOptions) error {
 		_, err = fmt.Fprintf(w, "%s\n", b)
 		return err
 	}
-	var activities, source string
-	for _, s := range []string{p.UPN, p.AppID, p.Name} {
-		if ia, ok := kb.LookupActor(s); ok && s != "" && (a.Class == actors.ClassMicrosoftInternal) {
-			activities, source = ia.Activities, ia.Source
-			break
+	type field struct{ k, v string }
+	fs := []field{{"is", a.What}, {"class", a.Class}, {"evidence", strings.Join(a.Evidence, "; ")}, {"what it is", a.Explanation}}
+	if a.OwnerTenant != "" {
+		v := a.OwnerTenant
+		if a.OwnerTenantName != "" {
+			v += " (" + a.OwnerTenantName + ")"
+		} else {
+			v += " (not a Microsoft tenant)"
 		}
+		fs = append(fs, field{"owner", v + ", per the knowledge base"})
+	} else if a.Kind == kb.GUIDApp {
+		fs = append(fs, field{"owner", "not known to the knowledge base: check it in your tenant"})
 	}
-	md := opts.Format == "md"
-	if md {
-		fmt.Fprintf(w, "## %s\n\n- **class:** %s\n- **evidence:** %s\n- **what it is:** %s\n", mdEsc(actorTitle(a)), a.Class, mdEsc(strings.Join(a.Evidence, "; ")), mdEsc(a.Explanation))
-		if activities != "" {
-			fmt.Fprintf(w, "- **seen doing:** %s\n- **source:** %s\n", mdEsc(activities), mdEsc(source))
-		}
-		if note != "" {
-			fmt.Fprintf(w, "- **note:** %s\n", mdEsc(note))
+	if a.Provenance != "" {
+		fs = append(fs, field{"listed by", map[string]string{
+			kb.ProvenanceGraph: "Microsoft Graph (verified)", kb.ProvenanceDocs: "Microsoft's documentation (owner tenant not given)",
+			kb.ProvenanceCommunity: "a community list (unverified)", kb.ProvenanceUser: "your app list"}[a.Provenance]})
+	}
+	if len(a.AppIDsWithName) > 0 {
+		fs = append(fs, field{"app IDs", strings.Join(a.AppIDsWithName, ", ")})
+	}
+	if a.Does != "" {
+		fs = append(fs, field{"does", a.Does})
+	}
+	if a.SeenDoing != "" {
+		fs = append(fs, field{"seen doing", a.SeenDoing}, field{"source", a.Source})
+	}
+	if a.Verify != nil {
+		fs = append(fs, field{"verify", a.Verify.Graph}, field{"", a.Verify.PowerShell},
+			field{"", "Microsoft's apps have appOwnerOrganizationId " + strings.Join(a.Verify.MicrosoftTenants, ", ")})
+	}
+	if opts.Format == "md" {
+		fmt.Fprintf(w, "## %s\n\n", mdEsc(actorTitle(a.Actor)))
+		for _, f := range fs {
+			if f.k == "" {
+				fmt.Fprintf(w, "  - `%s`\n", f.v)
+				continue
+			}
+			if f.k == "verify" {
+				fmt.Fprintf(w, "- **verify:**\n  - `%s`\n", f.v)
+				continue
+			}
+			fmt.Fprintf(w, "- **%s:** %s\n", f.k, mdEsc(f.v))
 		}
 		return nil
 	}
-	fmt.Fprintf(w, "%s\n  class:      %s\n  evidence:   %s\n  what it is: %s\n", actorTitle(a), a.Class, strings.Join(a.Evidence, "; "), a.Explanation)
-	if activities != "" {
-		fmt.Fprintf(w, "  seen doing: %s\n  source:     %s\n", activities, source)
-	}
-	if note != "" {
-		fmt.Fprintf(w, "  note:       %s\n", note)
+	fmt.Fprintf(w, "%s\n", actorTitle(a.Actor))
+	for _, f := range fs {
+		k := f.k
+		if k != "" {
+			k += ":"
+		}
+		fmt.Fprintf(w, "  %-11s %s\n", k, f.v)
 	}
 	return nil
 }

@@ -34,9 +34,9 @@ type App struct {
 	// documentation), "GitHub" (community-contributed), or whatever a user's
 	// export says.
 	Source string
-	// Verified is true for Graph- or docs-sourced rows and false for
-	// community-contributed "known Microsoft GUID" rows, which must not be
-	// trusted as proof that an app is Microsoft's.
+	// Verified is true only for rows read from Microsoft Graph with their
+	// owner tenant. Rows named in Microsoft's documentation (no owner tenant)
+	// and community-contributed rows are not verified; Provenance tells them apart.
 	Verified bool
 }
 
@@ -48,7 +48,7 @@ const MaxAppsFileSize = 64 << 20
 const MaxApps = 1_000_000
 
 // verifiedSources are the Source values whose rows are Verified.
-var verifiedSources = map[string]bool{"graph": true, "entradocs": true}
+var verifiedSources = map[string]bool{"graph": true}
 
 // IsVerifiedSource reports whether rows from source count as verified.
 func IsVerifiedSource(source string) bool {
@@ -245,20 +245,32 @@ func clip(s string) string {
 	return s
 }
 
-// appIndex is a loaded app list with its lookup maps. It is immutable once built.
+// appIndex is a loaded app list with its lookup maps, its rows sorted by
+// kind (see rowKind): only application rows are in apps, byID and byName;
+// the others are in others. It is immutable once built.
 type appIndex struct {
 	apps   []App
 	byID   map[string]App
 	byName map[string][]App
+	others map[string]GUIDInfo
+	all    []App
 }
 
-func newAppIndex(apps []App) *appIndex {
-	ix := &appIndex{apps: apps, byID: make(map[string]App, len(apps)), byName: make(map[string][]App)}
-	for _, a := range apps {
+func newAppIndex(all []App) *appIndex {
+	ix := &appIndex{byID: make(map[string]App, len(all)), byName: make(map[string][]App), others: map[string]GUIDInfo{}, all: all}
+	for _, a := range all {
+		kind, detail := rowKind(a)
+		if kind != GUIDApp {
+			if _, dup := ix.others[a.AppID]; !dup {
+				ix.others[a.AppID] = otherInfo(a, kind, detail)
+			}
+			continue
+		}
+		ix.apps = append(ix.apps, a)
 		if _, dup := ix.byID[a.AppID]; !dup {
 			ix.byID[a.AppID] = a // first row wins; duplicates are reported by tests
 		}
-		if k := nameKey(a.Name); k != "" {
+		if k := NormalizeName(a.Name); k != "" {
 			ix.byName[k] = append(ix.byName[k], a)
 		}
 	}
@@ -276,7 +288,7 @@ var (
 func loadEmbeddedApps() (*appIndex, error) {
 	apps, err := LoadApps(bytes.NewReader(appsCSV))
 	if err != nil {
-		return &appIndex{byID: map[string]App{}, byName: map[string][]App{}}, fmt.Errorf("%w: data/apps.csv: %w", errEmbeddedBroke, err)
+		return &appIndex{byID: map[string]App{}, byName: map[string][]App{}, others: map[string]GUIDInfo{}}, fmt.Errorf("%w: data/apps.csv: %w", errEmbeddedBroke, err)
 	}
 	return newAppIndex(apps), nil
 }
@@ -303,25 +315,27 @@ func LookupApp(appID string) (App, bool) {
 }
 
 // AppsByName returns the apps whose display name equals name, compared
-// case-insensitively after trimming and collapsing white space. Several apps
+// after NormalizeName (case, white space and punctuation ignored). Several apps
 // may share a name; the result is a new slice in list order, nil if none.
 func AppsByName(name string) []App {
-	k := nameKey(name)
+	k := NormalizeName(name)
 	if k == "" {
 		return nil
 	}
 	return slices.Clone(currentApps().byName[k])
 }
 
-// Apps returns every app of the current list (the user's override if set),
-// in list order. The slice is a copy.
+// Apps returns every application of the current list (the user's override
+// if set), in list order; rows of other kinds (permissions, roles, tenants,
+// licences: see LookupGUID) are left out. The slice is a copy.
 func Apps() []App { return slices.Clone(currentApps().apps) }
 
-// EmbeddedApps returns the app list compiled into the binary, ignoring any
-// override, and an error if the embedded data is malformed.
+// EmbeddedApps returns every row of the list compiled into the binary
+// (applications and rows of other kinds alike, as data/apps.csv holds
+// them), ignoring any override, and an error if the embedded data is malformed.
 func EmbeddedApps() ([]App, error) {
 	ix, err := embeddedApps()
-	return slices.Clone(ix.apps), err
+	return slices.Clone(ix.all), err
 }
 
 // SetAppOverride replaces the app list used by LookupApp, AppsByName and

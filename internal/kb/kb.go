@@ -421,6 +421,12 @@ func Check() error {
 	if _, err := errorCodes(); err != nil {
 		return err
 	}
+	if _, err := roles(); err != nil {
+		return err
+	}
+	if _, err := appNotes(); err != nil {
+		return err
+	}
 	_, err := claims()
 	return err
 }

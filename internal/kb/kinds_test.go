@@ -1,0 +1,140 @@
+package kb
+
+import (
+	"bytes"
+	"encoding/csv"
+	"strings"
+	"testing"
+)
+
+func TestLookupGUIDKinds(t *testing.T) {
+	tests := []struct {
+		id, kind, name, detail string
+	}{
+		{"62e90394-69f5-4237-9190-012177145e10", GUIDRoleTemplate, "Global Administrator", ""},
+		{"88d8e3e3-8f55-4a1e-953a-9b9898b8876b", GUIDRoleTemplate, "Directory Readers", ""},
+		{"72f988bf-86f1-41af-91ab-2d7cd011db47", GUIDTenant, "", ""},
+		{"f8cdef31-a31e-4b4a-93e4-5f571e91255a", GUIDTenant, "", ""},
+		{ConsumerTenantID, GUIDTenant, "", ""},
+		{"e1fe6dd8-ba31-4d61-89e7-88639da4683d", GUIDPermission, "User.Read", "delegated"},
+		{"01d4889c-1287-42c6-ac1f-5d1e02578ef6", GUIDPermission, "Files.Read.All", "application"},
+		{"00000000-0000-0000-0000-000000000000", GUIDOther, "", ""},
+		{"005b3ef1-47dd-4e68-bb02-c6db484d00f2", GUIDOther, "", ""}, // a Purview sensitive information type
+		{"00283e6b-2bd8-440f-a2d5-87358e4c89a1", GUIDOther, "", ""}, // POWER AUTOMATE FOR PROJECT P1, a service plan
+		{"0076631b-d4a0-427f-5773-0ec71c9e0279", GUIDOther, "", ""}, // HYPR FIDO2 Authenticator, an AAGUID
+		{"89bee1f7-5e6e-4d8a-9f3d-ecd601259da7", GUIDApp, "Office365 Shell WCSS-Client", ProvenanceDocs},
+		{"c44b4083-3bb0-49c1-b47d-974e53cbdf3c", GUIDApp, "Azure Portal", ProvenanceGraph},
+		{"2f5afa01-cdcb-4707-a62a-0803cc994c60", GUIDApp, "MS-CE-CXG-MAC-AadShadowRoleWriter", ProvenanceCommunity},
+	}
+	for _, tt := range tests {
+		g, ok := LookupGUID(strings.ToUpper(tt.id))
+		if !ok {
+			t.Errorf("LookupGUID(%s): not found", tt.id)
+			continue
+		}
+		if g.Kind != tt.kind || tt.name != "" && g.Name != tt.name || tt.detail != "" && g.Detail != tt.detail {
+			t.Errorf("LookupGUID(%s) = %+v, want kind %q name %q detail %q", tt.id, g, tt.kind, tt.name, tt.detail)
+		}
+		if _, isApp := LookupApp(tt.id); isApp != (tt.kind == GUIDApp) {
+			t.Errorf("LookupApp(%s) found = %v, but its kind is %s", tt.id, isApp, tt.kind)
+		}
+	}
+	if g, ok := LookupGUID("11111111-2222-3333-4444-555555555555"); ok {
+		t.Errorf("unknown GUID found: %+v", g)
+	}
+}
+
+// TestNoPermissionRoleOrTenantIsAnApp reads data/apps.csv, roles.csv and
+// tenants.csv directly and checks that no row that names a permission, a
+// directory role or a tenant is answered as an application.
+func TestNoPermissionRoleOrTenantIsAnApp(t *testing.T) {
+	recs, err := csv.NewReader(bytes.NewReader(appsCSV)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, r := range recs[1:] {
+		id, name := strings.ToLower(strings.TrimSpace(strings.Trim(r[0], "\u00c2\u00a0 "))), r[1]
+		// Graph rows are service principals read from Graph: apps whatever their name
+		if r[3] != "Graph" && (strings.HasSuffix(name, " - Delegated") || strings.HasSuffix(name, " - Application")) {
+			checked++
+			if a, ok := LookupApp(id); ok {
+				t.Errorf("permission %q (%s) answered as app %+v", name, id, a)
+			}
+			if g, _ := LookupGUID(id); g.Kind != GUIDPermission {
+				t.Errorf("permission %q (%s) has kind %q", name, id, g.Kind)
+			}
+		}
+	}
+	for _, file := range [][]byte{rolesCSV, tenantsCSV} {
+		for _, line := range strings.Split(string(file), "\n")[1:] {
+			if line == "" || line[0] == '#' {
+				continue
+			}
+			id := strings.SplitN(line, ",", 2)[0]
+			checked++
+			if a, ok := LookupApp(id); ok {
+				t.Errorf("role or tenant %s answered as app %+v", id, a)
+			}
+		}
+	}
+	for _, a := range Apps() {
+		if _, ok := LookupRoleTemplate(a.AppID); ok {
+			t.Errorf("Apps() lists role template %s", a.AppID)
+		}
+		if _, ok := MicrosoftTenant(a.AppID); ok || a.AppID == ConsumerTenantID || a.AppID == emptyGUID {
+			t.Errorf("Apps() lists tenant or empty GUID %s", a.AppID)
+		}
+	}
+	if checked < 1000 {
+		t.Errorf("only %d permission, role and tenant rows checked", checked)
+	}
+	c := KindCounts()
+	t.Logf("kinds: %v", c)
+	if c[GUIDRoleTemplate] < 100 || c[GUIDPermission] < 1000 || c[GUIDApp] < 1000 {
+		t.Errorf("kind counts %v: expected at least 100 roles, 1000 permissions, 1000 apps", c)
+	}
+}
+
+func TestNamesAreNormalised(t *testing.T) {
+	for _, name := range []string{"Office 365 Shell WCSS-Client", "office365shellwcssclient", "Office365 Shell WCSS Client", " OFFICE365  SHELL WCSS-CLIENT "} {
+		got := AppsByName(name)
+		if len(got) != 1 || got[0].AppID != "89bee1f7-5e6e-4d8a-9f3d-ecd601259da7" {
+			t.Errorf("AppsByName(%q) = %+v, want the Office365 Shell WCSS-Client app", name, got)
+		}
+	}
+	// community rows match without their upstream marker
+	if got := AppsByName("MS-CE-CXG-MAC-AadShadowRoleWriter"); len(got) != 1 {
+		t.Errorf("community app by plain name: %+v", got)
+	}
+	// a permission or role name is not an app name
+	for _, name := range []string{"User.Read - Delegated", "Global Administrator"} {
+		if got := AppsByName(name); len(got) != 0 {
+			t.Errorf("AppsByName(%q) = %+v, want none", name, got)
+		}
+	}
+	if id, ok := RoleTemplateByName("global administrator"); !ok || id != "62e90394-69f5-4237-9190-012177145e10" {
+		t.Errorf("RoleTemplateByName = %q, %v", id, ok)
+	}
+	if ps := PermissionsByName("user.read"); len(ps) != 1 || ps[0].Detail != "delegated" {
+		t.Errorf("PermissionsByName(user.read) = %+v", ps)
+	}
+}
+
+func TestAppNotesAreApps(t *testing.T) {
+	m, err := appNotes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) < 10 {
+		t.Fatalf("only %d app notes", len(m))
+	}
+	for id, does := range m {
+		if _, ok := LookupApp(id); !ok {
+			t.Errorf("app note for %s, which is not an app of the list", id)
+		}
+		if len(does) < 20 {
+			t.Errorf("app note for %s too short", id)
+		}
+	}
+}
