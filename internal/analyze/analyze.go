@@ -66,6 +66,7 @@ type Analyzer struct {
 	byURL      map[string]int // URL without fragment (Location targets, step URLs) -> sign-in
 	byPath     map[string]int // host+path of interaction steps -> sign-in
 	byRedirect map[string]int // redirect_uri -> latest sign-in that asked for it
+	byWinHost  map[string]int // host -> sign-in of its Windows authentication
 	tokIndex   map[string]int // sha(token) -> index in rep.Tokens
 	endpoints  map[string]string
 	lastEntra  int
@@ -117,7 +118,7 @@ func New(opts Options) *Analyzer {
 	}
 	a := &Analyzer{opts: opts, keys: &jwt.KeySet{},
 		byState: map[string]int{}, byCode: map[string]int{}, byRefresh: map[string]int{}, byAccess: map[string]int{},
-		byDevice: map[string]int{}, byURL: map[string]int{}, byPath: map[string]int{}, byRedirect: map[string]int{}, tokIndex: map[string]int{},
+		byDevice: map[string]int{}, byURL: map[string]int{}, byPath: map[string]int{}, byRedirect: map[string]int{}, byWinHost: map[string]int{}, tokIndex: map[string]int{},
 		endpoints: map[string]string{}, findingKey: map[string]int{}, redeemed: map[string]int{}, seenClaims: map[string]struct{}{}}
 	if opts.Keys != nil {
 		a.keys = a.keys.Merge(opts.Keys)
@@ -326,6 +327,7 @@ func (a *Analyzer) Add(f *trace.Flow) {
 	if s != nil && kind != "" {
 		a.addStep(s, f, kind)
 	}
+	s = a.windowsAuth(f, s)
 
 	// 2. The response.
 	if resp != nil {

@@ -23,8 +23,8 @@ func tlv(tag byte, parts ...[]byte) []byte {
 }
 
 func oid(s asn1.ObjectIdentifier) []byte { b, _ := asn1.Marshal(s); return b }
-func integer(n int) []byte           { b, _ := asn1.Marshal(n); return b }
-func gstr(s string) []byte           { return tlv(0x1b, []byte(s)) }
+func integer(n int) []byte               { b, _ := asn1.Marshal(n); return b }
+func gstr(s string) []byte               { return tlv(0x1b, []byte(s)) }
 
 var (
 	krb5   = asn1.ObjectIdentifier{1, 2, 840, 113554, 1, 2, 2}
