@@ -72,6 +72,7 @@ type Analyzer struct {
 	lastEntra  int
 	findingKey map[string]int // finding key -> index in rep.Findings
 	redeemed   map[string]int // sha(code) -> flow that first redeemed it
+	loops      loopState
 
 	seenClaims   map[string]struct{}
 	samlCerts    []*x509.Certificate
@@ -95,6 +96,7 @@ type signin struct {
 	codeReused    bool
 	polls         int
 	signal        bool
+	claimsIP      string
 }
 
 // fail marks the sign-in failed with a short reason, unless it already is; nil-safe.
@@ -120,6 +122,7 @@ func New(opts Options) *Analyzer {
 		byState: map[string]int{}, byCode: map[string]int{}, byRefresh: map[string]int{}, byAccess: map[string]int{},
 		byDevice: map[string]int{}, byURL: map[string]int{}, byPath: map[string]int{}, byRedirect: map[string]int{}, byWinHost: map[string]int{}, tokIndex: map[string]int{},
 		endpoints: map[string]string{}, findingKey: map[string]int{}, redeemed: map[string]int{}, seenClaims: map[string]struct{}{}}
+	a.loops = newLoopState()
 	if opts.Keys != nil {
 		a.keys = a.keys.Merge(opts.Keys)
 	}
@@ -260,9 +263,11 @@ func (a *Analyzer) Add(f *trace.Flow) {
 	case oauth.IsAuthorizeRequest(query) && (ep.Kind == oauth.KindAuthorize || ep.Kind == "" || ep.Entra):
 		s = a.authorize(f, query, ep)
 		kind = "authorize"
+		defer a.noteAuthorize(f, s, query)
 	case req.Method == "POST" && form != nil && oauth.IsAuthorizeRequest(form) && ep.Kind == oauth.KindAuthorize:
 		s = a.authorize(f, form, ep)
 		kind = "authorize"
+		defer a.noteAuthorize(f, s, form)
 	case req.Method == "POST" && form != nil && oauth.IsTokenRequest(form):
 		s = a.tokenRequest(f, form, ep)
 		kind = "token"
@@ -328,6 +333,9 @@ func (a *Analyzer) Add(f *trace.Flow) {
 		a.addStep(s, f, kind)
 	}
 	s = a.windowsAuth(f, s)
+	if ep.Entra {
+		a.noteCookies(f, s)
+	}
 
 	// 2. The response.
 	if resp != nil {
@@ -774,6 +782,7 @@ func (a *Analyzer) Finish() *Report {
 		a.verify(&a.rep.Tokens[i])
 	}
 	a.finishSAML()
+	a.finishLoops()
 	for _, s := range a.signins {
 		if s.Result == "" {
 			switch {

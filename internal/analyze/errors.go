@@ -141,7 +141,7 @@ func (a *Analyzer) errorFinding(f *trace.Flow, s *signin, code int, oerr, desc, 
 // title, next step); without a code, by the OAuth error and description.
 func (a *Analyzer) errorFindingIDs(f *trace.Flow, s *signin, code int, oerr, desc, detail, where string, ids CaseIDs) {
 	fd := Finding{Severity: SeverityError, Detail: detail, FlowIDs: []int{f.ID}}
-	category, why := "", ""
+	category, why, what := "", "", ""
 	if code != 0 {
 		if e, ok := kb.LookupError(code); ok {
 			cf := categoryFinding[e.Category]
@@ -152,7 +152,11 @@ func (a *Analyzer) errorFindingIDs(f *trace.Flow, s *signin, code int, oerr, des
 				name = " " + e.Name
 			}
 			fd.Title += fmt.Sprintf(" (AADSTS%d%s)", code, name)
+			what = cf.title + strings.Replace(name, " ", " — ", 1)
 			fd.Detail = e.Meaning + " — " + fd.Detail
+			if code == 50196 && s != nil {
+				a.loops.code196[s.ID] = append(a.loops.code196[s.ID], f.ID)
+			}
 			if code == 16000 && s != nil {
 				fd.Detail += a.explain16000(s)
 			}
@@ -174,7 +178,7 @@ func (a *Analyzer) errorFindingIDs(f *trace.Flow, s *signin, code int, oerr, des
 		if code != 0 {
 			c = fmt.Sprintf("AADSTS%d", code)
 		}
-		a.failure(f, s, c, category, fd.Title, firstNonEmpty(why, firstLine(desc)), ids)
+		a.failure(f, s, c, category, firstNonEmpty(what, fd.Title), firstNonEmpty(why, firstLine(desc)), ids)
 	}
 }
 
