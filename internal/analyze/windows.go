@@ -42,10 +42,21 @@ func (a *Analyzer) windowsAuth(f *trace.Flow, s *signin) *signin {
 	authz := req.Headers.Get("Authorization")
 	scheme, sent := winScheme(authz)
 	var offered []string
+	var challenge *ntlm.Message
 	if resp != nil && resp.Status == 401 {
 		for _, h := range resp.Headers.Values("WWW-Authenticate") {
-			if sc, ok := winScheme(h); ok {
-				offered = append(offered, sc)
+			sc, ok := winScheme(h)
+			if !ok {
+				continue
+			}
+			offered = append(offered, sc)
+			if _, tok, err := ntlm.DecodeHeader(h); err == nil && tok != nil {
+				if sc == "Negotiate" {
+					if nt, err := spnego.Parse(tok); err == nil {
+						tok = nt.NTLM
+					}
+				}
+				challenge, _ = ntlm.Parse(tok)
 			}
 		}
 	}
@@ -102,16 +113,27 @@ func (a *Analyzer) windowsAuth(f *trace.Flow, s *signin) *signin {
 	} else {
 		msg, _ = ntlm.Parse(tok)
 	}
+	if msg != nil {
+		stepDetail(s, f, msg.Describe())
+	}
+	if challenge != nil {
+		stepDetail(s, f, "answered by "+challenge.Describe())
+	}
 	if msg == nil {
 		return s
 	}
-	stepDetail(s, f, msg.Describe())
 	s.Grant = firstNonEmpty(s.Grant, "ntlm")
 	if msg.Type == ntlm.TypeAuthenticate {
 		facts := []KV{{"protocol", msg.Protocol}, {"user", msg.User}, {"domain", msg.Domain}, {"workstation", msg.Workstation}, {"version", msg.Version}}
 		a.winAuth(s, f, "ntlm", facts)
 		if s.User == "" && msg.User != "" {
 			s.User = strings.Trim(msg.Domain+`\`+msg.User, `\`)
+		}
+		if scheme == "NTLM" {
+			a.finding(s, Finding{Severity: SeverityInfo, Code: "ntlm_used", Title: "NTLM authentication, not Kerberos",
+				Detail:  fmt.Sprintf("%s authenticated to %s with %s from workstation %s, through the NTLM scheme: the site offers NTLM, so Kerberos is never tried.", firstNonEmpty(s.User, "The user"), host, msg.Protocol, firstNonEmpty(msg.Workstation, "(unnamed)")),
+				Hint:    "Nothing is wrong if the sign-in succeeds. To use Kerberos, configure the site for Negotiate with a service principal name HTTP/" + strings.Split(host, ":")[0] + " for its service account.",
+				FlowIDs: []int{f.ID}})
 		}
 		if strings.HasPrefix(msg.Protocol, "NTLMv1") {
 			a.finding(s, Finding{Severity: SeverityWarning, Code: "ntlm_v1", Title: "NTLMv1 used",
