@@ -332,7 +332,14 @@ func (a *Analyzer) Add(f *trace.Flow) {
 	if s != nil && kind != "" {
 		a.addStep(s, f, kind)
 	}
+	if s == nil || s.Federation != nil {
+		if fs := a.federationHop(f, query); fs != nil {
+			s = fs
+			a.addStep(s, f, "federation")
+		}
+	}
 	s = a.windowsAuth(f, s)
+	a.wsTrustFault(f, s)
 	if ep.Entra {
 		a.noteCookies(f, s)
 	}
@@ -700,6 +707,9 @@ func (a *Analyzer) response(f *trace.Flow, s *signin, ep oauth.Endpoint, kind st
 	}
 	if ep.Entra && isJSON && ep.Kind == oauth.KindSAS {
 		a.sasAnswer(f, s, body)
+	}
+	if ep.Entra && isJSON && ep.Kind == oauth.KindGetCredentialType {
+		a.credentialType(f, s, body)
 	}
 }
 
