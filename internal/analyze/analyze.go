@@ -278,7 +278,7 @@ func (a *Analyzer) Add(f *trace.Flow) {
 		s = a.newSignIn("oauth2", oauth.GrantDeviceCode)
 		a.fillFromEndpoint(s, ep, req.URL)
 		if form != nil {
-			s.ClientID = form.Get("client_id")
+			a.setClient(s, form.Get("client_id"))
 			a.setScope(s, form.Get("scope"), form.Get("resource"))
 		}
 		kind = "device_code"
@@ -931,9 +931,30 @@ func (a *Analyzer) bearerChallenge(f *trace.Flow, s *signin) {
 		host := f.Request.Host()
 		switch {
 		case params["error"] == "insufficient_claims" || params["claims"] != "":
+			why := "Conditional Access or continuous access evaluation needs a new token"
+			desc := params["error_description"]
+			switch {
+			case strings.Contains(desc, "TokenCreatedWithOutdatedPolicies"):
+				why = "the token was issued under Conditional Access policies that have changed since (continuous access evaluation)"
+			case strings.Contains(desc, "TokenIssuedBeforeRevocationTimestamp") || strings.Contains(desc, "revoked"):
+				why = "the user's sessions were revoked (password change, admin revocation, user disabled) after the token was issued (continuous access evaluation)"
+			case strings.Contains(strings.ToLower(desc), "ip") || strings.Contains(desc, "Location"):
+				why = "the request comes from an IP address or location the policy does not allow for this token (continuous access evaluation, strict location enforcement)"
+			}
+			detail := fmt.Sprintf("%s refused the token with a claims challenge (HTTP %d): %s.", host, f.Response.Status, why)
+			if c, err := oauth.ParseClaimsRequest(params["claims"]); err == nil && params["claims"] != "" {
+				var asks []string
+				for _, ask := range c.Asks {
+					asks = append(asks, ask.Name+" ("+ask.Explain(f.Started)+")")
+				}
+				detail += " The challenge asks for " + strings.Join(asks, "; ") + "."
+			}
+			if desc != "" {
+				detail += " Description: " + firstLine(desc)
+			}
 			a.finding(s, Finding{Severity: SeverityWarning, Code: "api_claims_challenge", Title: "API sent a claims challenge",
-				Detail:  fmt.Sprintf("%s refused the token with a claims challenge (HTTP %d): Conditional Access or continuous access evaluation needs a new token (for example after a password change, a revoked session, a new location or a policy needing MFA).", host, f.Response.Status),
-				Hint:    "The client must request a new token interactively, passing the challenge's claims parameter to the authorize request (MSAL: WithClaims / claims in the request); retrying with the cached token will keep failing.",
+				Detail:  detail,
+				Hint:    "The client must request a new token interactively, passing the challenge's claims parameter to the authorize request (MSAL: WithClaims / claims in the request); retrying with the cached token will keep failing. Only clients that declare the CP1 capability (xms_cc) get such challenges instead of short-lived tokens.",
 				FlowIDs: []int{f.ID}})
 		case params["error"] == "invalid_token":
 			a.finding(s, Finding{Severity: SeverityWarning, Code: "api_invalid_token", Title: "API rejected the access token",

@@ -238,6 +238,9 @@ func (a *Analyzer) tokenFacts(f *trace.Flow, s *signin, tok *jwt.Token, t *Token
 			}
 		}
 	}
+	if s.ClientID == "" && t.Kind == "access_token" && !strings.HasPrefix(t.Where, "request.") {
+		a.setClient(s, c.AppID())
+	}
 	if s.User == "" {
 		for _, k := range []string{"preferred_username", "upn", "unique_name", "email"} {
 			if v := c.Str(k); v != "" {
