@@ -66,11 +66,13 @@ type Analyzer struct {
 	byURL      map[string]int // URL without fragment (Location targets, step URLs) -> sign-in
 	byPath     map[string]int // host+path of interaction steps -> sign-in
 	byRedirect map[string]int // redirect_uri -> latest sign-in that asked for it
+	byWinHost  map[string]int // host -> sign-in of its Windows authentication
 	tokIndex   map[string]int // sha(token) -> index in rep.Tokens
 	endpoints  map[string]string
 	lastEntra  int
 	findingKey map[string]int // finding key -> index in rep.Findings
 	redeemed   map[string]int // sha(code) -> flow that first redeemed it
+	loops      loopState
 
 	seenClaims   map[string]struct{}
 	samlCerts    []*x509.Certificate
@@ -92,6 +94,9 @@ type signin struct {
 	codeFlow      int
 	codeAt        time.Time
 	codeReused    bool
+	polls         int
+	signal        bool
+	claimsIP      string
 }
 
 // fail marks the sign-in failed with a short reason, unless it already is; nil-safe.
@@ -115,12 +120,13 @@ func New(opts Options) *Analyzer {
 	}
 	a := &Analyzer{opts: opts, keys: &jwt.KeySet{},
 		byState: map[string]int{}, byCode: map[string]int{}, byRefresh: map[string]int{}, byAccess: map[string]int{},
-		byDevice: map[string]int{}, byURL: map[string]int{}, byPath: map[string]int{}, byRedirect: map[string]int{}, tokIndex: map[string]int{},
+		byDevice: map[string]int{}, byURL: map[string]int{}, byPath: map[string]int{}, byRedirect: map[string]int{}, byWinHost: map[string]int{}, tokIndex: map[string]int{},
 		endpoints: map[string]string{}, findingKey: map[string]int{}, redeemed: map[string]int{}, seenClaims: map[string]struct{}{}}
+	a.loops = newLoopState()
 	if opts.Keys != nil {
 		a.keys = a.keys.Merge(opts.Keys)
 	}
-	a.rep.Flows, a.rep.Tokens, a.rep.Findings = []SignIn{}, []Token{}, []Finding{}
+	a.rep.Flows, a.rep.Tokens, a.rep.Findings, a.rep.Verdict = []SignIn{}, []Token{}, []Finding{}, []Failure{}
 	a.addSAMLCerts(opts.SAMLCerts)
 	return a
 }
@@ -257,9 +263,11 @@ func (a *Analyzer) Add(f *trace.Flow) {
 	case oauth.IsAuthorizeRequest(query) && (ep.Kind == oauth.KindAuthorize || ep.Kind == "" || ep.Entra):
 		s = a.authorize(f, query, ep)
 		kind = "authorize"
+		defer a.noteAuthorize(f, s, query)
 	case req.Method == "POST" && form != nil && oauth.IsAuthorizeRequest(form) && ep.Kind == oauth.KindAuthorize:
 		s = a.authorize(f, form, ep)
 		kind = "authorize"
+		defer a.noteAuthorize(f, s, form)
 	case req.Method == "POST" && form != nil && oauth.IsTokenRequest(form):
 		s = a.tokenRequest(f, form, ep)
 		kind = "token"
@@ -270,7 +278,7 @@ func (a *Analyzer) Add(f *trace.Flow) {
 		s = a.newSignIn("oauth2", oauth.GrantDeviceCode)
 		a.fillFromEndpoint(s, ep, req.URL)
 		if form != nil {
-			s.ClientID = form.Get("client_id")
+			a.setClient(s, form.Get("client_id"))
 			a.setScope(s, form.Get("scope"), form.Get("resource"))
 		}
 		kind = "device_code"
@@ -323,6 +331,17 @@ func (a *Analyzer) Add(f *trace.Flow) {
 	}
 	if s != nil && kind != "" {
 		a.addStep(s, f, kind)
+	}
+	if s == nil || s.Federation != nil {
+		if fs := a.federationHop(f, query); fs != nil {
+			s = fs
+			a.addStep(s, f, "federation")
+		}
+	}
+	s = a.windowsAuth(f, s)
+	a.wsTrustFault(f, s)
+	if ep.Entra {
+		a.noteCookies(f, s)
 	}
 
 	// 2. The response.
@@ -449,6 +468,9 @@ func (a *Analyzer) authorize(f *trace.Flow, v url.Values, ep oauth.Endpoint) *si
 	}
 	if ar.State != "" {
 		a.byState[ar.State] = s.ID
+	}
+	if u, err := url.Parse(f.Request.URL); err == nil {
+		s.Policy = b2cPolicy(u, v)
 	}
 	if ar.RedirectURI != "" {
 		a.byRedirect[stripURL(ar.RedirectURI)] = s.ID
@@ -604,110 +626,6 @@ func (a *Analyzer) tokenRequest(f *trace.Flow, v url.Values, ep oauth.Endpoint) 
 	return s
 }
 
-// oauthError turns an OAuth error (authorize or token) into findings.
-func (a *Analyzer) oauthError(f *trace.Flow, s *signin, e *oauth.ErrorResponse, where string) {
-	if e.Error == "authorization_pending" || e.Error == "slow_down" {
-		return // the device flow polling as designed
-	}
-	code := e.AADSTS
-	desc := e.Description
-	if i := strings.IndexAny(desc, "\r\n"); i >= 0 {
-		desc = desc[:i]
-	}
-	short := e.Error
-	if desc != "" {
-		short += ": " + desc
-	}
-	if len(short) > 200 {
-		short = short[:200] + "…"
-	}
-	if s != nil {
-		s.Error = short
-		s.Result = ResultError
-	}
-	if s != nil && s.codeReused && e.Error == "invalid_grant" {
-		return // already reported as code_reused
-	}
-	if s != nil && where == "token" && e.Error == "invalid_grant" && code == 0 && s.codeFlow != 0 &&
-		(s.Grant == oauth.GrantAuthorizationCode || s.Grant == "hybrid") {
-		age := f.Started.Sub(s.codeAt).Round(time.Second)
-		a.finding(s, Finding{Severity: SeverityError, Code: "code_expired_or_reused", Title: "Authorization code refused",
-			Detail:  fmt.Sprintf("%s: the code issued in flow %d was presented %s later and refused (expired, already used, or its redirect_uri / code_verifier does not match).", short, s.codeFlow, age),
-			Hint:    "Redeem codes at once and only once (they live minutes at most); send the same redirect_uri as in the authorize request and the code_verifier that matches its code_challenge.",
-			FlowIDs: []int{s.codeFlow, f.ID}})
-		return
-	}
-	detail := short
-	if e.CorrelationID != "" || e.TraceID != "" {
-		detail += fmt.Sprintf(" (correlation ID %s, trace ID %s, at %s)", e.CorrelationID, e.TraceID, e.Timestamp)
-	}
-	a.errorFinding(f, s, code, e.Error, e.Description, detail, where)
-}
-
-// errorFinding classifies an error by AADSTS code or OAuth error and adds the finding.
-func (a *Analyzer) errorFinding(f *trace.Flow, s *signin, code int, oerr, desc, detail, where string) {
-	fd := Finding{Severity: SeverityError, Detail: detail, FlowIDs: []int{f.ID}}
-	ld := strings.ToLower(desc)
-	switch {
-	case code == 50011 || code == 500113 || (strings.Contains(ld, "redirect_uri") && (strings.Contains(ld, "match") || oerr == "invalid_redirect_uri")) || oerr == "invalid_redirect_uri":
-		fd.Code, fd.Title = "redirect_uri_mismatch", "Redirect URI does not match the app registration"
-		fd.Hint = "Add the exact redirect_uri the app sent (scheme, host, port, path and trailing slash) to the app registration's platform settings, or fix the app to send a registered one."
-	case code == 65001 || code == 65004 || code == 90094 || code == 90095 || oerr == "consent_required":
-		fd.Code, fd.Title = "consent_required", "Consent required"
-		fd.Hint = "Have the user (or an administrator, for admin-only permissions) grant consent to the app's permissions, for example through the admin consent URL, then retry."
-	case slices.Contains([]int{50074, 50076, 50079, 50072, 50158}, code):
-		fd.Code, fd.Title = "mfa_required", "Multi-factor authentication required"
-		fd.Severity = SeverityWarning
-		fd.Hint = "This is an interrupt, not a failure: the user must complete MFA (or register for it) interactively. A non-interactive client must fall back to an interactive sign-in."
-	case slices.Contains([]int{53000, 53001, 53002, 53003, 53004, 530032, 530034, 530035, 53011}, code):
-		fd.Code, fd.Title = "conditional_access", "Blocked or interrupted by Conditional Access"
-		fd.Hint = "Look up the correlation ID in the Entra sign-in logs (Conditional Access tab) to see which policy applied and what it requires (compliant device, location, MFA registration)."
-	case code == 700054 || code == 700051 || strings.Contains(ld, "is not enabled for the application"):
-		fd.Code, fd.Title = "implicit_grant_disabled", "Implicit grant not enabled"
-		fd.Hint = "Either switch the app to the authorization code flow with PKCE (recommended) or enable ID tokens / access tokens under Authentication > Implicit grant in the app registration."
-	case code == 7000215 || code == 7000222 || code == 7000216 || (oerr == "invalid_client" && code == 0):
-		fd.Code, fd.Title = "invalid_client_secret", "Invalid or expired client credentials"
-		fd.Hint = "Check that the app sends the secret's value (not its ID) and that it has not expired; create a new client secret or certificate in the app registration and update the app."
-	case code == 700016 || code == 500011 || code == 90002 || code == 50020 || code == 700003 || code == 50128 || code == 50059:
-		fd.Code, fd.Title = "wrong_tenant_or_audience", "App, resource or user not found in this tenant"
-		fd.Hint = "Check the tenant in the authority URL and the app ID / resource; a single-tenant app must be called through its own tenant, and a resource must have a service principal in the tenant."
-	case code == 70008 || code == 54005 || code == 70000 || code == 70002 && strings.Contains(ld, "code") || (oerr == "invalid_grant" && strings.Contains(ld, "code")):
-		fd.Code, fd.Title = "code_expired_or_reused", "Authorization code expired, already used or not valid"
-		fd.Hint = "Redeem each code once and quickly (codes live a few minutes); if the app redeems it twice (retries, two tabs) fix that, otherwise restart the sign-in."
-	case code == 50058 || code == 50059 && false || oerr == "login_required" || oerr == "interaction_required" && code == 0:
-		fd.Code, fd.Title = "interaction_required", "Silent sign-in needs the user"
-		fd.Severity = SeverityWarning
-		fd.Hint = "A prompt=none or silent request found no usable session; sign in interactively. If it happens in an iframe, the browser may be blocking third-party cookies."
-	case oerr == "invalid_grant":
-		fd.Code, fd.Title = "invalid_grant", "Grant refused"
-		fd.Hint = "The code, refresh token or assertion was not accepted; check that it was issued to this client and has not expired or been revoked."
-	default:
-		fd.Code, fd.Title = "oauth_error", "Sign-in error"
-		if oerr != "" {
-			fd.Title += ": " + oerr
-		}
-		fd.Hint = "Read the error description; look up the correlation ID in the Entra sign-in logs."
-	}
-	if code != 0 {
-		fd.Code = fmt.Sprintf("%s.aadsts%d", fd.Code, code)
-		if e, ok := kb.LookupError(code); ok {
-			fd.Title += fmt.Sprintf(" (AADSTS%d %s)", code, e.Name)
-			if e.Meaning != "" {
-				fd.Detail = e.Meaning + " — " + fd.Detail
-			}
-			if e.Action != "" {
-				fd.Hint = e.Action
-			}
-		} else {
-			fd.Title += fmt.Sprintf(" (AADSTS%d)", code)
-		}
-	}
-	if where != "" {
-		fd.Detail += " [" + where + "]"
-	}
-	a.finding(s, fd)
-}
-
 func (a *Analyzer) response(f *trace.Flow, s *signin, ep oauth.Endpoint, kind string) {
 	resp := f.Response
 	loc := resp.Headers.Get("Location")
@@ -783,33 +701,15 @@ func (a *Analyzer) response(f *trace.Flow, s *signin, ep oauth.Endpoint, kind st
 			a.oauthError(f, s, e, "error page")
 		}
 	}
-	// The Entra sign-in page's embedded configuration.
-	if ep.Entra && strings.Contains(mt, "html") || (len(body) > 0 && ep.Entra && !isJSON) {
-		if c, ok := oauth.ParseSignInPage(body); ok && c.ErrorCode != 0 {
-			if s == nil {
-				s = a.get(a.lastEntra)
-			}
-			if !c.ErrorShown {
-				a.finding(s, Finding{Severity: SeverityInfo, Code: fmt.Sprintf("signin_page_reason.aadsts%d", c.ErrorCode),
-					Title:   fmt.Sprintf("Sign-in page shown after AADSTS%d%s", c.ErrorCode, kbName(c.ErrorCode)),
-					Detail:  fmt.Sprintf("The Entra sign-in page records error %d as the reason it asks the user to sign in; it displays no error. %s", c.ErrorCode, kbMeaning(c.ErrorCode)),
-					Hint:    "Nothing to fix if the user then signs in; if a silent or single sign-on was expected, check why it did not happen (no session cookie, a different account, a policy).",
-					FlowIDs: []int{f.ID}})
-				return
-			}
-			detail := fmt.Sprintf("The Entra sign-in page shows error %d", c.ErrorCode)
-			if c.Message != "" {
-				detail += ": " + firstLine(c.Message)
-			}
-			if c.CorrelationID != "" && !strings.Contains(c.CorrelationID, "{{") {
-				detail += " (correlation ID " + c.CorrelationID + ")"
-			}
-			a.errorFinding(f, s, c.ErrorCode, "", c.Message, detail, "sign-in page")
-			if s != nil && c.ErrorCode != 50058 && !slices.Contains([]int{50074, 50076, 50079, 50072, 50158}, c.ErrorCode) {
-				s.Result = ResultError
-				s.Error = firstLine(detail)
-			}
-		}
+	// The Entra sign-in page's embedded configuration and the MFA service's answers.
+	if ep.Entra && (strings.Contains(mt, "html") || (len(body) > 0 && !isJSON)) {
+		a.signInPage(f, s, body)
+	}
+	if ep.Entra && isJSON && ep.Kind == oauth.KindSAS {
+		a.sasAnswer(f, s, body)
+	}
+	if ep.Entra && isJSON && ep.Kind == oauth.KindGetCredentialType {
+		a.credentialType(f, s, body)
 	}
 }
 
@@ -892,6 +792,7 @@ func (a *Analyzer) Finish() *Report {
 		a.verify(&a.rep.Tokens[i])
 	}
 	a.finishSAML()
+	a.finishLoops()
 	for _, s := range a.signins {
 		if s.Result == "" {
 			switch {
@@ -901,7 +802,7 @@ func (a *Analyzer) Finish() *Report {
 				s.Result = ResultIncomplete
 			}
 		}
-		if s.Result == ResultIncomplete && (s.Grant != "" || s.Protocol == "saml") {
+		if s.Result == ResultIncomplete && !s.signal && (s.Grant != "" || s.Protocol == "saml") {
 			a.finding(s, Finding{Severity: SeverityInfo, Code: "incomplete_signin", Title: "Sign-in did not finish in this trace",
 				Detail:  fmt.Sprintf("Sign-in %d (%s %s) has no token, code or assertion in the trace.", s.ID, s.Protocol, s.Grant),
 				Hint:    "The capture may have stopped too early, or the user abandoned the sign-in; capture again through to the app's page.",
@@ -910,6 +811,7 @@ func (a *Analyzer) Finish() *Report {
 		sort.Ints(s.Tokens)
 		a.rep.Flows = append(a.rep.Flows, s.SignIn)
 	}
+	a.finishVerdict()
 	for _, k := range a.keys.Keys {
 		a.rep.Keys = append(a.rep.Keys, KeyInfo{KeyID: firstNonEmpty(k.KeyID, k.X5t), Source: k.Source})
 	}
@@ -1029,9 +931,30 @@ func (a *Analyzer) bearerChallenge(f *trace.Flow, s *signin) {
 		host := f.Request.Host()
 		switch {
 		case params["error"] == "insufficient_claims" || params["claims"] != "":
+			why := "Conditional Access or continuous access evaluation needs a new token"
+			desc := params["error_description"]
+			switch {
+			case strings.Contains(desc, "TokenCreatedWithOutdatedPolicies"):
+				why = "the token was issued under Conditional Access policies that have changed since (continuous access evaluation)"
+			case strings.Contains(desc, "TokenIssuedBeforeRevocationTimestamp") || strings.Contains(desc, "revoked"):
+				why = "the user's sessions were revoked (password change, admin revocation, user disabled) after the token was issued (continuous access evaluation)"
+			case strings.Contains(strings.ToLower(desc), "ip") || strings.Contains(desc, "Location"):
+				why = "the request comes from an IP address or location the policy does not allow for this token (continuous access evaluation, strict location enforcement)"
+			}
+			detail := fmt.Sprintf("%s refused the token with a claims challenge (HTTP %d): %s.", host, f.Response.Status, why)
+			if c, err := oauth.ParseClaimsRequest(params["claims"]); err == nil && params["claims"] != "" {
+				var asks []string
+				for _, ask := range c.Asks {
+					asks = append(asks, ask.Name+" ("+ask.Explain(f.Started)+")")
+				}
+				detail += " The challenge asks for " + strings.Join(asks, "; ") + "."
+			}
+			if desc != "" {
+				detail += " Description: " + firstLine(desc)
+			}
 			a.finding(s, Finding{Severity: SeverityWarning, Code: "api_claims_challenge", Title: "API sent a claims challenge",
-				Detail:  fmt.Sprintf("%s refused the token with a claims challenge (HTTP %d): Conditional Access or continuous access evaluation needs a new token (for example after a password change, a revoked session, a new location or a policy needing MFA).", host, f.Response.Status),
-				Hint:    "The client must request a new token interactively, passing the challenge's claims parameter to the authorize request (MSAL: WithClaims / claims in the request); retrying with the cached token will keep failing.",
+				Detail:  detail,
+				Hint:    "The client must request a new token interactively, passing the challenge's claims parameter to the authorize request (MSAL: WithClaims / claims in the request); retrying with the cached token will keep failing. Only clients that declare the CP1 capability (xms_cc) get such challenges instead of short-lived tokens.",
 				FlowIDs: []int{f.ID}})
 		case params["error"] == "invalid_token":
 			a.finding(s, Finding{Severity: SeverityWarning, Code: "api_invalid_token", Title: "API rejected the access token",

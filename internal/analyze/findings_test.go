@@ -123,7 +123,7 @@ func TestFindings(t *testing.T) {
 		{"AADSTS in the redirect URL: implicit grant disabled", func(b *fb) {
 			b.add("GET", strings.Replace(authz(""), "response_type=code", "response_type=id_token", 1), nil, "", 302,
 				loc(spa+"#error=unsupported_response_type&error_description=AADSTS700054%3a+response_type+%27id_token%27+is+not+enabled+for+the+application.&state=S1"), "")
-		}, []string{"implicit_grant_disabled.aadsts700054"}, nil, nil},
+		}, []string{"app_config.aadsts700054"}, nil, nil},
 		{"sign-in page shown after a failed silent sign-in (no error displayed)", func(b *fb) {
 			b.add("GET", authz(""), nil, "", 200, nil, `<script>$Config={"sErrorCode":"50058","pgid":"ConvergedSignIn","sErrTxt":""};</script>`)
 		}, []string{"signin_page_reason.aadsts50058"}, []string{"interaction_required.aadsts50058"}, func(t *testing.T, r *Report) {
@@ -149,7 +149,7 @@ func TestFindings(t *testing.T) {
 		}},
 		{"wrong tenant: app not found", func(b *fb) {
 			b.add("GET", authz(""), nil, "", 302, loc(spa+"?error=unauthorized_client&error_description=AADSTS700016%3a+Application+not+found+in+the+directory&state=S1"), "")
-		}, []string{"wrong_tenant_or_audience.aadsts700016"}, nil, nil},
+		}, []string{"app_config.aadsts700016"}, nil, nil},
 		{"state mismatch and nonce mismatch", func(b *fb) {
 			b.add("GET", strings.Replace(authz("&response_mode=form_post"), "response_type=code", "response_type=id_token", 1), nil, "", 200, nil, "<html>login</html>")
 			b.add("POST", spa, nil, "id_token="+fakeJWT(map[string]any{"aud": appID, "iss": entra + tenant + "/v2.0", "tid": tenant, "nonce": "OTHER", "ver": "2.0", "sub": "x",

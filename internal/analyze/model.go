@@ -50,11 +50,14 @@ type Report struct {
 	// Source names the analysed file ("" for an unnamed stream).
 	Source string `json:"source,omitempty"`
 	// FlowsRead counts the HTTP flows read.
-	FlowsRead int       `json:"flows_read"`
-	Flows     []SignIn  `json:"flows"`
-	Tokens    []Token   `json:"tokens"`
-	Findings  []Finding `json:"findings"`
-	Keys      []KeyInfo `json:"keys,omitempty"`
+	FlowsRead int `json:"flows_read"`
+	// Verdict has one row per failure (a sign-in and an error code), with
+	// the case identifiers Microsoft support asks for; empty when nothing failed.
+	Verdict  []Failure `json:"verdict"`
+	Flows    []SignIn  `json:"flows"`
+	Tokens   []Token   `json:"tokens"`
+	Findings []Finding `json:"findings"`
+	Keys     []KeyInfo `json:"keys,omitempty"`
 	// ClaimMeanings explains, once, every JWT claim name seen in the tokens
 	// (from the knowledge base); names it does not know are left out.
 	ClaimMeanings map[string]string `json:"claim_meanings,omitempty"`
@@ -105,6 +108,58 @@ type SignIn struct {
 	Error string `json:"error,omitempty"`
 	// Tokens lists the indexes (in Report.Tokens) of tokens issued or used in it.
 	Tokens []int `json:"tokens,omitempty"`
+	// Policy is the Azure AD B2C policy (user flow or custom policy) of a B2C sign-in.
+	Policy string `json:"policy,omitempty"`
+	// Federation is the federated identity provider (AD FS or another) the
+	// sign-in went through, with what it returned.
+	Federation *Federation `json:"federation,omitempty"`
+	// WindowsAuth lists the Windows authentication handshakes (NTLM,
+	// Kerberos, Seamless SSO, primary refresh token) seen in it.
+	WindowsAuth []WindowsAuth `json:"windows_auth,omitempty"`
+}
+
+// Failure is one row of the verdict: what failed, why, for whom, when, and
+// the identifiers to quote to Microsoft support.
+type Failure struct {
+	SignIn int `json:"signin,omitempty"`
+	// FlowID is the first flow that showed it; Seen counts the flows.
+	FlowID int `json:"flow_id"`
+	Seen   int `json:"seen"`
+	// Code is "AADSTS50196", "AADB2C90006", or an OAuth error ("invalid_grant").
+	Code     string `json:"code"`
+	Category string `json:"category,omitempty"`
+	What     string `json:"what"`
+	Why      string `json:"why,omitempty"`
+	User     string `json:"user,omitempty"`
+	Tenant   string `json:"tenant,omitempty"`
+	// App is the client ID with its name when known.
+	App  string    `json:"app,omitempty"`
+	Time time.Time `json:"time"`
+	CaseIDs
+}
+
+// Federation is the hop of a sign-in to a federated identity provider.
+type Federation struct {
+	// Host is the federated IdP's host (sts.contoso.com).
+	Host string `json:"host"`
+	// Protocol is "wsfed", "saml" or "oidc".
+	Protocol string `json:"protocol"`
+	// Issuer of the token the IdP returned, and its subject (ImmutableID / NameID).
+	Issuer  string `json:"issuer,omitempty"`
+	Subject string `json:"subject,omitempty"`
+	// MFA is true when the returned token says the IdP did multifactor authentication.
+	MFA   bool   `json:"mfa,omitempty"`
+	Fault string `json:"fault,omitempty"`
+	Flows []int  `json:"flows"`
+}
+
+// WindowsAuth is one Windows-integrated authentication seen in a sign-in.
+type WindowsAuth struct {
+	FlowID int `json:"flow_id"`
+	// Kind is "ntlm", "kerberos", "negotiate", "seamless_sso" or "prt".
+	Kind string `json:"kind"`
+	// Facts are the decoded, non-secret facts (user, domain, workstation, NTLM version).
+	Facts []KV `json:"facts,omitempty"`
 }
 
 // Step is one HTTP flow of a sign-in.
@@ -119,6 +174,9 @@ type Step struct {
 	URL    string    `json:"url"`
 	Status int       `json:"status"`
 	Time   time.Time `json:"time"`
+	// Detail says what the step showed or decided, when known ("sign-in
+	// page ConvergedSignIn", "MFA PhoneAppNotification: PhoneAppDenied").
+	Detail string `json:"detail,omitempty"`
 }
 
 // Token is one decoded token (JWT or SAML assertion/message), listed once

@@ -97,6 +97,10 @@ func (a *Analyzer) samlFlow(f *trace.Flow, s *signin, q, form url.Values) {
 		}
 	}
 	if wr := form.Get("wresult"); wr != "" {
+		if fs := a.get(a.byState["wctx:"+form.Get("wctx")]); fs != nil && fs.Federation != nil {
+			a.federationReturn(f, fs, form)
+			return
+		}
 		ws := a.get(a.byState["wctx:"+form.Get("wctx")])
 		if ws == nil {
 			ws = s

@@ -141,14 +141,27 @@ func (a *Analyzer) addToken(f *trace.Flow, s *signin, raw, where, name string, i
 		t.SignIn = s.ID
 	}
 	t.Kind = kindByName[name]
+	if !tok.Encrypted {
+		if k := thirdPartyKind(where, name, &tok.Claims); k != "" {
+			t.Kind = k
+		}
+	}
+	if isPRTCookie(where, name) {
+		t.Kind = "prt_cookie"
+		t.Claims = claimNamesOnly(&tok.Claims.Object)
+		t.Summary = []KV{{"alg", tok.Alg()}, {"note", "Windows primary refresh token cookie: its contents are never shown"}}
+		a.prtSeen(f, s)
+	}
 	if t.Kind == "" {
 		t.Kind = guessKind(tok)
 	}
 	if t.Kind == "access_token" && s != nil {
 		a.byAccess[key] = s.ID
 	}
-	t.Summary = summary(tok)
-	a.explainClaims(tok)
+	if t.Kind != "prt_cookie" {
+		t.Summary = summary(tok)
+		a.explainClaims(tok)
+	}
 	if !tok.Encrypted {
 		if e := tok.Claims.Expiry(); e != nil {
 			t.exp = *e
@@ -224,6 +237,9 @@ func (a *Analyzer) tokenFacts(f *trace.Flow, s *signin, tok *jwt.Token, t *Token
 					Hint:   "Check the authority the app uses; a guest or multi-tenant sign-in must use the resource tenant's authority.", FlowIDs: []int{f.ID}})
 			}
 		}
+	}
+	if s.ClientID == "" && t.Kind == "access_token" && !strings.HasPrefix(t.Where, "request.") {
+		a.setClient(s, c.AppID())
 	}
 	if s.User == "" {
 		for _, k := range []string{"preferred_username", "upn", "unique_name", "email"} {
@@ -319,19 +335,16 @@ func summary(tok *jwt.Token) []KV {
 	}
 	c := &tok.Claims
 	add("iss", c.Issuer())
-	add("aud", strings.Join(c.Audience(), " "))
+	add("aud", namedAudience(c.Audience()))
 	add("ver", c.Version())
 	add("tid", c.TenantID())
 	if app := c.AppID(); app != "" {
-		name := ""
-		if x, ok := kb.LookupApp(app); ok {
-			name = " (" + x.Name + ")"
-		}
-		add("app", app+name)
+		add("app", appName(app, ""))
 	}
 	for _, k := range []string{"upn", "preferred_username", "unique_name", "email", "sub", "oid"} {
 		add(k, c.Str(k))
 	}
+	decisionFacts(c, add)
 	add("scp", strings.Join(c.Scopes(), " "))
 	add("roles", strings.Join(c.Roles(), " "))
 	for _, k := range []string{"iat", "nbf", "exp"} {

@@ -21,7 +21,7 @@ var allowed = map[string][]string{
 	"internal/entralog":     {"internal/trace"},
 	"internal/kb":           {"internal/trace"},
 	"internal/kb/gen":       {"internal/kb"},
-	"internal/analyze":      {"internal/trace", "internal/kb", "internal/decode/jwt", "internal/decode/oauth", "internal/decode/saml", "internal/decode/wsfed"},
+	"internal/analyze":      {"internal/trace", "internal/kb", "internal/decode/jwt", "internal/decode/oauth", "internal/decode/saml", "internal/decode/wsfed", "internal/decode/ntlm", "internal/decode/spnego"},
 	"internal/actors":       {"internal/trace", "internal/kb"},
 	"internal/sample/gen":   {"internal/trace", "internal/har"},
 	"internal/cli":          {"*"},

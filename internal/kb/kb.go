@@ -81,7 +81,7 @@ func readTable(name string, data []byte, want []string) ([][]string, error) {
 // optionalColumn lists the columns of the hand-written tables that may be empty.
 func optionalColumn(file, col string) bool {
 	switch file + ":" + col {
-	case "actors.csv:upn", "actors.csv:app_id", "actors.csv:name", "aadsts.csv:name":
+	case "actors.csv:upn", "actors.csv:app_id", "actors.csv:name", "aadsts.csv:name", "aadb2c.csv:name":
 		return true
 	}
 	return false
@@ -277,6 +277,7 @@ var Categories = []string{
 	CategoryMFA, CategoryConditionalAccess, CategoryConsent, CategoryClientAuth, CategoryClient,
 	CategoryRedirect, CategoryUser, CategoryCredentials, CategoryTenant, CategoryToken, CategoryRequest,
 	CategoryDevice, CategoryFederation, CategoryThrottling, CategoryServer, CategoryInteraction,
+	CategoryMFAFailure, CategorySignal,
 }
 
 type errorTable struct {

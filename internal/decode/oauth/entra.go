@@ -203,6 +203,15 @@ type PageConfig struct {
 	// page only records why Entra showed the page (for example 50058: the
 	// silent sign-in found no session, so the user is asked to sign in).
 	ErrorShown bool `json:"error_shown,omitempty"`
+	// ServerTime is serverDetails.rt: when the ESTS server rendered the page (UTC, as written).
+	ServerTime string `json:"server_time,omitempty"`
+	// DataCenter and ServerInstance are serverDetails.dc and .ri: the
+	// region and (masked) machine of the ESTS server.
+	DataCenter     string `json:"data_center,omitempty"`
+	ServerInstance string `json:"server_instance,omitempty"`
+	// ProofMethods are the MFA methods the user has registered
+	// (arrUserProofs[].authMethodId), in page order; default first when marked.
+	ProofMethods []string `json:"proof_methods,omitempty"`
 }
 
 // maxConfig caps how much of an HTML page ParseSignInPage scans.
@@ -247,6 +256,24 @@ func ParseSignInPage(html []byte) (PageConfig, bool) {
 	}
 	if c.ErrorCode == 0 {
 		c.ErrorCode = AADSTS(c.Message)
+	}
+	if sd, ok := m["serverDetails"].(map[string]any); ok {
+		c.ServerTime, _ = sd["rt"].(string)
+		c.DataCenter, _ = sd["dc"].(string)
+		c.ServerInstance, _ = sd["ri"].(string)
+	}
+	if proofs, ok := m["arrUserProofs"].([]any); ok {
+		for _, p := range proofs {
+			if pm, ok := p.(map[string]any); ok {
+				if id, _ := pm["authMethodId"].(string); id != "" && len(c.ProofMethods) < 20 {
+					if def, _ := pm["isDefault"].(bool); def {
+						c.ProofMethods = append([]string{id}, c.ProofMethods...)
+					} else {
+						c.ProofMethods = append(c.ProofMethods, id)
+					}
+				}
+			}
+		}
 	}
 	if c.Message != "" || strings.Contains(strings.ToLower(c.PageID), "error") {
 		c.ErrorShown = true

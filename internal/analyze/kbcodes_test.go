@@ -1,0 +1,96 @@
+package analyze
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/idtrace/idtrace/internal/kb"
+)
+
+// TestEveryCodeInTheKnowledgeBase: every AADSTS number the analyzer's code
+// names (an integer literal of 5 to 7 digits) is in kb/data/aadsts.csv with
+// a category, so that no code is classified by a list of its own here.
+func TestEveryCodeInTheKnowledgeBase(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	n := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(node ast.Node) bool {
+			lit, ok := node.(*ast.BasicLit)
+			if !ok || lit.Kind != token.INT {
+				return true
+			}
+			v, err := strconv.ParseInt(lit.Value, 0, 64)
+			if err != nil || v < 10000 || v > 9999999 || strings.HasPrefix(lit.Value, "0x") {
+				return true
+			}
+			n++
+			e, ok := kb.LookupError(int(v))
+			if !ok || e.Category == "" {
+				t.Errorf("%s: AADSTS%d is not in the knowledge base with a category", fset.Position(lit.Pos()), v)
+			}
+			return true
+		})
+	}
+	if n == 0 {
+		t.Error("no code literal found: the scan is broken")
+	}
+}
+
+// TestEveryKnownCodeFollowsItsCategory runs each code of the knowledge base
+// through the analyzer (as a token endpoint error) and checks that the
+// finding's severity is the one its category gives, and that only errors
+// reach the verdict.
+func TestEveryKnownCodeFollowsItsCategory(t *testing.T) {
+	all := kb.Errors()
+	for _, e := range all {
+		var b fb
+		b.add("POST", entra+tenant+"/oauth2/v2.0/token", nil, "grant_type=client_credentials&client_id="+appID+"&client_secret=x&scope=s", 400, nil,
+			entraError(e.Code, "invalid_request", "synthetic"))
+		r, err := Run(sliceSource(b.flows), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := e.Severity()
+		var got []string
+		for _, f := range r.Findings {
+			if strings.HasSuffix(f.Code, fmt.Sprintf(".aadsts%d", e.Code)) {
+				got = append(got, f.Severity)
+			}
+		}
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("AADSTS%d (%s): finding severities %v, want [%s]", e.Code, e.Category, got, want)
+		}
+		inVerdict := len(r.Verdict) > 0 && r.Verdict[0].Code == fmt.Sprintf("AADSTS%d", e.Code)
+		if inVerdict != (want == SeverityError) {
+			t.Errorf("AADSTS%d (%s): in verdict %v, severity %s", e.Code, e.Category, inVerdict, want)
+		}
+		if inVerdict && (r.Verdict[0].CorrelationID != "c" || r.Verdict[0].RequestID != "t" || r.Verdict[0].Category != e.Category) {
+			t.Errorf("AADSTS%d: verdict row %+v", e.Code, r.Verdict[0])
+		}
+	}
+	if len(categoryFinding) != len(kb.Categories) {
+		t.Errorf("categoryFinding names %d categories, the knowledge base has %d", len(categoryFinding), len(kb.Categories))
+	}
+	for _, c := range kb.Categories {
+		if categoryFinding[c].code == "" {
+			t.Errorf("category %s has no finding code", c)
+		}
+	}
+}
