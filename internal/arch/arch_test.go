@@ -19,6 +19,7 @@ var allowed = map[string][]string{
 	"internal/httpmsg":      {"internal/trace"},
 	"internal/saz":          {"internal/trace", "internal/httpmsg"},
 	"internal/entralog":     {"internal/trace"},
+	"internal/proxy":        {"internal/trace", "internal/certs"},
 	"internal/kb":           {"internal/trace"},
 	"internal/kb/gen":       {"internal/kb"},
 	"internal/analyze":      {"internal/trace", "internal/kb", "internal/decode/jwt", "internal/decode/oauth", "internal/decode/saml", "internal/decode/wsfed"},
