@@ -183,7 +183,9 @@ func relay(client, server net.Conn, toServer, toClient io.Writer) (up, down int6
 	var nu, nd atomic.Int64
 	cp := func(dst net.Conn, src io.Reader, obs io.Writer, n *atomic.Int64) {
 		defer wg.Done()
-		buf := make([]byte, 32<<10)
+		bp := bufPool.Get().(*[]byte)
+		defer bufPool.Put(bp)
+		buf := *bp
 		for {
 			k, err := src.Read(buf)
 			if k > 0 {

@@ -88,6 +88,9 @@ func (p *Proxy) serveLocal(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// bufPool holds the buffers responses are relayed through.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
 // timing collects httptrace events of one upstream round trip.
 type timing struct {
 	mu                                     sync.Mutex
@@ -306,10 +309,8 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, target string) {
 		return
 	}
 
-	ctx, cancel := context.WithCancel(httptrace.WithClientTrace(r.Context(), tm.trace()))
-	defer cancel()
-	stop := context.AfterFunc(p.hardCtx, cancel)
-	defer stop()
+	// A hard stop closes the client's connection, which cancels r.Context().
+	ctx := httptrace.WithClientTrace(r.Context(), tm.trace())
 
 	var body *bodyReader
 	var outBody io.ReadCloser
@@ -357,7 +358,12 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, target string) {
 	rc := http.NewResponseController(w)
 	flushEach := resp.ContentLength < 0
 	c := capture{max: p.maxBody}
-	buf := make([]byte, 32<<10)
+	if resp.ContentLength > 0 {
+		c.buf = make([]byte, 0, min(resp.ContentLength, p.maxBody))
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
 	for {
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
@@ -388,6 +394,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, target string) {
 		for _, v := range vs {
 			w.Header().Add(http.TrailerPrefix+k, v)
 		}
+	}
+	if len(resp.Trailer) == 0 {
+		rc.Flush() // the client has its answer before the flow is recorded
 	}
 	p.recordResponseBody(f, resp, &c)
 }
