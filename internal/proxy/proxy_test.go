@@ -673,3 +673,42 @@ func TestServeLocalCA(t *testing.T) {
 	default:
 	}
 }
+
+func TestClientCertificatePassedUpstream(t *testing.T) {
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "client cert: %s", r.TLS.PeerCertificates[0].Subject.CommonName)
+	}))
+	up.TLS = &tls.Config{ClientAuth: tls.RequireAnyClientCert}
+	up.StartTLS()
+	defer up.Close()
+	// The client certificate is a leaf of another test CA.
+	other, _, err := certs.LoadOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := other.Leaf("alice.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startProxy(t, Config{RootCAs: upstreamPool(up), ClientCert: cc})
+	resp, err := h.client(false).Get(up.URL + "/mtls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "client cert: alice.example" {
+		t.Errorf("upstream answered %q", b)
+	}
+	h.next()
+
+	without := startProxy(t, Config{RootCAs: upstreamPool(up)})
+	resp, err = without.client(false).Get(up.URL + "/mtls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if f := without.next(); resp.StatusCode != http.StatusBadGateway || f.Response != nil || f.Error == "" {
+		t.Errorf("without a client certificate: status %d, flow error %q", resp.StatusCode, f.Error)
+	}
+}
