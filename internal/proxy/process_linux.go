@@ -28,7 +28,9 @@ func lookupProcessAsync(c net.Conn) func() string {
 	var result string
 	go func() {
 		defer close(done)
-		result = processOf(client, server, "/proc")
+		if inode := socketInode(client, server, "/proc"); inode != "" {
+			result = procScanner.lookup(inode)
+		}
 	}()
 	return sync.OnceValue(func() string {
 		select {
@@ -40,14 +42,53 @@ func lookupProcessAsync(c net.Conn) func() string {
 	})
 }
 
-// processOf finds the socket whose local end is client and remote end is
-// server in procfs, then the process holding it.
-func processOf(client, server netip.AddrPort, proc string) string {
-	inode := socketInode(client, server, proc)
-	if inode == "" {
-		return ""
+// scanner finds the processes holding socket inodes. Lookups that arrive
+// while a scan of /proc runs wait for the next one, which answers them all:
+// a burst of new connections costs one or two scans, not one each.
+type scanner struct {
+	proc    string
+	mu      sync.Mutex
+	pending map[string][]chan string
+	running bool
+}
+
+var procScanner = &scanner{proc: "/proc", pending: map[string][]chan string{}}
+
+func (s *scanner) lookup(inode string) string {
+	ch := make(chan string, 1)
+	s.mu.Lock()
+	s.pending[inode] = append(s.pending[inode], ch)
+	if !s.running {
+		s.running = true
+		go s.loop()
 	}
-	want := "socket:[" + inode + "]"
+	s.mu.Unlock()
+	return <-ch
+}
+
+func (s *scanner) loop() {
+	for {
+		s.mu.Lock()
+		batch := s.pending
+		if len(batch) == 0 {
+			s.running = false
+			s.mu.Unlock()
+			return
+		}
+		s.pending = map[string][]chan string{}
+		s.mu.Unlock()
+		found := scanProc(s.proc, batch)
+		for inode, chans := range batch {
+			for _, ch := range chans {
+				ch <- found[inode]
+			}
+		}
+	}
+}
+
+// scanProc walks proc/PID/fd once and names the process of each wanted socket inode.
+func scanProc(proc string, want map[string][]chan string) map[string]string {
+	found := map[string]string{}
 	dirs, _ := os.ReadDir(proc)
 	for _, d := range dirs {
 		pid, err := strconv.Atoi(d.Name())
@@ -60,13 +101,23 @@ func processOf(client, server netip.AddrPort, proc string) string {
 			continue
 		}
 		for _, fd := range fds {
-			if l, err := os.Readlink(filepath.Join(fdDir, fd.Name())); err == nil && l == want {
-				name, _ := os.ReadFile(filepath.Join(proc, d.Name(), "comm"))
-				return fmt.Sprintf("%s:%d", strings.TrimSpace(string(name)), pid)
+			l, err := os.Readlink(filepath.Join(fdDir, fd.Name()))
+			if err != nil || !strings.HasPrefix(l, "socket:[") {
+				continue
+			}
+			inode := strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")
+			if _, ok := want[inode]; ok {
+				if _, dup := found[inode]; !dup {
+					name, _ := os.ReadFile(filepath.Join(proc, d.Name(), "comm"))
+					found[inode] = fmt.Sprintf("%s:%d", strings.TrimSpace(string(name)), pid)
+				}
 			}
 		}
+		if len(found) == len(want) {
+			break
+		}
 	}
-	return ""
+	return found
 }
 
 // socketInode reads /proc/net/tcp and tcp6 for the connection client->server.

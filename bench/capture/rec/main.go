@@ -7,6 +7,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -28,6 +29,8 @@ func main() {
 	caDir := flag.String("ca", "", "CA directory")
 	out := flag.String("o", "flows.jsonl", "file to append flows to")
 	insecure := flag.Bool("insecure-upstream", false, "accept any upstream certificate")
+	discard := flag.Bool("discard", false, "record nothing (to measure the proxy alone)")
+	noProcess := flag.Bool("no-process", false, "do not look up client processes")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to `FILE`")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -36,14 +39,14 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if err := run(*listen, *caDir, *out, *insecure); err != nil {
+	if err := run(*listen, *caDir, *out, *insecure, *noProcess, *discard); err != nil {
 		fmt.Fprintln(os.Stderr, "rec:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(listen, caDir, out string, insecure bool) error {
+func run(listen, caDir, out string, insecure, noProcess, discard bool) error {
 	ca, _, err := certs.LoadOrCreate(caDir)
 	if err != nil {
 		return err
@@ -55,16 +58,27 @@ func run(listen, caDir, out string, insecure bool) error {
 	defer f.Close()
 	var mu sync.Mutex
 	w := bufio.NewWriterSize(f, 256<<10)
-	enc := json.NewEncoder(w)
+	bufs := sync.Pool{New: func() any { return new(bytes.Buffer) }}
 	var encErr error
 	p, err := proxy.New(proxy.Config{
-		Listen: listen, CA: ca, InsecureUpstream: insecure,
+		Listen: listen, CA: ca, InsecureUpstream: insecure, SkipProcess: noProcess,
 		OnFlow: func(fl *trace.Flow) {
+			if discard {
+				return
+			}
+			// Encode outside the lock, so flows from many connections encode in parallel.
+			buf := bufs.Get().(*bytes.Buffer)
+			buf.Reset()
+			err := json.NewEncoder(buf).Encode(fl)
 			mu.Lock()
-			if err := enc.Encode(fl); err != nil && encErr == nil {
+			if err == nil {
+				_, err = w.Write(buf.Bytes())
+			}
+			if err != nil && encErr == nil {
 				encErr = err
 			}
 			mu.Unlock()
+			bufs.Put(buf)
 		},
 	})
 	if err != nil {
