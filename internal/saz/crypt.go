@@ -124,7 +124,6 @@ type aesReader struct {
 	r    io.Reader // the encrypted data, without salt, verifier and MAC
 	ctr  *winzipCTR
 	mac  hash.Hash
-	want []byte // the stored MAC
 	tail io.Reader
 	done bool
 }
