@@ -367,7 +367,7 @@ func (r *Reader) readPlain(e *zent, limit int64) ([]byte, error) {
 	if e.flags&1 != 0 {
 		var err error
 		if e.method == methodAES {
-			data, err = openAES(r.br, e.csize, e.aesStrength, r.opts.Password)
+			data, err = openAES(r.br, e.csize, e.aesStrength, r.opts.Password, &r.aesKeys)
 			method = e.aesMethod
 		} else {
 			check := byte(e.crc >> 24)
