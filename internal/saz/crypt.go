@@ -118,8 +118,9 @@ func aesSeal(password string, data []byte) ([]byte, error) {
 	return append(out, mac.Sum(nil)[:aesMACLen]...), nil
 }
 
-// aesKeyCache keeps the keys derived for the last salt: archives whose
-// entries share one salt (7-Zip writes them so) then derive them once.
+// aesKeyCache keeps the keys derived for the last salt, so an archive whose
+// entries share one salt derives them once. (7-Zip and idtrace give each
+// entry its own salt, so their archives cost one derivation per entry.)
 type aesKeyCache struct {
 	salt, password    string
 	enc, auth, verify []byte
