@@ -420,6 +420,9 @@ func TestExitCodesByType(t *testing.T) {
 		{[]string{"show", "1", ""}, 2},
 		{[]string{"kb", "list", "apps", "extra"}, 2},
 		{[]string{"ls", "--host", "*.example", good}, 0},
+		{[]string{"__complete", "ls", ""}, 0},
+		{[]string{"completion", "bash"}, 0},
+		{[]string{"help", "ls"}, 0},
 	}
 	for _, c := range cases {
 		code, _, stderr := run(t, "", c.args...)
