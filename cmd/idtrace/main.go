@@ -1,4 +1,6 @@
-// Command idtrace captures, opens and explains sign-in traffic and Entra logs.
+// Command idtrace opens HAR and Fiddler SAZ traces, explains the sign-ins
+// in them and reads Entra ID audit and sign-in logs. It only exits: the
+// commands live in internal/cli.
 package main
 
 import (

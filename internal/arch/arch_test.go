@@ -15,10 +15,10 @@ const mod = "github.com/idtrace/idtrace/"
 var allowed = map[string][]string{
 	"cmd/idtrace":           {"internal/cli"},
 	"internal/decode/wsfed": {"internal/decode/saml"}, // reuses the hardened XML reader
-	"internal/har":          {"internal/trace"},
+	"internal/har":          {"internal/trace", "internal/limitio"},
 	"internal/httpmsg":      {"internal/trace"},
 	"internal/saz":          {"internal/trace", "internal/httpmsg"},
-	"internal/entralog":     {"internal/trace"},
+	"internal/entralog":     {"internal/trace", "internal/limitio"},
 	"internal/proxy":        {"internal/trace", "internal/certs"},
 	"internal/kb":           {"internal/trace"},
 	"internal/kb/gen":       {"internal/kb"},

@@ -161,8 +161,12 @@ func Main(ctx context.Context, args []string, env Env) int {
 func execute(ctx context.Context, root *cobra.Command, args []string) error {
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
-	if _, _, err := root.Find(args); err != nil {
-		return &UsageError{Msg: err.Error()}
+	// Shell completion requests go to commands cobra adds while executing.
+	completing := len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd)
+	if !completing {
+		if _, _, err := root.Find(args); err != nil {
+			return &UsageError{Msg: err.Error()}
+		}
 	}
 	return root.ExecuteContext(ctx)
 }

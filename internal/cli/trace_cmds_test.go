@@ -420,6 +420,9 @@ func TestExitCodesByType(t *testing.T) {
 		{[]string{"show", "1", ""}, 2},
 		{[]string{"kb", "list", "apps", "extra"}, 2},
 		{[]string{"ls", "--host", "*.example", good}, 0},
+		{[]string{"__complete", "ls", ""}, 0},
+		{[]string{"completion", "bash"}, 0},
+		{[]string{"help", "ls"}, 0},
 	}
 	for _, c := range cases {
 		code, _, stderr := run(t, "", c.args...)
@@ -429,5 +432,40 @@ func TestExitCodesByType(t *testing.T) {
 		if c.code == 2 && !strings.Contains(stderr, "--help") {
 			t.Errorf("%q: usage error without the help hint: %q", c.args, stderr)
 		}
+	}
+}
+
+// TestLegacyHARThroughCommands: a HAR shaped as Internet Explorer 11
+// exports it (a list of one cookie written as an object, numbers as
+// strings, time -1, no timings) lists, counts and converts alike.
+func TestLegacyHARThroughCommands(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "ie11.har")
+	doc := `{"log":{"version":"1.2","creator":{"name":"Internet Explorer","version":"11"},"entries":[` +
+		`{"startedDateTime":"2024-01-02T03:04:05.678Z","time":-1,"request":{"method":"GET","url":"https://login.example/","httpVersion":"HTTP/1.1","cookies":{"name":"esctx","value":"x"},"headers":{"name":"Host","value":"login.example"},"headersSize":"-1","bodySize":"0"},"response":{"status":"200","statusText":"OK","httpVersion":"HTTP/1.1","cookies":{},"headers":[],"content":{"size":"2","mimeType":"text/plain","text":"ok"}}},` +
+		`{"startedDateTime":"2024-01-02T03:04:06Z","time":"3","request":{"method":"GET","url":"data:text/plain,hi there"},"response":{"status":0}}]}}`
+	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, e := run(t, "", "ls", "--count", p); code != 0 || strings.TrimSpace(out) != "2" {
+		t.Fatalf("ls --count: exit %d %q %q", code, out, e)
+	}
+	if code, out, e := run(t, "", "ls", "--json", p); code != 0 || strings.Count(out, "\n") != 2 {
+		t.Fatalf("ls --json: exit %d, %d lines, %q", code, strings.Count(out, "\n"), e)
+	}
+	s := filepath.Join(dir, "ie11.saz")
+	if code, _, e := run(t, "", "convert", p, s); code != 0 {
+		t.Fatalf("convert: exit %d %q", code, e)
+	}
+	_, orig := readAll(t, p)
+	_, back := readAll(t, s)
+	if len(orig[0].Request.Cookies) != 1 || orig[0].Request.Headers.Get("Host") != "login.example" {
+		t.Errorf("the lone cookie and header objects were not read as lists of one")
+	}
+	// A SAZ has no parsed cookie list (the Cookie header is the authority);
+	// the rest comes back.
+	if len(back) != 2 || back[1].Request.URL != orig[1].Request.URL || back[1].Response == nil || back[1].Response.Status != 0 ||
+		string(back[0].Response.Body) != "ok" {
+		t.Errorf("after convert: %d flows; data: URL kept %v, status-0 response kept %v", len(back), back[1].Request.URL == orig[1].Request.URL, back[1].Response != nil)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/idtrace/idtrace/internal/limitio"
 	"github.com/idtrace/idtrace/internal/trace"
 )
 
@@ -55,31 +56,11 @@ var ErrTooDeep = errors.New("JSON nested too deeply")
 // ErrNotHAR is wrapped by the InputError for JSON that is not a HAR document.
 var ErrNotHAR = errors.New("not a HAR file")
 
-// capReader refuses to read past limit (an absolute offset in the stream),
-// so that the decoder never buffers more than one capped value.
-type capReader struct {
-	r     io.Reader
-	n     int64
-	limit int64
-}
-
-func (c *capReader) Read(p []byte) (int, error) {
-	if c.n >= c.limit {
-		return 0, ErrTooLarge
-	}
-	if rest := c.limit - c.n; int64(len(p)) > rest {
-		p = p[:rest]
-	}
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // parser wraps a jsontext.Decoder with lenient typed reads and errors that
 // say where they happened.
 type parser struct {
 	d      *jsontext.Decoder
-	cr     *capReader
+	cr     *limitio.Reader // stops the decoder buffering past one capped value
 	name   string
 	bom    int64
 	lim    Limits
@@ -100,16 +81,16 @@ func newParser(r io.Reader, name string, lim Limits) *parser {
 		_, _ = br.Discard(3)
 		p.bom = 3
 	}
-	p.cr = &capReader{r: br, limit: lim.MaxValueBytes}
+	p.cr = &limitio.Reader{R: br, Limit: lim.MaxValueBytes, Err: ErrTooLarge}
 	p.d = jsontext.NewDecoder(p.cr, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	return p
 }
 
 // budget allows the next value lim.MaxValueBytes from the current position.
 func (p *parser) budget() {
-	p.cr.limit = p.d.InputOffset() + p.lim.MaxValueBytes
-	if p.cr.limit < p.cr.n {
-		p.cr.limit = p.cr.n
+	p.cr.Limit = p.d.InputOffset() + p.lim.MaxValueBytes
+	if p.cr.Limit < p.cr.N {
+		p.cr.Limit = p.cr.N
 	}
 }
 

@@ -2,6 +2,7 @@ package har
 
 import (
 	"bytes"
+	"encoding/base64"
 
 	"github.com/idtrace/idtrace/internal/trace"
 )
@@ -86,6 +87,23 @@ func decodeOwn(v []byte, f *trace.Flow) bool {
 				r.URL = u
 				g.Request = &r
 			}
+		case "requestBytes", "responseBytes":
+			var start []string
+			var hs trace.Headers
+			start, hs, err = decodeMsgBytes(p, k)
+			if err != nil {
+				return err
+			}
+			if k == "requestBytes" && g.Request != nil && len(start) == 3 {
+				r := *g.Request
+				r.Method, r.URL, r.Proto, r.Headers = start[0], start[1], start[2], hs
+				g.Request = &r
+			}
+			if k == "responseBytes" && g.Response != nil && len(start) == 2 {
+				r := *g.Response
+				r.Reason, r.Proto, r.Headers = start[0], start[1], hs
+				g.Response = &r
+			}
 		case "cache":
 			g.Cache, err = p.raw(k)
 		case "error":
@@ -127,4 +145,48 @@ func decodeOwn(v []byte, f *trace.Flow) bool {
 	}
 	*f = g
 	return true
+}
+
+// decodeMsgBytes reads the writer's requestBytes or responseBytes object:
+// a message's start-line strings and headers, each base64.
+func decodeMsgBytes(p *parser, f string) (start []string, hs trace.Headers, err error) {
+	dec := func(field string) (string, error) {
+		s, err := p.str(field)
+		if err != nil {
+			return "", err
+		}
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return "", p.fail(field, err)
+		}
+		return string(b), nil
+	}
+	err = p.object(f, func(k string) error {
+		switch k {
+		case "start":
+			return p.array(f+".start", func(int) error {
+				s, err := dec(f + ".start")
+				start = append(start, s)
+				return err
+			})
+		case "headers":
+			hs = trace.Headers{}
+			return p.array(f+".headers", func(int) error {
+				var h trace.Header
+				err := p.array(f+".headers", func(j int) error {
+					s, err := dec(f + ".headers")
+					if j == 0 {
+						h.Name = s
+					} else {
+						h.Value = s
+					}
+					return err
+				})
+				hs = append(hs, h)
+				return err
+			})
+		}
+		return p.skip(f + "." + k)
+	})
+	return start, hs, err
 }

@@ -164,3 +164,38 @@ func TestLoneObjectErrorOffset(t *testing.T) {
 		t.Errorf("offset %d, want %d (%v)", ie.Offset, want, err)
 	}
 }
+
+// TestNonUTF8Kept: strings that are not UTF-8 (a Latin-1 header from an
+// old server, read from a SAZ) come back byte for byte after HAR.
+func TestNonUTF8Kept(t *testing.T) {
+	f := &trace.Flow{ID: 1, Time: trace.NA, Timings: trace.NoTimings(),
+		Request: &trace.Request{Method: "GET", URL: "https://a.test/caf\xe9", Proto: "HTTP/1.1",
+			Headers: trace.Headers{{Name: "X-Name", Value: "Jos\xe9"}}, HeadersSize: -1, BodySize: -1},
+		Response: &trace.Response{Status: 200, Reason: "\xc0K", Proto: "HTTP/1.1",
+			Headers: trace.Headers{{Name: "Content-Disposition", Value: "attachment; filename=r\xe9sum\xe9.pdf"}}, HeadersSize: -1, BodySize: -1}}
+	var buf bytes.Buffer
+	w := NewWriter(&buf, &trace.Meta{})
+	if err := w.WriteFlow(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(nil); err != nil {
+		t.Fatal(err)
+	}
+	if !utf8Valid(buf.Bytes()) {
+		t.Fatal("the HAR written is not UTF-8")
+	}
+	back, _, err := readAll(buf.Bytes(), "latin1.har")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := back[0]
+	if g.Request.URL != f.Request.URL || g.Request.Headers[0] != f.Request.Headers[0] ||
+		g.Response.Reason != f.Response.Reason || g.Response.Headers[0] != f.Response.Headers[0] {
+		t.Errorf("bytes changed: %q %q %q %q", g.Request.URL, g.Request.Headers, g.Response.Reason, g.Response.Headers)
+	}
+	if g.Extra.Get(ownKey) != nil {
+		t.Errorf("_idtrace left in Extra")
+	}
+}
+
+func utf8Valid(b []byte) bool { return strings.ToValidUTF8(string(b), "\uFFFD") == string(b) }

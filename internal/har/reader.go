@@ -687,66 +687,105 @@ func (r *Reader) postData(q *trace.Request) error {
 		return p.skip(f)
 	}
 	q.HasBody = true
-	var text string
-	var hasText bool
-	var enc string
-	err := p.object(f, func(k string) error {
-		var err error
-		switch k {
-		case "mimeType":
-			q.MimeType, err = p.str(f + ".mimeType")
-		case "text":
-			text, err = p.str(f + ".text")
-			hasText = true
-		case "encoding":
-			enc, err = p.str(f + ".encoding")
-		case "params":
-			if p.d.PeekKind() == '[' {
-				q.Params = []trace.Param{} // an empty list stays a list
-			}
-			err = p.array(f+".params", func(i int) error {
-				var pa trace.Param
-				g := fmt.Sprintf("%s.params[%d]", f, i)
-				err := p.object(g, func(k string) error {
-					var err error
-					switch k {
-					case "name":
-						pa.Name, err = p.str(g + ".name")
-					case "value":
-						pa.Value, err = p.str(g + ".value")
-					case "fileName":
-						pa.FileName, err = p.str(g + ".fileName")
-					case "contentType":
-						pa.ContentType, err = p.str(g + ".contentType")
-					case "comment":
-						pa.Comment, err = p.str(g + ".comment")
-					default:
-						err = p.skip(g + "." + k)
-					}
-					return err
-				})
-				q.Params = append(q.Params, pa)
-				return err
-			})
-		default:
+	var tb textBody
+	err := r.textObject(f, &tb, func(k string) error {
+		if k != "params" {
+			var err error
 			q.PostDataExtra, err = r.ext(q.PostDataExtra, f, k)
+			return err
 		}
-		return err
+		if p.d.PeekKind() == '[' {
+			q.Params = []trace.Param{} // an empty list stays a list
+		}
+		return p.array(f+".params", func(i int) error {
+			var pa trace.Param
+			g := fmt.Sprintf("%s.params[%d]", f, i)
+			err := p.object(g, func(k string) error {
+				if dst := paramField(&pa, k); dst != nil {
+					var err error
+					*dst, err = p.str(g + "." + k)
+					return err
+				}
+				return p.skip(g + "." + k)
+			})
+			q.Params = append(q.Params, pa)
+			return err
+		})
 	})
 	if err != nil {
 		return err
 	}
-	body, keep, err := decodeText(text, enc)
+	q.MimeType = tb.mime
+	body, err := tb.decode(p, f, &q.PostDataExtra)
 	if err != nil {
-		return p.fail(f+".text", err)
+		return err
 	}
-	if keep {
-		q.PostDataExtra = append(q.PostDataExtra, trace.Extension{Name: "encoding", JSON: quote(enc)})
-	}
-	if hasText {
+	if tb.hasText {
 		q.Body = body
 	}
 	return nil
+}
+
+// paramField is where member k of a postData parameter goes, or nil.
+func paramField(pa *trace.Param, k string) *string {
+	switch k {
+	case "name":
+		return &pa.Name
+	case "value":
+		return &pa.Value
+	case "fileName":
+		return &pa.FileName
+	case "contentType":
+		return &pa.ContentType
+	case "comment":
+		return &pa.Comment
+	}
+	return nil
+}
+
+// textBody is what postData and content share: a MIME type and a text in
+// an encoding.
+type textBody struct {
+	mime, text, enc string
+	// hasText is false when text is absent or null (the body was not kept).
+	hasText bool
+}
+
+// textObject reads postData or content (field f): mimeType, text and
+// encoding into tb, any other member through other.
+func (r *Reader) textObject(f string, tb *textBody, other func(k string) error) error {
+	p := r.p
+	return p.object(f, func(k string) error {
+		var err error
+		switch k {
+		case "mimeType":
+			tb.mime, err = p.str(f + ".mimeType")
+		case "text":
+			if p.d.PeekKind() == 'n' {
+				return p.skip(f + ".text")
+			}
+			tb.text, err = p.str(f + ".text")
+			tb.hasText = true
+		case "encoding":
+			tb.enc, err = p.str(f + ".encoding")
+		default:
+			err = other(k)
+		}
+		return err
+	})
+}
+
+// decode returns the body; an encoding the reader does not know leaves the
+// text as it is and is kept in extra as a vendor field.
+func (tb *textBody) decode(p *parser, f string, extra *trace.Extensions) ([]byte, error) {
+	body, keep, err := decodeText(tb.text, tb.enc)
+	if err != nil {
+		return nil, p.fail(f+".text", err)
+	}
+	if keep {
+		*extra = append(*extra, trace.Extension{Name: "encoding", JSON: quote(tb.enc)})
+	}
+	return body, nil
 }
 
 // decodeText decodes a HAR text field by its encoding. keep reports an
@@ -853,26 +892,14 @@ func contentCoding(v string) string {
 func (r *Reader) content(s *trace.Response) error {
 	p := r.p
 	const f = "response.content"
-	var text, enc string
-	hasText := false
-	err := p.object(f, func(k string) error {
+	var tb textBody
+	err := r.textObject(f, &tb, func(k string) error {
 		var err error
 		switch k {
 		case "size":
 			s.Size, err = p.int(f+".size", trace.Unknown)
 		case "compression":
 			s.Compression, err = p.int(f+".compression", 0)
-		case "mimeType":
-			s.MimeType, err = p.str(f + ".mimeType")
-		case "text":
-			if p.d.PeekKind() == 'n' {
-				err = p.skip(f + ".text")
-				return err
-			}
-			text, err = p.str(f + ".text")
-			hasText = true
-		case "encoding":
-			enc, err = p.str(f + ".encoding")
 		default:
 			s.ContentExtra, err = r.ext(s.ContentExtra, f, k)
 		}
@@ -881,14 +908,12 @@ func (r *Reader) content(s *trace.Response) error {
 	if err != nil {
 		return err
 	}
-	body, keep, err := decodeText(text, enc)
+	s.MimeType = tb.mime
+	body, err := tb.decode(p, f, &s.ContentExtra)
 	if err != nil {
-		return p.fail(f+".text", err)
+		return err
 	}
-	if keep {
-		s.ContentExtra = append(s.ContentExtra, trace.Extension{Name: "encoding", JSON: quote(enc)})
-	}
-	if hasText {
+	if tb.hasText {
 		s.Body = body
 		s.BodyOmitted = false
 	}

@@ -282,6 +282,12 @@ func (w *Writer) entry(f *trace.Flow) {
 		w.tok(jsontext.EndArray)
 	}
 	own.session, own.process, own.clientAddr, own.flags = f.Session, f.Process, f.ClientAddr, f.Flags
+	if q := f.Request; q != nil {
+		own.reqBytes = bytesOf([]string{q.Method, q.URL, q.Proto}, q.Headers)
+	}
+	if r := f.Response; r != nil {
+		own.respBytes = bytesOf([]string{r.Reason, r.Proto}, r.Headers)
+	}
 	skip := entryKeys
 	if f.WebSocket != nil {
 		skip = append(skip[:len(skip):len(skip)], "_webSocketMessages")
@@ -301,13 +307,40 @@ type ownFields struct {
 	noResponse, hasURL                   bool
 	flags                                []trace.Flag
 	cache                                []byte
+	// reqBytes and respBytes keep a message's strings byte for byte when
+	// one is not UTF-8 (see bytesOf).
+	reqBytes, respBytes *msgBytes
+}
+
+// msgBytes are the strings of a message's start line and its headers.
+type msgBytes struct {
+	start   []string
+	headers trace.Headers
+}
+
+// bytesOf returns the strings of a message when one of them is not valid
+// UTF-8, and nil otherwise. HAR strings are UTF-8, so the visible fields
+// then carry U+FFFD where the bytes were; _idtrace keeps them in base64
+// (an old server's Latin-1 header in a SAZ, say).
+func bytesOf(start []string, hs trace.Headers) *msgBytes {
+	ok := true
+	for _, s := range start {
+		ok = ok && utf8.ValidString(s)
+	}
+	for _, h := range hs {
+		ok = ok && utf8.ValidString(h.Name) && utf8.ValidString(h.Value)
+	}
+	if ok {
+		return nil
+	}
+	return &msgBytes{start: start, headers: hs}
 }
 
 // own writes the _idtrace object when there is anything to put in it, and
 // reports whether it did.
 func (w *Writer) own(o ownFields) bool {
 	if o.session == 0 && o.process == "" && o.clientAddr == "" && o.serverAddr == "" && !o.hasURL &&
-		o.errText == "" && !o.noResponse && len(o.flags) == 0 && o.cache == nil {
+		o.errText == "" && !o.noResponse && len(o.flags) == 0 && o.cache == nil && o.reqBytes == nil && o.respBytes == nil {
 		return false
 	}
 	w.begin(ownKey, jsontext.BeginObject)
@@ -332,6 +365,8 @@ func (w *Writer) own(o ownFields) bool {
 			w.err = fmt.Errorf("cache: %w", err)
 		}
 	}
+	w.msgBytes("requestBytes", o.reqBytes)
+	w.msgBytes("responseBytes", o.respBytes)
 	if len(o.flags) > 0 {
 		w.begin("flags", jsontext.BeginArray)
 		for _, fl := range o.flags {
@@ -556,6 +591,29 @@ func queryPairs(u string) [][2]string {
 		out = append(out, [2]string{k, v})
 	}
 	return out
+}
+
+// msgBytes writes m as {"start": [b64...], "headers": [[b64, b64]...]}.
+func (w *Writer) msgBytes(k string, m *msgBytes) {
+	if m == nil {
+		return
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	w.begin(k, jsontext.BeginObject)
+	w.begin("start", jsontext.BeginArray)
+	for _, s := range m.start {
+		w.tok(jsontext.String(b64([]byte(s))))
+	}
+	w.tok(jsontext.EndArray)
+	w.begin("headers", jsontext.BeginArray)
+	for _, h := range m.headers {
+		w.tok(jsontext.BeginArray)
+		w.tok(jsontext.String(b64([]byte(h.Name))))
+		w.tok(jsontext.String(b64([]byte(h.Value))))
+		w.tok(jsontext.EndArray)
+	}
+	w.tok(jsontext.EndArray)
+	w.tok(jsontext.EndObject)
 }
 
 func (w *Writer) response(f *trace.Flow, own *ownFields) {

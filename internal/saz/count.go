@@ -1,28 +1,31 @@
 package saz
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/idtrace/idtrace/internal/trace"
 )
 
 // Count returns the number of sessions in a SAZ archive by reading only its
-// zip central directory, one record at a time: memory stays constant whatever
-// the archive's size, and no entry is decompressed, so no password is needed.
+// zip central directory, through the same walker as Open (walkDirectory):
+// no entry is decompressed, so no password is needed, and the directory is
+// read through a fixed buffer. Memory is not constant: it keeps one map
+// entry per session (its number and a bit per file kind, to catch a
+// duplicate file), some 40 bytes a session, whatever the entries' sizes.
 // (An archive whose directory is not where its end record says is left to
-// Open, with opts.) It refuses what Open refuses by name — not a zip, zip-slip
-// names, duplicate session files, no session and no Fiddler marker file — but
-// does not look inside entries: a session that Open would reject for its
-// content is still counted.
+// Open, with opts.) It refuses what Open refuses by name — not a zip,
+// zip-slip names, duplicate session files, no session and no Fiddler marker
+// file — but does not look inside entries: a session that Open would
+// reject for its content is still counted.
 func Count(ra io.ReaderAt, size int64, name string, opts Options) (int, error) {
 	fail := func(field string, err error) (int, error) {
 		return 0, &trace.InputError{File: name, Entry: -1, Offset: -1, Field: field, Err: err}
 	}
-	cdOff, _, entries, err := findDirectory(ra, size)
+	d, err := locateDirectory(ra, size)
 	if errors.Is(err, errShifted) {
 		r, err := Open(ra, size, name, opts)
 		if err != nil {
@@ -33,59 +36,46 @@ func Count(ra io.ReaderAt, size int64, name string, opts Options) (int, error) {
 	if err != nil {
 		return fail("", fmt.Errorf("not a SAZ archive (not a valid zip file): %w", err))
 	}
-	if entries > maxEntries {
-		return fail("", fmt.Errorf("too many entries (%d, limit %d)", entries, maxEntries))
+	if d.entries > maxEntries {
+		return fail("", fmt.Errorf("too many entries (%d, limit %d)", d.entries, maxEntries))
 	}
-	// Like archive/zip (which Open uses), read records until one does not
-	// start with the directory signature, then compare the count's low 16
-	// bits with the end record's.
-	br := bufio.NewReaderSize(io.NewSectionReader(ra, cdOff, size-cdOff), 64<<10)
-	// seen holds one bit per file kind (c, s, m, w) for each session key, so
-	// a duplicate is caught without keeping names: a few bytes per session.
-	seen := map[string]uint8{}
+	// seen holds one bit per file kind (c, s, m, w) for each session key
+	// (number<<8 | digits, as Open keys sessions).
+	seen := map[uint64]uint8{}
 	marked := false
-	var hdr [46]byte
-	nameBuf := make([]byte, 0, 256)
-	read := uint64(0)
-	for ; ; read++ {
-		if read > maxEntries {
-			return fail("", fmt.Errorf("too many entries (limit %d)", maxEntries))
+	var bad *trace.InputError
+	err = walkDirectory(ra, size, d, func(rec *dirRecord) error {
+		n := rec.name
+		if err := checkName(string(n)); err != nil {
+			bad = &trace.InputError{File: name, Entry: -1, Offset: -1, Field: string(n), Err: err}
+			return bad
 		}
-		if _, err := io.ReadFull(br, hdr[:]); err != nil || binary.LittleEndian.Uint32(hdr[0:4]) != 0x02014b50 {
-			break
-		}
-		nlen := int(binary.LittleEndian.Uint16(hdr[28:30]))
-		xlen := int(binary.LittleEndian.Uint16(hdr[30:32]))
-		clen := int(binary.LittleEndian.Uint16(hdr[32:34]))
-		if cap(nameBuf) < nlen {
-			nameBuf = make([]byte, nlen)
-		}
-		nameBuf = nameBuf[:nlen]
-		if _, err := io.ReadFull(br, nameBuf); err != nil {
-			return fail("", fmt.Errorf("not a SAZ archive (not a valid zip file): central directory record %d: %w", read, err))
-		}
-		if _, err := br.Discard(xlen + clen); err != nil {
-			return fail("", fmt.Errorf("not a SAZ archive (not a valid zip file): central directory record %d: %w", read, err))
-		}
-		n := string(nameBuf)
-		if err := checkName(n); err != nil {
-			return fail(n, err)
-		}
-		if n == "[Content_Types].xml" || n == "_index.htm" {
+		if string(n) == "[Content_Types].xml" || string(n) == "_index.htm" {
 			marked = true
 		}
-		m := sessionName.FindStringSubmatch(n)
+		m := sessionName.FindSubmatchIndex(n)
 		if m == nil {
-			continue
+			return nil
 		}
-		bit := uint8(1) << indexOfKind(m[2][0])
-		if seen[m[1]]&bit != 0 {
-			return fail(n, errors.New("duplicate entry"))
+		digits := n[m[2]:m[3]]
+		num, _ := strconv.Atoi(string(digits))
+		key := uint64(num)<<8 | uint64(len(digits))
+		bit := uint8(1) << indexOfKind(n[m[4]])
+		if seen[key]&bit != 0 {
+			bad = &trace.InputError{File: name, Entry: -1, Offset: -1, Field: string(n), Err: errors.New("duplicate entry")}
+			return bad
 		}
-		seen[m[1]] |= bit
-	}
-	if uint16(read) != uint16(entries) {
-		return fail("", fmt.Errorf("not a SAZ archive (not a valid zip file): the end record promises %d entries, the directory holds %d", entries, read))
+		seen[key] |= bit
+		return nil
+	})
+	var nz *notZipError
+	switch {
+	case bad != nil:
+		return 0, bad
+	case errors.As(err, &nz):
+		return fail("", fmt.Errorf("not a SAZ archive (not a valid zip file): %w", nz.err))
+	case err != nil:
+		return fail("", err)
 	}
 	sessions := 0
 	for _, bits := range seen {

@@ -118,20 +118,38 @@ func aesSeal(password string, data []byte) ([]byte, error) {
 	return append(out, mac.Sum(nil)[:aesMACLen]...), nil
 }
 
+// aesKeyCache keeps the keys derived for the last salt, so an archive whose
+// entries share one salt derives them once. (7-Zip and idtrace give each
+// entry its own salt, so their archives cost one derivation per entry.)
+type aesKeyCache struct {
+	salt, password    string
+	enc, auth, verify []byte
+}
+
+func (c *aesKeyCache) keys(password string, salt []byte) (enc, auth, verify []byte) {
+	if c != nil && c.enc != nil && c.salt == string(salt) && c.password == password {
+		return c.enc, c.auth, c.verify
+	}
+	enc, auth, verify = aesKeys(password, salt)
+	if c != nil {
+		*c = aesKeyCache{salt: string(salt), password: password, enc: enc, auth: auth, verify: verify}
+	}
+	return enc, auth, verify
+}
+
 // aesReader decrypts the data of a WinZip AES entry as it is read and
 // checks the HMAC when the data ends.
 type aesReader struct {
 	r    io.Reader // the encrypted data, without salt, verifier and MAC
 	ctr  *winzipCTR
 	mac  hash.Hash
-	want []byte // the stored MAC
 	tail io.Reader
 	done bool
 }
 
 // openAES reads the salt and verifier of an entry whose data (csize
 // bytes) r yields, checks the password and returns the decrypting reader.
-func openAES(r io.Reader, csize uint64, strength uint8, password string) (io.Reader, error) {
+func openAES(r io.Reader, csize uint64, strength uint8, password string, cache *aesKeyCache) (io.Reader, error) {
 	sl := aesSaltLen(strength)
 	if sl == 0 {
 		return nil, fmt.Errorf("unknown AES strength %d", strength)
@@ -143,7 +161,7 @@ func openAES(r io.Reader, csize uint64, strength uint8, password string) (io.Rea
 	if _, err := io.ReadFull(r, head); err != nil {
 		return nil, err
 	}
-	enc, auth, verify := aesKeys(password, head[:sl])
+	enc, auth, verify := cache.keys(password, head[:sl])
 	if !hmac.Equal(verify, head[sl:]) {
 		return nil, errPassword
 	}

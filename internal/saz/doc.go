@@ -136,30 +136,41 @@
 //
 // # Encryption and untrusted input
 //
-// Large archives are read and written in bounded memory (zipindex.go,
-// zipwrite.go). For an archive without encrypted entries, Open scans the
-// zip central directory once with a fixed buffer, checking every record,
-// and keeps 28 bytes per session (its number, how its names are spelled,
-// and where its files' records are in the directory) instead of
-// archive/zip's header per entry. Reading a file parses its record again
-// (whose name and extra lengths may differ from the directory's); the data
-// is stored or inflated and checked against the directory's size and
-// CRC-32. ZIP64 extra fields and data descriptors are handled. Archives
-// with an encrypted entry, or with data before the zip, are read through
-// archive/zip as before. The Writer writes plain archives itself: each
-// entry is built in memory and written with its sizes and CRC-32 in the
-// local header, and its central directory record is kept packed (kind,
-// CRC-32, sizes: about 10 bytes); names and offsets are rebuilt at Close.
-// ZIP64 records are written for entries or offsets of 4 GiB and from
-// 65,535 entries on. Go's archive/zip and Info-ZIP's unzip read what it
-// writes (zip_test.go).
+// Archives are read and written one entry at a time (zipindex.go,
+// zipwrite.go, crypt.go). Open and Count walk the zip central directory
+// once through a fixed 64 KiB buffer, with one walker (walkDirectory) that
+// checks every record. Open keeps 28 bytes per session (its number, how its
+// names are spelled, and where its files' records are in the directory);
+// Count keeps one small map entry per session (about 40 bytes) to catch
+// duplicates. Reading a file parses its record again (whose name and extra
+// lengths may differ from the directory's); the data is stored or
+// inflated — and first decrypted, for ZipCrypto or WinZip AES entries — and
+// checked against the directory's size and CRC-32 (AE-2 entries carry no
+// CRC-32: their HMAC-SHA1 is checked instead). ZIP64 extra fields and data
+// descriptors are handled. So the memory of a read is those bytes per
+// session plus the one session being read (its entries are each capped,
+// see below). Only archives with data before the zip, or a central
+// directory of 4 GiB, go through archive/zip and yeka/zip, which keep a
+// header per entry.
 //
-// Encrypted entries (ZipCrypto or WinZip AES) are read through
-// github.com/yeka/zip with Options.Password. A missing or wrong password
-// yields an error wrapping ErrEncrypted. WriterOptions.Password writes
-// every file entry with WinZip AES-256 through yeka/zip (the archive
-// comment is patched into the end record, which yeka/zip cannot write
-// itself).
+// The Writer builds each entry in memory and writes it with its sizes and
+// CRC-32 in the local header, keeping its central directory record packed
+// (kind, CRC-32, sizes: about 10 bytes); names and offsets are rebuilt at
+// Close. The rows of _index.htm are kept too, for at most 10,000 sessions.
+// ZIP64 records are written for entries or offsets of 4 GiB and from
+// 65,535 entries on. Go's archive/zip, Info-ZIP's unzip and 7-Zip read
+// what it writes (zip_test.go, sevenzip_test.go).
+//
+// Encrypted entries (ZipCrypto or WinZip AES-128/192/256) are read with
+// Options.Password. A missing or wrong password yields an error wrapping
+// ErrEncrypted. WriterOptions.Password writes every file entry with WinZip
+// AES-256 (AE-2). Each AES entry derives its keys with PBKDF2 (1000
+// iterations of HMAC-SHA1, as the format requires, with a salt of its
+// own), about 1.4 ms an entry on the machine the tests were written on: an
+// encrypted archive of 10,000 sessions costs about a minute to write, and
+// as much to read whole. 7-Zip lists, tests and extracts the archives
+// written, and archives 7-Zip writes with -mem=AES256 or -mem=ZipCrypto
+// read back (sevenzip_test.go).
 //
 // Entry names with "..", a leading "/", a drive letter, a backslash or NUL
 // are rejected at Open (zip-slip). Each entry is read with a cap: the

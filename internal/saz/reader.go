@@ -64,6 +64,7 @@ type Reader struct {
 	yz       *yzip.Reader
 	br       *bufio.Reader // reused for each plain entry
 	dbr      *bufio.Reader // reused for each decrypted entry
+	aesKeys  aesKeyCache   // keys of the last AES salt seen
 	fr       io.ReadCloser // reused inflater
 	comment  string
 	marked   bool // the archive carries Fiddler's own files

@@ -207,3 +207,46 @@ func TestEncryptedKeepsCompactState(t *testing.T) {
 		}
 	}
 }
+
+// TestEncryptedTamperAndWrongPassword: our AES archive refuses a wrong
+// password and a flipped byte (the HMAC), each with ErrEncrypted, and a
+// ZipCrypto archive with a flipped byte fails with it too, never a panic.
+func TestEncryptedTamperAndWrongPassword(t *testing.T) {
+	flows := synthetic()[:1]
+	enc := writeAll(t, &trace.Meta{}, flows, WriterOptions{Password: sevenPassword})
+	if _, _, err := readAll(t, enc, Options{Password: "wrong"}); !errors.Is(err, ErrEncrypted) {
+		t.Errorf("wrong password: %v", err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(enc), int64(len(enc)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		if f.Name != "raw/1_s.txt" {
+			continue
+		}
+		off, err := f.DataOffset()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := append([]byte(nil), enc...)
+		bad[off+int64(f.CompressedSize64)/2] ^= 0x40 // inside the encrypted data
+		_, _, err = readAll(t, bad, Options{Password: sevenPassword})
+		if !errors.Is(err, ErrEncrypted) {
+			t.Errorf("flipped byte: %v, want ErrEncrypted", err)
+		}
+	}
+	zc := zipCrypto(t, "pw", []entry{{"raw/1_c.txt", reqGet}, {"raw/1_s.txt", respOK}})
+	for i := len(zc) / 3; i < len(zc)/2; i++ {
+		bad := append([]byte(nil), zc...)
+		bad[i] ^= 0x01
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Fatalf("panic with byte %d flipped: %v", i, p)
+				}
+			}()
+			readAll(t, bad, Options{Password: "pw"})
+		}()
+	}
+}

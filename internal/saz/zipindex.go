@@ -104,19 +104,99 @@ func (r *Reader) openIndex() (handled bool, err error) {
 	if d.entries > uint64(r.size)/46 {
 		return true, r.errf(-1, "", "not a SAZ archive (not a valid zip file): %d entries cannot fit in %d bytes", d.entries, r.size)
 	}
-	notZip := func(rec uint64, err error) error {
-		return r.errf(-1, "", "not a SAZ archive (not a valid zip file): central directory record %d: %w", rec, err)
-	}
-	br := bufio.NewReaderSize(io.NewSectionReader(r.ra, d.off, r.size-d.off), 64<<10)
 	byKey := map[uint64]int32{} // number<<8 | width -> index in r.sessions
-	marked, encrypted := false, false
+	marked, encrypted, tooBig := false, false, false
+	err = walkDirectory(r.ra, r.size, d, func(rec *dirRecord) error {
+		e := &rec.zent
+		if rec.rel >= uint64(none) {
+			// A directory of 4 GiB (possible only with huge extra fields
+			// or comments) is left to archive/zip.
+			tooBig = true
+			return errStopWalk
+		}
+		name := string(rec.name)
+		if name == "[Content_Types].xml" || name == "_index.htm" {
+			marked = true
+		}
+		if err := checkName(name); err != nil {
+			return r.errf(-1, name, "%w", err)
+		}
+		if e.usize > uint64(r.opts.MaxEntryBytes) {
+			return r.errf(-1, name, "entry declares %d uncompressed bytes, over the %d-byte cap", e.usize, r.opts.MaxEntryBytes)
+		}
+		if e.csize > uint64(r.size) {
+			return r.errf(-1, name, "entry declares %d compressed bytes in a %d-byte archive", e.csize, r.size)
+		}
+		if e.flags&1 != 0 {
+			encrypted = true
+			if e.method == methodAES && aesSaltLen(e.aesStrength) == 0 {
+				return r.errf(-1, name, "AES-encrypted entry without a valid 0x9901 extra field")
+			}
+		}
+		_, err := r.addFile(byKey, rec.name, uint32(rec.rel))
+		return err
+	})
+	if tooBig {
+		r.sessions = nil
+		return false, nil
+	}
+	var nz *notZipError
+	if errors.As(err, &nz) {
+		return true, r.errf(-1, "", "not a SAZ archive (not a valid zip file): %w", nz.err)
+	}
+	if err != nil {
+		return true, err
+	}
+	if encrypted && r.opts.Password == "" {
+		return true, r.errf(-1, "", "%w: give the password (--password or IDTRACE_SAZ_PASSWORD)", ErrEncrypted)
+	}
+	r.dirOff = d.off
+	r.comment = d.comment
+	r.marked = marked
+	return true, nil
+}
+
+// dirRecord is one central directory record as walkDirectory yields it.
+type dirRecord struct {
+	zent
+	name []byte // valid during the callback only
+	rel  uint64 // offset of the record from the start of the directory
+	n    uint64 // its index
+}
+
+// notZipError is a central directory that does not hold together.
+type notZipError struct{ err error }
+
+func (e *notZipError) Error() string { return e.err.Error() }
+func (e *notZipError) Unwrap() error { return e.err }
+
+// errStopWalk ends a walk early without an error.
+var errStopWalk = errors.New("stop")
+
+// walkDirectory reads the central directory d record by record through a
+// fixed 64 KiB buffer and calls fn with each, ZIP64 extra fields and the
+// AES extra field applied. As archive/zip does, it reads records until one
+// does not start with the directory signature, then compares the count's
+// low 16 bits with the end record's. Open and Count both walk the
+// directory with it. Structural problems come back as *notZipError; an
+// error from fn comes back as it is.
+func walkDirectory(ra io.ReaderAt, size int64, d directory, fn func(*dirRecord) error) error {
+	if d.entries > maxEntries {
+		return &notZipError{fmt.Errorf("too many entries (%d, limit %d)", d.entries, maxEntries)}
+	}
+	if d.entries > uint64(size)/46 {
+		return &notZipError{fmt.Errorf("%d entries cannot fit in %d bytes", d.entries, size)}
+	}
+	bad := func(n uint64, err error) error {
+		return &notZipError{fmt.Errorf("central directory record %d: %w", n, err)}
+	}
+	br := bufio.NewReaderSize(io.NewSectionReader(ra, d.off, size-d.off), 64<<10)
 	var hdr [46]byte
 	buf := make([]byte, 0, 512)
-	read := uint64(0)
-	rel := uint64(0) // offset of the record in the directory
-	for ; ; read++ {
-		if read > maxEntries {
-			return true, r.errf(-1, "", "too many entries (limit %d)", maxEntries)
+	var rec dirRecord
+	for ; ; rec.n++ {
+		if rec.n > maxEntries {
+			return &notZipError{fmt.Errorf("too many entries (limit %d)", maxEntries)}
 		}
 		if _, err := io.ReadFull(br, hdr[:]); err != nil || binary.LittleEndian.Uint32(hdr[0:4]) != 0x02014b50 {
 			break
@@ -127,56 +207,27 @@ func (r *Reader) openIndex() (handled bool, err error) {
 		}
 		buf = buf[:nlen+xlen]
 		if _, err := io.ReadFull(br, buf); err != nil {
-			return true, notZip(read, err)
+			return bad(rec.n, err)
 		}
 		if _, err := br.Discard(clen); err != nil {
-			return true, notZip(read, err)
+			return bad(rec.n, err)
 		}
-		nameB, extra := buf[:nlen], buf[nlen:]
-		if err := zip64Extra(&e, extra); err != nil {
-			return true, notZip(read, err)
+		if err := zip64Extra(&e, buf[nlen:]); err != nil {
+			return bad(rec.n, err)
 		}
-		at := rel
-		rel += uint64(46 + nlen + xlen + clen)
-		if at >= uint64(none) {
-			// A directory of 4 GiB (possible only with huge extra fields
-			// or comments) is left to archive/zip.
-			r.sessions = nil
-			return false, nil
-		}
-		name := string(nameB)
-		if name == "[Content_Types].xml" || name == "_index.htm" {
-			marked = true
-		}
-		if err := checkName(name); err != nil {
-			return true, r.errf(-1, name, "%w", err)
-		}
-		if e.usize > uint64(r.opts.MaxEntryBytes) {
-			return true, r.errf(-1, name, "entry declares %d uncompressed bytes, over the %d-byte cap", e.usize, r.opts.MaxEntryBytes)
-		}
-		if e.csize > uint64(r.size) {
-			return true, r.errf(-1, name, "entry declares %d compressed bytes in a %d-byte archive", e.csize, r.size)
-		}
-		if e.flags&1 != 0 {
-			encrypted = true
-			if e.method == methodAES && aesSaltLen(e.aesStrength) == 0 {
-				return true, r.errf(-1, name, "AES-encrypted entry without a valid 0x9901 extra field")
+		rec.zent, rec.name = e, buf[:nlen]
+		if err := fn(&rec); err != nil {
+			if err == errStopWalk {
+				return nil
 			}
+			return err
 		}
-		if _, err := r.addFile(byKey, nameB, uint32(at)); err != nil {
-			return true, err
-		}
+		rec.rel += uint64(46 + nlen + xlen + clen)
 	}
-	if uint16(read) != uint16(d.entries) {
-		return true, r.errf(-1, "", "not a SAZ archive (not a valid zip file): the end record promises %d entries, the directory holds %d", d.entries, read)
+	if uint16(rec.n) != uint16(d.entries) {
+		return &notZipError{fmt.Errorf("the end record promises %d entries, the directory holds %d", d.entries, rec.n)}
 	}
-	if encrypted && r.opts.Password == "" {
-		return true, r.errf(-1, "", "%w: give the password (--password or IDTRACE_SAZ_PASSWORD)", ErrEncrypted)
-	}
-	r.dirOff = d.off
-	r.comment = d.comment
-	r.marked = marked
-	return true, nil
+	return nil
 }
 
 // centralEntry decodes the fixed part of a central directory record.
@@ -316,7 +367,7 @@ func (r *Reader) readPlain(e *zent, limit int64) ([]byte, error) {
 	if e.flags&1 != 0 {
 		var err error
 		if e.method == methodAES {
-			data, err = openAES(r.br, e.csize, e.aesStrength, r.opts.Password)
+			data, err = openAES(r.br, e.csize, e.aesStrength, r.opts.Password, &r.aesKeys)
 			method = e.aesMethod
 		} else {
 			check := byte(e.crc >> 24)

@@ -6,7 +6,7 @@ import (
 )
 
 // Source is a stream of flows with the trace's metadata. The HAR and SAZ
-// readers implement it; so will live capture.
+// readers implement it.
 type Source interface {
 	// Meta returns the trace metadata. Fields a file stores after its
 	// entries are complete only once Flows has been fully consumed.
@@ -15,7 +15,7 @@ type Source interface {
 	Flows() iter.Seq2[*Flow, error]
 }
 
-// Sink receives flows one at a time: the HAR and SAZ writers, the index.
+// Sink receives flows one at a time: the HAR and SAZ writers implement it.
 type Sink interface {
 	// WriteFlow records f. The sink must not modify f nor keep it after returning.
 	WriteFlow(f *Flow) error

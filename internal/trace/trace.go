@@ -2,9 +2,9 @@
 // metadata, the Flows in it (one HTTP exchange each), their headers, bodies,
 // timings and WebSocket messages.
 //
-// Every source (the HAR and SAZ readers, and later the proxy and the browser
-// capturer) produces *Flow values; every sink (writers, analyzers, the viewer)
-// reads them. The package does no I/O and imports nothing internal.
+// Every source (the HAR and SAZ readers) produces *Flow values; every
+// consumer (the writers, the analyzers, the commands that list and show
+// flows) reads them. The package does no I/O and imports nothing internal.
 //
 // Ownership: a source allocates a new *Flow for each session and hands it to
 // its consumer, which may read it freely. Consumers that modify a Flow (for
@@ -61,10 +61,13 @@ type Page struct {
 
 // Flow is one HTTP exchange: a request and, unless it failed, a response.
 //
-// Invariant (as in mitmproxy): a completed live flow has a Response or an
-// Error, never both. Files bend it: a flow read from a file that recorded
-// neither has both empty, and Chrome's HAR records a failed request as a
-// status-0 response plus an error, which the HAR reader keeps as both.
+// Invariant (as in mitmproxy): a completed flow has a Response or an Error,
+// never both. Files bend it: a flow read from a file that recorded neither
+// has both empty, and Chrome's HAR records a failed request as a status-0
+// response plus an error, which the HAR reader keeps as both. Writers keep
+// each case as it is: a flow without a Response is written without one,
+// and a status-0 Response stays a status-0 Response (see the saz package
+// for how a SAZ records it).
 type Flow struct {
 	// ID is the flow's sequence number in its trace, from 1. Readers number
 	// flows in file order (SAZ: by session number order), so IDs are stable.
