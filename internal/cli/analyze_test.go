@@ -63,7 +63,7 @@ func TestAnalyzeCommand(t *testing.T) {
 		code     int
 		contains []string
 	}{
-		{[]string{"analyze", p}, 0, []string{"Sign-ins", "oidc authorization_code — ERROR", "4765445b-32c6-49b0-83e6-1d93765276ca (OfficeHome)", "AADSTS53003", "client_secret_post"}},
+		{[]string{"analyze", p}, 0, []string{"Sign-ins", "oidc authorization_code — FAILED", "4765445b-32c6-49b0-83e6-1d93765276ca (OfficeHome)", "AADSTS53003", "client_secret_post"}},
 		{[]string{"analyze", "--format", "md", p}, 0, []string{"# Sign-in analysis", "### [1]", "**ERROR**"}},
 		{[]string{"analyze", "--fail-on", "error", p}, 3, []string{"Findings"}},
 		{[]string{"analyze", "--fail-on", "nonsense", p}, 2, nil},
