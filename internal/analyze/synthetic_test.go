@@ -453,3 +453,38 @@ func TestSyntheticCases(t *testing.T) {
 		}
 	})
 }
+
+// FuzzAnalyzeEntraPieces feeds hostile Windows-auth headers, MFA answers,
+// claims parameters and sign-in pages through the analyzer and checks that
+// every report renders and that the Markdown stays well formed.
+func FuzzAnalyzeEntraPieces(f *testing.F) {
+	f.Add("NTLM "+base64.StdEncoding.EncodeToString(ntlmAuthenticate("D", "u", "w")), "Negotiate "+base64.StdEncoding.EncodeToString(ntlmChallenge()),
+		`{"Success":false,"ResultValue":"PhoneAppDenied","ErrCode":500121}`, `{"id_token":{"xms_rp_ipaddr":{"value":"1.2.3.4"}}}`, `<script>$Config={"pgid":"ConvergedTFA","sErrorCode":"50196","sErrTxt":"x"};</script>`)
+	f.Add("Negotiate "+base64.StdEncoding.EncodeToString(spnegoKerberos("R", "HTTP", "h")), "Negotiate", `{}`, `!!`, `<b>|</b>`)
+	f.Fuzz(func(t *testing.T, authz, wwwAuth, sas, claims, page string) {
+		b := &fb{}
+		b.add("GET", authz2(claims), trace.Headers{{Name: "Cookie", Value: "esctx-1=a; x-ms-RefreshTokenCredential=" + page}}, "", 200, ests(), page)
+		b.add("POST", entra+"common/SAS/EndAuth", jsonCT(), "{}", 200, nil, sas)
+		b.add("GET", "https://sts.contoso.example/adfs/ls/?wa=wsignin1.0&wctx=estsredirect%3d2", trace.Headers{{Name: "Authorization", Value: authz}}, "", 401,
+			trace.Headers{{Name: "WWW-Authenticate", Value: wwwAuth}}, "")
+		b.add("GET", "https://autologon.microsoftazuread-sso.com/x/winauth/sso", trace.Headers{{Name: "Authorization", Value: authz}}, "", 401,
+			trace.Headers{{Name: "WWW-Authenticate", Value: wwwAuth}}, page)
+		r, err := Run(sliceSource(b.flows), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out, md bytes.Buffer
+		if err := WriteJSON(&out, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteTextWith(&out, r, RenderOptions{ExplainClaims: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteMarkdown(&md, r); err != nil {
+			t.Fatal(err)
+		}
+		checkMarkdown(t, "fuzz", md.Bytes())
+	})
+}
+
+func authz2(claims string) string { return authz("&claims=" + url.QueryEscape(claims)) }
