@@ -344,6 +344,7 @@ func (a *Analyzer) Add(f *trace.Flow) {
 	a.wsTrustFault(f, s)
 	if ep.Entra {
 		a.noteCookies(f, s)
+		defer a.estsSetCookies(f, s) // after what the page showed, in the step's detail
 	}
 
 	// 2. The response.

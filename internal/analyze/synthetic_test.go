@@ -40,6 +40,9 @@ var cases = map[string]func(b *fb){
 		b.add("GET", authz("&response_mode=form_post"), trace.Headers{{Name: "Cookie", Value: "x-ms-RefreshTokenCredential=" + prt + "; fpc=abc"}}, "", 200, nil,
 			`<html><body onload="document.forms[0].submit()"><form method="POST" action="`+spa+`"><input type="hidden" name="code" value="C1"/><input type="hidden" name="state" value="S1"/></form></body></html>`)
 		b.add("POST", spa, nil, "code=C1&state=S1", 302, loc(spa+"home"), "")
+		b.flows[0].Response.Headers = append(b.flows[0].Response.Headers,
+			trace.Header{Name: "Set-Cookie", Value: "ESTSAUTH=SESSION-SECRET; path=/; secure; HttpOnly; SameSite=None"},
+			trace.Header{Name: "Set-Cookie", Value: "ESTSAUTHPERSISTENT=PERSISTENT-SECRET; max-age=7776000; path=/; secure; HttpOnly; SameSite=None"})
 	},
 	// MFA by Authenticator push, denied by the user.
 	"mfa_phoneappdenied": func(b *fb) {
@@ -305,7 +308,7 @@ func synthetic(t *testing.T, name string) (*Report, string) {
 	}
 	checkMarkdown(t, name, md.Bytes())
 	all := txt.String() + md.String() + js.String()
-	for _, secret := range []string{"SECRET-PRT-SHOULD-NEVER-SHOW", "DEVICECODE-SECRET", "RT-SECRET", "secretsession", "TICKET-CIPHERTEXT", "AUTHENTICATOR"} {
+	for _, secret := range []string{"SESSION-SECRET", "PERSISTENT-SECRET", "SECRET-PRT-SHOULD-NEVER-SHOW", "DEVICECODE-SECRET", "RT-SECRET", "secretsession", "TICKET-CIPHERTEXT", "AUTHENTICATOR"} {
 		if strings.Contains(all, secret) {
 			t.Errorf("%s: a secret value of the trace is in the report", name)
 		}
@@ -333,6 +336,9 @@ func TestSyntheticCases(t *testing.T) {
 		}
 		if len(r.Tokens) != 1 || r.Tokens[0].Kind != "prt_cookie" || len(r.Flows) != 1 || r.Flows[0].Result != ResultSuccess {
 			t.Errorf("tokens %+v flows %+v", r.Tokens, r.Flows)
+		}
+		if d := r.Flows[0].Steps[0].Detail; !strings.Contains(d, "ESTSAUTH (session)") || !strings.Contains(d, "ESTSAUTHPERSISTENT (for 90 days)") {
+			t.Errorf("ESTS cookies: step detail %q", d)
 		}
 	})
 	t.Run("mfa_phoneappdenied", func(t *testing.T) {
