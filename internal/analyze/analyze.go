@@ -611,7 +611,7 @@ func (a *Analyzer) tokenRequest(f *trace.Flow, v url.Values, ep oauth.Endpoint) 
 		public := tr.ClientAuth == oauth.AuthNone || f.Request.Headers.Get("Origin") != ""
 		if public && !s.codeChallenge && !tr.CodeVerifier {
 			a.finding(s, Finding{Severity: SeverityWarning, Code: "pkce_missing", Title: "Public client without PKCE",
-				Detail:  fmt.Sprintf("Client %s redeemed an authorization code without client authentication and without a PKCE code_verifier.", tr.ClientID),
+				Detail:  fmt.Sprintf("Client %s redeemed an authorization code without client authentication and without a PKCE code_verifier.", appName(tr.ClientID, "")),
 				Hint:    "Send code_challenge (S256) on the authorize request and code_verifier on the token request; Entra requires PKCE for single-page apps and recommends it for every public client.",
 				FlowIDs: []int{f.ID}})
 		}
