@@ -135,8 +135,10 @@ func (w *writer) verdict(r *Report) {
 		return
 	}
 	for _, v := range r.Verdict {
-		who := firstNonEmpty(v.User, "an unknown user")
-		line := fmt.Sprintf("%s — %s, for %s", v.Code, v.What, who)
+		line := fmt.Sprintf("%s — %s", v.Code, v.What)
+		if v.User != "" {
+			line += ", for " + v.User
+		}
 		if v.App != "" {
 			line += " in " + v.App
 		}
