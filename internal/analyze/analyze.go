@@ -73,6 +73,7 @@ type Analyzer struct {
 	findingKey map[string]int // finding key -> index in rep.Findings
 	redeemed   map[string]int // sha(code) -> flow that first redeemed it
 	loops      loopState
+	ssoPending map[int]int // sign-in -> flow of an unanswered Seamless SSO challenge
 
 	seenClaims   map[string]struct{}
 	samlCerts    []*x509.Certificate
@@ -123,6 +124,7 @@ func New(opts Options) *Analyzer {
 		byDevice: map[string]int{}, byURL: map[string]int{}, byPath: map[string]int{}, byRedirect: map[string]int{}, byWinHost: map[string]int{}, tokIndex: map[string]int{},
 		endpoints: map[string]string{}, findingKey: map[string]int{}, redeemed: map[string]int{}, seenClaims: map[string]struct{}{}}
 	a.loops = newLoopState()
+	a.ssoPending = map[int]int{}
 	if opts.Keys != nil {
 		a.keys = a.keys.Merge(opts.Keys)
 	}
@@ -342,6 +344,7 @@ func (a *Analyzer) Add(f *trace.Flow) {
 	a.wsTrustFault(f, s)
 	if ep.Entra {
 		a.noteCookies(f, s)
+		defer a.estsSetCookies(f, s) // after what the page showed, in the step's detail
 	}
 
 	// 2. The response.
@@ -608,7 +611,7 @@ func (a *Analyzer) tokenRequest(f *trace.Flow, v url.Values, ep oauth.Endpoint) 
 		public := tr.ClientAuth == oauth.AuthNone || f.Request.Headers.Get("Origin") != ""
 		if public && !s.codeChallenge && !tr.CodeVerifier {
 			a.finding(s, Finding{Severity: SeverityWarning, Code: "pkce_missing", Title: "Public client without PKCE",
-				Detail:  fmt.Sprintf("Client %s redeemed an authorization code without client authentication and without a PKCE code_verifier.", tr.ClientID),
+				Detail:  fmt.Sprintf("Client %s redeemed an authorization code without client authentication and without a PKCE code_verifier.", appName(tr.ClientID, "")),
 				Hint:    "Send code_challenge (S256) on the authorize request and code_verifier on the token request; Entra requires PKCE for single-page apps and recommends it for every public client.",
 				FlowIDs: []int{f.ID}})
 		}
@@ -640,6 +643,14 @@ func (a *Analyzer) response(f *trace.Flow, s *signin, ep oauth.Endpoint, kind st
 		}
 		if s != nil {
 			a.byURL[noFragment(loc)] = s.ID
+		}
+		if r, ok := oauth.ParseRedirect(loc); ok && s == nil && r.State != "" && (r.Error != nil || r.Code != "") {
+			// A redirect from a page of the IdP the trace did not tie to a
+			// sign-in (a B2C policy's own pages): its state says whose it is.
+			if s = a.get(a.byState[r.State]); s != nil {
+				kind = "login"
+				a.addStep(s, f, kind)
+			}
 		}
 		if r, ok := oauth.ParseRedirect(loc); ok && s != nil && (kind == "authorize" || kind == "page" || kind == "login") {
 			a.authzResponse(f, s, r)
@@ -793,6 +804,7 @@ func (a *Analyzer) Finish() *Report {
 	}
 	a.finishSAML()
 	a.finishLoops()
+	a.finishSeamlessSSO()
 	for _, s := range a.signins {
 		if s.Result == "" {
 			switch {

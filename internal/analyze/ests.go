@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/idtrace/idtrace/internal/decode/oauth"
 	"github.com/idtrace/idtrace/internal/kb"
@@ -179,4 +180,67 @@ func (a *Analyzer) sasAnswer(f *trace.Flow, s *signin, body []byte) {
 	if s != nil {
 		s.Result, s.Error = ResultError, firstLine(detail)
 	}
+}
+
+// estsSetCookies lists, by name and lifetime only, the cookies the Entra
+// sign-in service sets (ESTSAUTH is the session, ESTSAUTHPERSISTENT the
+// "stay signed in" session, esctx-* one per sign-in attempt).
+func (a *Analyzer) estsSetCookies(f *trace.Flow, s *signin) {
+	if s == nil || f.Response == nil {
+		return
+	}
+	var parts []string
+	for _, h := range f.Response.Headers.Values("Set-Cookie") {
+		attrs := strings.Split(h, ";")
+		name, _, _ := strings.Cut(strings.TrimSpace(attrs[0]), "=")
+		if len(oauth.ESTSCookies(name+"=x")) == 0 {
+			continue
+		}
+		life := "session"
+		for _, at := range attrs[1:] {
+			k, v, _ := strings.Cut(strings.TrimSpace(at), "=")
+			switch strings.ToLower(k) {
+			case "max-age":
+				if v == "0" || strings.HasPrefix(v, "-") {
+					life = "deleted"
+				} else if n, err := time.ParseDuration(v + "s"); err == nil {
+					life = lifetime(n)
+				}
+			case "expires":
+				if t, ok := cookieTime(v); ok && life == "session" {
+					switch {
+					case f.Started.IsZero():
+						life = "until " + t.UTC().Format("2006-01-02")
+					case !t.After(f.Started):
+						life = "deleted"
+					default:
+						life = lifetime(t.Sub(f.Started))
+					}
+				}
+			}
+		}
+		if len(parts) < 12 {
+			parts = append(parts, name+" ("+life+")")
+		}
+	}
+	if len(parts) > 0 {
+		stepDetail(s, f, "sets "+strings.Join(parts, ", "))
+	}
+}
+
+func lifetime(d time.Duration) string {
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("for %d days", int(d.Hours()/24+0.5))
+	}
+	return "for " + d.Round(time.Minute).String()
+}
+
+// cookieTime parses a Set-Cookie expires date in the forms servers use.
+func cookieTime(v string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC1123, "Mon, 02-Jan-2006 15:04:05 MST", time.RFC850, time.ANSIC} {
+		if t, err := time.Parse(layout, strings.TrimSpace(v)); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }

@@ -94,3 +94,27 @@ func TestEveryKnownCodeFollowsItsCategory(t *testing.T) {
 		}
 	}
 }
+
+// TestContextDependentCode: AADSTS16000 is told with the sign-in's own
+// account and tenant, and the verdict carries the error body's identifiers.
+func TestContextDependentCode(t *testing.T) {
+	var b fb
+	b.add("GET", authz("&login_hint=eve%40fabrikam.example"), nil, "", 302,
+		loc(spa+"?error=interaction_required&error_description=AADSTS16000%3a+User+account+does+not+exist+in+tenant&state=S1"), "")
+	r, err := Run(sliceSource(b.flows), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f *Finding
+	for i := range r.Findings {
+		if strings.HasSuffix(r.Findings[i].Code, ".aadsts16000") {
+			f = &r.Findings[i]
+		}
+	}
+	if f == nil || !strings.Contains(f.Detail, "eve@fabrikam.example") || !strings.Contains(f.Detail, tenant) {
+		t.Fatalf("16000 not told with the record's facts: %+v", r.Findings)
+	}
+	if len(r.Verdict) != 1 || r.Verdict[0].User != "eve@fabrikam.example" || r.Verdict[0].Tenant != tenant || r.Verdict[0].App != appID {
+		t.Errorf("verdict %+v", r.Verdict)
+	}
+}

@@ -135,8 +135,10 @@ func (w *writer) verdict(r *Report) {
 		return
 	}
 	for _, v := range r.Verdict {
-		who := firstNonEmpty(v.User, "an unknown user")
-		line := fmt.Sprintf("%s — %s, for %s", v.Code, v.What, who)
+		line := fmt.Sprintf("%s — %s", v.Code, v.What)
+		if v.User != "" {
+			line += ", for " + v.User
+		}
 		if v.App != "" {
 			line += " in " + v.App
 		}
@@ -251,7 +253,7 @@ func (w *writer) timeline(r *Report) {
 			}
 			fmt.Fprintf(&w.b, "| %s |\n", strings.Join(cells, " | "))
 		} else {
-			fmt.Fprintf(&w.b, "%-12s %-16s [%d] #%-4d %-14s %s %s", tm, gap, row.signIn, st.FlowID, st.Kind, req, status)
+			fmt.Fprintf(&w.b, "%-12s %-16s [%d] #%-4d %-17s %s %s", tm, gap, row.signIn, st.FlowID, st.Kind, req, status)
 			if st.Detail != "" {
 				fmt.Fprintf(&w.b, " — %s", st.Detail)
 			}
@@ -278,9 +280,9 @@ func (w *writer) signIns(r *Report) {
 		w.b.WriteString("No sign-in found.\n\n")
 	}
 	for _, s := range r.Flows {
-		head := fmt.Sprintf("[%d] %s %s — %s", s.ID, s.Protocol, s.Grant, resultWord(s))
+		head := fmt.Sprintf("[%d] %s %s — %s", s.ID, safeWord(s.Protocol), safeWord(s.Grant), resultWord(s))
 		if w.md {
-			fmt.Fprintf(&w.b, "### %s\n\n", w.t(strings.Join(strings.Fields(head), " ")))
+			fmt.Fprintf(&w.b, "### %s\n\n", strings.Join(strings.Fields(head), " "))
 		} else {
 			fmt.Fprintf(&w.b, "%s\n", strings.Join(strings.Fields(head), " "))
 		}
@@ -434,4 +436,15 @@ func (w *writer) glossary(r *Report) {
 		}
 	}
 	w.b.WriteString("\n")
+}
+
+// safeWord keeps letters, digits and _:.- of a word that may come from the
+// trace (an unknown grant type), so that it cannot carry Markdown.
+func safeWord(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_:.-", r) {
+			return r
+		}
+		return -1
+	}, s)
 }

@@ -257,7 +257,7 @@ func (a *Analyzer) tokenFacts(f *trace.Flow, s *signin, tok *jwt.Token, t *Token
 		}
 		if s.ClientID != "" && len(c.Audience()) > 0 && !slices.Contains(c.Audience(), s.ClientID) {
 			a.finding(s, Finding{Severity: SeverityError, Code: "wrong_audience", Title: "ID token for another client",
-				Detail: fmt.Sprintf("ID token %s has audience %s, not the client %s.", t.Fingerprint, strings.Join(c.Audience(), ","), s.ClientID),
+				Detail: fmt.Sprintf("ID token %s has audience %s, not the client %s.", t.Fingerprint, strings.Join(c.Audience(), ","), appName(s.ClientID, s.ClientName)),
 				Hint:   "The client must reject an ID token whose aud is not its own client ID; check the client_id the app sends.", FlowIDs: []int{f.ID}})
 		}
 	}

@@ -63,6 +63,9 @@ func (a *Analyzer) windowsAuth(f *trace.Flow, s *signin) *signin {
 	if !sent && len(offered) == 0 && !isSSO {
 		return s
 	}
+	if s == nil && isSSO {
+		s = a.get(a.lastEntra)
+	}
 	if s == nil {
 		s = a.get(a.byWinHost[host])
 		if s == nil {
@@ -76,7 +79,7 @@ func (a *Analyzer) windowsAuth(f *trace.Flow, s *signin) *signin {
 	}
 	a.addStep(s, f, "windows_auth")
 	if isSSO {
-		a.seamlessSSO(f, s, scheme, sent)
+		a.seamlessSSO(f, s, sent)
 	}
 	if len(offered) > 0 && !sent {
 		stepDetail(s, f, "server asks for Windows authentication ("+strings.Join(offered, ", ")+")")
@@ -174,16 +177,33 @@ func (a *Analyzer) winAuth(s *signin, f *trace.Flow, kind string, facts []KV) {
 
 // seamlessSSO reports Entra Seamless SSO: a Kerberos ticket sent to
 // autologon.microsoftazuread-sso.com, or its absence.
-func (a *Analyzer) seamlessSSO(f *trace.Flow, s *signin, scheme string, sent bool) {
+func (a *Analyzer) seamlessSSO(f *trace.Flow, s *signin, sent bool) {
 	a.winAuth(s, f, "seamless_sso", []KV{{"host", seamlessSSOHost}})
 	stepDetail(s, f, "Seamless SSO")
-	if sent || f.Response == nil || f.Response.Status != 401 {
+	if sent {
+		delete(a.ssoPending, s.ID)
 		return
 	}
-	a.finding(s, Finding{Severity: SeverityWarning, Code: "seamless_sso_no_ticket", Title: "Seamless SSO: the browser sent no Kerberos ticket",
-		Detail:  "Entra asked the browser for a Kerberos ticket at " + seamlessSSOHost + " and got none, so the user is asked for a password.",
-		Hint:    "Add https://" + seamlessSSOHost + " to the Local intranet zone (or the browser's allow list), check that the device is domain-joined with line of sight to a domain controller, and that the AZUREADSSOACC computer account's key is not stale.",
-		FlowIDs: []int{f.ID}})
+	if f.Response != nil && f.Response.Status == 401 {
+		if _, ok := a.ssoPending[s.ID]; !ok {
+			a.ssoPending[s.ID] = f.ID
+		}
+	}
+}
+
+// finishSeamlessSSO reports the sign-ins whose Seamless SSO challenge the
+// browser never answered with a Kerberos ticket.
+func (a *Analyzer) finishSeamlessSSO() {
+	for _, s := range a.signins {
+		id, ok := a.ssoPending[s.ID]
+		if !ok {
+			continue
+		}
+		a.finding(s, Finding{Severity: SeverityWarning, Code: "seamless_sso_no_ticket", Title: "Seamless SSO: the browser sent no Kerberos ticket",
+			Detail:  "Entra asked the browser for a Kerberos ticket at " + seamlessSSOHost + " and got none, so the user is asked for a password.",
+			Hint:    "Add https://" + seamlessSSOHost + " to the Local intranet zone (or the browser's allow list), check that the device is domain-joined with line of sight to a domain controller, and that the AZUREADSSOACC computer account's key is not stale.",
+			FlowIDs: []int{id}})
+	}
 }
 
 // prtSeen notes that the browser sent a Windows primary refresh token cookie.

@@ -24,6 +24,9 @@ type AnalyzeOptions struct {
 	Format string
 	// FailOn is "", "warning" or "error": exit 3 when a finding is at least that severe.
 	FailOn string
+	// ExplainClaims adds the meaning of every claim seen to the text report
+	// (the Markdown report always has it, in its appendix).
+	ExplainClaims bool
 	// JWKSFile and MetadataFile name extra signing keys (JWKS JSON or an
 	// OIDC discovery+keys document; SAML federation metadata XML).
 	JWKSFile, MetadataFile string
@@ -36,9 +39,15 @@ func newAnalyzeCmd(app *App) *cobra.Command {
 		Use:   "analyze FILE",
 		Short: "Explain the sign-ins in a trace: flows, tokens, findings",
 		Long: `analyze reads a HAR or Fiddler SAZ trace ("-": HAR on standard input), reconstructs each OAuth2 / OpenID Connect /
-SAML / WS-Fed sign-in in it, decodes every token, verifies signatures against
+SAML / WS-Fed sign-in in it (with federation hops, MFA, Windows
+authentication and B2C), decodes every token, verifies signatures against
 keys found in the trace (or --jwks / --metadata) and lists findings with the
 next step to take.
+
+The report starts with the verdict: what failed, why, for whom, when (UTC)
+and the identifiers Microsoft support asks for (correlation ID, request ID,
+timestamp, ESTS server); then a timeline with pauses, the sign-ins (a
+Mermaid sequence diagram each in --format md), findings and tokens.
 
 Raw tokens, cookies, client secrets and passwords are never printed: tokens
 are shown by their claims and a fingerprint (see 'idtrace jwt' for one token).
@@ -46,6 +55,8 @@ are shown by their claims and a fingerprint (see 'idtrace jwt' for one token).
 Exit codes: 0 ok, 1 error, 2 usage, 3 a finding at or above --fail-on.`,
 		Example: `  idtrace analyze signin.har
   idtrace analyze --format json signin.har > report.json
+  idtrace analyze --format md signin.har > case.md
+  idtrace analyze --explain-claims signin.har
   idtrace analyze --fail-on error --jwks keys.json signin.har`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -54,6 +65,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 a finding at or above --fail-on.`,
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text, md or json")
 	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 3 when a finding is at least this severe: warning or error")
+	cmd.Flags().BoolVar(&opts.ExplainClaims, "explain-claims", false, "add what each claim means to the text report (md has it in an appendix)")
 	cmd.Flags().StringVar(&opts.JWKSFile, "jwks", "", "JWKS `FILE` with extra signing keys")
 	cmd.Flags().StringVar(&opts.MetadataFile, "metadata", "", "SAML federation metadata `FILE` with signing certificates")
 	addPasswordFlag(cmd, &opts.traceOptions)
@@ -129,7 +141,7 @@ func RunAnalyze(app *App, src trace.Source, opts AnalyzeOptions) error {
 	case "md":
 		err = analyze.WriteMarkdown(app.IO.Out, rep)
 	default:
-		err = analyze.WriteText(app.IO.Out, rep)
+		err = analyze.WriteTextWith(app.IO.Out, rep, analyze.RenderOptions{ExplainClaims: opts.ExplainClaims})
 	}
 	if srcErr != nil {
 		return srcErr

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"iter"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,5 +58,19 @@ func TestFailOnFollowsCategory(t *testing.T) {
 	}
 	if len(seen) != len(kb.Categories) {
 		t.Errorf("codes cover %d of %d categories", len(seen), len(kb.Categories))
+	}
+}
+
+// TestExplainClaimsFlag: the claim glossary is in the text report only
+// with --explain-claims.
+func TestExplainClaimsFlag(t *testing.T) {
+	p := filepath.Join("..", "analyze", "testdata", "synthetic", "device_code_polling.har") // has an access token
+	_, without, _ := idt(t, "", "analyze", p)
+	if strings.Contains(without, "What the claims mean") {
+		t.Error("glossary shown without --explain-claims")
+	}
+	code, with, errOut := idt(t, "", "analyze", "--explain-claims", "--format", "text", p)
+	if code != 0 || !strings.Contains(with, "What the claims mean") || !strings.Contains(with, "appidacr") {
+		t.Fatalf("exit %d: no glossary: %s %s", code, with, errOut)
 	}
 }

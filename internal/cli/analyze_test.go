@@ -63,7 +63,7 @@ func TestAnalyzeCommand(t *testing.T) {
 		code     int
 		contains []string
 	}{
-		{[]string{"analyze", p}, 0, []string{"Sign-ins", "oidc authorization_code — ERROR", "4765445b-32c6-49b0-83e6-1d93765276ca (OfficeHome)", "AADSTS53003", "client_secret_post"}},
+		{[]string{"analyze", p}, 0, []string{"Sign-ins", "oidc authorization_code — FAILED", "4765445b-32c6-49b0-83e6-1d93765276ca (OfficeHome)", "AADSTS53003", "client_secret_post"}},
 		{[]string{"analyze", "--format", "md", p}, 0, []string{"# Sign-in analysis", "### [1]", "**ERROR**"}},
 		{[]string{"analyze", "--fail-on", "error", p}, 3, []string{"Findings"}},
 		{[]string{"analyze", "--fail-on", "nonsense", p}, 2, nil},
@@ -112,10 +112,16 @@ func TestAnalyzeJSONContract(t *testing.T) {
 	}
 	var raw map[string]json.RawMessage
 	_ = json.Unmarshal([]byte(out), &raw)
-	for _, k := range []string{"flows", "tokens", "findings"} {
+	for _, k := range []string{"verdict", "flows", "tokens", "findings"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("JSON lacks %q", k)
 		}
+	}
+	var verdict []map[string]any
+	_ = json.Unmarshal(raw["verdict"], &verdict)
+	if len(verdict) != 1 || verdict[0]["code"] != "AADSTS53003" || verdict[0]["category"] != "conditional-access" ||
+		verdict[0]["app"] != "4765445b-32c6-49b0-83e6-1d93765276ca (OfficeHome)" || verdict[0]["time"] != "2025-03-01T10:00:00Z" {
+		t.Errorf("verdict %v", verdict)
 	}
 	var flows []map[string]json.RawMessage
 	_ = json.Unmarshal(raw["flows"], &flows)
