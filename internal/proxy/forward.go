@@ -298,7 +298,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, target string) {
 			aborted = true
 		}
 		tm.fill(f, time.Now())
-		p.emit(f)
+		p.emit(f, ci)
 		if aborted {
 			panic(http.ErrAbortHandler) // reset the client's connection
 		}

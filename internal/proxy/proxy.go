@@ -302,9 +302,13 @@ func (p *Proxy) track(c net.Conn) (untrack func()) {
 	}
 }
 
-// emit reports a completed flow and releases its begin.
-func (p *Proxy) emit(f *trace.Flow) {
+// emit reports a completed flow and releases its begin. The client's
+// process is asked for only now, so that looking it up never delays a request.
+func (p *Proxy) emit(f *trace.Flow, ci *connInfo) {
 	defer p.flows.Done()
+	if ci != nil && ci.process != nil {
+		f.Process = ci.process()
+	}
 	if f.Response != nil && f.Error != "" {
 		f.Response = nil // the invariant: the error wins
 	}
@@ -320,9 +324,6 @@ func (p *Proxy) newFlow(ci *connInfo) *trace.Flow {
 	if ci != nil {
 		f.ClientAddr = ci.addr
 		f.Connection = ci.conn
-		if ci.process != nil {
-			f.Process = ci.process()
-		}
 	}
 	return f
 }
