@@ -457,6 +457,9 @@ func (p *Proxy) recordResponseBody(f *trace.Flow, resp *http.Response, c *captur
 		return
 	}
 	dec, err := decode(enc, c.buf, p.maxBody)
+	if err != nil && p.cfg.DecodeBody != nil && enc != "gzip" && enc != "x-gzip" && enc != "deflate" {
+		dec, err = p.cfg.DecodeBody(enc, c.buf, p.maxBody)
+	}
 	if err != nil {
 		setFlag(f, "x-idtrace-undecoded", "response")
 		rs.Wire = c.buf

@@ -58,6 +58,11 @@ type Config struct {
 	// DefaultMaxBody. Bodies above it are still relayed whole, but recorded
 	// cut, and the flow is flagged x-idtrace-truncated.
 	MaxBody int64
+	// DecodeBody, if set, decodes response bodies in content codings the
+	// proxy does not decode itself (it does gzip and deflate), such as br and
+	// zstd: it returns at most max bytes or an error. The CLI passes the
+	// decoder the SAZ reader uses.
+	DecodeBody func(coding string, wire []byte, max int64) ([]byte, error)
 	// DrainTimeout bounds the wait for flows in progress when Serve stops;
 	// 0 means DefaultDrainTimeout.
 	DrainTimeout time.Duration

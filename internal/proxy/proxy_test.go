@@ -372,6 +372,38 @@ func TestGzipBodyDecoded(t *testing.T) {
 	}
 }
 
+func TestOtherCodingsUseDecodeBody(t *testing.T) {
+	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", r.URL.Query().Get("ce"))
+		io.WriteString(w, "ENCODED")
+	}))
+	defer up.Close()
+	h := startProxy(t, Config{RootCAs: upstreamPool(up), DecodeBody: func(coding string, wire []byte, max int64) ([]byte, error) {
+		if coding != "br" {
+			return nil, fmt.Errorf("content coding %q not decoded", coding)
+		}
+		return bytes.ToLower(wire), nil
+	}})
+	for _, ce := range []string{"br", "zstd"} {
+		resp, err := h.client(false).Get(up.URL + "/?ce=" + ce)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		f := h.next()
+		switch ce {
+		case "br":
+			if string(f.Response.Body) != "encoded" || string(f.Response.Wire) != "ENCODED" || f.Flag("x-idtrace-undecoded") != "" {
+				t.Errorf("br: body %q wire %q flag %q", f.Response.Body, f.Response.Wire, f.Flag("x-idtrace-undecoded"))
+			}
+		case "zstd":
+			if string(f.Response.Body) != "ENCODED" || f.Flag("x-idtrace-undecoded") != "response" {
+				t.Errorf("zstd: body %q flag %q", f.Response.Body, f.Flag("x-idtrace-undecoded"))
+			}
+		}
+	}
+}
+
 func TestUpstreamBadCertificate(t *testing.T) {
 	up := httptest.NewTLSServer(http.HandlerFunc(echoHandler))
 	defer up.Close()
