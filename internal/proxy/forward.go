@@ -288,6 +288,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, target string) {
 		HeadersSize: trace.Unknown, BodySize: 0,
 		MimeType: r.Header.Get("Content-Type"),
 	}
+	f.Request.Cookies = requestCookies(f.Request.Headers)
 	var tm timing
 	aborted := false
 	defer func() {
@@ -434,6 +435,7 @@ func (p *Proxy) recordResponseHead(f *trace.Flow, resp *http.Response) {
 		RedirectURL: resp.Header.Get("Location"),
 		HeadersSize: trace.Unknown, BodySize: 0, Size: 0,
 	}
+	f.Response.Cookies = responseCookies(f.Response.Headers)
 }
 
 func (p *Proxy) recordResponseBody(f *trace.Flow, resp *http.Response, c *capture) {

@@ -194,6 +194,31 @@ func TestInterceptHTTP1(t *testing.T) {
 	}
 }
 
+func TestCookiesListed(t *testing.T) {
+	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Set-Cookie", "ESTSAUTH=secret1; path=/; secure; HttpOnly; SameSite=None")
+		w.Header().Add("Set-Cookie", "fpc=x; expires=Fri, 25 Dec 2026 10:00:00 GMT")
+	}))
+	defer up.Close()
+	h := startProxy(t, Config{RootCAs: upstreamPool(up)})
+	req, _ := http.NewRequest("GET", up.URL, nil)
+	req.Header.Set("Cookie", "a=1; buid=2")
+	resp, err := h.client(false).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	f := h.next()
+	if len(f.Request.Cookies) != 2 || f.Request.Cookies[1].Name != "buid" {
+		t.Errorf("request cookies: %d, want a and buid", len(f.Request.Cookies))
+	}
+	rc := f.Response.Cookies
+	if len(rc) != 2 || rc[0].Name != "ESTSAUTH" || rc[0].Path != "/" || !*rc[0].Secure || !*rc[0].HTTPOnly || rc[0].SameSite != "None" ||
+		rc[1].Name != "fpc" || rc[1].Expires == "" || *rc[1].Secure {
+		t.Errorf("response cookies parsed wrong (%d cookies)", len(rc))
+	}
+}
+
 func TestHTTP2BothSides(t *testing.T) {
 	up := httptest.NewUnstartedServer(http.HandlerFunc(echoHandler))
 	up.EnableHTTP2 = true
