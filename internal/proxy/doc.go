@@ -20,7 +20,9 @@
 //     does not keep wire order), bodies up to Config.MaxBody (cut beyond and
 //     flagged x-idtrace-truncated), timings (blocked, dns, connect, ssl,
 //     send, wait, receive), the server IP and the client's address and
-//     process ("name:pid", Linux only, from the socket's inode in /proc).
+//     process ("name:pid": on Linux from the socket's inode in /proc, on
+//     macOS from lsof, on Windows from netstat -ano and tasklist; lookups
+//     are batched and never delay a request).
 //   - Response bodies as received on the wire (Response.Wire, with Encoding)
 //     and decoded (Body) for gzip and deflate, and for other codings through
 //     Config.DecodeBody when set; a body left undecoded keeps Body equal to
