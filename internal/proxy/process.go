@@ -11,7 +11,7 @@ import (
 )
 
 // processWait bounds how long a completed flow waits for its client's process name.
-const processWait = 200 * time.Millisecond
+const processWait = time.Second
 
 // connKey names a client's connection to the proxy.
 type connKey struct{ client, server netip.AddrPort }

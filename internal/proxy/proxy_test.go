@@ -266,7 +266,12 @@ func TestCurl(t *testing.T) {
 		}
 		t.Skip("curl not installed")
 	}
-	up := httptest.NewUnstartedServer(http.HandlerFunc(echoHandler))
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// curl exits as soon as it has its answer; holding the answer a
+		// moment keeps it alive while the proxy looks up its process.
+		time.Sleep(300 * time.Millisecond)
+		echoHandler(w, r)
+	}))
 	up.EnableHTTP2 = true
 	up.StartTLS()
 	defer up.Close()
