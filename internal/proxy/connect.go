@@ -100,7 +100,7 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 		f.Request = connectRequest(r, target)
 		f.Error = fmt.Sprintf("client TLS handshake for %s failed: %v (does the client trust the idtrace CA? see idtrace ca install)", host, err)
 		f.Time = ms(started, time.Now())
-		p.emit(f)
+		p.emit(f, ci)
 		return
 	}
 	nci := &connInfo{target: target, ln: newOneConnListener(tc)}
@@ -126,12 +126,13 @@ func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request, target string) {
 		http.Error(w, "idtrace proxy is shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	f := p.newFlow(connInfoFrom(r.Context()))
+	ci := connInfoFrom(r.Context())
+	f := p.newFlow(ci)
 	f.Request = connectRequest(r, target)
 	setFlag(f, "x-idtrace-tunnel", "blind")
 	defer func() {
 		f.Time = ms(f.Started, time.Now())
-		p.emit(f)
+		p.emit(f, ci)
 	}()
 	ctx, cancel := context.WithTimeout(p.hardCtx, 30*time.Second)
 	t0 := time.Now()

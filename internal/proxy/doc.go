@@ -20,10 +20,13 @@
 //     does not keep wire order), bodies up to Config.MaxBody (cut beyond and
 //     flagged x-idtrace-truncated), timings (blocked, dns, connect, ssl,
 //     send, wait, receive), the server IP and the client's address and
-//     process ("name:pid", Linux only, from the socket's inode in /proc).
+//     process ("name:pid": on Linux from the socket's inode in /proc, on
+//     macOS from lsof, on Windows from netstat -ano and tasklist; lookups
+//     are batched and never delay a request).
 //   - Response bodies as received on the wire (Response.Wire, with Encoding)
-//     and decoded (Body) for gzip and deflate; other codings keep Body equal
-//     to the wire bytes and set the flag x-idtrace-undecoded.
+//     and decoded (Body) for gzip and deflate, and for other codings through
+//     Config.DecodeBody when set; a body left undecoded keeps Body equal to
+//     the wire bytes and sets the flag x-idtrace-undecoded.
 //   - WebSocket upgrades, relayed byte for byte, with each message in
 //     Flow.WebSocket (text as is, binary as base64; masking removed). The
 //     proxy removes Sec-WebSocket-Extensions from the upgrade request so that

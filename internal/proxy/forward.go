@@ -288,6 +288,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, target string) {
 		HeadersSize: trace.Unknown, BodySize: 0,
 		MimeType: r.Header.Get("Content-Type"),
 	}
+	f.Request.Cookies = requestCookies(f.Request.Headers)
 	var tm timing
 	aborted := false
 	defer func() {
@@ -298,7 +299,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, target string) {
 			aborted = true
 		}
 		tm.fill(f, time.Now())
-		p.emit(f)
+		p.emit(f, ci)
 		if aborted {
 			panic(http.ErrAbortHandler) // reset the client's connection
 		}
@@ -434,6 +435,7 @@ func (p *Proxy) recordResponseHead(f *trace.Flow, resp *http.Response) {
 		RedirectURL: resp.Header.Get("Location"),
 		HeadersSize: trace.Unknown, BodySize: 0, Size: 0,
 	}
+	f.Response.Cookies = responseCookies(f.Response.Headers)
 }
 
 func (p *Proxy) recordResponseBody(f *trace.Flow, resp *http.Response, c *capture) {
@@ -457,6 +459,9 @@ func (p *Proxy) recordResponseBody(f *trace.Flow, resp *http.Response, c *captur
 		return
 	}
 	dec, err := decode(enc, c.buf, p.maxBody)
+	if err != nil && p.cfg.DecodeBody != nil && enc != "gzip" && enc != "x-gzip" && enc != "deflate" {
+		dec, err = p.cfg.DecodeBody(enc, c.buf, p.maxBody)
+	}
 	if err != nil {
 		setFlag(f, "x-idtrace-undecoded", "response")
 		rs.Wire = c.buf

@@ -9,86 +9,25 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 )
 
-// processWait bounds how long a flow waits for its client's process name.
-const processWait = 200 * time.Millisecond
+// procBatcher finds processes from procfs: the socket's inode in
+// /proc/net/tcp{,6}, then the process whose /proc/PID/fd links to it.
+var procBatcher = &batcher{resolve: func(keys []connKey) map[connKey]string { return resolveProc("/proc", keys) }}
 
-// lookupProcessAsync starts finding the local process that owns the client
-// end of c and returns a function that gives its "name:pid" ("" if unknown).
-func lookupProcessAsync(c net.Conn) func() string {
-	client, err1 := netip.ParseAddrPort(c.RemoteAddr().String())
-	server, err2 := netip.ParseAddrPort(c.LocalAddr().String())
-	if err1 != nil || err2 != nil {
-		return nil
-	}
-	done := make(chan struct{})
-	var result string
-	go func() {
-		defer close(done)
-		if inode := socketInode(client, server, "/proc"); inode != "" {
-			result = procScanner.lookup(inode)
-		}
-	}()
-	return sync.OnceValue(func() string {
-		select {
-		case <-done:
-			return result
-		case <-time.After(processWait):
-			return ""
-		}
-	})
-}
+func lookupProcessAsync(c net.Conn) func() string { return processLookup(procBatcher, c) }
 
-// scanner finds the processes holding socket inodes. Lookups that arrive
-// while a scan of /proc runs wait for the next one, which answers them all:
-// a burst of new connections costs one or two scans, not one each.
-type scanner struct {
-	proc    string
-	mu      sync.Mutex
-	pending map[string][]chan string
-	running bool
-}
-
-var procScanner = &scanner{proc: "/proc", pending: map[string][]chan string{}}
-
-func (s *scanner) lookup(inode string) string {
-	ch := make(chan string, 1)
-	s.mu.Lock()
-	s.pending[inode] = append(s.pending[inode], ch)
-	if !s.running {
-		s.running = true
-		go s.loop()
-	}
-	s.mu.Unlock()
-	return <-ch
-}
-
-func (s *scanner) loop() {
-	for {
-		s.mu.Lock()
-		batch := s.pending
-		if len(batch) == 0 {
-			s.running = false
-			s.mu.Unlock()
-			return
-		}
-		s.pending = map[string][]chan string{}
-		s.mu.Unlock()
-		found := scanProc(s.proc, batch)
-		for inode, chans := range batch {
-			for _, ch := range chans {
-				ch <- found[inode]
-			}
+func resolveProc(proc string, keys []connKey) map[connKey]string {
+	inodes := map[string]connKey{}
+	for _, k := range keys {
+		if inode := socketInode(k.client, k.server, proc); inode != "" {
+			inodes[inode] = k
 		}
 	}
-}
-
-// scanProc walks proc/PID/fd once and names the process of each wanted socket inode.
-func scanProc(proc string, want map[string][]chan string) map[string]string {
-	found := map[string]string{}
+	found := map[connKey]string{}
+	if len(inodes) == 0 {
+		return found
+	}
 	dirs, _ := os.ReadDir(proc)
 	for _, d := range dirs {
 		pid, err := strconv.Atoi(d.Name())
@@ -105,15 +44,13 @@ func scanProc(proc string, want map[string][]chan string) map[string]string {
 			if err != nil || !strings.HasPrefix(l, "socket:[") {
 				continue
 			}
-			inode := strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")
-			if _, ok := want[inode]; ok {
-				if _, dup := found[inode]; !dup {
-					name, _ := os.ReadFile(filepath.Join(proc, d.Name(), "comm"))
-					found[inode] = fmt.Sprintf("%s:%d", strings.TrimSpace(string(name)), pid)
-				}
+			k, ok := inodes[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")]
+			if _, dup := found[k]; ok && !dup {
+				name, _ := os.ReadFile(filepath.Join(proc, d.Name(), "comm"))
+				found[k] = fmt.Sprintf("%s:%d", strings.TrimSpace(string(name)), pid)
 			}
 		}
-		if len(found) == len(want) {
+		if len(found) == len(inodes) {
 			break
 		}
 	}

@@ -58,6 +58,11 @@ type Config struct {
 	// DefaultMaxBody. Bodies above it are still relayed whole, but recorded
 	// cut, and the flow is flagged x-idtrace-truncated.
 	MaxBody int64
+	// DecodeBody, if set, decodes response bodies in content codings the
+	// proxy does not decode itself (it does gzip and deflate), such as br and
+	// zstd: it returns at most max bytes or an error. The CLI passes the
+	// decoder the SAZ reader uses.
+	DecodeBody func(coding string, wire []byte, max int64) ([]byte, error)
 	// DrainTimeout bounds the wait for flows in progress when Serve stops;
 	// 0 means DefaultDrainTimeout.
 	DrainTimeout time.Duration
@@ -302,9 +307,13 @@ func (p *Proxy) track(c net.Conn) (untrack func()) {
 	}
 }
 
-// emit reports a completed flow and releases its begin.
-func (p *Proxy) emit(f *trace.Flow) {
+// emit reports a completed flow and releases its begin. The client's
+// process is asked for only now, so that looking it up never delays a request.
+func (p *Proxy) emit(f *trace.Flow, ci *connInfo) {
 	defer p.flows.Done()
+	if ci != nil && ci.process != nil {
+		f.Process = ci.process()
+	}
 	if f.Response != nil && f.Error != "" {
 		f.Response = nil // the invariant: the error wins
 	}
@@ -320,9 +329,6 @@ func (p *Proxy) newFlow(ci *connInfo) *trace.Flow {
 	if ci != nil {
 		f.ClientAddr = ci.addr
 		f.Connection = ci.conn
-		if ci.process != nil {
-			f.Process = ci.process()
-		}
 	}
 	return f
 }

@@ -194,6 +194,31 @@ func TestInterceptHTTP1(t *testing.T) {
 	}
 }
 
+func TestCookiesListed(t *testing.T) {
+	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Set-Cookie", "ESTSAUTH=secret1; path=/; secure; HttpOnly; SameSite=None")
+		w.Header().Add("Set-Cookie", "fpc=x; expires=Fri, 25 Dec 2026 10:00:00 GMT")
+	}))
+	defer up.Close()
+	h := startProxy(t, Config{RootCAs: upstreamPool(up)})
+	req, _ := http.NewRequest("GET", up.URL, nil)
+	req.Header.Set("Cookie", "a=1; buid=2")
+	resp, err := h.client(false).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	f := h.next()
+	if len(f.Request.Cookies) != 2 || f.Request.Cookies[1].Name != "buid" {
+		t.Errorf("request cookies: %d, want a and buid", len(f.Request.Cookies))
+	}
+	rc := f.Response.Cookies
+	if len(rc) != 2 || rc[0].Name != "ESTSAUTH" || rc[0].Path != "/" || !*rc[0].Secure || !*rc[0].HTTPOnly || rc[0].SameSite != "None" ||
+		rc[1].Name != "fpc" || rc[1].Expires == "" || *rc[1].Secure {
+		t.Errorf("response cookies parsed wrong (%d cookies)", len(rc))
+	}
+}
+
 func TestHTTP2BothSides(t *testing.T) {
 	up := httptest.NewUnstartedServer(http.HandlerFunc(echoHandler))
 	up.EnableHTTP2 = true
@@ -241,7 +266,12 @@ func TestCurl(t *testing.T) {
 		}
 		t.Skip("curl not installed")
 	}
-	up := httptest.NewUnstartedServer(http.HandlerFunc(echoHandler))
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// curl exits as soon as it has its answer; holding the answer a
+		// moment keeps it alive while the proxy looks up its process.
+		time.Sleep(300 * time.Millisecond)
+		echoHandler(w, r)
+	}))
 	up.EnableHTTP2 = true
 	up.StartTLS()
 	defer up.Close()
@@ -369,6 +399,38 @@ func TestGzipBodyDecoded(t *testing.T) {
 	f := h.next()
 	if !strings.Contains(string(f.Response.Body), "AADSTS50126") || !bytes.Equal(f.Response.Wire, gz.Bytes()) || f.Response.Encoding != "gzip" {
 		t.Errorf("body %q, encoding %q, wire %d bytes", f.Response.Body, f.Response.Encoding, len(f.Response.Wire))
+	}
+}
+
+func TestOtherCodingsUseDecodeBody(t *testing.T) {
+	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", r.URL.Query().Get("ce"))
+		io.WriteString(w, "ENCODED")
+	}))
+	defer up.Close()
+	h := startProxy(t, Config{RootCAs: upstreamPool(up), DecodeBody: func(coding string, wire []byte, max int64) ([]byte, error) {
+		if coding != "br" {
+			return nil, fmt.Errorf("content coding %q not decoded", coding)
+		}
+		return bytes.ToLower(wire), nil
+	}})
+	for _, ce := range []string{"br", "zstd"} {
+		resp, err := h.client(false).Get(up.URL + "/?ce=" + ce)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		f := h.next()
+		switch ce {
+		case "br":
+			if string(f.Response.Body) != "encoded" || string(f.Response.Wire) != "ENCODED" || f.Flag("x-idtrace-undecoded") != "" {
+				t.Errorf("br: body %q wire %q flag %q", f.Response.Body, f.Response.Wire, f.Flag("x-idtrace-undecoded"))
+			}
+		case "zstd":
+			if string(f.Response.Body) != "ENCODED" || f.Flag("x-idtrace-undecoded") != "response" {
+				t.Errorf("zstd: body %q flag %q", f.Response.Body, f.Flag("x-idtrace-undecoded"))
+			}
+		}
 	}
 }
 
