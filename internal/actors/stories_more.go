@@ -81,23 +81,64 @@ type signInFacts struct {
 	legacy                                                                 bool
 }
 
-// extra returns the first Extra value whose key, or its last dotted
-// segment, equals one of names (case-insensitive).
-func extra(e *trace.Event, names ...string) string {
+// Indexes of the Extra fields factsOf reads.
+const (
+	xCity = iota
+	xState
+	xCountry
+	xLocationDetails
+	xLocation
+	xCA
+	xAuthReq
+	xRequestID
+	xRiskLevel
+	xRiskState
+	xCAPolicies
+	xCount
+)
+
+// extraNames are the keys (or last dotted segments of keys) of each field,
+// in the spellings of the export shapes.
+var extraNames = [xCount][]string{
+	xCity:            {"city"},
+	xState:           {"state"},
+	xCountry:         {"countryOrRegion"},
+	xLocationDetails: {"LocationDetails"},
+	xLocation:        {"location"},
+	xCA:              {"conditionalAccessStatus", "Conditional Access"},
+	xAuthReq:         {"authenticationRequirement", "Authentication requirement"},
+	xRequestID:       {"originalRequestId", "Request ID"},
+	xRiskLevel:       {"riskLevelDuringSignIn", "Risk level during sign-in"},
+	xRiskState:       {"riskState", "Risk state"},
+	xCAPolicies:      {"ConditionalAccessPolicies", "appliedConditionalAccessPolicies"},
+}
+
+// extras reads the fields of extraNames from e.Extra in one pass: the first
+// non-empty value of each.
+func extras(e *trace.Event) (out [xCount]string) {
+	diag := e.Shape == "diagnostic-ndjson"
 	for _, kv := range e.Extra {
 		k := kv.Key
 		if i := strings.LastIndexByte(k, '.'); i >= 0 {
 			k = k[i+1:]
+		} else if diag {
+			// the envelope's keys: its "location" is the Azure region, not the user's
+			continue
 		}
-		for _, n := range names {
-			if strings.EqualFold(k, n) || strings.EqualFold(kv.Key, n) {
-				if v := strings.TrimSpace(kv.Value); v != "" && v != "null" && v != "[]" && v != "{}" {
-					return v
+		for f, names := range extraNames {
+			if out[f] != "" {
+				continue
+			}
+			for _, n := range names {
+				if len(n) == len(k) && strings.EqualFold(k, n) {
+					if v := strings.TrimSpace(kv.Value); v != "" && v != "null" && v != "[]" && v != "{}" {
+						out[f] = v
+					}
 				}
 			}
 		}
 	}
-	return ""
+	return out
 }
 
 // modernClients are the client-app values of modern authentication; every
@@ -107,11 +148,12 @@ var modernClients = []string{"browser", "mobile apps and desktop clients", ""}
 func factsOf(e *trace.Event) signInFacts {
 	f := signInFacts{ip: e.IPAddress, clientApp: e.ClientApp}
 	f.legacy = !slices.Contains(modernClients, strings.ToLower(strings.TrimSpace(e.ClientApp)))
+	x := extras(e)
 	// Location: structured (JSON shapes, LocationDetails in Log Analytics CSV) or the portal's text.
-	city, state := extra(e, "city"), extra(e, "state")
-	f.country = extra(e, "countryOrRegion")
-	for _, name := range []string{"LocationDetails", "location"} {
-		if ld := extra(e, name); strings.HasPrefix(ld, "{") {
+	city, state := x[xCity], x[xState]
+	f.country = x[xCountry]
+	for _, ld := range []string{x[xLocationDetails], x[xLocation]} {
+		if strings.HasPrefix(ld, "{") {
 			var l struct{ City, State, CountryOrRegion string }
 			if json.Unmarshal([]byte(ld), &l) == nil {
 				city, state, f.country = l.City, l.State, l.CountryOrRegion
@@ -120,7 +162,7 @@ func factsOf(e *trace.Event) signInFacts {
 		}
 	}
 	if f.country == "" {
-		if loc := extra(e, "Location"); len(loc) == 2 {
+		if loc := x[xLocation]; len(loc) == 2 {
 			f.country = loc
 		} else if loc != "" && !strings.HasPrefix(loc, "{") {
 			f.location = loc
@@ -138,22 +180,22 @@ func factsOf(e *trace.Event) signInFacts {
 		}
 		f.location = strings.Join(parts, ", ")
 	}
-	f.ca = extra(e, "conditionalAccessStatus", "Conditional Access")
-	f.authReq = extra(e, "authenticationRequirement", "Authentication requirement")
-	f.requestID = firstNonEmpty(extra(e, "originalRequestId", "Request ID"), e.ID)
-	risk := extra(e, "riskLevelDuringSignIn", "Risk level during sign-in")
-	if st := extra(e, "riskState", "Risk state"); st != "" && !strings.EqualFold(st, "none") {
+	f.ca = x[xCA]
+	f.authReq = x[xAuthReq]
+	f.requestID = firstNonEmpty(x[xRequestID], e.ID)
+	risk := x[xRiskLevel]
+	if st := x[xRiskState]; st != "" && !strings.EqualFold(st, "none") {
 		risk = strings.TrimSpace(risk + " " + st)
 	}
 	if !strings.EqualFold(risk, "none") && !strings.EqualFold(risk, "hidden") {
 		f.risk = risk
 	}
-	f.grants = grantControls(e)
+	f.grants = grantControls(e, x[xCAPolicies])
 	return f
 }
 
 // grantControls lists the grant controls Conditional Access enforced.
-func grantControls(e *trace.Event) string {
+func grantControls(e *trace.Event, policies string) string {
 	var out []string
 	add := func(s string) {
 		s = strings.Trim(strings.TrimSpace(s), `"`)
@@ -161,7 +203,7 @@ func grantControls(e *trace.Event) string {
 			out = append(out, s)
 		}
 	}
-	if cap := extra(e, "ConditionalAccessPolicies", "appliedConditionalAccessPolicies"); strings.HasPrefix(cap, "[") {
+	if cap := policies; strings.HasPrefix(cap, "[") {
 		var ps []struct {
 			Result                string   `json:"result"`
 			EnforcedGrantControls []string `json:"enforcedGrantControls"`

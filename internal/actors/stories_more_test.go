@@ -44,3 +44,16 @@ func TestAddedKeys(t *testing.T) {
 		t.Error("not seen as a credential change")
 	}
 }
+
+// TestDiagnosticEnvelopeLocationIgnored: the diagnostic envelope's
+// "location" is an Azure region, never the user's country.
+func TestDiagnosticEnvelopeLocationIgnored(t *testing.T) {
+	e := &trace.Event{Kind: trace.KindSignIn, Shape: "diagnostic-ndjson", Extra: []trace.KV{{Key: "location", Value: "US"}}}
+	if f := factsOf(e); f.country != "" || f.location != "" {
+		t.Errorf("envelope location taken: %+v", f)
+	}
+	e.Extra = append(e.Extra, trace.KV{Key: "properties.location.countryOrRegion", Value: "NO"})
+	if f := factsOf(e); f.country != "NO" {
+		t.Errorf("country %q, want NO", f.country)
+	}
+}
