@@ -86,20 +86,26 @@ const (
 	mConsent
 	mJIT
 	mSignIn
+	mCredential
+	mBlocked
 )
 
 const accountMarkers = mSSPRProgress | mSSPRReset | mSSPRBlocked | mFimReset | mFimStrongAuth | mStrongAuth | mSecInfo | mAdminReset | mWriteback | mUserChange
 
 type gstep struct {
 	Step
-	marks     uint32
-	errorCode int
-	app       string
-	appLabel  string
-	actorKey  string
-	suspect   string // non-empty when the actor is labelled suspicious
-	actorUser string
-	object    string // a non-user target (role, app)
+	marks      uint32
+	errorCode  int
+	app        string
+	appLabel   string
+	actorKey   string
+	suspect    string // non-empty when the actor is labelled suspicious
+	actorUser  string
+	object     string // a non-user target (role, app)
+	keyTypes   []string
+	newCountry string
+	ip         string
+	location   string
 }
 
 type group struct {
@@ -135,6 +141,8 @@ type StoryBuilder struct {
 	now    time.Time
 	nAnon  int
 	counts map[string]int
+	// countries holds per user the countries of successful sign-ins.
+	countries map[string][]string
 }
 
 // NewStoryBuilder returns a builder labelling with c and emitting to sink.
@@ -169,10 +177,16 @@ func isPasswordActivity(a string) bool {
 // marks classifies one record.
 func (b *StoryBuilder) marks(e *trace.Event) uint32 {
 	if strings.HasPrefix(e.Kind, "signin") {
+		if _, ok := blockedAccountCodes[e.ErrorCode]; ok {
+			return mSignIn | mBlocked
+		}
 		return mSignIn
 	}
 	a := strings.TrimSpace(e.Activity)
 	var m uint32
+	if isCredentialActivity(e) {
+		m |= mCredential
+	}
 	switch {
 	case strings.EqualFold(a, "Self-service password reset flow activity progress"):
 		m |= mSSPRProgress
@@ -295,8 +309,10 @@ func (b *StoryBuilder) Add(e *trace.Event) error {
 	}
 	m := b.marks(e)
 	if m != 0 {
-		var key string
-		if m&mSignIn != 0 {
+		key := groupKey(e, m)
+		if key != "" {
+			// grouped by actor or user, not by correlation
+		} else if m&mSignIn != 0 {
 			key = "s|" + firstNonEmpty(e.CorrelationID, e.ID)
 		} else {
 			key = "a|" + e.CorrelationID
@@ -357,6 +373,13 @@ func (b *StoryBuilder) addStep(g *group, e *trace.Event, m uint32) {
 			s.suspect = strings.Join(l.Evidence, "; ")
 		}
 	}
+	if m&mCredential != 0 {
+		s.keyTypes = addedKeys(e)
+		s.ip = e.IPAddress
+		if s.ip == "" {
+			s.ip = e.Actor.IPAddress
+		}
+	}
 	switch {
 	case m&mSignIn != 0:
 		s.app = principalName(e.App)
@@ -367,7 +390,15 @@ func (b *StoryBuilder) addStep(g *group, e *trace.Event, m uint32) {
 				s.suspect = strings.Join(l.Evidence, "; ")
 			}
 		}
+		f := factsOf(e)
+		s.ip, s.location = f.ip, f.location
 		s.Detail = b.signInDetail(e)
+		if t := f.text(); t != "" {
+			s.Detail += "; " + t
+		}
+		if b.countryCheck(e, f.country) {
+			s.newCountry = f.country
+		}
 	case m&mStrongAuth != 0:
 		s.Detail = "changed " + strongAuthProps(e)
 	case m&mSSPRProgress != 0 && s.Detail == "":

@@ -21,6 +21,10 @@ func (b *StoryBuilder) tell(cluster []*group) *Story {
 	slices.SortStableFunc(steps, func(x, y gstep) int { return x.Time.Compare(y.Time) })
 	kind := ""
 	switch {
+	case marks&mCredential != 0:
+		kind = StoryAppCredential
+	case marks&mBlocked != 0:
+		kind = StoryBlockedAccount
 	case marks&(mSSPRReset|mFimReset|mSSPRProgress|mSSPRBlocked) != 0:
 		kind = StorySSPR
 	case marks&(mSecInfo|mStrongAuth) != 0:
@@ -79,7 +83,19 @@ func (b *StoryBuilder) tell(cluster []*group) *Story {
 			}
 		}
 	}
+	for _, s := range steps {
+		if s.newCountry != "" {
+			flag := fmt.Sprintf("failed sign-in from %s, a country with no successful sign-in by %s earlier in these logs", s.newCountry, orSomeone(s.actorUser))
+			if !slices.Contains(st.Flags, flag) {
+				st.Flags = append(st.Flags, flag)
+			}
+		}
+	}
 	switch kind {
+	case StoryAppCredential:
+		b.tellCredential(st, steps)
+	case StoryBlockedAccount:
+		b.tellBlocked(st, steps)
 	case StorySSPR:
 		b.tellSSPR(st, steps)
 	case StorySecurityInfo:
@@ -425,7 +441,7 @@ func SortStories(s []*Story) {
 }
 
 func kindRank(k string) int {
-	for i, v := range []string{StorySSPR, StorySecurityInfo, StoryAdminReset, StoryWriteback, StoryPIM, StoryConsent, StoryJIT, StorySignIn} {
+	for i, v := range []string{StoryAppCredential, StoryBlockedAccount, StorySSPR, StorySecurityInfo, StoryAdminReset, StoryWriteback, StoryPIM, StoryConsent, StoryJIT, StorySignIn} {
 		if v == k {
 			return i
 		}

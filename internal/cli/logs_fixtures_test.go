@@ -44,7 +44,26 @@ var (
 	synFim   = synUser{"", "", fimUPN}
 	synLook  = synUser{"5f1c2a9e-0000-4000-8000-0000000000ff", "fim_passw0rd_service", lookUPN}
 	synSync  = synUser{"5f1c2a9e-0000-4000-8000-00000000579c", "On-Premises Directory Synchronization Service Account", syncUPN}
+	synDave  = synUser{"5f1c2a9e-0000-4000-8000-00000000da7e", "Dave Diaz", "dave@contoso.example"}
+	synErin  = synUser{"5f1c2a9e-0000-4000-8000-00000000e417", "Erin Evans", "erin@contoso.example"}
+	// applications: targets without a UPN
+	synApp1 = synUser{"a0a0a0a0-0000-4000-8000-000000000001", "Payroll Sync", ""}
+	synApp2 = synUser{"a0a0a0a0-0000-4000-8000-000000000002", "HR Portal", ""}
+	synApp3 = synUser{"a0a0a0a0-0000-4000-8000-000000000003", "Expense Bot", ""}
 )
+
+// typ is the target type the exports write: users have a UPN, apps do not.
+func (u synUser) typ() string {
+	if u.UPN == "" {
+		return "Application"
+	}
+	return "User"
+}
+
+// keyMod is the KeyDescription change of a secret added to an app.
+func keyMod(keyID string) []synMod {
+	return []synMod{{"KeyDescription", "[]", `["[KeyIdentifier=` + keyID + `,KeyType=Password,KeyUsage=Verify,DisplayName=]"]`}}
+}
 
 type synMod struct{ Name, Old, New string }
 
@@ -65,6 +84,7 @@ type synSignIn struct {
 	Resource, ResourceID  string
 	Code                  int
 	Failure               string
+	IP, City, Country     string
 }
 
 var synT0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -79,6 +99,15 @@ const (
 	corrSign  = "44444444-aaaa-4bbb-8ccc-000000000001"
 	corrFake  = "55555555-aaaa-4bbb-8ccc-000000000001"
 	fakeAppID = "0b5a0b5a-0000-4000-8000-00000000fa6e"
+	corrCred1 = "66666666-aaaa-4bbb-8ccc-000000000001"
+	corrCred2 = "66666666-aaaa-4bbb-8ccc-000000000002"
+	corrCred3 = "66666666-aaaa-4bbb-8ccc-000000000003"
+	corrDis1  = "77777777-aaaa-4bbb-8ccc-000000000001"
+	corrDis2  = "77777777-aaaa-4bbb-8ccc-000000000002"
+	corrBobOK = "88888888-aaaa-4bbb-8ccc-000000000001"
+	corrBobNo = "88888888-aaaa-4bbb-8ccc-000000000002"
+	credAct   = "Update application – Certificates and secrets management "
+	portalURL = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
 )
 
 func synAudits() []synAudit {
@@ -98,14 +127,22 @@ func synAudits() []synAudit {
 			{"Included Updated Properties", "", "StrongAuthenticationMethod, StrongAuthenticationUserDetails"},
 		}},
 		{at(600), "Directory_4", corrLook, "Reset user password", cd, "success", "", "Update", synLook, synCarol, nil},
+		{at(800), "AppCred_1", corrCred1, credAct, cd, "success", "", "Update", synDave, synApp1, keyMod("c0c0c0c0-0000-4000-8000-000000000001")},
+		{at(860), "AppCred_2", corrCred2, credAct, cd, "success", "", "Update", synDave, synApp2, keyMod("c0c0c0c0-0000-4000-8000-000000000002")},
+		{at(920), "AppCred_3", corrCred3, credAct, cd, "success", "", "Update", synDave, synApp3, keyMod("c0c0c0c0-0000-4000-8000-000000000003")},
 	}
 }
 
 func synSignIns() []synSignIn {
+	const oslo, lagos = "Oslo", "Lagos"
 	return []synSignIn{
-		{at(400), "aaaabbbb-0000-4000-8000-000000000001", corrSign, synAlice, "Office 365 Shell WCSS-Client", "89bee1f7-5e6e-4d8a-9f3d-ecd601259da7", msServices, "Office 365 Exchange Online", "00000002-0000-0ff1-ce00-000000000000", 50074, "Strong Authentication is required."},
-		{at(430), "aaaabbbb-0000-4000-8000-000000000002", corrSign, synAlice, "Office 365 Shell WCSS-Client", "89bee1f7-5e6e-4d8a-9f3d-ecd601259da7", msServices, "Office 365 Exchange Online", "00000002-0000-0ff1-ce00-000000000000", 0, ""},
-		{at(700), "aaaabbbb-0000-4000-8000-000000000003", corrFake, synCarol, "Azure Portal", fakeAppID, synOther, "Microsoft Graph", "00000003-0000-0000-c000-000000000000", 50126, "Invalid username or password or Invalid on-premise username or password."},
+		{at(400), "aaaabbbb-0000-4000-8000-000000000001", corrSign, synAlice, "Office 365 Shell WCSS-Client", "89bee1f7-5e6e-4d8a-9f3d-ecd601259da7", msServices, "Office 365 Exchange Online", "00000002-0000-0ff1-ce00-000000000000", 50074, "Strong Authentication is required.", "203.0.113.10", oslo, "NO"},
+		{at(430), "aaaabbbb-0000-4000-8000-000000000002", corrSign, synAlice, "Office 365 Shell WCSS-Client", "89bee1f7-5e6e-4d8a-9f3d-ecd601259da7", msServices, "Office 365 Exchange Online", "00000002-0000-0ff1-ce00-000000000000", 0, "", "203.0.113.10", oslo, "NO"},
+		{at(700), "aaaabbbb-0000-4000-8000-000000000003", corrFake, synCarol, "Azure Portal", fakeAppID, synOther, "Microsoft Graph", "00000003-0000-0000-c000-000000000000", 50126, "Invalid username or password or Invalid on-premise username or password.", "203.0.113.10", oslo, "NO"},
+		{at(1000), "aaaabbbb-0000-4000-8000-000000000004", corrDis1, synErin, "Azure Portal", portalURL, msServices, "Microsoft Graph", "00000003-0000-0000-c000-000000000000", 50057, "User account is disabled.", "198.51.100.77", lagos, "NG"},
+		{at(1030), "aaaabbbb-0000-4000-8000-000000000005", corrDis2, synErin, "Azure Portal", portalURL, msServices, "Microsoft Graph", "00000003-0000-0000-c000-000000000000", 50057, "User account is disabled.", "198.51.100.77", lagos, "NG"},
+		{at(1100), "aaaabbbb-0000-4000-8000-000000000006", corrBobOK, synBob, "Azure Portal", portalURL, msServices, "Microsoft Graph", "00000003-0000-0000-c000-000000000000", 0, "", "203.0.113.20", oslo, "NO"},
+		{at(1400), "aaaabbbb-0000-4000-8000-000000000007", corrBobNo, synBob, "Azure Portal", portalURL, msServices, "Microsoft Graph", "00000003-0000-0000-c000-000000000000", 50126, "Invalid username or password or Invalid on-premise username or password.", "198.51.100.99", lagos, "NG"},
 	}
 }
 
@@ -128,7 +165,7 @@ func (a synAudit) graph() map[string]any {
 		"id": a.ID, "category": "UserManagement", "correlationId": a.Corr, "result": a.Result, "resultReason": a.Reason,
 		"activityDisplayName": a.Activity, "activityDateTime": a.T.Format(time.RFC3339), "loggedByService": a.Service, "operationType": a.OpType,
 		"initiatedBy":       init,
-		"targetResources":   []any{map[string]any{"id": a.Target.ID, "displayName": nullable(a.Target.Name), "type": "User", "userPrincipalName": a.Target.UPN, "modifiedProperties": mods}},
+		"targetResources":   []any{map[string]any{"id": a.Target.ID, "displayName": nullable(a.Target.Name), "type": a.Target.typ(), "userPrincipalName": nullable(a.Target.UPN), "modifiedProperties": mods}},
 		"additionalDetails": []any{},
 	}
 }
@@ -136,7 +173,9 @@ func (a synAudit) graph() map[string]any {
 func (s synSignIn) graph() map[string]any {
 	return map[string]any{
 		"id": s.ID, "createdDateTime": s.T.Format(time.RFC3339), "userDisplayName": s.User.Name, "userPrincipalName": s.User.UPN, "userId": s.User.ID,
-		"appId": s.AppID, "appDisplayName": s.AppName, "appOwnerTenantId": s.Owner, "ipAddress": "203.0.113.10", "clientAppUsed": "Browser",
+		"appId": s.AppID, "appDisplayName": s.AppName, "appOwnerTenantId": s.Owner, "ipAddress": s.IP, "clientAppUsed": "Browser",
+		"location":                map[string]any{"city": s.City, "countryOrRegion": s.Country},
+		"conditionalAccessStatus": "notApplied", "authenticationRequirement": "singleFactorAuthentication",
 		"correlationId": s.Corr, "isInteractive": true, "resourceDisplayName": s.Resource, "resourceId": s.ResourceID,
 		"status": map[string]any{"errorCode": s.Code, "failureReason": s.Failure},
 	}
@@ -168,13 +207,16 @@ func (s synSignIn) la() map[string]any {
 		"TenantId": synTenant, "TimeGenerated": s.T.Format(time.RFC3339), "OperationName": "Sign-in activity", "Category": "SignInLogs",
 		"ResultType": strconv.Itoa(s.Code), "ResultDescription": s.Failure, "CorrelationId": s.Corr, "Id": s.ID,
 		"UserPrincipalName": s.User.UPN, "UserDisplayName": s.User.Name, "UserId": s.User.ID, "AppId": s.AppID, "AppDisplayName": s.AppName,
-		"AppOwnerTenantId": s.Owner, "IPAddress": "203.0.113.10", "IsInteractive": "true", "ResourceDisplayName": s.Resource, "ResourceId": s.ResourceID,
+		"AppOwnerTenantId": s.Owner, "IPAddress": s.IP, "IsInteractive": "true", "Location": s.Country,
+		"LocationDetails":         mustJSON(map[string]any{"city": s.City, "countryOrRegion": s.Country}),
+		"ConditionalAccessStatus": "notApplied", "AuthenticationRequirement": "singleFactorAuthentication", "ResourceDisplayName": s.Resource, "ResourceId": s.ResourceID,
 		"ClientAppUsed": "Browser", "Status": mustJSON(map[string]any{"errorCode": s.Code, "failureReason": s.Failure}), "Type": "SigninLogs",
 	}
 }
 
 var laSignInCols = []string{"TenantId", "TimeGenerated", "OperationName", "Category", "ResultType", "ResultDescription", "CorrelationId", "Id",
-	"UserPrincipalName", "UserDisplayName", "UserId", "AppId", "AppDisplayName", "AppOwnerTenantId", "IPAddress", "IsInteractive",
+	"UserPrincipalName", "UserDisplayName", "UserId", "AppId", "AppDisplayName", "AppOwnerTenantId", "IPAddress", "IsInteractive", "Location",
+	"LocationDetails", "ConditionalAccessStatus", "AuthenticationRequirement",
 	"ResourceDisplayName", "ResourceId", "ClientAppUsed", "Status", "Type"}
 
 func csvBytes(header []string, rows [][]string, bom bool) []byte {
@@ -211,7 +253,7 @@ var portalAuditCols = []string{"Date (UTC)", "CorrelationId", "Service", "Catego
 
 func (a synAudit) portalRow() []string {
 	row := []string{a.T.Format(time.RFC3339), a.Corr, a.Service, "UserManagement", a.Activity, a.Result, a.Reason, "User", a.Actor.Name,
-		a.Actor.ID, a.Actor.UPN, "203.0.113.10", "", "", "User", a.Target.Name, a.Target.ID, a.Target.UPN}
+		a.Actor.ID, a.Actor.UPN, "203.0.113.10", "", "", a.Target.typ(), a.Target.Name, a.Target.ID, a.Target.UPN}
 	for i := range 3 {
 		if i < len(a.Mods) {
 			row = append(row, a.Mods[i].Name, a.Mods[i].Old, a.Mods[i].New)
@@ -223,7 +265,8 @@ func (a synAudit) portalRow() []string {
 }
 
 var portalSignInCols = []string{"Date (UTC)", "Request ID", "User agent", "Correlation ID", "User ID", "User", "Username", "Application", "Application ID ",
-	"App owner tenant ID", "Resource", "Resource ID ", "IP address", "Status", "Sign-in error code", "Failure reason", "Client app", "Incoming token type", "Incoming token type"}
+	"App owner tenant ID", "Resource", "Resource ID ", "IP address", "Location", "Status", "Sign-in error code", "Failure reason", "Client app",
+	"Conditional Access", "Authentication requirement", "Incoming token type", "Incoming token type"}
 
 func (s synSignIn) portalRow() []string {
 	status := "Success"
@@ -233,7 +276,8 @@ func (s synSignIn) portalRow() []string {
 		status = "Failure"
 	}
 	return []string{s.T.Format(time.RFC3339), s.ID, "Mozilla/5.0 (synthetic)", s.Corr, s.User.ID, s.User.Name, s.User.UPN, s.AppName, s.AppID,
-		s.Owner, s.Resource, s.ResourceID, "203.0.113.10", status, strconv.Itoa(s.Code), s.Failure, "Browser", "none", "none"}
+		s.Owner, s.Resource, s.ResourceID, s.IP, s.City + ", " + s.Country, status, strconv.Itoa(s.Code), s.Failure, "Browser",
+		"Not Applied", "Single-factor authentication", "none", "none"}
 }
 
 func jsonIndent(v any) []byte {

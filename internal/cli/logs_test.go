@@ -230,8 +230,36 @@ func TestLogsSyntheticShapes(t *testing.T) {
 			if !strings.Contains(fake.Summary, "AADSTS50126") || len(fake.Flags) == 0 {
 				t.Errorf("look-alike app sign-in: %+v", fake)
 			}
-			if len(got.Stories) != 5 {
-				t.Errorf("%d stories, want 5", len(got.Stories))
+			cred := storyOf(t, got, actors.StoryAppCredential, "Payroll Sync, HR Portal, Expense Bot")
+			if cred.Actor != synDave.UPN || len(cred.Steps) != 3 || len(cred.Flags) != 1 ||
+				!strings.Contains(cred.Summary, "added 3 credential(s) of type Password to 3 application(s)") || !strings.Contains(cred.Summary, "in 2m0s") {
+				t.Errorf("app-credential story: %+v", cred)
+			}
+			dis := storyOf(t, got, actors.StoryBlockedAccount, synErin.UPN)
+			if len(dis.Steps) != 2 || !strings.Contains(dis.Summary, "2 sign-in attempt(s) to the disabled account erin@contoso.example") ||
+				!strings.Contains(dis.Summary, "198.51.100.77 (Lagos, NG)") {
+				t.Errorf("blocked-account story: %+v", dis)
+			}
+			for _, w := range []string{"from 198.51.100.77 (Lagos, NG)", "client app Browser", "Conditional Access ", "requirement ", "request ID aaaabbbb-0000-4000-8000-000000000004"} {
+				if !strings.Contains(dis.Steps[0].Detail, w) {
+					t.Errorf("blocked-account step lacks %q: %s", w, dis.Steps[0].Detail)
+				}
+			}
+			newCountry := 0
+			for _, st := range got.Stories {
+				if st.Kind == actors.StorySignIn && st.Target == synBob.UPN {
+					for _, f := range st.Flags {
+						if strings.Contains(f, "failed sign-in from NG, a country with no successful sign-in by bob@contoso.example") {
+							newCountry++
+						}
+					}
+				}
+			}
+			if newCountry != 1 {
+				t.Errorf("new-country flag on %d of Bob's sign-in stories, want 1", newCountry)
+			}
+			if len(got.Stories) != 9 {
+				t.Errorf("%d stories, want 9", len(got.Stories))
 			}
 		})
 	}
@@ -322,7 +350,7 @@ func TestLogsFormats(t *testing.T) {
 	for _, r := range rows[1:] {
 		n[r[0]]++
 	}
-	if !slices.Equal(rows[0], logsCSVHeader) || n["actor"] != 8 || n["story"] != 5 {
+	if !slices.Equal(rows[0], logsCSVHeader) || n["actor"] != 11 || n["story"] != 9 {
 		t.Errorf("csv: header %v, rows %v", rows[0], n)
 	}
 }
@@ -408,7 +436,7 @@ func TestLogsProgress(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, errOut.String())
 		}
 		got := errOut.String()
-		if tty != strings.Contains(got, "entra_synthetic.ndjson: 12 records\n") {
+		if tty != strings.Contains(got, "entra_synthetic.ndjson: 19 records\n") {
 			t.Errorf("ErrTTY=%v: stderr %q", tty, got)
 		}
 		if !json.Valid(out.Bytes()) {

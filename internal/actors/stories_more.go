@@ -1,0 +1,385 @@
+package actors
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// More story kinds.
+const (
+	// StoryAppCredential is one account adding credentials (secrets or
+	// certificates) to applications or service principals.
+	StoryAppCredential = "app-credential"
+	// StoryBlockedAccount is sign-in attempts to a disabled or locked account.
+	StoryBlockedAccount = "blocked-account-sign-ins"
+)
+
+// Sign-in error codes of accounts that cannot sign in.
+var blockedAccountCodes = map[int]string{
+	50057: "disabled",
+	50053: "locked or blocked",
+}
+
+// Limits of the per-user country memory used to spot failures from new countries.
+const (
+	maxCountryUsers    = 100_000
+	maxCountriesByUser = 16
+)
+
+// isCredentialActivity reports whether an audit record adds or changes an
+// application's or service principal's credentials.
+func isCredentialActivity(e *trace.Event) bool {
+	a := e.Activity
+	if containsFold(a, "Certificates and secrets management") || containsFold(a, "service principal credentials") {
+		return true
+	}
+	if containsFold(a, "Update application") || containsFold(a, "Update service principal") {
+		for _, t := range e.Targets {
+			for _, mp := range t.Modified {
+				if strings.EqualFold(mp.Name, "KeyDescription") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+var keyDescRe = regexp.MustCompile(`KeyIdentifier=([0-9A-Fa-f-]+),KeyType=([A-Za-z0-9]+)`)
+
+// addedKeys returns the key types of the credentials a record adds: the
+// KeyDescription entries of the new value that the old value lacks.
+func addedKeys(e *trace.Event) (types []string) {
+	for _, t := range e.Targets {
+		for _, mp := range t.Modified {
+			if !strings.EqualFold(mp.Name, "KeyDescription") {
+				continue
+			}
+			old := map[string]bool{}
+			for _, m := range keyDescRe.FindAllStringSubmatch(mp.Old, -1) {
+				old[strings.ToLower(m[1])] = true
+			}
+			for _, m := range keyDescRe.FindAllStringSubmatch(mp.New, -1) {
+				if !old[strings.ToLower(m[1])] {
+					types = append(types, m[2])
+				}
+			}
+		}
+	}
+	return types
+}
+
+// signInFacts are the facts of a sign-in record a story reports.
+type signInFacts struct {
+	ip, location, country, clientApp, ca, grants, authReq, requestID, risk string
+	legacy                                                                 bool
+}
+
+// Indexes of the Extra fields factsOf reads.
+const (
+	xCity = iota
+	xState
+	xCountry
+	xLocationDetails
+	xLocation
+	xCA
+	xAuthReq
+	xRequestID
+	xRiskLevel
+	xRiskState
+	xCAPolicies
+	xCount
+)
+
+// extraNames are the keys (or last dotted segments of keys) of each field,
+// in the spellings of the export shapes.
+var extraNames = [xCount][]string{
+	xCity:            {"city"},
+	xState:           {"state"},
+	xCountry:         {"countryOrRegion"},
+	xLocationDetails: {"LocationDetails"},
+	xLocation:        {"location"},
+	xCA:              {"conditionalAccessStatus", "Conditional Access"},
+	xAuthReq:         {"authenticationRequirement", "Authentication requirement"},
+	xRequestID:       {"originalRequestId", "Request ID"},
+	xRiskLevel:       {"riskLevelDuringSignIn", "Risk level during sign-in"},
+	xRiskState:       {"riskState", "Risk state"},
+	xCAPolicies:      {"ConditionalAccessPolicies", "appliedConditionalAccessPolicies"},
+}
+
+// extras reads the fields of extraNames from e.Extra in one pass: the first
+// non-empty value of each.
+func extras(e *trace.Event) (out [xCount]string) {
+	diag := e.Shape == "diagnostic-ndjson"
+	for _, kv := range e.Extra {
+		k := kv.Key
+		if i := strings.LastIndexByte(k, '.'); i >= 0 {
+			k = k[i+1:]
+		} else if diag {
+			// the envelope's keys: its "location" is the Azure region, not the user's
+			continue
+		}
+		for f, names := range extraNames {
+			if out[f] != "" {
+				continue
+			}
+			for _, n := range names {
+				if len(n) == len(k) && strings.EqualFold(k, n) {
+					if v := strings.TrimSpace(kv.Value); v != "" && v != "null" && v != "[]" && v != "{}" {
+						out[f] = v
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// modernClients are the client-app values of modern authentication; every
+// other value names a legacy protocol (IMAP, POP, SMTP, Exchange ActiveSync, ...).
+var modernClients = []string{"browser", "mobile apps and desktop clients", ""}
+
+func factsOf(e *trace.Event) signInFacts {
+	f := signInFacts{ip: e.IPAddress, clientApp: e.ClientApp}
+	f.legacy = !slices.Contains(modernClients, strings.ToLower(strings.TrimSpace(e.ClientApp)))
+	x := extras(e)
+	// Location: structured (JSON shapes, LocationDetails in Log Analytics CSV) or the portal's text.
+	city, state := x[xCity], x[xState]
+	f.country = x[xCountry]
+	for _, ld := range []string{x[xLocationDetails], x[xLocation]} {
+		if strings.HasPrefix(ld, "{") {
+			var l struct{ City, State, CountryOrRegion string }
+			if json.Unmarshal([]byte(ld), &l) == nil {
+				city, state, f.country = l.City, l.State, l.CountryOrRegion
+			}
+			break
+		}
+	}
+	if f.country == "" {
+		if loc := x[xLocation]; len(loc) == 2 {
+			f.country = loc
+		} else if loc != "" && !strings.HasPrefix(loc, "{") {
+			f.location = loc
+			if i := strings.LastIndexByte(loc, ','); i >= 0 {
+				f.country = strings.TrimSpace(loc[i+1:])
+			}
+		}
+	}
+	if f.location == "" {
+		var parts []string
+		for _, p := range []string{city, state, f.country} {
+			if p != "" {
+				parts = append(parts, p)
+			}
+		}
+		f.location = strings.Join(parts, ", ")
+	}
+	f.ca = x[xCA]
+	f.authReq = x[xAuthReq]
+	f.requestID = firstNonEmpty(x[xRequestID], e.ID)
+	risk := x[xRiskLevel]
+	if st := x[xRiskState]; st != "" && !strings.EqualFold(st, "none") {
+		risk = strings.TrimSpace(risk + " " + st)
+	}
+	if !strings.EqualFold(risk, "none") && !strings.EqualFold(risk, "hidden") {
+		f.risk = risk
+	}
+	f.grants = grantControls(e, x[xCAPolicies])
+	return f
+}
+
+// grantControls lists the grant controls Conditional Access enforced.
+func grantControls(e *trace.Event, policies string) string {
+	var out []string
+	add := func(s string) {
+		s = strings.Trim(strings.TrimSpace(s), `"`)
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	if cap := policies; strings.HasPrefix(cap, "[") {
+		var ps []struct {
+			Result                string   `json:"result"`
+			EnforcedGrantControls []string `json:"enforcedGrantControls"`
+		}
+		if json.Unmarshal([]byte(cap), &ps) == nil {
+			for _, p := range ps {
+				if p.Result == "success" || p.Result == "failure" {
+					for _, g := range p.EnforcedGrantControls {
+						add(g)
+					}
+				}
+			}
+		}
+	}
+	for _, kv := range e.Extra {
+		if strings.HasSuffix(kv.Key, ".enforcedGrantControls") {
+			var gs []string
+			if json.Unmarshal([]byte(kv.Value), &gs) == nil {
+				for _, g := range gs {
+					add(g)
+				}
+			}
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// text is the facts in one line ("from 203.0.113.7 (Oslo, NO), client app
+// IMAP4 (legacy protocol), Conditional Access failure, ...").
+func (f signInFacts) text() string {
+	var parts []string
+	if f.ip != "" {
+		p := "from " + f.ip
+		if f.location != "" {
+			p += " (" + f.location + ")"
+		}
+		parts = append(parts, p)
+	} else if f.location != "" {
+		parts = append(parts, "from "+f.location)
+	}
+	if f.clientApp != "" {
+		p := "client app " + f.clientApp
+		if f.legacy {
+			p += " (legacy protocol: no multifactor authentication possible)"
+		}
+		parts = append(parts, p)
+	}
+	if f.ca != "" {
+		parts = append(parts, "Conditional Access "+f.ca)
+	}
+	if f.grants != "" {
+		parts = append(parts, "grant controls "+f.grants)
+	}
+	if f.authReq != "" {
+		parts = append(parts, "requirement "+f.authReq)
+	}
+	if f.risk != "" {
+		parts = append(parts, "risk "+f.risk)
+	}
+	if f.requestID != "" {
+		parts = append(parts, "request ID "+f.requestID)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// countryCheck remembers, per user, the countries of successful sign-ins,
+// and reports a failed sign-in from a country the user has not signed in
+// from successfully earlier in the stream.
+func (b *StoryBuilder) countryCheck(e *trace.Event, country string) (newCountry bool) {
+	user := strings.ToLower(firstNonEmpty(e.Actor.UPN, e.Actor.ID))
+	if user == "" || country == "" {
+		return false
+	}
+	if b.countries == nil {
+		b.countries = map[string][]string{}
+	}
+	seen := b.countries[user]
+	c := strings.ToUpper(country)
+	if e.ErrorCode == 0 {
+		if !slices.Contains(seen, c) && len(seen) < maxCountriesByUser && (seen != nil || len(b.countries) < maxCountryUsers) {
+			b.countries[user] = append(seen, c)
+		}
+		return false
+	}
+	return len(seen) > 0 && !slices.Contains(seen, c)
+}
+
+// groupKey is the key of the group a record joins: credential changes
+// group by actor, blocked-account sign-ins by user.
+func groupKey(e *trace.Event, m uint32) string {
+	switch {
+	case m&mCredential != 0:
+		return "c|" + Key(e.Actor)
+	case m&mBlocked != 0:
+		return "b|" + strings.ToLower(firstNonEmpty(e.Actor.UPN, e.Actor.ID, e.Actor.DisplayName))
+	}
+	return ""
+}
+
+func (b *StoryBuilder) tellCredential(st *Story, steps []gstep) {
+	actor := steps[0].Actor
+	st.Actor = actor
+	var apps, types []string
+	keys := 0
+	for _, s := range steps {
+		if s.object != "" && !slices.Contains(apps, s.object) {
+			apps = append(apps, s.object)
+		}
+		keys += max(len(s.keyTypes), 1)
+		for _, t := range s.keyTypes {
+			if !slices.Contains(types, t) {
+				types = append(types, t)
+			}
+		}
+	}
+	st.Target = strings.Join(apps, ", ")
+	kind := "credential(s)"
+	if len(types) > 0 {
+		kind = fmt.Sprintf("credential(s) of type %s", strings.Join(types, ", "))
+	}
+	span := ""
+	if d := st.End.Sub(st.Start); d > 0 {
+		span = " in " + d.Round(time.Second).String()
+	}
+	var ips []string
+	for _, s := range steps {
+		if s.ip != "" && !slices.Contains(ips, s.ip) {
+			ips = append(ips, s.ip)
+		}
+	}
+	from := ""
+	if len(ips) > 0 {
+		from = " from " + strings.Join(ips, ", ")
+	}
+	st.Summary = fmt.Sprintf("%s added %d %s to %d application(s) (%s)%s%s. A new secret or certificate lets whoever holds it sign in as the app.",
+		orSomeone(actor), keys, kind, len(apps), orSomeone(st.Target), span, from)
+	if len(apps) >= 3 {
+		st.Flags = append(st.Flags, fmt.Sprintf("one account added credentials to %d applications within %s: adding secrets to several apps is a known way to keep access; confirm each change with the app owners", len(apps), b.window()))
+	}
+	for _, s := range steps {
+		if isFailure(s.Result) {
+			st.Flags = append(st.Flags, "some credential changes failed")
+			break
+		}
+	}
+}
+
+func (b *StoryBuilder) tellBlocked(st *Story, steps []gstep) {
+	last := steps[len(steps)-1]
+	st.Actor = firstNonEmpty(st.Target, last.Actor)
+	state := blockedAccountCodes[last.errorCode]
+	var apps, places []string
+	for _, s := range steps {
+		if s.app != "" && !slices.Contains(apps, s.app) {
+			apps = append(apps, s.app)
+		}
+		p := s.ip
+		if s.location != "" {
+			p = strings.TrimSpace(p + " (" + s.location + ")")
+		}
+		if p != "" && !slices.Contains(places, p) {
+			places = append(places, p)
+		}
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%d sign-in attempt(s) to the %s account %s", len(steps), state, orSomeone(st.Actor))
+	if len(apps) > 0 {
+		fmt.Fprintf(&sb, " to %s", strings.Join(apps, ", "))
+	}
+	if len(places) > 0 {
+		fmt.Fprintf(&sb, " from %s", strings.Join(places, ", "))
+	}
+	fmt.Fprintf(&sb, ", all refused (%s).", b.errorText(last.errorCode, ""))
+	st.Summary = sb.String()
+	st.Flags = append(st.Flags, fmt.Sprintf("someone keeps trying to sign in as an account that is %s: if the account belongs to someone who left, the attempts may come from a stolen password", state))
+	for i := range st.Steps {
+		st.Steps[i].Role = "refused"
+	}
+}
