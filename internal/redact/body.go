@@ -88,6 +88,10 @@ func (r *Redactor) jsonText(b []byte, where string, lax bool) []byte {
 	last := 0
 	key := ""
 	afterColon := false
+	// objName is the "name" member of the current object, so that
+	// {"name":"Authorization","value":"..."} (HAR-like header lists in
+	// bodies) judges the value by that name.
+	objName := ""
 	for i := 0; i < len(b); i++ {
 		c := b[i]
 		switch c {
@@ -95,6 +99,10 @@ func (r *Redactor) jsonText(b []byte, where string, lax bool) []byte {
 		case ':':
 			continue
 		case ' ', '\t', '\r', '\n':
+			continue
+		case '{', '}':
+			objName = ""
+			afterColon, key = false, ""
 			continue
 		default:
 			afterColon = false
@@ -119,6 +127,11 @@ func (r *Redactor) jsonText(b []byte, where string, lax bool) []byte {
 		name := ""
 		if afterColon {
 			name = key
+			if strings.EqualFold(name, "name") {
+				objName = jsonString(raw, esc)
+			} else if strings.EqualFold(name, "value") && objName != "" {
+				name = objName
+			}
 		}
 		afterColon, key = false, ""
 		if name == "" && (len(raw) < 16 || lax && !bytes.Contains(raw, []byte("eyJ"))) {

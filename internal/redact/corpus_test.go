@@ -226,6 +226,10 @@ $Config={"sFT":"` + p.secret("param", "sFT") + `","sCtx":"` + p.secret("param", 
 		{Type: "send", Opcode: 1, Time: 1, Data: `{"op":"auth","access_token":"` + p.secret("param", "ws access_token") + `"}`},
 		{Type: "receive", Opcode: 1, Time: 2, Data: `{"token":"` + p.jwt("ws jwt", nil) + `"}`},
 	}
+	// 7: the ESTSAUTH value of flow 1 comes back base64-encoded inside a
+	// later request's JSON, under a name no rule covers.
+	blob := base64.StdEncoding.EncodeToString([]byte(`{"s":"` + estsauth + `","t":1}`))
+	add(req("POST", "https://other.example.com/api", trace.Headers{{Name: "Content-Type", Value: "application/json"}}, `{"blobId":"`+blob+`"}`), resp(204, nil, "", ""))
 	return flows, p
 }
 

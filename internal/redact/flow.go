@@ -19,7 +19,12 @@ func (r *Redactor) request(q *trace.Request) {
 		if mime == "" {
 			mime = q.Headers.Get("Content-Type")
 		}
-		nb := r.body(q.Body, mime, "request.body")
+		nb := r.requestBody(q, mime)
+		if len(r.echoes.byKey) > 0 && len(nb) <= maxBody {
+			if e := r.echo(string(nb), "request.body"); e != string(nb) {
+				nb = []byte(e)
+			}
+		}
 		if !sameBytes(nb, q.Body) {
 			q.Body = nb
 			if q.BodySize > 0 {
@@ -31,6 +36,16 @@ func (r *Redactor) request(q *trace.Request) {
 	for i := range q.Params {
 		p := &q.Params[i]
 		p.Value = r.param(p.Name, p.Value, "request.params "+p.Name)
+	}
+	// Secrets removed earlier in the trace, copied here in another form.
+	if len(r.echoes.byKey) > 0 {
+		q.URL = r.echo(q.URL, "request.url")
+		for i := range q.Headers {
+			q.Headers[i].Value = r.echo(q.Headers[i].Value, "request.header "+q.Headers[i].Name)
+		}
+		for i := range q.Params {
+			q.Params[i].Value = r.echo(q.Params[i].Value, "request.params "+q.Params[i].Name)
+		}
 	}
 }
 
@@ -93,7 +108,7 @@ func (r *Redactor) headers(hs trace.Headers, where string, response bool) trace.
 			h.Value = r.setCookie(h.Value, loc)
 		case isSecretHeader(ln):
 			if !isPlaceholder(h.Value) {
-				h.Value = r.pseudo("header", h.Name, h.Value, loc)
+				h.Value = r.secretValue("header", h.Name, h.Value, loc)
 			}
 		case r.opts.PII && (ln == "x-forwarded-for" || ln == "x-real-ip" || ln == "x-client-ip" || ln == "true-client-ip" || ln == "x-ms-client-ip"):
 			h.Value = r.pseudoIP(h.Value, loc)
@@ -190,4 +205,27 @@ func (r *Redactor) setCookie(v, loc string) string {
 		out += ";" + rest
 	}
 	return out
+}
+
+// requestBody redacts a request body, which keeps any content coding it was
+// sent with: gzip and deflate bodies are decoded, redacted and encoded
+// again; bodies in other codings are searched as they are.
+func (r *Redactor) requestBody(q *trace.Request, mime string) []byte {
+	ce := strings.ToLower(strings.TrimSpace(q.Headers.Get("Content-Encoding")))
+	if ce == "" || ce == "identity" {
+		return r.body(q.Body, mime, "request.body")
+	}
+	plain, err := decodeCoding(q.Body, ce)
+	if err != nil {
+		return r.body(q.Body, "application/octet-stream", "request.body")
+	}
+	np := r.body(plain, mime, "request.body "+ce)
+	if sameBytes(np, plain) {
+		return q.Body
+	}
+	enc, err := encodeCoding(np, ce)
+	if err != nil {
+		return np
+	}
+	return enc
 }

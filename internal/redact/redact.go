@@ -88,6 +88,7 @@ type Redactor struct {
 	counts map[string]int
 	total  int
 	flowID int
+	echoes echoIndex
 }
 
 // New returns a Redactor. It panics only if the system has no randomness
@@ -120,7 +121,9 @@ func (r *Redactor) hit(rule, where string) {
 // pseudo returns the pseudonym of value and records the removal.
 func (r *Redactor) pseudo(rule, name, value, where string) string {
 	r.hit(rule, where)
-	return r.tag(rule, name, value)
+	p := r.tag(rule, name, value)
+	r.echoes.add(value, p)
+	return p
 }
 
 func (r *Redactor) tag(rule, name, value string) string {

@@ -74,7 +74,7 @@ func isSecretHeader(lname string) bool {
 	if secretHeaders[lname] {
 		return true
 	}
-	for _, suf := range []string{"-key", "-token", "-secret", "-password", "-apikey"} {
+	for _, suf := range []string{"-key", "-token", "-secret", "-password", "-apikey", "ticket", "-credential", "-assertion"} {
 		if strings.HasSuffix(lname, suf) {
 			return true
 		}

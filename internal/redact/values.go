@@ -114,15 +114,21 @@ func (r *Redactor) param(name, value, where string) string {
 	}
 	ln := strings.ToLower(name)
 	switch {
+	case authHeaders[ln]:
+		// A header echoed in a body (httpbin's /headers, a proxy's debug page).
+		return r.auth(value, where)
+	case ln == "cookie":
+		return r.cookieHeader(value, where)
+	case ln == "set-cookie":
+		return r.setCookie(value, where)
+	case isSecretHeader(ln) && !secretParams[ln]:
+		return r.secretValue("header", name, value, where)
 	case samlParams[ln]:
 		return r.samlValue(ln, value, where)
 	case ln == "code" && !looksLikeCode(value):
 		// An error code ("Authorization_RequestDenied"), not an authorization code.
 	case secretParams[ln]:
-		if r.opts.Tokens == KeepClaims && looksJWT(value) && ln != "x-ms-refreshtokencredential" && ln != "refreshtokencredential" && ln != "refresh_token" {
-			return r.jwtValue(strings.TrimSpace(value), where)
-		}
-		return r.pseudo("param", name, value, where)
+		return r.secretValue("param", name, value, where)
 	case r.opts.PII && piiParams[ln]:
 		return r.pseudo("pii", name, value, where)
 	}
@@ -187,6 +193,17 @@ func (r *Redactor) jwts(s, where string) string {
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+// secretValue removes a named secret: a JWT keeps its claims under the
+// KeepClaims policy (except the Windows PRT and refresh tokens, whose
+// claims carry the secret), anything else becomes a pseudonym.
+func (r *Redactor) secretValue(rule, name, value, where string) string {
+	ln := strings.ToLower(name)
+	if r.opts.Tokens == KeepClaims && looksJWT(value) && !strings.Contains(ln, "refreshtoken") && !strings.Contains(ln, "devicecredential") && ln != "refresh_token" {
+		return r.jwtValue(strings.TrimSpace(value), where)
+	}
+	return r.pseudo(rule, name, value, where)
 }
 
 // looksLikeCode tells an authorization or one-time code (it has digits, or
