@@ -411,3 +411,66 @@ func netHTTPErrors(t *testing.T, path string) []string {
 	}
 	return errs
 }
+
+// TestConvertSanitize: convert --sanitize writes the same kind of output
+// as sanitize: nothing that --check finds, and the flows all there.
+func TestConvertSanitize(t *testing.T) {
+	in := filepath.Join(testutil.SharedDir(t, "har"), "bluecore_chrome_entra-sharepoint-login.har")
+	out := filepath.Join(t.TempDir(), "clean.saz")
+	if code, _, stderr := run(t, "", "convert", "--sanitize", in, out); code != 0 {
+		t.Fatalf("convert --sanitize: exit %d: %s", code, stderr)
+	}
+	if code, stdout, _ := run(t, "", "sanitize", "--check", out); code != 0 {
+		t.Errorf("convert --sanitize output fails --check:\n%s", stdout)
+	}
+	if code, _, _ := run(t, "", "sanitize", "--check", in); code != 3 {
+		t.Errorf("--check on the raw input exited %d, want 3", code)
+	}
+	_, a := readAll(t, in)
+	_, b := readAll(t, out)
+	if len(a) != len(b) || len(b) == 0 {
+		t.Errorf("%d flows in, %d out", len(a), len(b))
+	}
+}
+
+// TestSanitizeUsage: flags are validated and misuse exits 2; a malformed
+// input exits 1 with one line; the output never replaces the input.
+func TestSanitizeUsage(t *testing.T) {
+	in := filepath.Join(testutil.SharedDir(t, "har"), "bluecore_chrome_entra-sharepoint-login.har")
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"sanitize", in},
+		{"sanitize", in, "-o", filepath.Join(dir, "x.txt")},
+		{"sanitize", "--tokens", "maybe", in, "-o", filepath.Join(dir, "x.har")},
+		{"sanitize", "--check", in, "-o", filepath.Join(dir, "x.har")},
+		{"sanitize", in, "-o", in},
+		{"sanitize", "--out-password", "p", in, "-o", filepath.Join(dir, "x.har")},
+	} {
+		if code, _, stderr := run(t, "", args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (%s)", args[1:], code, stderr)
+		}
+	}
+	bad := filepath.Join(testutil.SharedDir(t, "har"), "mitmproxy_corrupted_brokenfile.har")
+	code, _, stderr := run(t, "", "sanitize", bad, "-o", filepath.Join(dir, "bad.har"))
+	if code != 1 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "mitmproxy_corrupted_brokenfile.har") {
+		t.Errorf("malformed input: exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bad.har")); err == nil {
+		t.Errorf("a failed sanitize left an output file")
+	}
+	// The report names rules and places, never values.
+	rep := filepath.Join(dir, "report.tsv")
+	if code, _, stderr := run(t, "", "sanitize", in, "-o", filepath.Join(dir, "ok.har"), "--report", rep); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, _ := os.ReadFile(rep)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) < 100 || lines[0] != "flow\trule\twhere" || !strings.Contains(string(b), "cookie\trequest.header cookie: ESTSAUTH") {
+		t.Errorf("report has %d lines and lacks the ESTSAUTH cookie", len(lines))
+	}
+	for k, v := range secretsOf(t, in) {
+		if strings.Contains(string(b), v) {
+			t.Errorf("the report holds the secret at %s", k)
+		}
+	}
+}
