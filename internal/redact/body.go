@@ -87,6 +87,8 @@ func (r *Redactor) jsonText(b []byte, where string, lax bool) []byte {
 	var out []byte
 	last := 0
 	key := ""
+	var keyRaw []byte
+	keyEsc := false
 	afterColon := false
 	// objName is the "name" member of the current object, so that
 	// {"name":"Authorization","value":"..."} (HAR-like header lists in
@@ -119,13 +121,26 @@ func (r *Redactor) jsonText(b []byte, where string, lax bool) []byte {
 			j++
 		}
 		if !afterColon && j < len(b) && b[j] == ':' {
-			key = jsonString(raw, esc)
+			keyRaw, keyEsc = raw, esc
+			key = ""
 			afterColon = true
 			i = j
 			continue
 		}
+		if afterColon && end-i-1 < 16 && !keyEsc && !interestingName(keyRaw, r.opts.PII) {
+			// A short value under a name no rule knows: nothing to judge.
+			afterColon = false
+			i = end
+			continue
+		}
+		if afterColon && !keyEsc && !esc && !interestingName(keyRaw, r.opts.PII) && plainValue(raw, keyRaw) {
+			afterColon = false
+			i = end
+			continue
+		}
 		name := ""
 		if afterColon {
+			key = jsonString(keyRaw, keyEsc)
 			name = key
 			if strings.EqualFold(name, "name") {
 				objName = jsonString(raw, esc)
@@ -162,22 +177,77 @@ func (r *Redactor) jsonText(b []byte, where string, lax bool) []byte {
 	return append(out, b[last:]...)
 }
 
-// stringEnd returns the index of the quote closing the string opened at
-// b[i], and whether it holds escapes; -1 when it is not closed.
-func stringEnd(b []byte, i int) (int, bool) {
-	esc := false
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			esc = true
-			j++
-		case '"':
-			return j, esc
-		case '\n':
-			return -1, false
+// plainValue reports, without allocating, that a value under a name no
+// rule knows holds nothing to judge: no JWT, no URL, not a credential.
+func plainValue(raw, keyRaw []byte) bool {
+	if bytes.Contains(raw, []byte("eyJ")) || bytes.HasPrefix(raw, []byte("http")) || len(raw) > 0 && raw[0] == '/' {
+		return false
+	}
+	return !looksSecret(raw) || exemptName(string(keyRaw))
+}
+
+// interestingName reports whether a member name (raw JSON bytes) is one
+// the rules judge short values by. It does not allocate.
+func interestingName(raw []byte, pii bool) bool {
+	if len(raw) > 48 {
+		return true
+	}
+	var buf [48]byte
+	for i, c := range raw {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	k := buf[:len(raw)]
+	if interesting[string(k)] || pii && piiParams[string(k)] {
+		return true
+	}
+	if bytes.IndexByte(k, '-') < 0 && !bytes.HasSuffix(k, []byte("ticket")) {
+		return false
+	}
+	return isSecretHeader(string(k))
+}
+
+// interesting holds every name a rule judges short values by.
+var interesting = func() map[string]bool {
+	m := set("cookie", "set-cookie", "name", "value")
+	for _, t := range []map[string]bool{secretParams, samlParams, authHeaders, secretHeaders} {
+		for k := range t {
+			m[k] = true
 		}
 	}
-	return -1, false
+	return m
+}()
+
+// stringEnd returns the index of the quote closing the string opened at
+// b[i], and whether it holds escapes; -1 when it is not closed on its line.
+func stringEnd(b []byte, i int) (int, bool) {
+	esc := false
+	j := i + 1
+	for {
+		q := bytes.IndexByte(b[j:], '"')
+		if q < 0 {
+			return -1, false
+		}
+		seg := b[j : j+q]
+		if bytes.IndexByte(seg, '\n') >= 0 {
+			return -1, false
+		}
+		if bytes.IndexByte(seg, '\\') < 0 {
+			return j + q, esc
+		}
+		esc = true
+		// Count the backslashes before the quote: an odd number escapes it.
+		n := 0
+		for k := j + q - 1; k >= i+1 && b[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return j + q, esc
+		}
+		j += q + 1
+	}
 }
 
 func jsonString(raw []byte, esc bool) string {

@@ -19,7 +19,7 @@ import (
 const (
 	echoMin      = 16
 	echoKeyLen   = 12
-	echoMaxBytes = 8 << 20
+	echoMaxBytes = 4 << 20
 )
 
 type echoEntry struct {
@@ -30,6 +30,17 @@ type echoIndex struct {
 	byKey map[string][]echoEntry
 	seen  map[string]bool
 	bytes int
+	// bloom has a bit set for each key's first 8 bytes, so the scan
+	// looks up the map only where a key may start.
+	bloom []uint64
+}
+
+const bloomBits = 1 << 20
+
+func bloomHash(s string) uint64 {
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	return (x * 0x9E3779B97F4A7C15) >> (64 - 20)
 }
 
 func (e *echoIndex) add(value, pseudonym string) {
@@ -38,6 +49,7 @@ func (e *echoIndex) add(value, pseudonym string) {
 	}
 	if e.byKey == nil {
 		e.byKey, e.seen = map[string][]echoEntry{}, map[string]bool{}
+		e.bloom = make([]uint64, bloomBits/64)
 	}
 	if e.seen[value] {
 		return
@@ -64,10 +76,12 @@ func (e *echoIndex) put(needle, repl string) {
 		}
 	}
 	e.byKey[k] = append(e.byKey[k], echoEntry{needle, repl})
-	e.bytes += len(needle) + len(repl) + 48
+	h := bloomHash(needle)
+	e.bloom[h/64] |= 1 << (h % 64)
+	e.bytes += len(needle) + len(repl) + 96
 }
 
-// scan replaces the remembered values in s; it reports whether it did.
+// echo replaces the remembered values in s.
 func (r *Redactor) echo(s, where string) string {
 	e := &r.echoes
 	if len(e.byKey) == 0 || len(s) < echoMin {
@@ -76,6 +90,9 @@ func (r *Redactor) echo(s, where string) string {
 	var b strings.Builder
 	last := 0
 	for i := 0; i+echoKeyLen <= len(s); i++ {
+		if h := bloomHash(s[i:]); e.bloom[h/64]&(1<<(h%64)) == 0 {
+			continue
+		}
 		cands, ok := e.byKey[s[i:i+echoKeyLen]]
 		if !ok {
 			continue

@@ -26,6 +26,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -89,6 +91,7 @@ type Redactor struct {
 	total  int
 	flowID int
 	echoes echoIndex
+	mac    hash.Hash
 }
 
 // New returns a Redactor. It panics only if the system has no randomness
@@ -127,9 +130,13 @@ func (r *Redactor) pseudo(rule, name, value, where string) string {
 }
 
 func (r *Redactor) tag(rule, name, value string) string {
-	m := hmac.New(sha256.New, r.key)
-	m.Write([]byte(value))
-	sum := m.Sum(nil)
+	if r.mac == nil {
+		r.mac = hmac.New(sha256.New, r.key)
+	}
+	r.mac.Reset()
+	r.mac.Write([]byte(value))
+	var sumBuf [sha256.Size]byte
+	sum := r.mac.Sum(sumBuf[:0])
 	var b strings.Builder
 	b.WriteString(Prefix)
 	b.WriteString(rule)
@@ -179,7 +186,7 @@ func (r *Redactor) Meta(m *trace.Meta) *trace.Meta {
 
 // Flow returns a redacted copy of f; f is not modified.
 func (r *Redactor) Flow(f *trace.Flow) *trace.Flow {
-	c := f.Clone()
+	c := shallowCopy(f)
 	r.flowID = f.ID
 	if q := c.Request; q != nil {
 		r.request(q)
@@ -210,6 +217,30 @@ func (r *Redactor) Flow(f *trace.Flow) *trace.Flow {
 		c.Extra[i].JSON = r.jsonText(c.Extra[i].JSON, "entry."+c.Extra[i].Name, false)
 	}
 	return c
+}
+
+// shallowCopy copies f and every list the Redactor modifies in place;
+// bodies are shared, since the Redactor only ever replaces them (this
+// saves copying every body of a large trace).
+func shallowCopy(f *trace.Flow) *trace.Flow {
+	c := *f
+	if f.Request != nil {
+		q := *f.Request
+		q.Headers = slices.Clone(q.Headers)
+		q.Cookies = slices.Clone(q.Cookies)
+		q.Params = slices.Clone(q.Params)
+		c.Request = &q
+	}
+	if f.Response != nil {
+		s := *f.Response
+		s.Headers = slices.Clone(s.Headers)
+		s.Cookies = slices.Clone(s.Cookies)
+		c.Response = &s
+	}
+	c.WebSocket = slices.Clone(f.WebSocket)
+	c.Flags = slices.Clone(f.Flags)
+	c.Extra = slices.Clone(f.Extra)
+	return &c
 }
 
 // pseudoIP maps an address to one in 198.18.0.0/15 (the benchmarking

@@ -277,9 +277,9 @@ func (r *Redactor) jwtValue(tok, where string) string {
 // only, with upper case, lower case and digits all present, a Shannon
 // entropy of at least 3.8 bits per character, and not a GUID, a plain hex
 // string, a pseudonym or a file-like name.
-func looksSecret(v string) bool {
+func looksSecret[T string | []byte](v T) bool {
 	n := len(v)
-	if n < 24 || n > 4096 || isPlaceholder(v) {
+	if n < 24 || n > 4096 || isPlaceholder(string(v)) {
 		return false
 	}
 	var up, lo, dig int
@@ -302,7 +302,7 @@ func looksSecret(v string) bool {
 	if up == 0 || lo == 0 || dig == 0 {
 		return false
 	}
-	if strings.Count(v, "/") > n/8 || strings.Contains(v, "//") || strings.Count(v, ".") > 3 {
+	if freq['/'] > n/8 || freq['.'] > 3 || strings.Contains(string(v), "//") {
 		return false // a path, a domain or a version string
 	}
 	h := 0.0
