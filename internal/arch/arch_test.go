@@ -24,6 +24,7 @@ var allowed = map[string][]string{
 	"internal/kb/gen":       {"internal/kb"},
 	"internal/analyze":      {"internal/trace", "internal/kb", "internal/decode/jwt", "internal/decode/oauth", "internal/decode/saml", "internal/decode/wsfed", "internal/decode/ntlm", "internal/decode/spnego"},
 	"internal/actors":       {"internal/trace", "internal/kb"},
+	"internal/redact":       {"internal/trace", "internal/decode/jwt"},
 	"internal/sample/gen":   {"internal/trace", "internal/har"},
 	"internal/cli":          {"*"},
 	"bench/genhar":          {"*"},

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/idtrace/idtrace/internal/har"
+	"github.com/idtrace/idtrace/internal/redact"
 	"github.com/idtrace/idtrace/internal/saz"
 	"github.com/idtrace/idtrace/internal/trace"
 )
@@ -22,6 +23,8 @@ type ConvertOptions struct {
 	To string
 	// OutPassword encrypts a SAZ output (WinZip AES-256).
 	OutPassword string
+	// Sanitize removes secrets on the way (as `idtrace sanitize` does).
+	Sanitize bool
 	traceOptions
 }
 
@@ -40,6 +43,7 @@ when complete, so a failed conversion never leaves half a file.
 Exit codes: 0 ok, 1 error, 2 usage.`,
 		Example: `  idtrace convert case.saz case.har
   idtrace convert case.har case.saz --out-password secret
+  idtrace convert --sanitize case.saz clean.har
   idtrace convert case.saz - --to har | jq '.log.entries | length'`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -49,6 +53,7 @@ Exit codes: 0 ok, 1 error, 2 usage.`,
 	}
 	cmd.Flags().StringVar(&o.To, "to", "", "output format: har or saz (default: from OUT's extension)")
 	cmd.Flags().StringVar(&o.OutPassword, "out-password", "", "encrypt the SAZ output with this password (AES-256)")
+	cmd.Flags().BoolVar(&o.Sanitize, "sanitize", false, "remove secrets on the way, as 'idtrace sanitize' does (see its help)")
 	addPasswordFlag(cmd, &o.traceOptions)
 	return cmd
 }
@@ -70,6 +75,15 @@ func runConvert(app *App, o *ConvertOptions) error {
 	}
 	if o.OutPassword != "" && format != "saz" {
 		return usageErr("convert: --out-password applies to SAZ output only")
+	}
+	if o.Sanitize {
+		red := redact.New(redact.Options{})
+		n, err := writeTrace(app, o.In, o.Out, format, o.OutPassword, o.traceOptions, red)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(app.IO.ErrOut, "wrote %d sessions to %s: %s\n", n, o.Out, summary(red.Counts()))
+		return nil
 	}
 	src, c, err := openTrace(app, o.In, o.traceOptions)
 	if err != nil {

@@ -43,6 +43,7 @@ func commands(app *App) []*cobra.Command {
 		newLsCmd(app),
 		newShowCmd(app),
 		newConvertCmd(app),
+		newSanitizeCmd(app),
 		newAnalyzeCmd(app),
 		newJWTCmd(app),
 		newSAMLCmd(app),

@@ -79,6 +79,10 @@ func Verify(tok *Token, ks *KeySet) Verification {
 		v.Reason = "encrypted token (JWE): only its intended recipient can decrypt and check it"
 		return v
 	}
+	if tok.Sanitized() {
+		v.Reason = SanitizedReason
+		return v
+	}
 	alg := v.Alg
 	if strings.EqualFold(alg, "none") {
 		v.Verified = ptr(false)

@@ -1,0 +1,116 @@
+package redact
+
+import (
+	"encoding/base64"
+	"strings"
+)
+
+// The echo rule: a secret removed from one place can come back later in a
+// request in another form — a session cookie copied into a state
+// parameter that the next site base64-encodes into its own form field.
+// The Redactor remembers each value it removed (16 bytes or longer) and,
+// in every later request's URL, headers and body, replaces the value and
+// its base64 encodings (at each of the three byte alignments, standard
+// and URL alphabets) wherever they appear. A plain copy becomes the value's
+// pseudonym; a base64 copy becomes as many 'A's, so that the blob around
+// it still decodes. Responses are not searched this way (their bodies can
+// be large and servers rarely echo client secrets); the memory is capped.
+
+const (
+	echoMin      = 16
+	echoKeyLen   = 12
+	echoMaxBytes = 4 << 20
+)
+
+type echoEntry struct {
+	needle, repl string
+}
+
+type echoIndex struct {
+	byKey map[string][]echoEntry
+	seen  map[string]bool
+	bytes int
+	// bloom has a bit set for each key's first 8 bytes, so the scan
+	// looks up the map only where a key may start.
+	bloom []uint64
+}
+
+const bloomBits = 1 << 20
+
+func bloomHash(s string) uint64 {
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	return (x * 0x9E3779B97F4A7C15) >> (64 - 20)
+}
+
+func (e *echoIndex) add(value, pseudonym string) {
+	if len(value) < echoMin || len(value) > 4096 || e.bytes > echoMaxBytes {
+		return
+	}
+	if e.byKey == nil {
+		e.byKey, e.seen = map[string][]echoEntry{}, map[string]bool{}
+		e.bloom = make([]uint64, bloomBits/64)
+	}
+	if e.seen[value] {
+		return
+	}
+	e.seen[value] = true
+	e.put(value, pseudonym)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawURLEncoding} {
+		for k := 0; k < 3; k++ {
+			s := enc.EncodeToString(append(make([]byte, k), value...))
+			start, end := (k*8+5)/6, (k+len(value))*8/6
+			if end-start >= echoMin {
+				frag := s[start:end]
+				e.put(frag, strings.Repeat("A", len(frag)))
+			}
+		}
+	}
+}
+
+func (e *echoIndex) put(needle, repl string) {
+	k := needle[:echoKeyLen]
+	for _, x := range e.byKey[k] {
+		if x.needle == needle {
+			return
+		}
+	}
+	e.byKey[k] = append(e.byKey[k], echoEntry{needle, repl})
+	h := bloomHash(needle)
+	e.bloom[h/64] |= 1 << (h % 64)
+	e.bytes += len(needle) + len(repl) + 96
+}
+
+// echo replaces the remembered values in s.
+func (r *Redactor) echo(s, where string) string {
+	e := &r.echoes
+	if len(e.byKey) == 0 || len(s) < echoMin {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for i := 0; i+echoKeyLen <= len(s); i++ {
+		if h := bloomHash(s[i:]); e.bloom[h/64]&(1<<(h%64)) == 0 {
+			continue
+		}
+		cands, ok := e.byKey[s[i:i+echoKeyLen]]
+		if !ok {
+			continue
+		}
+		for _, c := range cands {
+			if strings.HasPrefix(s[i:], c.needle) {
+				b.WriteString(s[last:i])
+				b.WriteString(c.repl)
+				r.hit("echo", where)
+				last = i + len(c.needle)
+				i = last - 1
+				break
+			}
+		}
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
