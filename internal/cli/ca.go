@@ -176,12 +176,14 @@ func runCATrust(app *App, opts CAOptions, install bool) error {
 		fmt.Fprintf(app.IO.Out, "%s:\n", s.Where)
 		if len(s.Cmds) == 0 {
 			fmt.Fprintf(app.IO.Out, "  by hand: %s\n", s.Manual)
-			failed++
+			if !opts.DryRun {
+				failed++
+			}
 			continue
 		}
 		if opts.DryRun || (s.NeedsAdmin && !admin) {
 			prefix := ""
-			if s.NeedsAdmin && runtime.GOOS != "windows" {
+			if s.NeedsAdmin && !admin && runtime.GOOS != "windows" {
 				prefix = "sudo "
 			}
 			if !opts.DryRun {
