@@ -162,10 +162,10 @@ func runCATrust(app *App, opts CAOptions, install bool) error {
 	}
 	have := func(name string) bool { _, err := exec.LookPath(name); return err == nil }
 	plan := certs.UninstallPlan(ca, runtime.GOOS, home, have)
-	verb := "removed from"
+	verb := "removed"
 	if install {
 		plan = certs.InstallPlan(ca, runtime.GOOS, home, have)
-		verb = "trusted in"
+		verb = "added"
 	}
 	admin := isAdmin()
 	failed := 0
@@ -200,7 +200,7 @@ func runCATrust(app *App, opts CAOptions, install bool) error {
 			failed++
 			continue
 		}
-		fmt.Fprintf(app.IO.Out, "  %s %s\n", ca.Nickname(), verb)
+		fmt.Fprintf(app.IO.Out, "  done: %s %s\n", ca.Nickname(), verb)
 	}
 	if failed > 0 {
 		return &stepFailedError{n: failed}
