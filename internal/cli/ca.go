@@ -162,10 +162,10 @@ func runCATrust(app *App, opts CAOptions, install bool) error {
 	}
 	have := func(name string) bool { _, err := exec.LookPath(name); return err == nil }
 	plan := certs.UninstallPlan(ca, runtime.GOOS, home, have)
-	verb := "removed from"
+	verb := "removed"
 	if install {
 		plan = certs.InstallPlan(ca, runtime.GOOS, home, have)
-		verb = "trusted in"
+		verb = "added"
 	}
 	admin := isAdmin()
 	failed := 0
@@ -176,12 +176,14 @@ func runCATrust(app *App, opts CAOptions, install bool) error {
 		fmt.Fprintf(app.IO.Out, "%s:\n", s.Where)
 		if len(s.Cmds) == 0 {
 			fmt.Fprintf(app.IO.Out, "  by hand: %s\n", s.Manual)
-			failed++
+			if !opts.DryRun {
+				failed++
+			}
 			continue
 		}
 		if opts.DryRun || (s.NeedsAdmin && !admin) {
 			prefix := ""
-			if s.NeedsAdmin && runtime.GOOS != "windows" {
+			if s.NeedsAdmin && !admin && runtime.GOOS != "windows" {
 				prefix = "sudo "
 			}
 			if !opts.DryRun {
@@ -198,7 +200,7 @@ func runCATrust(app *App, opts CAOptions, install bool) error {
 			failed++
 			continue
 		}
-		fmt.Fprintf(app.IO.Out, "  %s %s\n", ca.Nickname(), verb)
+		fmt.Fprintf(app.IO.Out, "  done: %s %s\n", ca.Nickname(), verb)
 	}
 	if failed > 0 {
 		return &stepFailedError{n: failed}

@@ -49,9 +49,9 @@ func TestCAPathExport(t *testing.T) {
 func TestCADryRunPrintsCommands(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "ca")
 	t.Setenv("HOME", t.TempDir())
-	code, out, _ := run(t, "", "ca", "install", "--dry-run", "--store", "system", "--dir", dir)
-	if code != 0 && code != 1 {
-		t.Fatalf("exit %d", code)
+	code, out, _ := run(t, "", "ca", "install", "--dry-run", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("a dry run exited %d", code)
 	}
 	if !strings.Contains(out, filepath.Join(dir, "idtrace-ca.pem")) {
 		t.Errorf("dry run does not name the certificate file:\n%s", out)

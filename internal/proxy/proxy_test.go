@@ -692,6 +692,8 @@ func TestConcurrentFlowsExactlyOnce(t *testing.T) {
 	c := h.client(true)
 	const n = 200
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var clientErrs []string
 	for i := range n {
 		wg.Add(1)
 		go func() {
@@ -700,22 +702,49 @@ func TestConcurrentFlowsExactlyOnce(t *testing.T) {
 			if i%5 == 0 {
 				target = "https://127.0.0.1:1" // nothing listens: an error flow
 			}
-			if resp, err := c.Get(fmt.Sprintf("%s/%d", target, i)); err == nil {
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+			resp, err := c.Get(fmt.Sprintf("%s/%d", target, i))
+			if err != nil {
+				mu.Lock()
+				clientErrs = append(clientErrs, err.Error())
+				mu.Unlock()
+				return
 			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
 		}()
 	}
 	wg.Wait()
+	c.CloseIdleConnections()
+	h.stop() // when Serve returns, every flow has been reported
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	ids := map[int]bool{}
-	for range n {
-		ids[h.next().ID] = true
-	}
-	for i := 1; i <= n; i++ {
-		if !ids[i] {
-			t.Errorf("flow ID %d missing", i)
+	for _, f := range h.flows {
+		if f.Request.Method != "CONNECT" {
+			ids[f.ID] = true
 		}
 	}
+	maxID := 0
+	for _, f := range h.flows {
+		maxID = max(maxID, f.ID)
+	}
+	for i := 1; i <= maxID; i++ {
+		if !ids[i] && !connectFlow(h.flows, i) {
+			t.Errorf("flow ID %d was assigned but never reported", i)
+		}
+	}
+	if len(ids) != n {
+		t.Errorf("%d request flows for %d requests; client errors: %q", len(ids), n, clientErrs)
+	}
+}
+
+func connectFlow(flows []*trace.Flow, id int) bool {
+	for _, f := range flows {
+		if f.ID == id && f.Request.Method == "CONNECT" {
+			return true
+		}
+	}
+	return false
 }
 
 func TestServeLocalCA(t *testing.T) {
