@@ -27,6 +27,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -92,6 +93,8 @@ type Redactor struct {
 	flowID int
 	echoes echoIndex
 	mac    hash.Hash
+	// metaSeen is set once Meta has reported its removals.
+	metaSeen bool
 }
 
 // New returns a Redactor. It panics only if the system has no randomness
@@ -176,11 +179,27 @@ func (r *Redactor) Meta(m *trace.Meta) *trace.Meta {
 	}
 	c := *m
 	r.flowID = 0
+	// Meta is redacted when an output starts and again when it closes:
+	// report its removals once.
+	counts, total, on := maps.Clone(r.counts), r.total, r.opts.OnRemove
+	if r.metaSeen {
+		r.opts.OnRemove = nil
+	}
 	c.Pages = append([]trace.Page(nil), m.Pages...)
 	for i := range c.Pages {
 		c.Pages[i].Title = r.textValue(c.Pages[i].Title, "page "+c.Pages[i].ID+" title")
+		c.Pages[i].Comment = r.textValue(c.Pages[i].Comment, "page "+c.Pages[i].ID+" comment")
 	}
 	c.Comment = r.textValue(c.Comment, "log.comment")
+	c.Extra = slices.Clone(m.Extra)
+	for i := range c.Extra {
+		c.Extra[i].JSON = r.jsonText(c.Extra[i].JSON, "log."+c.Extra[i].Name, false)
+	}
+	if r.metaSeen {
+		r.counts, r.total = counts, total
+	}
+	r.opts.OnRemove = on
+	r.metaSeen = true
 	return &c
 }
 
