@@ -25,12 +25,14 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"hash"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/idtrace/idtrace/internal/decode/jwt"
 	"github.com/idtrace/idtrace/internal/trace"
@@ -215,8 +217,17 @@ func (r *Redactor) Flow(f *trace.Flow) *trace.Flow {
 	}
 	for i := range c.WebSocket {
 		m := &c.WebSocket[i]
-		if m.Opcode == 1 {
-			m.Data = string(r.body([]byte(m.Data), "", "websocket["+strconv.Itoa(i)+"]"))
+		where := "websocket[" + strconv.Itoa(i) + "]"
+		switch m.Opcode {
+		case 1:
+			m.Data = string(r.body([]byte(m.Data), "", where))
+		case 2:
+			// Binary frames are kept base64-encoded; text inside them is judged.
+			if raw, err := base64.StdEncoding.DecodeString(m.Data); err == nil && utf8.Valid(raw) {
+				if nb := r.body(raw, "", where+" binary"); !sameBytes(nb, raw) {
+					m.Data = base64.StdEncoding.EncodeToString(nb)
+				}
+			}
 		}
 	}
 	c.Comment = r.textValue(c.Comment, "comment")
