@@ -243,10 +243,23 @@ func (r *Redactor) Flow(f *trace.Flow) *trace.Flow {
 	if r.opts.PII && c.ClientAddr != "" {
 		c.ClientAddr = r.pseudoIP(c.ClientAddr, "clientAddress")
 	}
-	for i := range c.Extra {
-		c.Extra[i].JSON = r.jsonText(c.Extra[i].JSON, "entry."+c.Extra[i].Name, false)
+	r.extensions(c.Extra, "entry.")
+	if c.Request != nil {
+		r.extensions(c.Request.Extra, "request.")
+		r.extensions(c.Request.PostDataExtra, "request.postData.")
+	}
+	if c.Response != nil {
+		r.extensions(c.Response.Extra, "response.")
+		r.extensions(c.Response.ContentExtra, "response.content.")
 	}
 	return c
+}
+
+// extensions judges vendor fields (raw JSON) in place; x is the flow's own copy.
+func (r *Redactor) extensions(x trace.Extensions, where string) {
+	for i := range x {
+		x[i].JSON = r.jsonText(x[i].JSON, where+x[i].Name, false)
+	}
 }
 
 // shallowCopy copies f and every list the Redactor modifies in place;
@@ -259,12 +272,16 @@ func shallowCopy(f *trace.Flow) *trace.Flow {
 		q.Headers = slices.Clone(q.Headers)
 		q.Cookies = slices.Clone(q.Cookies)
 		q.Params = slices.Clone(q.Params)
+		q.Extra = slices.Clone(q.Extra)
+		q.PostDataExtra = slices.Clone(q.PostDataExtra)
 		c.Request = &q
 	}
 	if f.Response != nil {
 		s := *f.Response
 		s.Headers = slices.Clone(s.Headers)
 		s.Cookies = slices.Clone(s.Cookies)
+		s.Extra = slices.Clone(s.Extra)
+		s.ContentExtra = slices.Clone(s.ContentExtra)
 		c.Response = &s
 	}
 	c.WebSocket = slices.Clone(f.WebSocket)
