@@ -18,7 +18,8 @@
 // SignaturePlaceholder, which the JWT decoder reports as "removed by
 // sanitize".
 //
-// A Redactor is not safe for concurrent use.
+// A Redactor may be used from several goroutines (a live capture's
+// flows); its calls are serialized, and OnRemove is called under its lock.
 package redact
 
 import (
@@ -32,6 +33,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/idtrace/idtrace/internal/decode/jwt"
@@ -88,6 +90,7 @@ type Removal struct {
 
 // Redactor applies the rules. Create one with New for each output.
 type Redactor struct {
+	mu     sync.Mutex
 	opts   Options
 	key    []byte
 	counts map[string]int
@@ -113,10 +116,18 @@ func New(o Options) *Redactor {
 }
 
 // Counts returns how many values each rule removed so far.
-func (r *Redactor) Counts() map[string]int { return r.counts }
+func (r *Redactor) Counts() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.counts)
+}
 
 // Total is the number of values removed so far.
-func (r *Redactor) Total() int { return r.total }
+func (r *Redactor) Total() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.total
+}
 
 func (r *Redactor) hit(rule, where string) {
 	r.counts[rule]++
@@ -179,6 +190,8 @@ func (r *Redactor) Meta(m *trace.Meta) *trace.Meta {
 	if m == nil {
 		return nil
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	c := *m
 	r.flowID = 0
 	// Meta is redacted when an output starts and again when it closes:
@@ -207,6 +220,8 @@ func (r *Redactor) Meta(m *trace.Meta) *trace.Meta {
 
 // Flow returns a redacted copy of f; f is not modified.
 func (r *Redactor) Flow(f *trace.Flow) *trace.Flow {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	c := shallowCopy(f)
 	r.flowID = f.ID
 	if q := c.Request; q != nil {

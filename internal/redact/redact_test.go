@@ -311,3 +311,39 @@ func TestSink(t *testing.T) {
 		t.Errorf("page title not redacted")
 	}
 }
+
+// TestConcurrentFlows: flows of a live capture may arrive from several
+// goroutines; the pseudonyms stay the same (run with -race).
+func TestConcurrentFlows(t *testing.T) {
+	flows, _ := corpus()
+	r := New(Options{Key: []byte("k")})
+	want := redactAll(New(Options{Key: []byte("k")}), flows)
+	got := make([][]*trace.Flow, 4)
+	done := make(chan int)
+	for g := range got {
+		go func() {
+			got[g] = redactAll(r, flows)
+			done <- g
+		}()
+	}
+	for range got {
+		<-done
+	}
+	for g := range got {
+		for i := range flows {
+			a, b := got[g][i], want[i]
+			if a.Request.Headers.Get("Cookie") != b.Request.Headers.Get("Cookie") || string(a.Request.Body) != string(b.Request.Body) ||
+				a.Response != nil && string(a.Response.Body) != string(b.Response.Body) {
+				t.Fatalf("goroutine %d flow %d differs from a sequential run", g, i+1)
+			}
+		}
+	}
+	if r.Total() != 4*New(Options{}).countOnly(flows) {
+		t.Errorf("removals not counted once per flow per goroutine")
+	}
+}
+
+func (r *Redactor) countOnly(flows []*trace.Flow) int {
+	redactAll(r, flows)
+	return r.Total()
+}
