@@ -170,11 +170,18 @@ func summary(c map[string]int) string {
 	if len(c) == 0 {
 		return "nothing removed"
 	}
-	rules := make([]string, 0, len(c))
 	total := 0
-	for k, v := range c {
-		rules = append(rules, k)
+	for _, v := range c {
 		total += v
+	}
+	return fmt.Sprintf("%d values removed (%s)", total, byRule(c))
+}
+
+// byRule renders counts by rule, most first: "cookie 12, param 3".
+func byRule(c map[string]int) string {
+	rules := make([]string, 0, len(c))
+	for k := range c {
+		rules = append(rules, k)
 	}
 	slices.SortFunc(rules, func(a, b string) int {
 		if c[a] != c[b] {
@@ -186,7 +193,7 @@ func summary(c map[string]int) string {
 	for i, k := range rules {
 		parts[i] = fmt.Sprintf("%s %d", k, c[k])
 	}
-	return fmt.Sprintf("%d values removed (%s)", total, strings.Join(parts, ", "))
+	return strings.Join(parts, ", ")
 }
 
 // runSanitizeCheck lists the secrets a trace still holds.
@@ -219,7 +226,7 @@ func runSanitizeCheck(app *App, o *SanitizeOptions, ropts redact.Options) error 
 		return err
 	}
 	if red.Total() > 0 {
-		return &ExitError{Code: 3, Err: fmt.Errorf("%s: %d secrets left in %d sessions: %s", filepath.Base(o.In), red.Total(), n, summary(red.Counts()))}
+		return &ExitError{Code: 3, Err: fmt.Errorf("%s: %d secrets left in %d sessions (%s)", filepath.Base(o.In), red.Total(), n, byRule(red.Counts()))}
 	}
 	fmt.Fprintf(app.IO.ErrOut, "%s: no secrets found in %d sessions\n", filepath.Base(o.In), n)
 	return nil

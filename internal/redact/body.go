@@ -133,7 +133,7 @@ func (r *Redactor) jsonText(b []byte, where string, lax bool) []byte {
 			i = end
 			continue
 		}
-		if afterColon && !keyEsc && !esc && !interestingName(keyRaw, r.opts.PII) && plainValue(raw, keyRaw) {
+		if afterColon && !keyEsc && !esc && !interestingName(keyRaw, r.opts.PII) && plainValue(raw, keyRaw) && !(r.opts.PII && bytes.IndexByte(raw, '@') >= 0) {
 			afterColon = false
 			i = end
 			continue

@@ -172,6 +172,7 @@ func corpus() ([]*trace.Flow, *planted) {
 		{Name: "Location", Value: "https://app.example.com/cb#code=" + p.secret("param", "fragment code") + "&id_token=" + p.jwt("location id_token", nil) + "&state=abc"},
 		{Name: "Set-Cookie", Value: "ESTSAUTH=" + estsauth + "; path=/; secure; HttpOnly"},
 		{Name: "Set-Cookie", Value: "buid=" + buid + "; expires=Thu, 01 Feb 2024 00:00:00 GMT; path=/"},
+		{Name: "set-cookie", Value: "a=1; path=/\nesctx=" + p.secret("cookie", "joined esctx") + "; path=/; secure"},
 	}, "", ""))
 	flows[0].Response.RedirectURL = flows[0].Response.Headers.Get("Location")
 	flows[0].Request.Cookies = []trace.Cookie{{Name: "ESTSAUTH", Value: estsauth}}
@@ -225,6 +226,7 @@ $Config={"sFT":"` + p.secret("param", "sFT") + `","sCtx":"` + p.secret("param", 
 	f6.WebSocket = []trace.WSMessage{
 		{Type: "send", Opcode: 1, Time: 1, Data: `{"op":"auth","access_token":"` + p.secret("param", "ws access_token") + `"}`},
 		{Type: "receive", Opcode: 1, Time: 2, Data: `{"token":"` + p.jwt("ws jwt", nil) + `"}`},
+		{Type: "send", Opcode: 2, Time: 3, Data: base64.StdEncoding.EncodeToString([]byte(`{"refresh_token":"` + p.secret("param", "ws binary refresh_token") + `"}`))},
 	}
 	// 7: the ESTSAUTH value of flow 1 comes back base64-encoded inside a
 	// later request's JSON, under a name no rule covers.

@@ -189,8 +189,20 @@ func (r *Redactor) cookieHeader(v, loc string) string {
 	return strings.Join(parts, ";")
 }
 
-// setCookie redacts the value of a Set-Cookie header, keeping its attributes.
+// setCookie redacts the value of a Set-Cookie header, keeping its
+// attributes. Chrome's HAR joins several Set-Cookie lines with "\n".
 func (r *Redactor) setCookie(v, loc string) string {
+	if strings.Contains(v, "\n") {
+		lines := strings.Split(v, "\n")
+		for i, l := range lines {
+			lines[i] = r.setCookieLine(l, loc)
+		}
+		return strings.Join(lines, "\n")
+	}
+	return r.setCookieLine(v, loc)
+}
+
+func (r *Redactor) setCookieLine(v, loc string) string {
 	first, rest, _ := strings.Cut(v, ";")
 	name, val, ok := strings.Cut(first, "=")
 	if !ok {

@@ -18,18 +18,23 @@
 // SignaturePlaceholder, which the JWT decoder reports as "removed by
 // sanitize".
 //
-// A Redactor is not safe for concurrent use.
+// A Redactor may be used from several goroutines (a live capture's
+// flows); its calls are serialized, and OnRemove is called under its lock.
 package redact
 
 import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"hash"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/idtrace/idtrace/internal/decode/jwt"
 	"github.com/idtrace/idtrace/internal/trace"
@@ -85,6 +90,7 @@ type Removal struct {
 
 // Redactor applies the rules. Create one with New for each output.
 type Redactor struct {
+	mu     sync.Mutex
 	opts   Options
 	key    []byte
 	counts map[string]int
@@ -92,6 +98,8 @@ type Redactor struct {
 	flowID int
 	echoes echoIndex
 	mac    hash.Hash
+	// metaSeen is set once Meta has reported its removals.
+	metaSeen bool
 }
 
 // New returns a Redactor. It panics only if the system has no randomness
@@ -108,10 +116,18 @@ func New(o Options) *Redactor {
 }
 
 // Counts returns how many values each rule removed so far.
-func (r *Redactor) Counts() map[string]int { return r.counts }
+func (r *Redactor) Counts() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.counts)
+}
 
 // Total is the number of values removed so far.
-func (r *Redactor) Total() int { return r.total }
+func (r *Redactor) Total() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.total
+}
 
 func (r *Redactor) hit(rule, where string) {
 	r.counts[rule]++
@@ -174,18 +190,38 @@ func (r *Redactor) Meta(m *trace.Meta) *trace.Meta {
 	if m == nil {
 		return nil
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	c := *m
 	r.flowID = 0
+	// Meta is redacted when an output starts and again when it closes:
+	// report its removals once.
+	counts, total, on := maps.Clone(r.counts), r.total, r.opts.OnRemove
+	if r.metaSeen {
+		r.opts.OnRemove = nil
+	}
 	c.Pages = append([]trace.Page(nil), m.Pages...)
 	for i := range c.Pages {
 		c.Pages[i].Title = r.textValue(c.Pages[i].Title, "page "+c.Pages[i].ID+" title")
+		c.Pages[i].Comment = r.textValue(c.Pages[i].Comment, "page "+c.Pages[i].ID+" comment")
 	}
 	c.Comment = r.textValue(c.Comment, "log.comment")
+	c.Extra = slices.Clone(m.Extra)
+	for i := range c.Extra {
+		c.Extra[i].JSON = r.jsonText(c.Extra[i].JSON, "log."+c.Extra[i].Name, false)
+	}
+	if r.metaSeen {
+		r.counts, r.total = counts, total
+	}
+	r.opts.OnRemove = on
+	r.metaSeen = true
 	return &c
 }
 
 // Flow returns a redacted copy of f; f is not modified.
 func (r *Redactor) Flow(f *trace.Flow) *trace.Flow {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	c := shallowCopy(f)
 	r.flowID = f.ID
 	if q := c.Request; q != nil {
@@ -196,8 +232,17 @@ func (r *Redactor) Flow(f *trace.Flow) *trace.Flow {
 	}
 	for i := range c.WebSocket {
 		m := &c.WebSocket[i]
-		if m.Opcode == 1 {
-			m.Data = string(r.body([]byte(m.Data), "", "websocket["+strconv.Itoa(i)+"]"))
+		where := "websocket[" + strconv.Itoa(i) + "]"
+		switch m.Opcode {
+		case 1:
+			m.Data = string(r.body([]byte(m.Data), "", where))
+		case 2:
+			// Binary frames are kept base64-encoded; text inside them is judged.
+			if raw, err := base64.StdEncoding.DecodeString(m.Data); err == nil && utf8.Valid(raw) {
+				if nb := r.body(raw, "", where+" binary"); !sameBytes(nb, raw) {
+					m.Data = base64.StdEncoding.EncodeToString(nb)
+				}
+			}
 		}
 	}
 	c.Comment = r.textValue(c.Comment, "comment")
@@ -213,10 +258,23 @@ func (r *Redactor) Flow(f *trace.Flow) *trace.Flow {
 	if r.opts.PII && c.ClientAddr != "" {
 		c.ClientAddr = r.pseudoIP(c.ClientAddr, "clientAddress")
 	}
-	for i := range c.Extra {
-		c.Extra[i].JSON = r.jsonText(c.Extra[i].JSON, "entry."+c.Extra[i].Name, false)
+	r.extensions(c.Extra, "entry.")
+	if c.Request != nil {
+		r.extensions(c.Request.Extra, "request.")
+		r.extensions(c.Request.PostDataExtra, "request.postData.")
+	}
+	if c.Response != nil {
+		r.extensions(c.Response.Extra, "response.")
+		r.extensions(c.Response.ContentExtra, "response.content.")
 	}
 	return c
+}
+
+// extensions judges vendor fields (raw JSON) in place; x is the flow's own copy.
+func (r *Redactor) extensions(x trace.Extensions, where string) {
+	for i := range x {
+		x[i].JSON = r.jsonText(x[i].JSON, where+x[i].Name, false)
+	}
 }
 
 // shallowCopy copies f and every list the Redactor modifies in place;
@@ -229,12 +287,16 @@ func shallowCopy(f *trace.Flow) *trace.Flow {
 		q.Headers = slices.Clone(q.Headers)
 		q.Cookies = slices.Clone(q.Cookies)
 		q.Params = slices.Clone(q.Params)
+		q.Extra = slices.Clone(q.Extra)
+		q.PostDataExtra = slices.Clone(q.PostDataExtra)
 		c.Request = &q
 	}
 	if f.Response != nil {
 		s := *f.Response
 		s.Headers = slices.Clone(s.Headers)
 		s.Cookies = slices.Clone(s.Cookies)
+		s.Extra = slices.Clone(s.Extra)
+		s.ContentExtra = slices.Clone(s.ContentExtra)
 		c.Response = &s
 	}
 	c.WebSocket = slices.Clone(f.WebSocket)

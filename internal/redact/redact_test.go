@@ -276,3 +276,74 @@ func TestStructureKept(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestSink: the trace.Sink wrapper (capture's --sanitize at save time)
+// writes redacted flows and metadata, and reports page titles once.
+func TestSink(t *testing.T) {
+	flows, p := corpus()
+	meta := &trace.Meta{Pages: []trace.Page{{ID: "page_1", Title: flows[0].Request.URL}}}
+	var b bytes.Buffer
+	r := New(Options{})
+	var where []string
+	r.opts.OnRemove = func(m Removal) { where = append(where, m.Where) }
+	s := r.Sink(har.NewWriter(&b, r.Meta(meta)))
+	for _, f := range flows {
+		if err := s.WriteFlow(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(meta); err != nil {
+		t.Fatal(err)
+	}
+	if got := survivors(b.Bytes(), p); len(got) > 0 {
+		t.Errorf("the sink wrote: %s", strings.Join(got, "; "))
+	}
+	n := 0
+	for _, w := range where {
+		if strings.HasPrefix(w, "page page_1 title") {
+			n++
+		}
+	}
+	if n == 0 || n > 3 {
+		t.Errorf("page title removals reported %d times, want once per value (1..3)", n)
+	}
+	if !strings.Contains(b.String(), `"title": "https://user:REDACTED:url-userinfo:password:`) {
+		t.Errorf("page title not redacted")
+	}
+}
+
+// TestConcurrentFlows: flows of a live capture may arrive from several
+// goroutines; the pseudonyms stay the same (run with -race).
+func TestConcurrentFlows(t *testing.T) {
+	flows, _ := corpus()
+	r := New(Options{Key: []byte("k")})
+	want := redactAll(New(Options{Key: []byte("k")}), flows)
+	got := make([][]*trace.Flow, 4)
+	done := make(chan int)
+	for g := range got {
+		go func() {
+			got[g] = redactAll(r, flows)
+			done <- g
+		}()
+	}
+	for range got {
+		<-done
+	}
+	for g := range got {
+		for i := range flows {
+			a, b := got[g][i], want[i]
+			if a.Request.Headers.Get("Cookie") != b.Request.Headers.Get("Cookie") || string(a.Request.Body) != string(b.Request.Body) ||
+				a.Response != nil && string(a.Response.Body) != string(b.Response.Body) {
+				t.Fatalf("goroutine %d flow %d differs from a sequential run", g, i+1)
+			}
+		}
+	}
+	if r.Total() != 4*New(Options{}).countOnly(flows) {
+		t.Errorf("removals not counted once per flow per goroutine")
+	}
+}
+
+func (r *Redactor) countOnly(flows []*trace.Flow) int {
+	redactAll(r, flows)
+	return r.Total()
+}

@@ -28,6 +28,8 @@ var samlParams = set("samlresponse", "samlrequest", "wresult", "samlart")
 var piiParams = set(
 	"login_hint", "username", "login", "loginfmt", "email", "upn", "user", "domain_hint",
 	"preferred_username", "unique_name", "name", "given_name", "family_name", "oid", "ipaddr",
+	"mail", "userprincipalname", "displayname", "givenname", "surname", "signinname", "emailaddress",
+	"mobilephone", "businessphones", "onpremisessamaccountname", "objectid", "userid", "user_id",
 )
 
 // secretClaims are JWT claims dropped even when the token's claims are kept

@@ -132,7 +132,20 @@ func (r *Redactor) param(name, value, where string) string {
 	case r.opts.PII && piiParams[ln]:
 		return r.pseudo("pii", name, value, where)
 	}
+	if r.opts.PII && looksEmail(value) {
+		return r.pseudo("pii", "email", value, where)
+	}
 	return r.guess(name, r.textValue(value, where), where)
+}
+
+// looksEmail reports whether v is one e-mail address or UPN (--pii).
+func looksEmail(v string) bool {
+	at := strings.IndexByte(v, '@')
+	if at <= 0 || at == len(v)-1 || len(v) > 254 || strings.ContainsAny(v, " \t<>()[],;:\"/?#&=") {
+		return false
+	}
+	dom := v[at+1:]
+	return strings.IndexByte(dom, '.') > 0 && !strings.HasSuffix(dom, ".") && strings.IndexByte(dom, '@') < 0
 }
 
 // guess applies the high-entropy detector to a value that no name rule
