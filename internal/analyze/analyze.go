@@ -353,7 +353,9 @@ func (a *Analyzer) Add(f *trace.Flow) {
 	}
 
 	// 3. SAML and WS-Fed messages, federation metadata.
-	a.samlFlow(f, s, query, form)
+	if !a.samlFederation(f, s, query, form) {
+		a.samlFlow(f, s, query, form)
+	}
 	a.metadataFlow(f)
 
 	// 4. Every token wherever it is.
