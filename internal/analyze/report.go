@@ -118,7 +118,11 @@ func write(out io.Writer, r *Report, md bool, o RenderOptions) error {
 func (w *writer) verdict(r *Report) {
 	w.h(2, "Verdict")
 	if len(r.Verdict) == 0 && len(r.Flows) == 0 {
-		w.b.WriteString("No sign-in in this trace, so no failure to report.\n\n")
+		w.b.WriteString("No sign-in in this trace, so no failure to report.")
+		if len(r.Tokens) > 0 {
+			fmt.Fprintf(&w.b, " It carries %s from sign-ins made before the capture started (see Tokens).", plural(len(r.Tokens), "token"))
+		}
+		w.b.WriteString("\n\n")
 		return
 	}
 	if len(r.Verdict) == 0 {
