@@ -177,9 +177,9 @@ func (a *Analyzer) sasAnswer(f *trace.Flow, s *signin, body []byte) {
 		detail += " If the user did not start this sign-in, this is what an MFA-fatigue attack looks like."
 	}
 	a.errorFindingIDs(f, s, code, "", why, detail, "SAS answer", ids)
-	for i := range a.rep.Verdict {
-		if v := &a.rep.Verdict[i]; v.FlowID == f.ID {
-			v.Why = fmt.Sprintf("MFA by %s: %s (%s).", firstNonEmpty(r.AuthMethodID, "an unnamed method"), why, r.ResultValue)
+	if s != nil {
+		if i, ok := a.verdictKey[fmt.Sprintf("%d|AADSTS%d", s.ID, code)]; ok && a.rep.Verdict[i].FlowID == f.ID {
+			a.rep.Verdict[i].Why = fmt.Sprintf("MFA by %s: %s (%s).", firstNonEmpty(r.AuthMethodID, "an unnamed method"), why, r.ResultValue)
 		}
 	}
 	if s != nil {
