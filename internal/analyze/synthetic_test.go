@@ -423,6 +423,9 @@ func TestSyntheticCases(t *testing.T) {
 		if !ok || !strings.Contains(f.Title, "6 cycles") || !strings.Contains(f.Detail, "6 esctx") || len(f.FlowIDs) != 6 {
 			t.Errorf("loop finding %+v", f)
 		}
+		if len(r.Verdict) != 1 || r.Verdict[0].Code != "loop" || r.Verdict[0].RequestID != requestID || r.Verdict[0].App != appID {
+			t.Errorf("the loop is not in the verdict: %+v", r.Verdict)
+		}
 	})
 	t.Run("seamless_sso", func(t *testing.T) {
 		r, _ := synthetic(t, "seamless_sso")
