@@ -355,7 +355,11 @@ func (w *writer) signIns(r *Report) {
 			}
 			w.kv("windows auth", strings.TrimSpace(fmt.Sprintf("%s (flow %d) %s", wa.Kind, wa.FlowID, strings.Join(facts, ", "))))
 		}
-		w.kv("error", s.Error)
+		if s.Result == ResultError {
+			w.kv("error", s.Error)
+		} else {
+			w.kv("ended with", s.Error) // a user's choice (B2C signal), not a failure
+		}
 		var steps []string
 		for _, st := range s.Steps {
 			steps = append(steps, fmt.Sprintf("#%d %s", st.FlowID, st.Kind))
