@@ -73,7 +73,8 @@ type Analyzer struct {
 	findingKey map[string]int // finding key -> index in rep.Findings
 	redeemed   map[string]int // sha(code) -> flow that first redeemed it
 	loops      loopState
-	ssoPending map[int]int // sign-in -> flow of an unanswered Seamless SSO challenge
+	ssoPending map[int]int    // sign-in -> flow of an unanswered Seamless SSO challenge
+	verdictKey map[string]int // sign-in|code -> index in rep.Verdict
 
 	seenClaims   map[string]struct{}
 	samlCerts    []*x509.Certificate
@@ -124,7 +125,7 @@ func New(opts Options) *Analyzer {
 		byDevice: map[string]int{}, byURL: map[string]int{}, byPath: map[string]int{}, byRedirect: map[string]int{}, byWinHost: map[string]int{}, tokIndex: map[string]int{},
 		endpoints: map[string]string{}, findingKey: map[string]int{}, redeemed: map[string]int{}, seenClaims: map[string]struct{}{}}
 	a.loops = newLoopState()
-	a.ssoPending = map[int]int{}
+	a.ssoPending, a.verdictKey = map[int]int{}, map[string]int{}
 	if opts.Keys != nil {
 		a.keys = a.keys.Merge(opts.Keys)
 	}
@@ -353,7 +354,9 @@ func (a *Analyzer) Add(f *trace.Flow) {
 	}
 
 	// 3. SAML and WS-Fed messages, federation metadata.
-	a.samlFlow(f, s, query, form)
+	if !a.samlFederation(f, s, query, form) {
+		a.samlFlow(f, s, query, form)
+	}
 	a.metadataFlow(f)
 
 	// 4. Every token wherever it is.

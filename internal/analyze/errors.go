@@ -245,14 +245,13 @@ func (a *Analyzer) failure(f *trace.Flow, s *signin, code, category, what, why s
 	if s != nil {
 		fl.SignIn = s.ID
 	}
-	for i := range a.rep.Verdict {
-		v := &a.rep.Verdict[i]
-		if v.SignIn == fl.SignIn && v.Code == fl.Code {
-			v.Seen++
-			return
-		}
+	key := fmt.Sprintf("%d|%s", fl.SignIn, fl.Code)
+	if i, ok := a.verdictKey[key]; ok {
+		a.rep.Verdict[i].Seen++
+		return
 	}
 	fl.Seen = 1
+	a.verdictKey[key] = len(a.rep.Verdict)
 	a.rep.Verdict = append(a.rep.Verdict, fl)
 }
 

@@ -178,6 +178,11 @@ func (a *Analyzer) sasAnswer(f *trace.Flow, s *signin, body []byte) {
 	}
 	a.errorFindingIDs(f, s, code, "", why, detail, "SAS answer", ids)
 	if s != nil {
+		if i, ok := a.verdictKey[fmt.Sprintf("%d|AADSTS%d", s.ID, code)]; ok && a.rep.Verdict[i].FlowID == f.ID {
+			a.rep.Verdict[i].Why = fmt.Sprintf("MFA by %s: %s (%s).", firstNonEmpty(r.AuthMethodID, "an unnamed method"), why, r.ResultValue)
+		}
+	}
+	if s != nil {
 		s.Result, s.Error = ResultError, firstLine(detail)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/idtrace/idtrace/internal/decode/oauth"
+	"github.com/idtrace/idtrace/internal/decode/saml"
 	"github.com/idtrace/idtrace/internal/decode/wsfed"
 	"github.com/idtrace/idtrace/internal/trace"
 )
@@ -172,4 +173,128 @@ func (a *Analyzer) credentialType(f *trace.Flow, s *signin, body []byte) {
 		a.finding(s, Finding{Severity: SeverityWarning, Code: "account_not_found", Title: "Entra does not know the user name typed",
 			Detail: "GetCredentialType answered that the account does not exist (IfExistsResult 1).", Hint: "Check the spelling of the user name, or whether the user exists in this tenant (a guest must use the invited address).", FlowIDs: []int{f.ID}})
 	}
+}
+
+// entraSAMLIssuer is the entity ID Entra uses when it federates a domain
+// to an identity provider over SAML 2.0.
+const entraSAMLIssuer = "urn:federation:MicrosoftOnline"
+
+// samlFederation handles the SAML 2.0 form of the federation hop: an
+// AuthnRequest issued by Entra to the domain's IdP, and the IdP's Response
+// posted back to Entra. It reports whether it handled the flow (the
+// generic SAML analysis then leaves it alone: the Entra app is not the
+// audience of that assertion).
+func (a *Analyzer) samlFederation(f *trace.Flow, s *signin, q, form url.Values) bool {
+	u, err := url.Parse(f.Request.URL)
+	if err != nil {
+		return false
+	}
+	toEntra := oauthEntraHost(u.Host)
+	if v, binding := firstParam("SAMLRequest", q, form); v != "" && !toEntra {
+		xmlb, err := decodeSAML(v, binding)
+		if err != nil {
+			return false
+		}
+		m, err := saml.Parse(xmlb)
+		if err != nil || m.Kind != "AuthnRequest" || m.Issuer != entraSAMLIssuer {
+			return false
+		}
+		if s == nil || s.Federation == nil {
+			if e := a.get(a.lastEntra); e != nil {
+				s = e
+			}
+		}
+		if s == nil {
+			return false
+		}
+		if s.Federation == nil {
+			s.Federation = &Federation{Host: u.Host, Protocol: "saml", Flows: []int{}}
+		}
+		s.Federation.Flows = appendCapped(s.Federation.Flows, f.ID)
+		a.addStep(s, f, "federation")
+		stepDetail(s, f, "SAML AuthnRequest from Entra to "+u.Host)
+		if m.ID != "" {
+			a.byState["saml:"+m.ID] = s.ID
+		}
+		a.samlToken(f, s, m, "saml_request", "request."+binding+".SAMLRequest", fp(v), nil)
+		return true
+	}
+	if v := form.Get("SAMLResponse"); v != "" && toEntra {
+		xmlb, err := saml.DecodePost(v)
+		if err != nil {
+			return false
+		}
+		m, err := saml.Parse(xmlb)
+		if err != nil || m.InResponseTo == "" {
+			return false
+		}
+		fs := a.get(a.byState["saml:"+m.InResponseTo])
+		if fs == nil || fs.Federation == nil || fs.Federation.Protocol != "saml" {
+			return false
+		}
+		fed := fs.Federation
+		fed.Flows = appendCapped(fed.Flows, f.ID)
+		a.addStep(fs, f, "federation_return")
+		fed.Issuer = firstNonEmpty(m.Issuer, fed.Issuer)
+		if m.Status != nil && !m.Status.Success() {
+			fed.Fault = strings.TrimSpace(m.Status.Code + " " + m.Status.Message)
+			a.finding(fs, Finding{Severity: SeverityError, Code: "federation_idp_error", Title: "The federated IdP answered with an error",
+				Detail: fmt.Sprintf("%s's SAML response to Entra has status %s.", fed.Host, fed.Fault),
+				Hint:   "Read the IdP's own logs at this time; a Requester status usually means the IdP does not know the Microsoft Online relying party or the user.", FlowIDs: []int{f.ID}})
+			fs.fail("federated IdP error: " + firstLine(fed.Fault))
+		}
+		for _, as := range m.Assertions {
+			fed.Issuer = firstNonEmpty(as.Issuer, fed.Issuer)
+			if as.Subject != nil {
+				fed.Subject = as.Subject.Value
+			}
+			for _, at := range as.Attributes {
+				for _, val := range at.Values {
+					if strings.HasSuffix(strings.ToLower(val), "/multipleauthn") {
+						fed.MFA = true
+					}
+				}
+			}
+			for _, st := range as.AuthnStatements {
+				if strings.Contains(strings.ToLower(st.ClassRef), "multifactor") || strings.HasSuffix(strings.ToLower(st.ClassRef), "/multipleauthn") {
+					fed.MFA = true
+				}
+			}
+		}
+		a.samlToken(f, fs, m, "saml_response", "request.body.SAMLResponse", fp(v), xmlb)
+		d := "SAML response from " + firstNonEmpty(fed.Issuer, fed.Host)
+		if fed.Subject != "" {
+			d += " for " + fed.Subject
+		}
+		if fed.MFA {
+			d += ", MFA done at the IdP"
+		}
+		stepDetail(fs, f, d)
+		return true
+	}
+	return false
+}
+
+func firstParam(name string, q, form url.Values) (string, string) {
+	if v := q.Get(name); v != "" {
+		return v, "url"
+	}
+	if v := form.Get(name); v != "" {
+		return v, "body"
+	}
+	return "", ""
+}
+
+func decodeSAML(v, binding string) ([]byte, error) {
+	if binding == "url" {
+		return saml.DecodeRedirect(v)
+	}
+	return saml.DecodePost(v)
+}
+
+func appendCapped(ids []int, id int) []int {
+	if len(ids) < 50 && !slices.Contains(ids, id) {
+		ids = append(ids, id)
+	}
+	return ids
 }

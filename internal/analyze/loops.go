@@ -26,6 +26,7 @@ type authzSeen struct {
 	flow   int
 	signIn int
 	at     time.Time
+	ids    CaseIDs
 }
 
 // loopState is what the analyzer keeps to find loops.
@@ -43,7 +44,7 @@ func newLoopState() loopState {
 func (a *Analyzer) noteAuthorize(f *trace.Flow, s *signin, v url.Values) {
 	key := v.Get("client_id") + "|" + stripURL(v.Get("redirect_uri"))
 	if l := a.loops.byClient[key]; len(l) < 1<<13 {
-		a.loops.byClient[key] = append(l, authzSeen{f.ID, s.ID, f.Started})
+		a.loops.byClient[key] = append(l, authzSeen{f.ID, s.ID, f.Started, caseIDs(f, nil, nil)})
 	}
 	if c := v.Get("claims"); c != "" {
 		a.claimsParameter(f, s, c, "authorize request")
@@ -142,6 +143,16 @@ func (a *Analyzer) loopFinding(key string, run []authzSeen) {
 	}
 	slices.Sort(flows)
 	a.finding(first, Finding{Severity: sev, Code: "signin_loop", Title: title, Detail: b.String(), Hint: hint, FlowIDs: flows})
+	if len(code196) == 0 && first != nil {
+		// The loop is the failure the user sees; AADSTS50196 has its own row.
+		last := run[len(run)-1]
+		fl := Failure{SignIn: first.ID, FlowID: last.flow, Seen: len(run), Code: "loop", What: title,
+			Why: fmt.Sprintf("the app sent the user back to sign in %d times in %s", len(run), last.at.Sub(run[0].at).Round(100*time.Millisecond)), CaseIDs: last.ids}
+		if !last.at.IsZero() {
+			fl.Time = last.at.UTC()
+		}
+		a.rep.Verdict = append(a.rep.Verdict, fl)
+	}
 }
 
 func joinInts(v []int) string {

@@ -145,3 +145,38 @@ func TestGoldenSAZ(t *testing.T) {
 	golden(t, "officeinspectors_NewCaseName.json", js.Bytes())
 	golden(t, "officeinspectors_NewCaseName.txt", txt.Bytes())
 }
+
+// TestVerdictOfManyFailures: a trace with many failing sign-ins keeps the
+// first screen short (five sentences, a table of at most 50 rows, a count
+// of the rest) and the JSON complete.
+func TestVerdictOfManyFailures(t *testing.T) {
+	var b fb
+	for i := 0; i < 60; i++ {
+		b.add("POST", entra+tenant+"/oauth2/v2.0/token", nil, "grant_type=client_credentials&client_id="+appID+"&client_secret=x&scope=s", 401, nil,
+			entraError(7000222, "invalid_client", "The provided client secret keys are expired."))
+	}
+	r, err := Run(sliceSource(b.flows), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Verdict) != 60 {
+		t.Fatalf("%d verdict rows, want 60", len(r.Verdict))
+	}
+	var md, txt bytes.Buffer
+	if err := WriteMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteText(&txt, r); err != nil {
+		t.Fatal(err)
+	}
+	checkMarkdown(t, "many", md.Bytes())
+	if n := strings.Count(md.String(), "**Failed:"); n != 5 {
+		t.Errorf("%d failure sentences in md, want 5", n)
+	}
+	if !strings.Contains(md.String(), "45 failures more in the table below") || !strings.Contains(md.String(), "10 more failures not listed") {
+		t.Errorf("md does not count what it leaves out")
+	}
+	if n := strings.Count(txt.String(), "FAILED  AADSTS"); n != 5 || !strings.Contains(txt.String(), "55 more failures not listed") {
+		t.Errorf("text: %d failures told", n)
+	}
+}

@@ -34,6 +34,13 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 // gapWorthNoting is the pause between two steps the timeline points out.
 const gapWorthNoting = 5 * time.Second
 
+// maxVerdictLines caps the failures told in a sentence each, maxVerdict
+// the rows of the verdict table (the JSON has them all).
+const (
+	maxVerdictLines = 5
+	maxVerdict      = 50
+)
+
 // maxTimeline caps the rows of the timeline.
 const maxTimeline = 300
 
@@ -118,7 +125,11 @@ func write(out io.Writer, r *Report, md bool, o RenderOptions) error {
 func (w *writer) verdict(r *Report) {
 	w.h(2, "Verdict")
 	if len(r.Verdict) == 0 && len(r.Flows) == 0 {
-		w.b.WriteString("No sign-in in this trace, so no failure to report.\n\n")
+		w.b.WriteString("No sign-in in this trace, so no failure to report.")
+		if len(r.Tokens) > 0 {
+			fmt.Fprintf(&w.b, " It carries %s from sign-ins made before the capture started (see Tokens).", plural(len(r.Tokens), "token"))
+		}
+		w.b.WriteString("\n\n")
 		return
 	}
 	if len(r.Verdict) == 0 {
@@ -134,7 +145,11 @@ func (w *writer) verdict(r *Report) {
 		fmt.Fprintf(&w.b, "No sign-in failed in this trace (%s succeeded, %s incomplete).\n\n", plural(ok, "sign-in"), plural(inc, "sign-in"))
 		return
 	}
-	for _, v := range r.Verdict {
+	shown := r.Verdict
+	if len(shown) > maxVerdict {
+		shown = shown[:maxVerdict]
+	}
+	for _, v := range shown[:min(len(shown), maxVerdictLines)] {
 		line := fmt.Sprintf("%s — %s", v.Code, v.What)
 		if v.User != "" {
 			line += ", for " + v.User
@@ -163,12 +178,18 @@ func (w *writer) verdict(r *Report) {
 			w.b.WriteString("\n")
 		}
 	}
+	if n := len(shown) - maxVerdictLines; n > 0 && w.md {
+		fmt.Fprintf(&w.b, "%s more in the table below.\n\n", plural(n, "failure"))
+	}
 	if !w.md {
+		if n := len(r.Verdict) - maxVerdictLines; n > 0 {
+			fmt.Fprintf(&w.b, "%s not listed (see --format json).\n\n", plural(n, "more failure"))
+		}
 		return
 	}
 	w.b.WriteString("| Sign-in | What failed | Why | Who | Tenant | App | When (UTC) | Correlation ID | Request ID | Timestamp | ESTS server |\n")
 	w.b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
-	for _, v := range r.Verdict {
+	for _, v := range shown {
 		when := ""
 		if !v.Time.IsZero() {
 			when = v.Time.Format("2006-01-02 15:04:05")
@@ -184,6 +205,9 @@ func (w *writer) verdict(r *Report) {
 		fmt.Fprintf(&w.b, "| %s |\n", strings.Join(cells, " | "))
 	}
 	w.b.WriteString("\n")
+	if n := len(r.Verdict) - len(shown); n > 0 {
+		fmt.Fprintf(&w.b, "%s not listed here (see --format json).\n\n", plural(n, "more failure"))
+	}
 }
 
 func caseIDLine(c CaseIDs) string {
@@ -331,7 +355,11 @@ func (w *writer) signIns(r *Report) {
 			}
 			w.kv("windows auth", strings.TrimSpace(fmt.Sprintf("%s (flow %d) %s", wa.Kind, wa.FlowID, strings.Join(facts, ", "))))
 		}
-		w.kv("error", s.Error)
+		if s.Result == ResultError {
+			w.kv("error", s.Error)
+		} else {
+			w.kv("ended with", s.Error) // a user's choice (B2C signal), not a failure
+		}
 		var steps []string
 		for _, st := range s.Steps {
 			steps = append(steps, fmt.Sprintf("#%d %s", st.FlowID, st.Kind))

@@ -112,6 +112,19 @@ var cases = map[string]func(b *fb){
 		b.add("GET", authz(""), nil, "", 200, ests(), `<script>$Config={"pgid":"ConvergedSignIn","correlationId":"`+corrID+`"};</script>`)
 		b.add("GET", u, nil, "", 401, trace.Headers{{Name: "WWW-Authenticate", Value: "Negotiate"}}, "")
 	},
+	// Entra federates the user's domain to a third-party IdP over SAML 2.0.
+	"saml_federation": func(b *fb) {
+		req := `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_ests1" Version="2.0" IssueInstant="2025-03-01T10:00:01Z" AssertionConsumerServiceURL="https://login.microsoftonline.com/login.srf"><saml:Issuer>urn:federation:MicrosoftOnline</saml:Issuer></samlp:AuthnRequest>`
+		b.add("GET", authz("&response_mode=form_post"), nil, "", 302, loc("https://idp.fabrikam.example/sso/saml?SAMLRequest="+url.QueryEscape(samlDeflate(req))+"&RelayState=R"), "")
+		b.add("GET", "https://idp.fabrikam.example/sso/saml?SAMLRequest="+url.QueryEscape(samlDeflate(req))+"&RelayState=R", nil, "", 200, nil, "<html>IdP login</html>")
+		resp := `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r9" Version="2.0" IssueInstant="2025-03-01T10:00:03Z" Destination="https://login.microsoftonline.com/login.srf" InResponseTo="_ests1"><saml:Issuer>https://idp.fabrikam.example/</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>` +
+			`<saml:Assertion ID="_a9" Version="2.0" IssueInstant="2025-03-01T10:00:03Z"><saml:Issuer>https://idp.fabrikam.example/</saml:Issuer><saml:Subject><saml:NameID>erin@fabrikam.example</saml:NameID></saml:Subject>` +
+			`<saml:Conditions NotBefore="2025-03-01T10:00:00Z" NotOnOrAfter="2025-03-01T11:00:00Z"><saml:AudienceRestriction><saml:Audience>urn:federation:MicrosoftOnline</saml:Audience></saml:AudienceRestriction></saml:Conditions>` +
+			`<saml:AuthnStatement AuthnInstant="2025-03-01T10:00:02Z"><saml:AuthnContext><saml:AuthnContextClassRef>http://schemas.microsoft.com/claims/multipleauthn</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement></saml:Assertion></samlp:Response>`
+		b.add("POST", entra+"login.srf", trace.Headers{{Name: "Referer", Value: "https://idp.fabrikam.example/"}}, "SAMLResponse="+url.QueryEscape(base64.StdEncoding.EncodeToString([]byte(resp)))+"&RelayState=R", 200, nil,
+			`<html><body onload="document.forms[0].submit()"><form method="POST" action="`+spa+`"><input type="hidden" name="code" value="C1"/><input type="hidden" name="state" value="S1"/></form></body></html>`)
+		b.add("POST", spa, nil, "code=C1&state=S1", 302, loc(spa+"home"), "")
+	},
 	// Entra sends a federated user to AD FS, which signs them in with NTLM
 	// (Kerberos unavailable) and posts a SAML 1.1 token back to login.srf.
 	"adfs_ntlm": func(b *fb) {
@@ -410,6 +423,9 @@ func TestSyntheticCases(t *testing.T) {
 		if !ok || !strings.Contains(f.Title, "6 cycles") || !strings.Contains(f.Detail, "6 esctx") || len(f.FlowIDs) != 6 {
 			t.Errorf("loop finding %+v", f)
 		}
+		if len(r.Verdict) != 1 || r.Verdict[0].Code != "loop" || r.Verdict[0].RequestID != requestID || r.Verdict[0].App != appID {
+			t.Errorf("the loop is not in the verdict: %+v", r.Verdict)
+		}
 	})
 	t.Run("seamless_sso", func(t *testing.T) {
 		r, _ := synthetic(t, "seamless_sso")
@@ -433,6 +449,26 @@ func TestSyntheticCases(t *testing.T) {
 		r, _ = synthetic(t, "seamless_sso_no_ticket")
 		if _, ok := findingCodes(r)["seamless_sso_no_ticket"]; !ok {
 			t.Errorf("findings %+v", r.Findings)
+		}
+	})
+	t.Run("saml_federation", func(t *testing.T) {
+		r, txt := synthetic(t, "saml_federation")
+		if len(r.Flows) != 1 {
+			t.Fatalf("the SAML federation hop made %d sign-ins: %s", len(r.Flows), txt)
+		}
+		s := r.Flows[0]
+		if s.Federation == nil || s.Federation.Protocol != "saml" || s.Federation.Host != "idp.fabrikam.example" || s.Federation.Subject != "erin@fabrikam.example" ||
+			!s.Federation.MFA || s.RedirectURI != spa || len(s.Steps) != 4 {
+			t.Errorf("federation %+v sign-in %+v", s.Federation, s)
+		}
+		// The fixture's response is unsigned: its signature check still runs on the hop.
+		if _, ok := findingCodes(r)["saml_unsigned"]; !ok || s.Result != ResultError {
+			t.Errorf("the federated IdP's unsigned response was not checked: %+v", r.Findings)
+		}
+		for _, f := range r.Findings {
+			if strings.HasPrefix(f.Code, "saml_wrong_audience") || strings.HasPrefix(f.Code, "saml_unsolicited") {
+				t.Errorf("unexpected finding %+v", f)
+			}
 		}
 	})
 	t.Run("adfs_ntlm", func(t *testing.T) {

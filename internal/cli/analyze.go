@@ -158,7 +158,11 @@ func RunAnalyze(app *App, src trace.Source, opts AnalyzeOptions) error {
 			}
 		}
 		if n > 0 {
-			return &ExitError{Code: 3, Err: fmt.Errorf("%d finding(s) at or above %s", n, opts.FailOn)}
+			noun := "findings"
+			if n == 1 {
+				noun = "finding"
+			}
+			return &ExitError{Code: 3, Err: fmt.Errorf("%d %s at or above %s", n, noun, opts.FailOn)}
 		}
 	}
 	return nil

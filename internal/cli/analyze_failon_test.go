@@ -74,3 +74,15 @@ func TestExplainClaimsFlag(t *testing.T) {
 		t.Fatalf("exit %d: no glossary: %s %s", code, with, errOut)
 	}
 }
+
+// TestKBErrorsB2CAndSeverity: `kb errors` finds AADB2C codes and shows the
+// severity a code's category gives in analyze.
+func TestKBErrorsB2CAndSeverity(t *testing.T) {
+	code, out, errOut := idt(t, "", "kb", "errors", "AADB2C90118", "500121")
+	if code != 0 || !strings.Contains(out, "AADB2C90118") || !strings.Contains(out, "signal (info)") || !strings.Contains(out, "mfa-failure (error)") {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	if code, _, _ := idt(t, "", "kb", "errors", "AADB2C12345"); code != 1 {
+		t.Errorf("unknown B2C code: exit %d, want 1", code)
+	}
+}

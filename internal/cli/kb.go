@@ -418,6 +418,15 @@ func runKBShow(app *App, opts KBListOptions) error {
 				blocks = append(blocks, []kbField{{"app ID", a.AppID}, {"name", a.Name}, {"owner tenant", owner}, {"source", a.Source}, {"verified", v}})
 			}
 		case "errors":
+			if b2c := kb.FindB2CCode(key); b2c != 0 {
+				e, ok := kb.LookupB2CError(b2c)
+				if !ok {
+					return fmt.Errorf("kb errors: AADB2C%d is not in the knowledge base", b2c)
+				}
+				rows = append(rows, kbErrorJSON{Code: e.Code, Name: e.Name, Category: e.Category, Meaning: e.Meaning, Action: e.Action})
+				blocks = append(blocks, []kbField{{"code", fmt.Sprintf("AADB2C%d", e.Code)}, {"category", e.Category + " (" + e.Severity() + ")"}, {"meaning", e.Meaning}, {"next step", e.Action}})
+				continue
+			}
 			code, ok := kb.ParseErrorCode(key)
 			if !ok {
 				return usageErr("kb errors: %q is not an AADSTS code", key)
@@ -427,7 +436,7 @@ func runKBShow(app *App, opts KBListOptions) error {
 				return fmt.Errorf("kb errors: AADSTS%d is not in the knowledge base", code)
 			}
 			rows = append(rows, kbErrorJSON{Code: e.Code, Name: e.Name, Category: e.Category, Meaning: e.Meaning, Action: e.Action})
-			blocks = append(blocks, []kbField{{"code", fmt.Sprintf("AADSTS%d", e.Code)}, {"name", e.Name}, {"category", e.Category}, {"meaning", e.Meaning}, {"next step", e.Action}})
+			blocks = append(blocks, []kbField{{"code", fmt.Sprintf("AADSTS%d", e.Code)}, {"name", e.Name}, {"category", e.Category + " (" + e.Severity() + ")"}, {"meaning", e.Meaning}, {"next step", e.Action}})
 		case "claims":
 			c, ok := kb.LookupClaim(key)
 			if !ok {
