@@ -9,10 +9,6 @@ import (
 	"github.com/idtrace/idtrace/internal/kb"
 )
 
-// RoleName names a directory role template ID found in a token's wids
-// claim; the CLI (or a test) may set it to the knowledge base's lookup.
-// The default knows no role and leaves IDs unnamed.
-var RoleName = func(templateID string) (string, bool) { return "", false }
 
 // The default member role every member user carries in wids; not worth naming.
 const memberRoleTemplate = "b79fbf4d-3ef9-4689-8143-76b194e85509"
@@ -56,7 +52,7 @@ func decisionFacts(c *jwt.Claims, add func(k, v string)) {
 			if w == memberRoleTemplate {
 				continue
 			}
-			if n, ok := RoleName(w); ok {
+			if n, ok := kb.LookupRoleTemplate(w); ok {
 				names = append(names, n+" ("+w+")")
 			} else {
 				names = append(names, w)
