@@ -13,6 +13,8 @@ func FuzzSAMLParse(f *testing.F) {
 	f.Add(readShared(f, "other", "identitymodel_aad_federationmetadata.xml"))
 	f.Add([]byte(authnRequest))
 	f.Add([]byte(`<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>`))
+	f.Add([]byte("\xef\xbb\xbf<saml:Assertion ID=\"a\"><ds:Signature><ds:SignedInfo><ds:Reference URI=\"\"/></ds:SignedInfo></ds:Signature></saml:Assertion>"))
+	f.Add([]byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="r"><saml:EncryptedAssertion/><saml:Assertion ID="r"/></samlp:Response>`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Parse(b)
 		if err == nil {
@@ -25,6 +27,9 @@ func FuzzSAMLParse(f *testing.F) {
 		v := Verify(b, nil)
 		if v.Verified != nil && *v.Verified && len(v.Covered) == 0 {
 			t.Fatal("verified without covering anything")
+		}
+		if d := v.Verdict(); d.Status != StatusVerified && d.Status != StatusInvalid && d.Status != StatusNotChecked {
+			t.Fatalf("verdict %q outside the vocabulary", d.Status)
 		}
 	})
 }

@@ -190,6 +190,7 @@ func Verify(xmlb []byte, certs []*x509.Certificate) Verification {
 		return invalid("malformed: " + err.Error())
 	}
 	root := doc.Root()
+	declareKnownPrefixes(root)
 	ids := map[string]int{}
 	type cand struct {
 		el   *etree.Element

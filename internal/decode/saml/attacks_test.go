@@ -1,0 +1,148 @@
+package saml
+
+// Crafted messages, one per attack class and compatibility case of issue
+// 11, each with the verdict a careful service provider gives. They start
+// from the synthetic IdP's genuine signed responses (saml_test.go).
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/base64"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCraftedVerdicts(t *testing.T) {
+	p := newIdP(t)
+	issued := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
+	base := respOpts{issued: issued, audience: "https://sp.example", requestID: "id-req-1", destination: "https://sp.example/acs", signAssert: true}
+	assertSigned := p.response(t, base)
+	respOnly := base
+	respOnly.signAssert, respOnly.signResp = false, true
+	respSigned := p.response(t, respOnly)
+	trusted := []*x509.Certificate{p.cert}
+
+	evilAssertion := `<saml:Assertion ID="_evil" Version="2.0" IssueInstant="2026-01-02T10:00:00Z"><saml:Issuer>https://idp.example</saml:Issuer><saml:Subject><saml:NameID>admin@example.com</saml:NameID></saml:Subject></saml:Assertion>`
+	encrypted := `<saml:EncryptedAssertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"/></saml:EncryptedAssertion>`
+	ins := func(b []byte, before, what string) []byte {
+		t.Helper()
+		if !bytes.Contains(b, []byte(before)) {
+			t.Fatalf("no %q to insert before", before)
+		}
+		return bytes.Replace(b, []byte(before), []byte(what+before), 1)
+	}
+	sigValueRE := regexp.MustCompile(`(<ds:SignatureValue>)([^<]+)(</ds:SignatureValue>)`)
+	wrapB64 := func(b []byte) []byte {
+		return sigValueRE.ReplaceAllFunc(b, func(m []byte) []byte {
+			s := sigValueRE.FindSubmatch(m)
+			v := string(s[2])
+			var w strings.Builder
+			for i := 0; i < len(v); i += 64 {
+				w.WriteString("\n      " + v[i:min(i+64, len(v))])
+			}
+			return []byte(string(s[1]) + w.String() + "\n    " + string(s[3]))
+		})
+	}
+	pss := bytes.ReplaceAll(assertSigned, []byte("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"), []byte("http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1"))
+	if bytes.Equal(pss, assertSigned) {
+		// goxmldsig's default is rsa-sha256; fail loudly if that changes.
+		t.Fatal("no rsa-sha256 SignatureMethod to replace")
+	}
+	twoRefs := bytes.Replace(assertSigned, []byte("</ds:Reference>"), []byte(`</ds:Reference><ds:Reference URI="#_resp1"><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>AAAA</ds:DigestValue></ds:Reference>`), 1)
+	// The signed assertion cut out of its Response: the saml: prefix is
+	// declared on the Response only.
+	cut := []byte(strings.Replace(string(assertionOf(t, assertSigned)), ` xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"`, "", 1))
+
+	cases := []struct {
+		name string
+		xml  []byte
+		want string
+		why  string // a word the reason must hold
+	}{
+		{"genuine, assertion signed", assertSigned, StatusVerified, "covers /Response/Assertion[1]"},
+		{"genuine, response signed", respSigned, StatusVerified, "covers /Response"},
+		{"EncryptedAssertion injected beside the signed assertion", ins(assertSigned, "</samlp:Response>", encrypted), StatusInvalid, "more than one assertion"},
+		{"EncryptedAssertion injected in a signed response", ins(respSigned, "</samlp:Response>", encrypted), StatusInvalid, "more than one assertion"},
+		{"unsigned assertion before the signed one (XSW)", ins(assertSigned, "<saml:Assertion", evilAssertion), StatusInvalid, "more than one assertion"},
+		{"unsigned assertion after the signed one (XSW)", ins(assertSigned, "</samlp:Response>", evilAssertion), StatusInvalid, "more than one assertion"},
+		{"signed assertion moved into Extensions, evil one in its place (XSW)",
+			ins(bytes.Replace(assertSigned, assertionOf(t, assertSigned), []byte(evilAssertion), 1), "<samlp:Status>", "<samlp:Extensions>"+string(assertionOf(t, assertSigned))+"</samlp:Extensions>"), StatusInvalid, "wrapped"},
+		{"signed response moved inside an unsigned one (XSW)", []byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_outer" Version="2.0" IssueInstant="2026-01-02T10:00:00Z"><samlp:Extensions>` +
+			strings.TrimPrefix(string(respSigned), `<?xml version="1.0" encoding="UTF-8"?>`) + `</samlp:Extensions>` + evilAssertion + `</samlp:Response>`), StatusInvalid, "wrapped"},
+		{"assertion without ID carrying a signature that names another element", bytes.Replace(assertSigned, []byte(`Reference URI="#_assert1"`), []byte(`Reference URI="#_resp1"`), 1), StatusInvalid, "wrapped"},
+		{"two references", twoRefs, StatusInvalid, "references"},
+		{"response signature over the assertion only", bytes.Replace(respSigned, []byte(`URI="#_resp1"`), []byte(`URI="#_assert1"`), 1), StatusInvalid, "wrapped"},
+		{"RSA-PSS signature method", pss, StatusNotChecked, "unsupported signature algorithm"},
+		{"line breaks and spaces inside SignatureValue", wrapB64(assertSigned), StatusVerified, "covers"},
+		{"UTF-8 BOM before the XML", append([]byte("\xef\xbb\xbf"), respSigned...), StatusVerified, "covers"},
+		{"assertion whose prefix is declared on the Response it was cut from", cut, StatusVerified, "covers /Assertion"},
+		{"unsigned", p.response(t, respOpts{issued: issued, audience: "a", requestID: "r", destination: "d"}), StatusInvalid, "unsigned"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := Verify(c.xml, trusted)
+			d := v.Verdict()
+			if d.Status != c.want || !strings.Contains(d.String(), c.why) {
+				t.Errorf("verdict %q, want %s with %q", d.String(), c.want, c.why)
+			}
+		})
+	}
+}
+
+// assertionOf returns the first saml:Assertion element of b, as bytes.
+func assertionOf(t *testing.T, b []byte) []byte {
+	t.Helper()
+	i, j := bytes.Index(b, []byte("<saml:Assertion")), bytes.Index(b, []byte("</saml:Assertion>"))
+	if i < 0 || j < 0 {
+		t.Fatal("no assertion")
+	}
+	return b[i : j+len("</saml:Assertion>")]
+}
+
+func TestVerdictStrings(t *testing.T) {
+	for _, c := range []struct {
+		v    Verdict
+		want string
+	}{
+		{Verdict{Status: StatusVerified, Covers: []string{"/Response"}}, "verified (covers /Response)"},
+		{Verdict{Status: StatusInvalid, Why: "more than one assertion (2)"}, "invalid (more than one assertion (2))"},
+		{Verdict{Status: StatusNotChecked, Why: "no certificate"}, "not checked (no certificate)"},
+	} {
+		if got := c.v.String(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.v, got, c.want)
+		}
+	}
+}
+
+// TestLenientInput: inputs real tools produce that must decode.
+func TestLenientInput(t *testing.T) {
+	x := `<saml:Assertion ID="a" Version="2.0" IssueInstant="2026-01-02T10:00:00Z"><saml:Issuer>https://idp.example</saml:Issuer></saml:Assertion>`
+	bom := "\xef\xbb\xbf" + x
+	for name, in := range map[string]string{
+		"undeclared saml prefix":       x,
+		"BOM, base64 (POST binding)":   base64.StdEncoding.EncodeToString([]byte(bom)),
+		"default namespace, no prefix": `<Assertion xmlns="urn:oasis:names:tc:SAML:2.0:assertion" ID="a" Version="2.0" IssueInstant="2026-01-02T10:00:00Z"><Issuer>https://idp.example</Issuer></Assertion>`,
+	} {
+		b := []byte(in)
+		if !strings.HasPrefix(in, "<") {
+			var err error
+			if b, err = DecodePost(in); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+		m, err := Parse(b)
+		if err != nil || m.Kind != "Assertion" || m.Issuer != "https://idp.example" {
+			t.Errorf("%s: %+v, %v", name, m, err)
+		}
+	}
+	// Redirect binding: base64 of BOM-prefixed XML that was never deflated.
+	b, err := DecodeRedirect(base64.StdEncoding.EncodeToString([]byte(bom)))
+	if err != nil {
+		t.Fatalf("redirect, BOM, not deflated: %v", err)
+	}
+	if m, err := Parse(b); err != nil || m.Issuer != "https://idp.example" {
+		t.Errorf("redirect, BOM: %+v, %v", m, err)
+	}
+}
