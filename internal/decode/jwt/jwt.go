@@ -292,6 +292,15 @@ type Token struct {
 	HasSignature bool
 	// Signature is the decoded signature bytes of a JWS.
 	Signature []byte
+	// Payload is the decoded payload of a JWS. When it is not a JSON
+	// object (RFC 7515 allows any bytes), PayloadNotJSON is true and
+	// Claims is empty.
+	Payload        []byte
+	PayloadNotJSON bool
+	// Malformed names an encoding a strict JWS library rejects (padding,
+	// the standard base64 alphabet) although the token could be read;
+	// Verify calls such a token invalid (malformed).
+	Malformed string
 }
 
 // Alg is the header's "alg".
@@ -374,6 +383,15 @@ func Parse(s string) (*Token, error) {
 			return nil, &ParseError{Part: names[i], Index: i, Offset: offs[i] + j,
 				Err: fmt.Errorf("character %q is not base64url", p[j])}
 		}
+		if tok.Malformed == "" {
+			if j := strings.IndexAny(p, "=+/"); j >= 0 {
+				what := "padding '='"
+				if p[j] != '=' {
+					what = fmt.Sprintf("standard base64 character %q", p[j])
+				}
+				tok.Malformed = fmt.Sprintf("%s (part %d) holds %s, which base64url forbids", names[i], i+1, what)
+			}
+		}
 	}
 	hb, err := decodeSegment(parts[0])
 	if err != nil {
@@ -398,11 +416,14 @@ func Parse(s string) (*Token, error) {
 	if err != nil {
 		return nil, &ParseError{Part: "payload", Index: 1, Offset: offs[1], Err: err}
 	}
-	c, err := parseObject(pb)
-	if err != nil {
-		return nil, &ParseError{Part: "payload", Index: 1, Offset: offs[1], Err: fmt.Errorf("not a JSON object: %w", err)}
+	tok.Payload = pb
+	if c, err := parseObject(pb); err == nil {
+		tok.Claims.Object = *c
+	} else {
+		// RFC 7515: the payload may be any bytes (RFC 7520 §4, RFC 8037 A.4).
+		tok.PayloadNotJSON = true
+		tok.Claims.Values = map[string]json.RawMessage{}
 	}
-	tok.Claims.Object = *c
 	if parts[2] != "" {
 		sig, err := decodeSegment(parts[2])
 		if err != nil {
