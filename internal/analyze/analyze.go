@@ -892,6 +892,7 @@ func (a *Analyzer) Finish() *Report {
 		a.verify(&a.rep.Tokens[i])
 	}
 	a.finishSAML()
+	a.rep.setVerdicts()
 	for _, s := range a.signins {
 		if s.Result == "" {
 			switch {

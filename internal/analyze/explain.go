@@ -21,8 +21,10 @@ type JWTReport struct {
 	Header    json.RawMessage `json:"header"`
 	Claims    json.RawMessage `json:"claims"`
 	Explained []Explained     `json:"explained"`
-	// Verified is true or false when checked against the given keys, null otherwise.
+	// Verified is true or false when checked against the given keys, null
+	// otherwise; Verdict says it in words (see VerdictText), VerifyDetail why.
 	Verified     *bool    `json:"verified"`
+	Verdict      string   `json:"verdict"`
 	VerifyDetail string   `json:"verify_detail,omitempty"`
 	Kind         string   `json:"kind"`
 	Encrypted    bool     `json:"encrypted,omitempty"`
@@ -68,8 +70,9 @@ func ExplainJWT(raw string, keys *jwt.KeySet, at time.Time, skew time.Duration) 
 		v := jwt.Verify(tok, keys)
 		r.Verified, r.VerifyDetail = v.Verified, v.Reason
 	} else {
-		r.VerifyDetail = "signature not verified (no keys given: use --jwks FILE)"
+		r.VerifyDetail = "no keys: give the issuer's keys with --jwks FILE"
 	}
+	r.Verdict = VerdictWord(r.Verified)
 	return r, nil
 }
 
@@ -111,8 +114,10 @@ type SAMLReport struct {
 	Binding string          `json:"binding"`
 	Message json.RawMessage `json:"message"`
 	// Verified is true/false when checked against trusted certificates
-	// (--metadata), null otherwise (see VerifyDetail).
+	// (--metadata, --cert), null otherwise; Verdict says it in words (see
+	// VerdictText), VerifyDetail why.
 	Verified     *bool    `json:"verified"`
+	Verdict      string   `json:"verdict"`
 	VerifyDetail string   `json:"verify_detail,omitempty"`
 	Problems     []string `json:"problems,omitempty"`
 	Issues       []string `json:"issues,omitempty"`
@@ -178,7 +183,7 @@ func ExplainSAML(input string, at time.Time, certs []*x509.Certificate) (*SAMLRe
 	}
 	a.finishSAML()
 	r := &SAMLReport{Binding: binding, Message: a.rep.Tokens[0].Claims, Problems: m.Problems,
-		Verified: a.rep.Tokens[0].Verified, VerifyDetail: a.rep.Tokens[0].VerifyDetail}
+		Verified: a.rep.Tokens[0].Verified, Verdict: VerdictWord(a.rep.Tokens[0].Verified), VerifyDetail: a.rep.Tokens[0].VerifyDetail}
 	for _, f := range a.rep.Findings {
 		r.Issues = append(r.Issues, f.Code+": "+f.Detail)
 	}

@@ -183,18 +183,7 @@ func write(w io.Writer, r *Report, md bool) error {
 		b.WriteString("No token found.\n")
 	}
 	for i, t := range r.Tokens {
-		ver := "signature not verified"
-		if t.Verified != nil {
-			if *t.Verified {
-				ver = "signature verified (kid " + t.KeyID + ")"
-			} else {
-				ver = "SIGNATURE INVALID: " + t.VerifyDetail
-			}
-		} else if strings.HasPrefix(t.VerifyDetail, ver) {
-			ver = t.VerifyDetail
-		} else if t.VerifyDetail != "" {
-			ver += ": " + t.VerifyDetail
-		}
+		ver := "signature " + VerdictText(t.Verified, t.VerifyDetail)
 		fmt.Fprintf(&b, "%s[%d] %s %s at flow #%d %s, seen %d× — %s\n", strings.TrimSpace(li), i, t.Kind, t.Fingerprint, t.FlowID, t.Where, t.Seen, ver)
 		for _, kv := range t.Summary {
 			fmt.Fprintf(&b, "      %-18s %s\n", kv.Key, kv.Value)

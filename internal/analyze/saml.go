@@ -285,7 +285,7 @@ func (a *Analyzer) samlToken(f *trace.Flow, s *signin, m *saml.Message, kind, wh
 	}
 	cj, _ := json.Marshal(claims)
 	t := Token{FlowID: f.ID, Where: where, Kind: kind, Fingerprint: key[:12], Seen: 1, Header: json.RawMessage(`{}`), Claims: cj,
-		VerifyDetail: "signature not verified"}
+		VerifyDetail: "no certificate: " + saml.NoCertHint}
 	if s != nil {
 		t.SignIn = s.ID
 	}
@@ -299,7 +299,7 @@ func (a *Analyzer) samlToken(f *trace.Flow, s *signin, m *saml.Message, kind, wh
 	if s != nil {
 		s.Tokens = append(s.Tokens, idx)
 	}
-	if len(xmlb) > 0 && m.Signed || len(xmlb) > 0 && slices.ContainsFunc(m.Assertions, func(x saml.Assertion) bool { return x.Signed }) {
+	if len(xmlb) > 0 && (m.Signed || slices.ContainsFunc(m.Assertions, func(x saml.Assertion) bool { return x.Signed || x.Encrypted }) || len(m.Assertions) > 1) {
 		if a.pendingBytes+len(xmlb) <= maxPendingSAML {
 			// Verify at Finish, when every certificate of the trace is known.
 			a.pendingSAML = append(a.pendingSAML, pendingSAML{idx, append([]byte(nil), xmlb...)})
@@ -363,10 +363,10 @@ func (a *Analyzer) verifySAML(idx int, xmlb []byte) {
 	t.Verified, t.VerifyDetail = v.Verified, v.Reason
 	if v.SelfAsserted && v.Verified != nil && *v.Verified {
 		t.Verified = nil
-		t.VerifyDetail = "signature not verified against a trusted certificate; it is valid with the certificate the message carries (" + saml.SelfAssertedNote + "); give --metadata FILE"
+		t.VerifyDetail = "no trusted certificate: valid with the certificate the message carries (" + saml.SelfAssertedNote + "); " + saml.NoCertHint
 	}
 	if t.VerifyDetail == "" && t.Verified == nil {
-		t.VerifyDetail = "signature not verified"
+		t.VerifyDetail = "no certificate: " + saml.NoCertHint
 	}
 	if t.Verified != nil && !*t.Verified {
 		a.get(t.SignIn).fail("SAML signature invalid")

@@ -382,7 +382,7 @@ func (a *Analyzer) verify(t *Token) {
 	t.KeyID = v.KeyID
 	t.VerifyDetail = v.Reason
 	if v.Verified == nil && t.VerifyDetail == "" {
-		t.VerifyDetail = "signature not verified"
+		t.VerifyDetail = "no keys"
 	}
 	if v.Verified != nil && !*v.Verified && t.Kind != "client_assertion" {
 		a.get(t.SignIn).fail("token signature invalid")

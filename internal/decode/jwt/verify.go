@@ -94,7 +94,7 @@ var jwsAlgs = map[string]jose.SignatureAlgorithm{
 func ptr(b bool) *bool { return &b }
 
 // NoKeysHint says which options give keys to check a JWT with.
-const NoKeysHint = "give the issuer's keys (--jwks FILE, or a trace holding its discovery and keys responses)"
+const NoKeysHint = "give the issuer's keys with --jwks FILE, or a trace holding its discovery and keys responses"
 
 // Verify checks tok's signature against the keys in ks. Keys are chosen by
 // "kid", then by "x5t" (Entra v1 tokens name their key only by x5t; Entra

@@ -115,7 +115,7 @@ type Verification struct {
 }
 
 // Verdict returns the verification in the common vocabulary.
-func (v *Verification) Verdict() Verdict {
+func (v Verification) Verdict() Verdict {
 	switch {
 	case v.Verified == nil:
 		return Verdict{Status: StatusNotChecked, Why: v.Reason}
