@@ -28,8 +28,12 @@ type Options struct {
 	// saml.ParseMetadata(...).SigningCerts); certificates in federation
 	// metadata found in the trace are added.
 	SAMLCerts []*x509.Certificate
-	// Skew is the clock skew allowed when checking token times; 5 minutes if zero.
+	// Skew is the clock skew allowed when checking token and SAML times; 5
+	// minutes if zero (DefaultSkew).
 	Skew time.Duration
+	// SAMLAudience is the service provider's entity ID every SAML assertion
+	// must name as its audience ("" to skip the check).
+	SAMLAudience string
 	// MaxBody caps how many bytes of each body are scanned; 4 MiB if zero.
 	MaxBody int
 	// MaxStepsPerSignIn caps the API-call steps listed per sign-in; 50 if zero.
@@ -105,7 +109,7 @@ func (s *signin) fail(reason string) {
 // New returns an Analyzer.
 func New(opts Options) *Analyzer {
 	if opts.Skew == 0 {
-		opts.Skew = 5 * time.Minute
+		opts.Skew = DefaultSkew
 	}
 	if opts.MaxBody == 0 {
 		opts.MaxBody = 4 << 20

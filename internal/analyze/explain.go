@@ -3,12 +3,14 @@ package analyze
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html"
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/idtrace/idtrace/internal/decode/jwt"
 	"github.com/idtrace/idtrace/internal/decode/saml"
@@ -28,6 +30,12 @@ type JWTReport struct {
 	VerifyDetail string   `json:"verify_detail,omitempty"`
 	Kind         string   `json:"kind"`
 	Encrypted    bool     `json:"encrypted,omitempty"`
+	// Payload is a payload that is not a JSON object (RFC 7515 allows any
+	// bytes): as text when it is UTF-8, else as base64url.
+	Payload string `json:"payload,omitempty"`
+	// Masked lists the claims shown masked because they are live
+	// credentials (a PRT cookie's refresh_token).
+	Masked []string `json:"masked,omitempty"`
 	Issues       []string `json:"issues,omitempty"`
 }
 
@@ -58,9 +66,17 @@ func ExplainJWT(raw string, keys *jwt.KeySet, at time.Time, skew time.Duration) 
 		}
 		r.Explained = append(r.Explained, e)
 	}
+	if tok.PayloadNotJSON {
+		if utf8.Valid(tok.Payload) {
+			r.Payload = string(tok.Payload)
+		} else {
+			r.Payload = base64.RawURLEncoding.EncodeToString(tok.Payload)
+		}
+	}
+	r.Masked = tok.Masked
 	if !at.IsZero() {
 		if skew == 0 {
-			skew = 5 * time.Minute
+			skew = DefaultSkew
 		}
 		for _, is := range jwt.CheckTimes(tok, at, skew) {
 			r.Issues = append(r.Issues, is.Code+": "+is.Detail)
@@ -127,6 +143,24 @@ type SAMLReport struct {
 // value, as a redirect-binding value, or as a URL or form body carrying
 // SAMLRequest / SAMLResponse. Conditions are checked against at (skipped when zero).
 func ExplainSAML(input string, at time.Time, certs []*x509.Certificate) (*SAMLReport, error) {
+	return ExplainSAMLWith(input, SAMLExplainOptions{At: at, Certs: certs})
+}
+
+// SAMLExplainOptions are the settings of ExplainSAMLWith.
+type SAMLExplainOptions struct {
+	// At is the time to check conditions against (skipped when zero).
+	At time.Time
+	// Certs are the trusted signing certificates (--metadata, --cert).
+	Certs []*x509.Certificate
+	// Skew is the clock skew allowed; DefaultSkew when zero.
+	Skew time.Duration
+	// Audience is the SP's entity ID the assertion must be for ("" to skip).
+	Audience string
+}
+
+// ExplainSAMLWith is ExplainSAML with every option.
+func ExplainSAMLWith(input string, o SAMLExplainOptions) (*SAMLReport, error) {
+	at, certs := o.At, o.Certs
 	in := strings.TrimSpace(input)
 	binding := "xml"
 	var xmlb []byte
@@ -175,7 +209,7 @@ func ExplainSAML(input string, at time.Time, certs []*x509.Certificate) (*SAMLRe
 	if err != nil {
 		return nil, err
 	}
-	a := New(Options{SAMLCerts: certs})
+	a := New(Options{SAMLCerts: certs, Skew: o.Skew, SAMLAudience: o.Audience})
 	s := a.newSignIn("saml", "")
 	a.samlToken(fakeFlow(at), s, m, "saml_"+strings.ToLower(m.Kind), "", fp(input), xmlb)
 	for i := range m.Assertions {

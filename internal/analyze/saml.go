@@ -240,6 +240,7 @@ func (a *Analyzer) samlAssertion(f *trace.Flow, s *signin, as *saml.Assertion, m
 				Hint:   "Make the Identifier (Entity ID) of the IdP's app configuration equal the SP's entity ID exactly (scheme, trailing slash).", FlowIDs: []int{f.ID}})
 		}
 	}
+	a.samlSPChecks(f, s, as, m)
 	if s.RedirectURI != "" && m.Destination != "" && m.Destination != s.RedirectURI {
 		a.finding(s, Finding{Severity: SeverityWarning, Code: "saml_destination_mismatch", Title: "SAML response Destination differs from the ACS URL",
 			Detail: fmt.Sprintf("The request asked for %s; the response is addressed to %s.", s.RedirectURI, m.Destination),

@@ -144,10 +144,16 @@ func (a *Analyzer) addToken(f *trace.Flow, s *signin, raw, where, name string, i
 	if t.Kind == "" {
 		t.Kind = guessKind(tok)
 	}
+	if jwt.IsPRTCookieName(name) {
+		t.Kind = "prt_cookie"
+	}
 	if t.Kind == "access_token" && s != nil {
 		a.byAccess[key] = s.ID
 	}
 	t.Summary = summary(tok)
+	if t.Kind == "prt_cookie" {
+		t.Summary = append([]KV{{"what", jwt.PRTLabel}}, t.Summary...)
+	}
 	a.explainClaims(tok)
 	if !tok.Encrypted {
 		if e := tok.Claims.Expiry(); e != nil {
@@ -288,6 +294,9 @@ func (a *Analyzer) claimFindings(f *trace.Flow, s *signin, tok *jwt.Token, t *To
 func guessKind(tok *jwt.Token) string {
 	if tok.Encrypted {
 		return "jwe"
+	}
+	if tok.IsPRT() {
+		return "prt_cookie"
 	}
 	typ := strings.ToLower(tok.Header.Str("typ"))
 	c := &tok.Claims

@@ -1,5 +1,7 @@
 package analyze
 
+import "time"
+
 // The signature verdict vocabulary, shared by every report format and by
 // `idtrace jwt` and `idtrace saml`: the same three words as
 // saml.Verdict and jwt.Verdict.
@@ -8,6 +10,10 @@ const (
 	VerdictInvalid    = "invalid"
 	VerdictNotChecked = "not checked"
 )
+
+// DefaultSkew is the clock skew allowed when none is given (--skew), for
+// JWT and SAML times alike.
+const DefaultSkew = 5 * time.Minute
 
 // VerdictWord maps a tri-state verification result to its word: true is
 // "verified", false "invalid", nil "not checked".

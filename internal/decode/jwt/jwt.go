@@ -301,6 +301,10 @@ type Token struct {
 	// the standard base64 alphabet) although the token could be read;
 	// Verify calls such a token invalid (malformed).
 	Malformed string
+	// Masked lists the claims whose values Parse replaced by Mask of them
+	// because they are live credentials (a PRT cookie's refresh_token):
+	// Claims never holds them whole.
+	Masked []string
 }
 
 // Alg is the header's "alg".
@@ -419,6 +423,7 @@ func Parse(s string) (*Token, error) {
 	tok.Payload = pb
 	if c, err := parseObject(pb); err == nil {
 		tok.Claims.Object = *c
+		tok.Masked = maskSecretClaims(&tok.Claims.Object)
 	} else {
 		// RFC 7515: the payload may be any bytes (RFC 7520 §4, RFC 8037 A.4).
 		tok.PayloadNotJSON = true

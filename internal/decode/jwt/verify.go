@@ -159,6 +159,9 @@ func Verify(tok *Token, ks *KeySet) Verification {
 		v.Reason = "no keys: " + NoKeysHint
 		if hmac {
 			v.Reason = alg + " uses a shared secret: give it with --secret or as an oct key in --jwks"
+			if tok.IsPRT() {
+				v.Reason = "a " + PRTLabel + " is signed with the device's session key, which never leaves the device"
+			}
 		}
 		if graphNonce {
 			v.Reason = graphNonceReason

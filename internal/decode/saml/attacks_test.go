@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"regexp"
 	"strings"
 	"testing"
@@ -144,5 +145,42 @@ func TestLenientInput(t *testing.T) {
 	}
 	if m, err := Parse(b); err != nil || m.Issuer != "https://idp.example" {
 		t.Errorf("redirect, BOM: %+v, %v", m, err)
+	}
+}
+
+// TestTrustedBareKey: --cert may hold a bare public key; it verifies what
+// its certificate would, and another key is a wrong key.
+func TestTrustedBareKey(t *testing.T) {
+	p, other := newIdP(t), newIdP(t)
+	msg := p.response(t, respOpts{issued: time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC), audience: "a", requestID: "r", destination: "d", signAssert: true})
+	for _, c := range []struct {
+		name string
+		pub  any
+		want string
+	}{{"own key", &p.key.PublicKey, StatusVerified}, {"other key", &other.key.PublicKey, StatusInvalid}} {
+		der, err := x509.MarshalPKIXPublicKey(c.pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+		for form, in := range map[string][]byte{"PEM": pemKey, "DER": der} {
+			certs, err := ParseTrustedCerts(in)
+			if err != nil {
+				t.Fatalf("%s %s: %v", c.name, form, err)
+			}
+			if d := Verify(msg, certs).Verdict(); d.Status != c.want {
+				t.Errorf("%s as %s: %s, want %s", c.name, form, d, c.want)
+			}
+		}
+	}
+	pemCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.cert.Raw})
+	for form, in := range map[string][]byte{"PEM": pemCert, "DER": p.cert.Raw, "base64": []byte(base64.StdEncoding.EncodeToString(p.cert.Raw))} {
+		certs, err := ParseTrustedCerts(in)
+		if err != nil || len(certs) != 1 || !certs[0].Equal(p.cert) {
+			t.Errorf("certificate as %s: %v", form, err)
+		}
+	}
+	if _, err := ParseTrustedCerts([]byte("not a key")); err == nil {
+		t.Error("garbage accepted")
 	}
 }

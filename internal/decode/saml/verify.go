@@ -1,6 +1,7 @@
 package saml
 
 import (
+	"crypto"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -464,19 +465,18 @@ func checkOne(el *etree.Element, trusted []*x509.Certificate, userCerts bool) Si
 		sv.SetText(strings.Join(strings.Fields(sv.Text()), ""))
 	}
 	embedded := keyInfoCerts(sig)
-	if len(embedded) == 0 {
-		// KeyInfo without a certificate (a KeyName, or nothing): drop it from
-		// the copy so goxmldsig tries the trusted certificate. KeyInfo is
-		// inside the Signature, which the enveloped transform removes, so the
-		// signed content is unchanged.
-		if ki := child(ds, "KeyInfo"); ki != nil {
-			ds.RemoveChild(ki)
-		}
+	// The trusted certificate, not the one in KeyInfo, does the checking:
+	// drop KeyInfo from the copy so goxmldsig uses the trusted one (a
+	// certificate in KeyInfo only selects which trusted key to try). KeyInfo
+	// is inside the Signature, which the enveloped transform removes, so
+	// the signed content is unchanged.
+	if ki := child(ds, "KeyInfo"); ki != nil {
+		ds.RemoveChild(ki)
 	}
 	var lastErr error
 	matchedCert := false
 	for _, cert := range trusted {
-		if len(embedded) > 0 && !containsCert(embedded, cert) {
+		if len(embedded) > 0 && !containsKey(embedded, cert) {
 			continue
 		}
 		matchedCert = true
@@ -575,9 +575,12 @@ func ParseCertificate(s string) (*x509.Certificate, error) {
 	return x509.ParseCertificate(der)
 }
 
-func containsCert(list []*x509.Certificate, c *x509.Certificate) bool {
+// containsKey reports whether a certificate of list carries c's public
+// key (a bare key given with --cert matches the certificate holding it).
+func containsKey(list []*x509.Certificate, c *x509.Certificate) bool {
+	type eq interface{ Equal(crypto.PublicKey) bool }
 	for _, x := range list {
-		if x.Equal(c) {
+		if k, ok := x.PublicKey.(eq); ok && k.Equal(c.PublicKey) {
 			return true
 		}
 	}
