@@ -333,3 +333,9 @@ func KeySetFromDiscovery(d *Discovery, jwks []byte) (*KeySet, error) {
 	}
 	return ks, nil
 }
+
+// SecretKeySet is a key set holding one shared secret (an "oct" key) for
+// HS256/384/512, named by source ("--secret").
+func SecretKeySet(secret []byte, source string) *KeySet {
+	return &KeySet{Keys: []Key{{Secret: append([]byte(nil), secret...), Source: source}}}
+}
