@@ -25,18 +25,18 @@ type JWTReport struct {
 	Explained []Explained     `json:"explained"`
 	// Verified is true or false when checked against the given keys, null
 	// otherwise; Verdict says it in words (see VerdictText), VerifyDetail why.
-	Verified     *bool    `json:"verified"`
-	Verdict      string   `json:"verdict"`
-	VerifyDetail string   `json:"verify_detail,omitempty"`
-	Kind         string   `json:"kind"`
-	Encrypted    bool     `json:"encrypted,omitempty"`
+	Verified     *bool  `json:"verified"`
+	Verdict      string `json:"verdict"`
+	VerifyDetail string `json:"verify_detail,omitempty"`
+	Kind         string `json:"kind"`
+	Encrypted    bool   `json:"encrypted,omitempty"`
 	// Payload is a payload that is not a JSON object (RFC 7515 allows any
 	// bytes): as text when it is UTF-8, else as base64url.
 	Payload string `json:"payload,omitempty"`
 	// Masked lists the claims shown masked because they are live
 	// credentials (a PRT cookie's refresh_token).
 	Masked []string `json:"masked,omitempty"`
-	Issues       []string `json:"issues,omitempty"`
+	Issues []string `json:"issues,omitempty"`
 }
 
 // Explained is one claim with its value rendered and its meaning from the kb.

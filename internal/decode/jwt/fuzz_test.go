@@ -31,6 +31,12 @@ func FuzzParseJWT(f *testing.F) {
 	}
 	f.Add("eyJhbGciOiJkaXIiLCJlbmMiOiJBMTI4R0NNIn0..a.b.c")
 	f.Add("a.b.c")
+	for _, v := range rfcVectors {
+		f.Add(v.token)
+		f.Add(v.token + "==")
+		f.Add(strings.NewReplacer("-", "+", "_", "/").Replace(v.token))
+	}
+	f.Add(b64url(`{"alg":"HS256","crit":["x"],"x":1}`) + "." + b64url(`{"refresh_token":"abc","is_primary":"true"}`) + ".c2ln")
 	f.Fuzz(func(t *testing.T, s string) {
 		tok, err := Parse(s)
 		if err != nil {
@@ -47,6 +53,14 @@ func FuzzParseJWT(f *testing.F) {
 		v := Verify(tok, nil)
 		if v.Verified != nil && *v.Verified {
 			t.Fatal("verified without keys")
+		}
+		if d := v.Verdict(); d.Status != StatusInvalid && d.Status != StatusNotChecked {
+			t.Fatalf("verdict %q without keys", d.Status)
+		}
+		for _, k := range tok.Masked {
+			if !strings.HasPrefix(tok.Claims.Str(k), "(masked: ") {
+				t.Fatalf("claim %s not masked", k)
+			}
 		}
 	})
 }
@@ -88,8 +102,8 @@ func FuzzParseJWKS(f *testing.F) {
 			return
 		}
 		for _, k := range ks.Keys {
-			if k.Public == nil {
-				t.Fatal("key without public key")
+			if k.Public == nil && len(k.Secret) == 0 {
+				t.Fatal("key without public key or secret")
 			}
 		}
 		for _, s := range toks {

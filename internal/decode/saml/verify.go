@@ -527,15 +527,6 @@ func sigChild(el *etree.Element) *etree.Element {
 	return nil
 }
 
-func referenceURI(sig *etree.Element) string {
-	if si := child(sig, "SignedInfo"); si != nil {
-		if r := child(si, "Reference"); r != nil {
-			return r.SelectAttrValue("URI", "")
-		}
-	}
-	return ""
-}
-
 // keyInfoCerts returns the X509Certificates in a Signature's KeyInfo.
 func keyInfoCerts(sig *etree.Element) []*x509.Certificate {
 	if sig == nil {
