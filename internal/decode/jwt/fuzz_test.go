@@ -36,6 +36,8 @@ func FuzzParseJWT(f *testing.F) {
 		f.Add(v.token + "==")
 		f.Add(strings.NewReplacer("-", "+", "_", "/").Replace(v.token))
 	}
+	f.Add(`{"payload":"` + rfc7520Payload + `","signatures":[{"protected":"` + rfc7520Protected + `","header":{"kid":"k"},"signature":"` + rfc7520Sig + `"}]}`)
+	f.Add(`{"payload":"e30","protected":"eyJhbGciOiJIUzI1NiJ9","signature":"AAAA"}`)
 	f.Add(b64url(`{"alg":"HS256","crit":["x"],"x":1}`) + "." + b64url(`{"refresh_token":"abc","is_primary":"true"}`) + ".c2ln")
 	f.Fuzz(func(t *testing.T, s string) {
 		tok, err := Parse(s)

@@ -301,6 +301,11 @@ type Token struct {
 	// the standard base64 alphabet) although the token could be read;
 	// Verify calls such a token invalid (malformed).
 	Malformed string
+	// Serialization is "compact", or "json-flattened" / "json-general" for
+	// the JWS JSON serializations (RFC 7515 §7.2), whose first signature
+	// the token stands for; Signatures counts the signatures there.
+	Serialization string
+	Signatures    int
 	// Masked lists the claims whose values Parse replaced by Mask of them
 	// because they are live credentials (a PRT cookie's refresh_token):
 	// Claims never holds them whole.
@@ -366,6 +371,13 @@ func Parse(s string) (*Token, error) {
 	if len(s) > MaxTokenSize {
 		return nil, &ParseError{Part: "token", Index: -1, Offset: -1, Err: fmt.Errorf("%d bytes exceeds the %d-byte cap", len(s), MaxTokenSize)}
 	}
+	if strings.HasPrefix(s, "{") {
+		return parseJSONSerialization(s)
+	}
+	return parseCompact(s)
+}
+
+func parseCompact(s string) (*Token, error) {
 	n := strings.Count(s, ".")
 	if n != 2 && n != 4 {
 		return nil, &ParseError{Part: "token", Index: -1, Offset: -1,
@@ -377,7 +389,7 @@ func Parse(s string) (*Token, error) {
 		o += len(parts[i-1]) + 1
 		offs[i] = o
 	}
-	tok := &Token{Raw: s, Encrypted: n == 4}
+	tok := &Token{Raw: s, Encrypted: n == 4, Serialization: "compact", Signatures: 1}
 	names := partNamesJWS
 	if tok.Encrypted {
 		names = partNamesJWE

@@ -104,3 +104,54 @@ func b64url(s string) string {
 }
 
 func encodeStd(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// RFC 7520 §4.4 (HMAC-SHA2 integrity protection): the same JWS in the
+// compact, general JSON and flattened JSON serializations, and its key.
+const (
+	rfc7520Protected = "eyJhbGciOiJIUzI1NiIsImtpZCI6IjAxOGMwYWU1LTRkOWItNDcxYi1iZmQ2LWVlZjMxNGJjNzAzNyJ9"
+	rfc7520Payload   = "SXTigJlzIGEgZGFuZ2Vyb3VzIGJ1c2luZXNzLCBGcm9kbywgZ29pbmcgb3V0IHlvdXIgZG9vci4gWW91IHN0ZXAgb250byB0aGUgcm9hZCwgYW5kIGlmIHlvdSBkb24ndCBrZWVwIHlvdXIgZmVldCwgdGhlcmXigJlzIG5vIGtub3dpbmcgd2hlcmUgeW91IG1pZ2h0IGJlIHN3ZXB0IG9mZiB0by4"
+	rfc7520Sig       = "s0h6KThzkfBBBkLspW1h84VsJZFTsPPqMDA7g1Md7p0"
+	rfc7520Key       = `{"kty":"oct","kid":"018c0ae5-4d9b-471b-bfd6-eef314bc7037","use":"sig","alg":"HS256","k":"hJtXIZ2uSN5kbQfbtTNWbpdmhkV8FJG-Onbc6mxCcYg"}`
+)
+
+func TestRFC7520Serializations(t *testing.T) {
+	ks, err := ParseJWKS([]byte(rfc7520Key))
+	if err != nil || ks.Len() != 1 {
+		t.Fatalf("key: %v", err)
+	}
+	forms := map[string]string{
+		"compact":        rfc7520Protected + "." + rfc7520Payload + "." + rfc7520Sig,
+		"json-general":   `{"payload":"` + rfc7520Payload + `","signatures":[{"protected":"` + rfc7520Protected + `","signature":"` + rfc7520Sig + `"}]}`,
+		"json-flattened": `{"payload":"` + rfc7520Payload + `","protected":"` + rfc7520Protected + `","signature":"` + rfc7520Sig + `"}`,
+	}
+	for want, in := range forms {
+		tok, err := Parse(in)
+		if err != nil {
+			t.Fatalf("%s: %v", want, err)
+		}
+		if tok.Serialization != want || !tok.PayloadNotJSON || !strings.HasPrefix(string(tok.Payload), "It\u2019s a dangerous business, Frodo") {
+			t.Errorf("%s: serialization %q, payload %q", want, tok.Serialization, tok.Payload)
+		}
+		if d := Verify(tok, ks).Verdict(); d.Status != StatusVerified {
+			t.Errorf("%s: %s", want, d)
+		}
+	}
+	// An unprotected kid selects the key; a member both protected and
+	// unprotected, or no protected header, is refused.
+	unprot := `{"payload":"` + rfc7520Payload + `","protected":"eyJhbGciOiJIUzI1NiJ9","header":{"kid":"018c0ae5-4d9b-471b-bfd6-eef314bc7037"},"signature":"AAAA"}`
+	if tok, err := Parse(unprot); err != nil || tok.KeyID() != "018c0ae5-4d9b-471b-bfd6-eef314bc7037" {
+		t.Errorf("unprotected kid: %v", err)
+	} else if d := Verify(tok, ks).Verdict(); d.Status != StatusInvalid {
+		t.Errorf("wrong MAC: %s", d)
+	}
+	for name, in := range map[string]string{
+		"duplicate member": `{"payload":"e30","protected":"eyJhbGciOiJIUzI1NiJ9","header":{"alg":"none"},"signature":"AAAA"}`,
+		"no protected":     `{"payload":"e30","header":{"alg":"HS256"},"signature":"AAAA"}`,
+		"both forms":       `{"payload":"e30","protected":"eyJhbGciOiJIUzI1NiJ9","signature":"AAAA","signatures":[{"protected":"eyJhbGciOiJIUzI1NiJ9","signature":"AAAA"}]}`,
+		"no payload":       `{"protected":"eyJhbGciOiJIUzI1NiJ9","signature":"AAAA"}`,
+	} {
+		if _, err := Parse(in); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
