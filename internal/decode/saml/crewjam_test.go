@@ -19,6 +19,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -948,6 +949,27 @@ func TestCrewjamEncryptedAssertion(t *testing.T) {
 	v := idsaml.Verify(f.xml, []*x509.Certificate{p.idp.Certificate})
 	if v.Verified == nil || !*v.Verified || !slices.Equal(v.Covered, []string{"/Response"}) {
 		t.Errorf("Verify = %s covered %v: %s", verified(v), v.Covered, v.Reason)
+	}
+	// With the SP's key, the plaintext is the assertion crewjam's IdP made
+	// and crewjam's SP decrypted, and its own signature verifies too.
+	v, pts, err := idsaml.VerifyDecrypting(f.xml, []*x509.Certificate{p.idp.Certificate}, spKey)
+	if err != nil {
+		t.Fatalf("VerifyDecrypting: %v", err)
+	}
+	if len(pts) != 1 {
+		t.Fatalf("%d plaintexts", len(pts))
+	}
+	dm := mustParse(t, pts[0])
+	if dm.Kind != "Assertion" || dm.ID != f.made.ID || dm.Assertions[0].Subject == nil || dm.Assertions[0].Subject.Value != f.made.Subject.NameID.Value {
+		t.Errorf("decrypted assertion %q (subject %+v), crewjam made %q", dm.ID, dm.Assertions[0].Subject, f.made.ID)
+	}
+	if v.Verified == nil || !*v.Verified || !slices.Contains(v.Covered, "/Response/EncryptedAssertion[1] (decrypted)") {
+		t.Errorf("VerifyDecrypting = %s covered %v: %s", verified(v), v.Covered, v.Reason)
+	}
+	// Another key cannot decrypt: an error, and the message's own verdict.
+	otherKey, _ := newKeyCert(t, "not the SP (synthetic)")
+	if _, _, err := idsaml.VerifyDecrypting(f.xml, []*x509.Certificate{p.idp.Certificate}, otherKey); !errors.Is(err, idsaml.ErrDecrypt) {
+		t.Errorf("wrong key: err %v, want ErrDecrypt", err)
 	}
 }
 
