@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -31,6 +32,9 @@ type Options struct {
 	// Skew is the clock skew allowed when checking token and SAML times; 5
 	// minutes if zero (DefaultSkew).
 	Skew time.Duration
+	// SAMLKey is the service provider's private key: encrypted assertions
+	// are decrypted with it and their own signatures checked (nil: not).
+	SAMLKey *rsa.PrivateKey
 	// SAMLAudience is the service provider's entity ID every SAML assertion
 	// must name as its audience ("" to skip the check).
 	SAMLAudience string

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"bytes"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -152,6 +153,8 @@ type SAMLExplainOptions struct {
 	Skew time.Duration
 	// Audience is the SP's entity ID the assertion must be for ("" to skip).
 	Audience string
+	// Key is the SP's private key, to decrypt encrypted assertions (nil: not).
+	Key *rsa.PrivateKey
 }
 
 // ExplainSAMLWith is ExplainSAML with every option.
@@ -205,7 +208,23 @@ func ExplainSAMLWith(input string, o SAMLExplainOptions) (*SAMLReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := New(Options{SAMLCerts: certs, Skew: o.Skew, SAMLAudience: o.Audience})
+	if o.Key != nil {
+		// Show the decrypted assertions in place of the encrypted ones.
+		if pts, err := saml.DecryptAssertions(xmlb, o.Key); err == nil {
+			k := 0
+			for i := range m.Assertions {
+				if !m.Assertions[i].Encrypted || k >= len(pts) {
+					continue
+				}
+				if dm, err := saml.Parse(pts[k]); err == nil && len(dm.Assertions) == 1 {
+					dm.Assertions[0].Path = m.Assertions[i].Path + " (decrypted)"
+					m.Assertions[i] = dm.Assertions[0]
+				}
+				k++
+			}
+		}
+	}
+	a := New(Options{SAMLCerts: certs, Skew: o.Skew, SAMLAudience: o.Audience, SAMLKey: o.Key})
 	s := a.newSignIn("saml", "")
 	a.samlToken(fakeFlow(at), s, m, "saml_"+strings.ToLower(m.Kind), "", fp(input), xmlb)
 	for i := range m.Assertions {

@@ -360,8 +360,12 @@ func (a *Analyzer) metadataFlow(f *trace.Flow) {
 
 func (a *Analyzer) verifySAML(idx int, xmlb []byte) {
 	t := &a.rep.Tokens[idx]
-	v := saml.Verify(xmlb, a.samlCerts)
+	v, _, derr := saml.VerifyDecrypting(xmlb, a.samlCerts, a.opts.SAMLKey)
 	t.Verified, t.VerifyDetail = v.Verified, v.Reason
+	if derr != nil {
+		a.finding(a.get(t.SignIn), Finding{Severity: SeverityWarning, Code: "saml_decrypt_failed", Title: "Encrypted SAML assertion cannot be decrypted with the given key",
+			Detail: fmt.Sprintf("SAML message %s: %v", t.Fingerprint, derr), Hint: "Give the private key of the service provider's encryption certificate (the one in its metadata).", FlowIDs: []int{t.FlowID}})
+	}
 	if v.SelfAsserted && v.Verified != nil && *v.Verified {
 		t.Verified = nil
 		t.VerifyDetail = "no trusted certificate: valid with the certificate the message carries (" + saml.SelfAssertedNote + "); " + saml.NoCertHint

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
@@ -23,6 +24,8 @@ type SAMLOptions struct {
 	CertFile string
 	// Audience is the SP's entity ID the assertion must be for.
 	Audience string
+	// KeyFile holds the SP's private key, to decrypt encrypted assertions.
+	KeyFile string
 	// Skew is the clock skew allowed (Go duration); analyze.DefaultSkew if empty.
 	Skew string
 }
@@ -46,7 +49,10 @@ without the SP's key). Give the trusted key with --metadata FILE (federation
 metadata) or --cert FILE (PEM, DER or base64 certificate, or a bare public
 key); without either, a signature that verifies with the certificate the
 message carries is "not checked": that proves integrity, not origin.
---audience (or --sp-entity-id) names the SP the assertion must be for.`,
+--audience (or --sp-entity-id) names the SP the assertion must be for.
+--key FILE (the SP's RSA private key, PEM or DER) decrypts encrypted
+assertions, shows them and checks their own signatures; it is read locally
+and never printed.`,
 		Example: `  idtrace saml 'https://idp.example/sso?SAMLRequest=fZJ...'
   idtrace saml --format json response.b64`,
 		Args: exactArgs(1),
@@ -58,6 +64,7 @@ message carries is "not checked": that proves integrity, not origin.
 	cmd.Flags().StringVar(&opts.CertFile, "cert", "", "IdP signing certificate or public key `FILE` (PEM, DER or base64) to verify the signature with")
 	cmd.Flags().StringVar(&opts.Audience, "audience", "", "the SP's entity `ID` the assertion must be for")
 	cmd.Flags().StringVar(&opts.Audience, "sp-entity-id", "", "same as --audience")
+	cmd.Flags().StringVar(&opts.KeyFile, "key", "", "the SP's private key `FILE` (PEM or DER) to decrypt encrypted assertions")
 	cmd.Flags().StringVar(&opts.Skew, "skew", "", "clock skew `DURATION` allowed when checking times (default 5m)")
 	return cmd
 }
@@ -92,7 +99,17 @@ func runSAML(app *App, arg string, opts SAMLOptions) error {
 		}
 		certs = append(certs, cs...)
 	}
-	r, err := analyze.ExplainSAMLWith(in, analyze.SAMLExplainOptions{At: at, Certs: certs, Skew: skew, Audience: strings.TrimSpace(opts.Audience)})
+	var key *rsa.PrivateKey
+	if opts.KeyFile != "" {
+		b, err := readCapped(opts.KeyFile, 1<<20)
+		if err != nil {
+			return fmt.Errorf("--key: %w", err)
+		}
+		if key, err = saml.ParsePrivateKey(b); err != nil {
+			return fmt.Errorf("--key %s: %w", opts.KeyFile, err)
+		}
+	}
+	r, err := analyze.ExplainSAMLWith(in, analyze.SAMLExplainOptions{At: at, Certs: certs, Skew: skew, Audience: strings.TrimSpace(opts.Audience), Key: key})
 	if err != nil {
 		return err
 	}

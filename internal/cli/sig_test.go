@@ -5,8 +5,14 @@ package cli
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -263,5 +269,70 @@ func TestNoCredentialInAnyReport(t *testing.T) {
 	}
 	if checked < 9 {
 		t.Fatalf("only %d reports checked", checked)
+	}
+}
+
+// encryptAssertion wraps assertion XML in an EncryptedAssertion for pub
+// (RSA-OAEP key transport, AES-128-CBC content), as an IdP would.
+func encryptAssertion(t *testing.T, assertion string, pub *rsa.PublicKey) string {
+	t.Helper()
+	cek := make([]byte, 16)
+	iv := make([]byte, 16)
+	if _, err := rand.Read(cek); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rand.Read(iv); err != nil {
+		t.Fatal(err)
+	}
+	pt := []byte(assertion)
+	n := 16 - len(pt)%16
+	pt = append(pt, bytes.Repeat([]byte{byte(n)}, n)...)
+	block, _ := aes.NewCipher(cek)
+	ct := make([]byte, len(pt))
+	cipher.NewCBCEncrypter(block, iv).CryptBlocks(ct, pt)
+	ek, err := rsa.EncryptOAEP(sha1.New(), rand.Reader, pub, cek, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	std := base64.StdEncoding.EncodeToString
+	return `<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element">` +
+		`<xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">` +
+		`<xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"><ds:DigestMethod Algorithm="http://www.w3.org/2000/09/xmldsig#sha1"/></xenc:EncryptionMethod>` +
+		`<xenc:CipherData><xenc:CipherValue>` + std(ek) + `</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>` +
+		`<xenc:CipherData><xenc:CipherValue>` + std(append(iv, ct...)) + `</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></saml:EncryptedAssertion>`
+}
+
+func TestSAMLKeyDecrypts(t *testing.T) {
+	spKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertion := `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a1" Version="2.0" IssueInstant="2026-01-02T10:00:00Z"><saml:Issuer>https://idp.example/</saml:Issuer><saml:Subject><saml:NameID>alice@example.test</saml:NameID></saml:Subject></saml:Assertion>`
+	resp := `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r1" Version="2.0" IssueInstant="2026-01-02T10:00:00Z" Destination="https://sp.example/acs"><saml:Issuer>https://idp.example/</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>` +
+		encryptAssertion(t, assertion, &spKey.PublicKey) + `</samlp:Response>`
+	dir := t.TempDir()
+	respFile, keyFile := filepath.Join(dir, "resp.xml"), filepath.Join(dir, "sp.key")
+	der, _ := x509.MarshalPKCS8PrivateKey(spKey)
+	if err := os.WriteFile(respFile, []byte(resp), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, out, _ := idt(t, "", "saml", respFile)
+	if strings.Contains(out, "alice@example.test") || !strings.Contains(out, "Signature: not checked (encrypted assertion") {
+		t.Errorf("without --key:\n%s", out)
+	}
+	code, out, errOut := idt(t, "", "saml", "--key", keyFile, respFile)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// Decrypted and shown; its signature is then checked like any other
+	// (this one is unsigned, so invalid).
+	if !strings.Contains(out, "alice@example.test") || !strings.Contains(out, "Signature: invalid (unsigned") {
+		t.Errorf("with --key:\n%s", out)
+	}
+	if code, _, _ := idt(t, "", "saml", "--key", respFile, respFile); code != 1 {
+		t.Errorf("--key not a key: exit %d, want 1", code)
 	}
 }
