@@ -37,7 +37,12 @@ type JWTReport struct {
 	// Masked lists the claims shown masked because they are live
 	// credentials (a PRT cookie's refresh_token).
 	Masked []string `json:"masked,omitempty"`
-	Issues []string `json:"issues,omitempty"`
+	// Decrypted is true when an encrypted token (JWE) was decrypted with
+	// the given key; Nested when a signed token was inside it, which is
+	// then what Header, Claims and the verdict are about.
+	Decrypted bool     `json:"decrypted,omitempty"`
+	Nested    bool     `json:"nested,omitempty"`
+	Issues    []string `json:"issues,omitempty"`
 }
 
 // Explained is one claim with its value rendered and its meaning from the kb.
@@ -51,12 +56,32 @@ type Explained struct {
 // explains each claim, checks its times against at (skipped when at is
 // zero) and verifies it against keys (nil: not verified).
 func ExplainJWT(raw string, keys *jwt.KeySet, at time.Time, skew time.Duration) (*JWTReport, error) {
+	return ExplainJWTWith(raw, keys, at, skew, nil)
+}
+
+// ExplainJWTWith is ExplainJWT that first decrypts a JWE with
+// decryptKey (the recipient's private key) or an oct key of keys, then
+// explains and verifies what is inside (a nested JWS is verified like any
+// other token). A decryption failure is reported among the issues.
+func ExplainJWTWith(raw string, keys *jwt.KeySet, at time.Time, skew time.Duration, decryptKey any) (*JWTReport, error) {
 	tok, err := jwt.Parse(raw)
 	if err != nil {
 		return nil, err
 	}
-	r := &JWTReport{Header: objectJSON(&tok.Header), Claims: objectJSON(&tok.Claims.Object), Encrypted: tok.Encrypted,
-		Kind: guessKind(tok), Explained: []Explained{}}
+	var decryptErr error
+	outer := tok
+	if tok.Encrypted && (decryptKey != nil || keys.Len() > 0) {
+		if dec, err := jwt.Decrypt(tok, decryptKey, keys); err == nil {
+			tok = dec
+		} else if decryptKey != nil {
+			decryptErr = err
+		}
+	}
+	r := &JWTReport{Header: objectJSON(&tok.Header), Claims: objectJSON(&tok.Claims.Object), Encrypted: outer.Encrypted,
+		Kind: guessKind(tok), Explained: []Explained{}, Decrypted: tok != outer, Nested: tok.Nested}
+	if decryptErr != nil {
+		r.Issues = append(r.Issues, "decrypt_failed: "+decryptErr.Error())
+	}
 	if tok.Encrypted {
 		r.Claims = json.RawMessage(`{}`)
 	}

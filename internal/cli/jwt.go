@@ -23,6 +23,8 @@ type JWTOptions struct {
 	Secret string
 	// Skew is the clock skew allowed (Go duration); analyze.DefaultSkew if empty.
 	Skew string
+	// KeyFile holds the recipient's private key, to decrypt JWE tokens.
+	KeyFile string
 }
 
 func newJWTCmd(app *App) *cobra.Command {
@@ -40,7 +42,9 @@ shown as text or base64url.
 The signature verdict is one of: verified (with which key), invalid (why:
 altered or wrong key, malformed encoding, unsigned, ...) or not checked (why:
 no keys, shared secret not given, unsupported algorithm or critical header,
-encrypted, Graph nonce token). Times are checked with --skew of allowance
+encrypted, Graph nonce token). An encrypted token (JWE) is decrypted with --key (the recipient's private key)
+or an oct key in --jwks ("dir", AES key wrap); a signed token inside is then
+explained and verified. Times are checked with --skew of allowance
 (default 5m). A Windows primary refresh token cookie (x-ms-RefreshTokenCredential)
 is named as such and its refresh_token is masked, as are other credentials
 inside tokens.
@@ -57,6 +61,7 @@ The token is what you asked to see: it is printed decoded, never sent anywhere.`
 	cmd.Flags().StringVar(&opts.At, "at", "", "check token times against this RFC 3339 `TIME` instead of now")
 	cmd.Flags().StringVar(&opts.Secret, "secret", "", "shared `SECRET` to verify HS256/384/512 signatures (never printed)")
 	cmd.Flags().StringVar(&opts.Skew, "skew", "", "clock skew `DURATION` allowed when checking times (default 5m)")
+	cmd.Flags().StringVar(&opts.KeyFile, "key", "", "the recipient's private key `FILE` (PEM or DER, RSA or EC) to decrypt JWE tokens")
 	return cmd
 }
 
@@ -89,6 +94,16 @@ func runJWT(app *App, arg string, opts JWTOptions) error {
 		}
 		keys = keys.Merge(jwt.SecretKeySet([]byte(opts.Secret), "--secret"))
 	}
+	var decryptKey any
+	if opts.KeyFile != "" {
+		b, err := readCapped(opts.KeyFile, 1<<20)
+		if err != nil {
+			return fmt.Errorf("--key: %w", err)
+		}
+		if decryptKey, err = jwt.ParsePrivateKey(b); err != nil {
+			return fmt.Errorf("--key %s: %w", opts.KeyFile, err)
+		}
+	}
 	var toks []string
 	if _, err := jwt.Parse(strings.TrimSpace(text)); err == nil {
 		toks = []string{strings.TrimSpace(text)}
@@ -106,7 +121,7 @@ func runJWT(app *App, arg string, opts JWTOptions) error {
 	}
 	var reps []*analyze.JWTReport
 	for _, t := range toks {
-		r, err := analyze.ExplainJWT(t, keys, at, skew)
+		r, err := analyze.ExplainJWTWith(t, keys, at, skew, decryptKey)
 		if err != nil {
 			if len(toks) == 1 {
 				return err
@@ -142,8 +157,13 @@ func writeJWTText(b *strings.Builder, r *analyze.JWTReport) {
 	fmt.Fprintf(b, "Kind:      %s\n", r.Kind)
 	fmt.Fprintf(b, "Header:    %s\n", r.Header)
 	fmt.Fprintf(b, "Signature: %s\n", analyze.VerdictText(r.Verified, r.VerifyDetail))
-	if r.Encrypted {
-		b.WriteString("Encrypted: only the header is readable\n")
+	switch {
+	case r.Nested:
+		b.WriteString("Encrypted: decrypted with --key; a signed token was inside, shown here\n")
+	case r.Decrypted:
+		b.WriteString("Encrypted: decrypted with --key\n")
+	case r.Encrypted:
+		b.WriteString("Encrypted: only the header is readable (give the recipient's key with --key)\n")
 	}
 	if r.Payload != "" {
 		fmt.Fprintf(b, "Payload:   %s (not JSON)\n", r.Payload)

@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+
 	"github.com/idtrace/idtrace/internal/analyze"
 	"github.com/idtrace/idtrace/internal/decode/jwt"
 	"github.com/idtrace/idtrace/internal/decode/saml"
@@ -334,5 +336,39 @@ func TestSAMLKeyDecrypts(t *testing.T) {
 	}
 	if code, _, _ := idt(t, "", "saml", "--key", respFile, respFile); code != 1 {
 		t.Errorf("--key not a key: exit %d, want 1", code)
+	}
+}
+
+func TestJWTKeyDecryptsNested(t *testing.T) {
+	inner, jwks := signed(t, map[string]any{"sub": "alice", "aud": "api://x"})
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.RSA_OAEP_256, Key: &rk.PublicKey}, (&jose.EncrypterOptions{}).WithContentType("JWT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := e.Encrypt([]byte(inner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwe, _ := obj.CompactSerialize()
+	keyFile := filepath.Join(t.TempDir(), "rp.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rk)}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, out, _ := idt(t, "", "jwt", "--jwks", jwks, jwe)
+	if !strings.Contains(out, "Signature: not checked (encrypted token") || strings.Contains(out, "alice") {
+		t.Errorf("without --key:\n%s", out)
+	}
+	code, out, errOut := idt(t, "", "jwt", "--jwks", jwks, "--key", keyFile, jwe)
+	if code != 0 || !strings.Contains(out, "a signed token was inside") || !strings.Contains(out, "Signature: verified (with key k1") || !strings.Contains(out, "alice") {
+		t.Errorf("with --key: exit %d %s\n%s", code, errOut, out)
+	}
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(other)}), 0o600)
+	if _, out, _ := idt(t, "", "jwt", "--key", keyFile, jwe); !strings.Contains(out, "decrypt_failed") {
+		t.Errorf("wrong --key:\n%s", out)
 	}
 }

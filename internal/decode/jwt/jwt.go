@@ -306,6 +306,9 @@ type Token struct {
 	// the token stands for; Signatures counts the signatures there.
 	Serialization string
 	Signatures    int
+	// Nested is true for the signed token found inside a decrypted JWE
+	// (see Decrypt).
+	Nested bool
 	// Masked lists the claims whose values Parse replaced by Mask of them
 	// because they are live credentials (a PRT cookie's refresh_token):
 	// Claims never holds them whole.
