@@ -56,7 +56,7 @@ func Decrypt(tok *Token, key any, ks *KeySet) (*Token, error) {
 	if tok == nil || !tok.Encrypted {
 		return nil, fmt.Errorf("%w: not an encrypted token", ErrDecrypt)
 	}
-	jwe, err := jose.ParseEncrypted(tok.Raw, jweKeyAlgs, jweEncs)
+	jwe, err := jose.ParseEncryptedCompact(tok.Raw, jweKeyAlgs, jweEncs)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
 	}

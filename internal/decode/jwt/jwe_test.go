@@ -22,8 +22,12 @@ func TestDecryptJWE(t *testing.T) {
 	}
 	js, _ := signer.Sign([]byte(`{"sub":"alice","refresh_token":"inner-secret-value-0123456789"}`))
 	inner, _ := js.CompactSerialize()
-	pubJWK := `{"kty":"EC","crv":"P-256","kid":"s1","x":"` + base64.RawURLEncoding.EncodeToString(sigKey.PublicKey.X.FillBytes(make([]byte, 32))) +
-		`","y":"` + base64.RawURLEncoding.EncodeToString(sigKey.PublicKey.Y.FillBytes(make([]byte, 32))) + `"}`
+	pt, err := sigKey.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubJWK := `{"kty":"EC","crv":"P-256","kid":"s1","x":"` + base64.RawURLEncoding.EncodeToString(pt[1:33]) +
+		`","y":"` + base64.RawURLEncoding.EncodeToString(pt[33:]) + `"}`
 	sigKS, err := ParseJWKS([]byte(pubJWK))
 	if err != nil {
 		t.Fatal(err)
