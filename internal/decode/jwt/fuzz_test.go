@@ -1,6 +1,8 @@
 package jwt
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +27,10 @@ func seedTokens(f *testing.F) []string {
 }
 
 func FuzzParseJWT(f *testing.F) {
+	dk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		f.Fatal(err)
+	}
 	for _, s := range seedTokens(f) {
 		f.Add(s)
 		f.Add("Bearer " + s[:len(s)/2] + "\n" + s[len(s)/2:])
@@ -52,6 +58,11 @@ func FuzzParseJWT(f *testing.F) {
 		_ = tok.Claims.Version()
 		_ = tok.Claims.TenantID()
 		_ = CheckTimes(tok, time.Unix(1500000000, 0), time.Minute)
+		if tok.Encrypted {
+			if dec, err := Decrypt(tok, dk, nil); err == nil {
+				_ = Verify(dec, nil)
+			}
+		}
 		v := Verify(tok, nil)
 		if v.Verified != nil && *v.Verified {
 			t.Fatal("verified without keys")
