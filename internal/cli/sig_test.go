@@ -372,3 +372,31 @@ func TestJWTKeyDecryptsNested(t *testing.T) {
 		t.Errorf("wrong --key:\n%s", out)
 	}
 }
+
+// TestAnalyzeVerdictParity: each token's verdict reads the same in the
+// text, Markdown and JSON reports of analyze.
+func TestAnalyzeVerdictParity(t *testing.T) {
+	for _, p := range []string{writePRTHAR(t), filepath.Join(testutil.SharedDir(t, "har"), "nullmicgo_chrome_azure-portal_bearer.har")} {
+		_, js, _ := idt(t, "", "analyze", "--format", "json", p)
+		var rep struct {
+			Tokens []analyze.Token `json:"tokens"`
+		}
+		if err := json.Unmarshal([]byte(js), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Tokens) == 0 {
+			t.Fatalf("%s: no tokens", filepath.Base(p))
+		}
+		_, text, _ := idt(t, "", "analyze", "--format", "text", p)
+		_, md, _ := idt(t, "", "analyze", "--format", "md", p)
+		for _, tok := range rep.Tokens {
+			if tok.Verdict != analyze.VerdictWord(tok.Verified) {
+				t.Errorf("json verdict %q disagrees with verified", tok.Verdict)
+			}
+			want := "signature " + analyze.VerdictText(tok.Verified, tok.VerifyDetail)
+			if !strings.Contains(text, want) || !strings.Contains(md, want) {
+				t.Errorf("%s: %q missing from text or md", filepath.Base(p), want)
+			}
+		}
+	}
+}
