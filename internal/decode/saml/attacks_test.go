@@ -75,6 +75,12 @@ func TestCraftedVerdicts(t *testing.T) {
 		{"assertion without ID carrying a signature that names another element", bytes.Replace(assertSigned, []byte(`Reference URI="#_assert1"`), []byte(`Reference URI="#_resp1"`), 1), StatusInvalid, "wrapped"},
 		{"two references", twoRefs, StatusInvalid, "references"},
 		{"response signature over the assertion only", bytes.Replace(respSigned, []byte(`URI="#_resp1"`), []byte(`URI="#_assert1"`), 1), StatusInvalid, "wrapped"},
+		// XSW1 and XSW2 of "On Breaking SAML" (Somorovsky et al., 2012): a
+		// new unsigned Response whose Signature is the genuine one, the
+		// genuine Response kept inside that Signature's Object (XSW1) or
+		// beside it (XSW2).
+		{"XSW1: genuine response inside the signature's Object", xsw(t, respSigned, evilAssertion, true), StatusInvalid, "wrapped"},
+		{"XSW2: genuine response beside the signature", xsw(t, respSigned, evilAssertion, false), StatusInvalid, "wrapped"},
 		{"RSA-PSS signature method", pss, StatusNotChecked, "unsupported signature algorithm"},
 		{"line breaks and spaces inside SignatureValue", wrapB64(assertSigned), StatusVerified, "covers"},
 		{"UTF-8 BOM before the XML", append([]byte("\xef\xbb\xbf"), respSigned...), StatusVerified, "covers"},
@@ -183,4 +189,27 @@ func TestTrustedBareKey(t *testing.T) {
 	if _, err := ParseTrustedCerts([]byte("not a key")); err == nil {
 		t.Error("garbage accepted")
 	}
+}
+
+// xsw builds XSW1 (inObject) or XSW2 from a signed Response: a forged
+// Response (ID of the genuine one, evil assertion) carrying the genuine
+// signature, with the genuine Response moved into the signature's
+// ds:Object or placed after the signature.
+func xsw(t *testing.T, signed []byte, evil string, inObject bool) []byte {
+	t.Helper()
+	s := strings.TrimPrefix(string(signed), `<?xml version="1.0" encoding="UTF-8"?>`)
+	i, j := strings.Index(s, "<ds:Signature"), strings.Index(s, "</ds:Signature>")+len("</ds:Signature>")
+	if i < 0 || j < len("</ds:Signature>") {
+		t.Fatal("no signature")
+	}
+	sig := s[i:j]
+	open := s[:strings.Index(s, ">")+1]
+	genuine := s[:i] + s[j:] // the genuine Response, its signature removed
+	var body string
+	if inObject {
+		body = strings.Replace(sig, "</ds:Signature>", "<ds:Object>"+genuine+"</ds:Object></ds:Signature>", 1)
+	} else {
+		body = sig + "<samlp:Extensions>" + genuine + "</samlp:Extensions>"
+	}
+	return []byte(open + body + evil + "</samlp:Response>")
 }
