@@ -632,6 +632,8 @@ func TestVerifyRedirect(t *testing.T) {
 		{"relaystate changed", strings.Replace(q, "state", "State", 1), []*x509.Certificate{p.cert}, ptrB(false)},
 		{"unsigned", "SAMLRequest=" + req, []*x509.Certificate{p.cert}, nil},
 		{"duplicate param", q + "&SAMLRequest=x", []*x509.Certificate{p.cert}, ptrB(false)},
+		// An algorithm idtrace does not implement is not checked, never "altered".
+		{"unsupported SigAlg", strings.Replace(q, url.QueryEscape("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"), url.QueryEscape("http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1"), 1), []*x509.Certificate{p.cert}, nil},
 	}
 	for _, c := range cases {
 		if v := VerifyRedirect(c.q, c.certs); !eqB(v.Verified, c.want) {
