@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/beevik/etree"
 )
 
 func TestCraftedVerdicts(t *testing.T) {
@@ -212,4 +214,35 @@ func xsw(t *testing.T, signed []byte, evil string, inObject bool) []byte {
 		body = sig + "<samlp:Extensions>" + genuine + "</samlp:Extensions>"
 	}
 	return []byte(open + body + evil + "</samlp:Response>")
+}
+
+// TestNestedMetadataSignature: federation metadata may sign each entity
+// of an EntitiesDescriptor; a signed SAML Response put under a foreign
+// root is still wrapped.
+func TestNestedMetadataSignature(t *testing.T) {
+	p := newIdP(t)
+	doc := etree.NewDocument()
+	if err := doc.ReadFromString(`<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" ID="_e1" entityID="https://idp.example"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"/></md:EntityDescriptor>`); err != nil {
+		t.Fatal(err)
+	}
+	signed, err := p.sign.SignEnveloped(doc.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := etree.NewDocument()
+	d.SetRoot(signed)
+	inner, err := d.WriteToString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outer := `<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">` + inner + `</md:EntitiesDescriptor>`
+	v := Verify([]byte(outer), []*x509.Certificate{p.cert})
+	if d := v.Verdict(); d.Status != StatusVerified || !v.Covers("/EntitiesDescriptor/EntityDescriptor[1]") {
+		t.Errorf("signed entity in EntitiesDescriptor: %s", d)
+	}
+	resp := p.response(t, respOpts{issued: time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC), audience: "a", requestID: "r", destination: "d", signResp: true})
+	foreign := `<x:Envelope xmlns:x="urn:example">` + strings.TrimPrefix(string(resp), `<?xml version="1.0" encoding="UTF-8"?>`) + `</x:Envelope>`
+	if d := Verify([]byte(foreign), []*x509.Certificate{p.cert}).Verdict(); d.Status != StatusInvalid {
+		t.Errorf("signed response under a foreign root: %s", d)
+	}
 }

@@ -158,9 +158,9 @@ const NoCertHint = "give the IdP's federation metadata (--metadata FILE) or its 
 //
 //   - at most one Assertion or EncryptedAssertion in the whole document,
 //     and it must be the root or a direct child of the root;
-//   - signatures only on the root and on that assertion, one each, each
-//     with exactly one Reference naming its own parent (by ID, or URI=""
-//     for the parent itself);
+//   - in a SAML message, signatures only on the root and on that
+//     assertion, one each, each with exactly one Reference naming its own
+//     parent (by ID, or URI="" for the whole document);
 //   - no ID value used twice;
 //   - every assertion covered by a verified signature (its own or the
 //     root's); an EncryptedAssertion under an unsigned root cannot be
@@ -242,8 +242,12 @@ func Verify(xmlb []byte, certs []*x509.Certificate) Verification {
 			problems = append(problems, fmt.Sprintf("wrapped: assertion at %s, not a direct child of the %s", a.path, root.Tag))
 		}
 	}
+	// In a SAML message only the root and its assertion may be signed.
+	// Other documents (federation metadata) may sign nested entities.
+	rns := root.NamespaceURI()
+	samlMsg := rns == NSProtocol || rns == NSProtocol1 || rns == NSAssertion || rns == NSAssertion1
 	for _, s := range sigParents {
-		if s.el != root && !isAssertionEl(s.el) || s.el != root && s.el.Parent() != root {
+		if samlMsg && (s.el != root && !isAssertionEl(s.el) || s.el != root && s.el.Parent() != root) {
 			problems = append(problems, fmt.Sprintf("wrapped: signature on unexpected element %s", s.path))
 		}
 	}
