@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/idtrace/idtrace/internal/decode/saml"
@@ -15,6 +17,9 @@ import (
 func (a *Analyzer) samlSPChecks(f *trace.Flow, s *signin, as *saml.Assertion, m *saml.Message) {
 	if as.Encrypted {
 		return
+	}
+	if len(m.Assertions) > 0 && as == &m.Assertions[0] {
+		a.samlDestination(f, s, m)
 	}
 	one := &saml.Message{Kind: m.Kind, InResponseTo: m.InResponseTo, Destination: m.Destination, Assertions: []saml.Assertion{*as}}
 	at := f.Started
@@ -58,4 +63,29 @@ func (a *Analyzer) samlSPChecks(f *trace.Flow, s *signin, as *saml.Assertion, m 
 				Hint:   "Make the Identifier (Entity ID) of the IdP's app configuration equal the SP's entity ID exactly (scheme, trailing slash).", FlowIDs: []int{f.ID}})
 		}
 	}
+}
+
+// samlDestination compares a Response's Destination with the URL it was
+// posted to, as a service provider does ("received at ... instead of").
+func (a *Analyzer) samlDestination(f *trace.Flow, s *signin, m *saml.Message) {
+	if f.Request == nil || f.Request.URL == "" || m.Destination == "" {
+		return
+	}
+	u, err := url.Parse(f.Request.URL)
+	if err != nil {
+		return
+	}
+	u.RawQuery, u.Fragment = "", ""
+	d, err := url.Parse(m.Destination)
+	if err != nil {
+		return
+	}
+	// Scheme and host compare without case, the path exactly.
+	if strings.EqualFold(u.Scheme, d.Scheme) && strings.EqualFold(u.Host, d.Host) && u.Path == d.Path {
+		return
+	}
+	s.fail("SAML response posted to another URL than its Destination")
+	a.finding(s, Finding{Severity: SeverityError, Code: "saml_destination_differs", Title: "SAML response received at another URL than its Destination",
+		Detail: fmt.Sprintf("Response %s is addressed to %s but was posted to %s.", m.ID, m.Destination, u.String()),
+		Hint:   "The service provider rejects it: make the Reply URL (ACS) configured at the IdP equal the URL the app receives responses at (scheme, host, path, case).", FlowIDs: []int{f.ID}})
 }
