@@ -400,3 +400,19 @@ func TestAnalyzeVerdictParity(t *testing.T) {
 		}
 	}
 }
+
+func TestAnalyzeSignatureFlags(t *testing.T) {
+	p := writePRTHAR(t)
+	if code, _, _ := idt(t, "", "analyze", "--skew", "soon", p); code != 2 {
+		t.Errorf("bad --skew: exit %d, want 2", code)
+	}
+	if code, _, _ := idt(t, "", "analyze", "--cert", p, p); code != 1 {
+		t.Errorf("--cert not a certificate: exit %d, want 1", code)
+	}
+	if code, _, _ := idt(t, "", "analyze", "--key", p, p); code != 1 {
+		t.Errorf("--key not a key: exit %d, want 1", code)
+	}
+	if code, out, errOut := idt(t, "", "analyze", "--skew", "2m", "--audience", "https://sp.example/", p); code != 0 || !strings.Contains(out, "prt_cookie") {
+		t.Errorf("valid flags: exit %d %s", code, errOut)
+	}
+}
