@@ -246,3 +246,37 @@ func TestNestedMetadataSignature(t *testing.T) {
 		t.Errorf("signed response under a foreign root: %s", d)
 	}
 }
+
+// TestEmptyURIAssertionOnly: an assertion signed on its own with
+// Reference URI="" (some signers mean the assertion, not the document it
+// later travels in) verifies as covering the assertion only; tampering
+// with it is still caught.
+func TestEmptyURIAssertionOnly(t *testing.T) {
+	p := newIdP(t)
+	a := etree.NewDocument()
+	if err := a.ReadFromString(`<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" Version="2.0" IssueInstant="2026-01-02T10:00:00Z"><saml:Issuer>https://idp.example</saml:Issuer><saml:Subject><saml:NameID>alice@example.com</saml:NameID></saml:Subject></saml:Assertion>`); err != nil {
+		t.Fatal(err)
+	}
+	signed, err := p.sign.SignEnveloped(a.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := etree.NewDocument()
+	d.SetRoot(signed)
+	as, err := d.WriteToString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(as, `URI=""`) {
+		t.Fatal(`goxmldsig did not sign with URI=""`)
+	}
+	resp := `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r" Version="2.0" IssueInstant="2026-01-02T10:00:00Z"><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>` + as + `</samlp:Response>`
+	v := Verify([]byte(resp), []*x509.Certificate{p.cert})
+	if d := v.Verdict(); d.Status != StatusVerified || !v.Covers("/Response/Assertion[1]") || v.Covers("/Response/Status[1]") {
+		t.Errorf("assertion-only URI=\"\": %s covered %v", d, v.Covered)
+	}
+	tampered := strings.Replace(resp, "alice@", "mallory@", 1)
+	if d := Verify([]byte(tampered), []*x509.Certificate{p.cert}).Verdict(); d.Status != StatusInvalid {
+		t.Errorf("tampered: %s", d)
+	}
+}

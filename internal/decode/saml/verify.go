@@ -418,39 +418,44 @@ func checkOne(el *etree.Element, trusted []*x509.Certificate, userCerts bool) Si
 		sc.Reason = "no certificate: " + NoCertHint
 		return sc
 	}
-	// Validate a copy that carries the namespace declarations in scope
-	// from its ancestors (IdPs often declare saml: on the Response only).
-	detached := el.Copy()
+	// The forms to validate: a copy of el carrying the namespace
+	// declarations in scope from its ancestors (IdPs often declare saml:
+	// on the Response only); for URI="" inside the document, first the
+	// whole document (see below).
+	type form struct {
+		el     *etree.Element
+		idAttr string
+		covers string
+	}
+	var forms []form
 	if ref == "" && el.Parent() != nil {
 		// URI="" is the whole document less this enveloped signature
 		// (xmldsig §4.4.3.2), even on a signature inside the assertion:
 		// validate a copy of the root holding this signature as its own.
 		// A signature of the root itself, made after this one, is not part
-		// of what this one signed.
+		// of what this one signed. Some signers meant the assertion alone:
+		// that form is tried next and covers the assertion only.
 		root := el
 		for root.Parent() != nil && root.Parent().Tag != "" {
 			root = root.Parent()
 		}
 		rc := root.Copy()
-		ec := followPath(rc, indexPath(root, el))
-		if ec == nil {
-			sc.Verified = ptrB(false)
-			sc.Reason = "malformed: cannot locate the signed element"
-			return sc
+		if ec := followPath(rc, indexPath(root, el)); ec != nil {
+			s := sigChild(ec)
+			ec.RemoveChild(s)
+			if rs := sigChild(rc); rs != nil {
+				rc.RemoveChild(rs)
+			}
+			rc.InsertChildAt(0, s)
+			rid := "ID"
+			if root.SelectAttr("ID") == nil && root.SelectAttr("ResponseID") != nil {
+				rid = "ResponseID"
+			}
+			forms = append(forms, form{rc, rid, "/" + root.Tag})
 		}
-		s := sigChild(ec)
-		ec.RemoveChild(s)
-		if rs := sigChild(rc); rs != nil {
-			rc.RemoveChild(rs)
-		}
-		rc.InsertChildAt(0, s)
-		detached, el = rc, root
-		idAttr = "ID"
-		if el.SelectAttr("ID") == nil && el.SelectAttr("ResponseID") != nil {
-			idAttr = "ResponseID"
-		}
-		sc.Covers = "/" + root.Tag
-	} else if el.Parent() != nil {
+	}
+	detached := el.Copy()
+	if el.Parent() != nil {
 		nsctx, err := etreeutils.NSBuildParentContext(el)
 		if err == nil {
 			detached, err = etreeutils.NSDetatch(nsctx, el)
@@ -461,41 +466,47 @@ func checkOne(el *etree.Element, trusted []*x509.Certificate, userCerts bool) Si
 			return sc
 		}
 	}
-	ds := sigChild(detached)
-	// Line breaks and spaces inside SignatureValue (pretty-printed IdP
-	// output) are not part of the value. SignatureValue lies outside
-	// SignedInfo, so removing them changes nothing that is signed.
-	if sv := child(ds, "SignatureValue"); sv != nil {
-		sv.SetText(strings.Join(strings.Fields(sv.Text()), ""))
-	}
+	forms = append(forms, form{detached, idAttr, ""})
 	embedded := keyInfoCerts(sig)
-	// The trusted certificate, not the one in KeyInfo, does the checking:
-	// drop KeyInfo from the copy so goxmldsig uses the trusted one (a
-	// certificate in KeyInfo only selects which trusted key to try). KeyInfo
-	// is inside the Signature, which the enveloped transform removes, so
-	// the signed content is unchanged.
-	if ki := child(ds, "KeyInfo"); ki != nil {
-		ds.RemoveChild(ki)
-	}
 	var lastErr error
 	matchedCert := false
-	for _, cert := range trusted {
-		if len(embedded) > 0 && !containsKey(embedded, cert) {
-			continue
+	for _, fm := range forms {
+		ds := sigChild(fm.el)
+		// Line breaks and spaces inside SignatureValue (pretty-printed IdP
+		// output) are not part of the value. SignatureValue lies outside
+		// SignedInfo, so removing them changes nothing that is signed.
+		if sv := child(ds, "SignatureValue"); sv != nil {
+			sv.SetText(strings.Join(strings.Fields(sv.Text()), ""))
 		}
-		matchedCert = true
-		ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{cert}})
-		ctx.IdAttribute = idAttr
-		// Certificate lifetimes are reported, not enforced: see Verify.
-		ctx.Clock = dsig.NewFakeClockAt(cert.NotBefore.Add(cert.NotAfter.Sub(cert.NotBefore) / 2))
-		if _, err := ctx.Validate(detached); err != nil {
-			lastErr = err
-			continue
+		// The trusted certificate, not the one in KeyInfo, does the
+		// checking: drop KeyInfo from the copy so goxmldsig uses the
+		// trusted one (a certificate in KeyInfo only selects which trusted
+		// key to try). KeyInfo is inside the Signature, which the
+		// enveloped transform removes, so the signed content is unchanged.
+		if ki := child(ds, "KeyInfo"); ki != nil {
+			ds.RemoveChild(ki)
 		}
-		sc.Verified = ptrB(true)
-		sc.Certificate = cert
-		sc.Reason = "valid"
-		return sc
+		for _, cert := range trusted {
+			if len(embedded) > 0 && !containsKey(embedded, cert) {
+				continue
+			}
+			matchedCert = true
+			ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{cert}})
+			ctx.IdAttribute = fm.idAttr
+			// Certificate lifetimes are reported, not enforced: see Verify.
+			ctx.Clock = dsig.NewFakeClockAt(cert.NotBefore.Add(cert.NotAfter.Sub(cert.NotBefore) / 2))
+			if _, err := ctx.Validate(fm.el); err != nil {
+				if lastErr == nil {
+					lastErr = err
+				}
+				continue
+			}
+			sc.Verified = ptrB(true)
+			sc.Certificate = cert
+			sc.Reason = "valid"
+			sc.Covers = fm.covers
+			return sc
+		}
 	}
 	if !matchedCert {
 		sc.Verified = ptrB(false)
