@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -28,8 +29,15 @@ type Options struct {
 	// saml.ParseMetadata(...).SigningCerts); certificates in federation
 	// metadata found in the trace are added.
 	SAMLCerts []*x509.Certificate
-	// Skew is the clock skew allowed when checking token times; 5 minutes if zero.
+	// Skew is the clock skew allowed when checking token and SAML times; 5
+	// minutes if zero (DefaultSkew).
 	Skew time.Duration
+	// SAMLKey is the service provider's private key: encrypted assertions
+	// are decrypted with it and their own signatures checked (nil: not).
+	SAMLKey *rsa.PrivateKey
+	// SAMLAudience is the service provider's entity ID every SAML assertion
+	// must name as its audience ("" to skip the check).
+	SAMLAudience string
 	// MaxBody caps how many bytes of each body are scanned; 4 MiB if zero.
 	MaxBody int
 	// MaxStepsPerSignIn caps the API-call steps listed per sign-in; 50 if zero.
@@ -112,7 +120,7 @@ func (s *signin) fail(reason string) {
 // New returns an Analyzer.
 func New(opts Options) *Analyzer {
 	if opts.Skew == 0 {
-		opts.Skew = 5 * time.Minute
+		opts.Skew = DefaultSkew
 	}
 	if opts.MaxBody == 0 {
 		opts.MaxBody = 4 << 20
@@ -808,6 +816,7 @@ func (a *Analyzer) Finish() *Report {
 	a.finishSAML()
 	a.finishLoops()
 	a.finishSeamlessSSO()
+	a.rep.setVerdicts()
 	for _, s := range a.signins {
 		if s.Result == "" {
 			switch {

@@ -2,13 +2,16 @@ package analyze
 
 import (
 	"bytes"
+	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html"
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/idtrace/idtrace/internal/decode/jwt"
 	"github.com/idtrace/idtrace/internal/decode/saml"
@@ -21,12 +24,25 @@ type JWTReport struct {
 	Header    json.RawMessage `json:"header"`
 	Claims    json.RawMessage `json:"claims"`
 	Explained []Explained     `json:"explained"`
-	// Verified is true or false when checked against the given keys, null otherwise.
-	Verified     *bool    `json:"verified"`
-	VerifyDetail string   `json:"verify_detail,omitempty"`
-	Kind         string   `json:"kind"`
-	Encrypted    bool     `json:"encrypted,omitempty"`
-	Issues       []string `json:"issues,omitempty"`
+	// Verified is true or false when checked against the given keys, null
+	// otherwise; Verdict says it in words (see VerdictText), VerifyDetail why.
+	Verified     *bool  `json:"verified"`
+	Verdict      string `json:"verdict"`
+	VerifyDetail string `json:"verify_detail,omitempty"`
+	Kind         string `json:"kind"`
+	Encrypted    bool   `json:"encrypted,omitempty"`
+	// Payload is a payload that is not a JSON object (RFC 7515 allows any
+	// bytes): as text when it is UTF-8, else as base64url.
+	Payload string `json:"payload,omitempty"`
+	// Masked lists the claims shown masked because they are live
+	// credentials (a PRT cookie's refresh_token).
+	Masked []string `json:"masked,omitempty"`
+	// Decrypted is true when an encrypted token (JWE) was decrypted with
+	// the given key; Nested when a signed token was inside it, which is
+	// then what Header, Claims and the verdict are about.
+	Decrypted bool     `json:"decrypted,omitempty"`
+	Nested    bool     `json:"nested,omitempty"`
+	Issues    []string `json:"issues,omitempty"`
 }
 
 // Explained is one claim with its value rendered and its meaning from the kb.
@@ -40,12 +56,32 @@ type Explained struct {
 // explains each claim, checks its times against at (skipped when at is
 // zero) and verifies it against keys (nil: not verified).
 func ExplainJWT(raw string, keys *jwt.KeySet, at time.Time, skew time.Duration) (*JWTReport, error) {
+	return ExplainJWTWith(raw, keys, at, skew, nil)
+}
+
+// ExplainJWTWith is ExplainJWT that first decrypts a JWE with
+// decryptKey (the recipient's private key) or an oct key of keys, then
+// explains and verifies what is inside (a nested JWS is verified like any
+// other token). A decryption failure is reported among the issues.
+func ExplainJWTWith(raw string, keys *jwt.KeySet, at time.Time, skew time.Duration, decryptKey any) (*JWTReport, error) {
 	tok, err := jwt.Parse(raw)
 	if err != nil {
 		return nil, err
 	}
-	r := &JWTReport{Header: objectJSON(&tok.Header), Claims: objectJSON(&tok.Claims.Object), Encrypted: tok.Encrypted,
-		Kind: guessKind(tok), Explained: []Explained{}}
+	var decryptErr error
+	outer := tok
+	if tok.Encrypted && (decryptKey != nil || keys.Len() > 0) {
+		if dec, err := jwt.Decrypt(tok, decryptKey, keys); err == nil {
+			tok = dec
+		} else if decryptKey != nil {
+			decryptErr = err
+		}
+	}
+	r := &JWTReport{Header: objectJSON(&tok.Header), Claims: objectJSON(&tok.Claims.Object), Encrypted: outer.Encrypted,
+		Kind: guessKind(tok), Explained: []Explained{}, Decrypted: tok != outer, Nested: tok.Nested}
+	if decryptErr != nil {
+		r.Issues = append(r.Issues, "decrypt_failed: "+decryptErr.Error())
+	}
 	if tok.Encrypted {
 		r.Claims = json.RawMessage(`{}`)
 	}
@@ -56,20 +92,25 @@ func ExplainJWT(raw string, keys *jwt.KeySet, at time.Time, skew time.Duration) 
 		}
 		r.Explained = append(r.Explained, e)
 	}
+	if tok.PayloadNotJSON {
+		if utf8.Valid(tok.Payload) {
+			r.Payload = string(tok.Payload)
+		} else {
+			r.Payload = base64.RawURLEncoding.EncodeToString(tok.Payload)
+		}
+	}
+	r.Masked = tok.Masked
 	if !at.IsZero() {
 		if skew == 0 {
-			skew = 5 * time.Minute
+			skew = DefaultSkew
 		}
 		for _, is := range jwt.CheckTimes(tok, at, skew) {
 			r.Issues = append(r.Issues, is.Code+": "+is.Detail)
 		}
 	}
-	if keys != nil && keys.Len() > 0 {
-		v := jwt.Verify(tok, keys)
-		r.Verified, r.VerifyDetail = v.Verified, v.Reason
-	} else {
-		r.VerifyDetail = "signature not verified (no keys given: use --jwks FILE)"
-	}
+	v := jwt.Verify(tok, keys)
+	r.Verified, r.VerifyDetail = v.Verified, v.Reason
+	r.Verdict = VerdictWord(r.Verified)
 	return r, nil
 }
 
@@ -111,8 +152,10 @@ type SAMLReport struct {
 	Binding string          `json:"binding"`
 	Message json.RawMessage `json:"message"`
 	// Verified is true/false when checked against trusted certificates
-	// (--metadata), null otherwise (see VerifyDetail).
+	// (--metadata, --cert), null otherwise; Verdict says it in words (see
+	// VerdictText), VerifyDetail why.
 	Verified     *bool    `json:"verified"`
+	Verdict      string   `json:"verdict"`
 	VerifyDetail string   `json:"verify_detail,omitempty"`
 	Problems     []string `json:"problems,omitempty"`
 	Issues       []string `json:"issues,omitempty"`
@@ -122,6 +165,26 @@ type SAMLReport struct {
 // value, as a redirect-binding value, or as a URL or form body carrying
 // SAMLRequest / SAMLResponse. Conditions are checked against at (skipped when zero).
 func ExplainSAML(input string, at time.Time, certs []*x509.Certificate) (*SAMLReport, error) {
+	return ExplainSAMLWith(input, SAMLExplainOptions{At: at, Certs: certs})
+}
+
+// SAMLExplainOptions are the settings of ExplainSAMLWith.
+type SAMLExplainOptions struct {
+	// At is the time to check conditions against (skipped when zero).
+	At time.Time
+	// Certs are the trusted signing certificates (--metadata, --cert).
+	Certs []*x509.Certificate
+	// Skew is the clock skew allowed; DefaultSkew when zero.
+	Skew time.Duration
+	// Audience is the SP's entity ID the assertion must be for ("" to skip).
+	Audience string
+	// Key is the SP's private key, to decrypt encrypted assertions (nil: not).
+	Key *rsa.PrivateKey
+}
+
+// ExplainSAMLWith is ExplainSAML with every option.
+func ExplainSAMLWith(input string, o SAMLExplainOptions) (*SAMLReport, error) {
+	at, certs := o.At, o.Certs
 	in := strings.TrimSpace(input)
 	binding := "xml"
 	var xmlb []byte
@@ -170,7 +233,23 @@ func ExplainSAML(input string, at time.Time, certs []*x509.Certificate) (*SAMLRe
 	if err != nil {
 		return nil, err
 	}
-	a := New(Options{SAMLCerts: certs})
+	if o.Key != nil {
+		// Show the decrypted assertions in place of the encrypted ones.
+		if pts, err := saml.DecryptAssertions(xmlb, o.Key); err == nil {
+			k := 0
+			for i := range m.Assertions {
+				if !m.Assertions[i].Encrypted || k >= len(pts) {
+					continue
+				}
+				if dm, err := saml.Parse(pts[k]); err == nil && len(dm.Assertions) == 1 {
+					dm.Assertions[0].Path = m.Assertions[i].Path + " (decrypted)"
+					m.Assertions[i] = dm.Assertions[0]
+				}
+				k++
+			}
+		}
+	}
+	a := New(Options{SAMLCerts: certs, Skew: o.Skew, SAMLAudience: o.Audience, SAMLKey: o.Key})
 	s := a.newSignIn("saml", "")
 	a.samlToken(fakeFlow(at), s, m, "saml_"+strings.ToLower(m.Kind), "", fp(input), xmlb)
 	for i := range m.Assertions {
@@ -178,7 +257,7 @@ func ExplainSAML(input string, at time.Time, certs []*x509.Certificate) (*SAMLRe
 	}
 	a.finishSAML()
 	r := &SAMLReport{Binding: binding, Message: a.rep.Tokens[0].Claims, Problems: m.Problems,
-		Verified: a.rep.Tokens[0].Verified, VerifyDetail: a.rep.Tokens[0].VerifyDetail}
+		Verified: a.rep.Tokens[0].Verified, Verdict: VerdictWord(a.rep.Tokens[0].Verified), VerifyDetail: a.rep.Tokens[0].VerifyDetail}
 	for _, f := range a.rep.Findings {
 		r.Issues = append(r.Issues, f.Code+": "+f.Detail)
 	}

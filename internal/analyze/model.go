@@ -202,7 +202,10 @@ type Token struct {
 	Claims    json.RawMessage `json:"claims"`
 	// Verified is true/false when the signature was checked, null when it
 	// could not be (no key in the trace and none given).
-	Verified     *bool  `json:"verified"`
+	Verified *bool `json:"verified"`
+	// Verdict is Verified in words: "verified", "invalid" or "not checked"
+	// (see VerdictText); VerifyDetail says why.
+	Verdict      string `json:"verdict"`
 	VerifyDetail string `json:"verify_detail,omitempty"`
 	// KeyID is the key that verified it (or the one it names).
 	KeyID string `json:"kid,omitempty"`

@@ -407,18 +407,7 @@ func (w *writer) tokens(r *Report) {
 		return
 	}
 	for i, t := range r.Tokens {
-		ver := "signature not verified"
-		if t.Verified != nil {
-			if *t.Verified {
-				ver = "signature verified (kid " + t.KeyID + ")"
-			} else {
-				ver = "SIGNATURE INVALID: " + t.VerifyDetail
-			}
-		} else if strings.HasPrefix(t.VerifyDetail, ver) {
-			ver = t.VerifyDetail
-		} else if t.VerifyDetail != "" {
-			ver += ": " + t.VerifyDetail
-		}
+		ver := "signature " + VerdictText(t.Verified, t.VerifyDetail)
 		head := fmt.Sprintf("[%d] %s %s at flow #%d %s, seen %d× — %s", i, t.Kind, t.Fingerprint, t.FlowID, t.Where, t.Seen, ver)
 		if w.md {
 			fmt.Fprintf(&w.b, "- %s\n\n", w.t(head))

@@ -244,6 +244,7 @@ func (a *Analyzer) samlAssertion(f *trace.Flow, s *signin, as *saml.Assertion, m
 				Hint:   "Make the Identifier (Entity ID) of the IdP's app configuration equal the SP's entity ID exactly (scheme, trailing slash).", FlowIDs: []int{f.ID}})
 		}
 	}
+	a.samlSPChecks(f, s, as, m)
 	if s.RedirectURI != "" && m.Destination != "" && m.Destination != s.RedirectURI {
 		a.finding(s, Finding{Severity: SeverityWarning, Code: "saml_destination_mismatch", Title: "SAML response Destination differs from the ACS URL",
 			Detail: fmt.Sprintf("The request asked for %s; the response is addressed to %s.", s.RedirectURI, m.Destination),
@@ -289,7 +290,7 @@ func (a *Analyzer) samlToken(f *trace.Flow, s *signin, m *saml.Message, kind, wh
 	}
 	cj, _ := json.Marshal(claims)
 	t := Token{FlowID: f.ID, Where: where, Kind: kind, Fingerprint: key[:12], Seen: 1, Header: json.RawMessage(`{}`), Claims: cj,
-		VerifyDetail: "signature not verified"}
+		VerifyDetail: "no certificate: " + saml.NoCertHint}
 	if s != nil {
 		t.SignIn = s.ID
 	}
@@ -303,7 +304,7 @@ func (a *Analyzer) samlToken(f *trace.Flow, s *signin, m *saml.Message, kind, wh
 	if s != nil {
 		s.Tokens = append(s.Tokens, idx)
 	}
-	if len(xmlb) > 0 && m.Signed || len(xmlb) > 0 && slices.ContainsFunc(m.Assertions, func(x saml.Assertion) bool { return x.Signed }) {
+	if len(xmlb) > 0 && (m.Signed || slices.ContainsFunc(m.Assertions, func(x saml.Assertion) bool { return x.Signed || x.Encrypted }) || len(m.Assertions) > 1) {
 		if a.pendingBytes+len(xmlb) <= maxPendingSAML {
 			// Verify at Finish, when every certificate of the trace is known.
 			a.pendingSAML = append(a.pendingSAML, pendingSAML{idx, append([]byte(nil), xmlb...)})
@@ -363,14 +364,18 @@ func (a *Analyzer) metadataFlow(f *trace.Flow) {
 
 func (a *Analyzer) verifySAML(idx int, xmlb []byte) {
 	t := &a.rep.Tokens[idx]
-	v := saml.Verify(xmlb, a.samlCerts)
+	v, _, derr := saml.VerifyDecrypting(xmlb, a.samlCerts, a.opts.SAMLKey)
 	t.Verified, t.VerifyDetail = v.Verified, v.Reason
+	if derr != nil {
+		a.finding(a.get(t.SignIn), Finding{Severity: SeverityWarning, Code: "saml_decrypt_failed", Title: "Encrypted SAML assertion cannot be decrypted with the given key",
+			Detail: fmt.Sprintf("SAML message %s: %v", t.Fingerprint, derr), Hint: "Give the private key of the service provider's encryption certificate (the one in its metadata).", FlowIDs: []int{t.FlowID}})
+	}
 	if v.SelfAsserted && v.Verified != nil && *v.Verified {
 		t.Verified = nil
-		t.VerifyDetail = "signature not verified against a trusted certificate; it is valid with the certificate the message carries (" + saml.SelfAssertedNote + "); give --metadata FILE"
+		t.VerifyDetail = "no trusted certificate: valid with the certificate the message carries (" + saml.SelfAssertedNote + "); " + saml.NoCertHint
 	}
 	if t.VerifyDetail == "" && t.Verified == nil {
-		t.VerifyDetail = "signature not verified"
+		t.VerifyDetail = "no certificate: " + saml.NoCertHint
 	}
 	if t.Verified != nil && !*t.Verified {
 		a.get(t.SignIn).fail("SAML signature invalid")

@@ -72,7 +72,7 @@ func TestSAMLSignatures(t *testing.T) {
 	}{
 		{"trusted certificate", string(signed), []*x509.Certificate{cert}, "true", "", ""},
 		{"only the embedded certificate", string(signed), nil, "null", "self-asserted", ""},
-		{"another IdP's certificate", string(signed), []*x509.Certificate{otherCert}, "null", "not among the trusted", ""},
+		{"another IdP's certificate", string(signed), []*x509.Certificate{otherCert}, "false", "wrong key", "bad_signature"},
 		{"tampered", tampered, []*x509.Certificate{cert}, "false", "", "bad_signature"},
 		{"unsigned", string(raw), []*x509.Certificate{cert}, "false", "unsigned", "saml_unsigned"},
 		{"signed but expired", string(expired), []*x509.Certificate{expCert}, "true", "", "saml_conditions_expired"},

@@ -155,13 +155,17 @@ func (a *Analyzer) addToken(f *trace.Flow, s *signin, raw, where, name string, i
 	if t.Kind == "" {
 		t.Kind = guessKind(tok)
 	}
+	if jwt.IsPRTCookieName(name) {
+		t.Kind = "prt_cookie"
+	}
 	if t.Kind == "access_token" && s != nil {
 		a.byAccess[key] = s.ID
 	}
-	if t.Kind != "prt_cookie" {
-		t.Summary = summary(tok)
-		a.explainClaims(tok)
+	t.Summary = summary(tok)
+	if t.Kind == "prt_cookie" {
+		t.Summary = append([]KV{{"what", jwt.PRTLabel}}, t.Summary...)
 	}
+	a.explainClaims(tok)
 	if !tok.Encrypted {
 		if e := tok.Claims.Expiry(); e != nil {
 			t.exp = *e
@@ -305,6 +309,9 @@ func guessKind(tok *jwt.Token) string {
 	if tok.Encrypted {
 		return "jwe"
 	}
+	if tok.IsPRT() {
+		return "prt_cookie"
+	}
 	typ := strings.ToLower(tok.Header.Str("typ"))
 	c := &tok.Claims
 	switch {
@@ -395,7 +402,7 @@ func (a *Analyzer) verify(t *Token) {
 	t.KeyID = v.KeyID
 	t.VerifyDetail = v.Reason
 	if v.Verified == nil && t.VerifyDetail == "" {
-		t.VerifyDetail = "signature not verified"
+		t.VerifyDetail = "no keys"
 	}
 	if v.Verified != nil && !*v.Verified && t.Kind != "client_assertion" {
 		a.get(t.SignIn).fail("token signature invalid")

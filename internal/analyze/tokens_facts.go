@@ -9,7 +9,6 @@ import (
 	"github.com/idtrace/idtrace/internal/kb"
 )
 
-
 // The default member role every member user carries in wids; not worth naming.
 const memberRoleTemplate = "b79fbf4d-3ef9-4689-8143-76b194e85509"
 

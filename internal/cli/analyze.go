@@ -31,6 +31,7 @@ type AnalyzeOptions struct {
 	// OIDC discovery+keys document; SAML federation metadata XML).
 	JWKSFile, MetadataFile string
 	traceOptions
+	sigOptions
 }
 
 func newAnalyzeCmd(app *App) *cobra.Command {
@@ -69,6 +70,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 a finding at or above --fail-on.`,
 	cmd.Flags().StringVar(&opts.JWKSFile, "jwks", "", "JWKS `FILE` with extra signing keys")
 	cmd.Flags().StringVar(&opts.MetadataFile, "metadata", "", "SAML federation metadata `FILE` with signing certificates")
 	addPasswordFlag(cmd, &opts.traceOptions)
+	addSigFlags(cmd, &opts.sigOptions)
 	return cmd
 }
 
@@ -82,6 +84,9 @@ func checkAnalyzeOptions(opts AnalyzeOptions) error {
 	case "", "warning", "error", "info":
 	default:
 		return usageErr("--fail-on: want warning or error, got %q", opts.FailOn)
+	}
+	if _, err := parseSkew(opts.Skew); err != nil {
+		return err
 	}
 	return nil
 }
@@ -131,6 +136,9 @@ func RunAnalyze(app *App, src trace.Source, opts AnalyzeOptions) error {
 			return err
 		}
 		aopts.SAMLCerts = certs
+	}
+	if err := opts.sigOptions.apply(&aopts); err != nil {
+		return err
 	}
 	rep, srcErr := analyze.Run(src, aopts)
 	rep.Source = opts.Name

@@ -19,6 +19,12 @@ type JWTOptions struct {
 	JWKSFile string
 	// At is the time to check exp/nbf/iat against (RFC 3339); now if empty.
 	At string
+	// Secret is the shared secret of HS256/384/512 tokens.
+	Secret string
+	// Skew is the clock skew allowed (Go duration); analyze.DefaultSkew if empty.
+	Skew string
+	// KeyFile holds the recipient's private key, to decrypt JWE tokens.
+	KeyFile string
 }
 
 func newJWTCmd(app *App) *cobra.Command {
@@ -28,8 +34,20 @@ func newJWTCmd(app *App) *cobra.Command {
 		Short: "Decode a JWT and explain its claims",
 		Long: `jwt decodes a JSON Web Token (given as is, in a file, or on standard input with -;
 a "Bearer " prefix is fine), explains each claim, checks its times and, with
---jwks, verifies its signature. A file holding several tokens (a log, a HAR)
-gives one report per token; with --format json that is an array.
+--jwks (or --secret for HS256/384/512), verifies its signature. A file holding
+several tokens (a log, a HAR) gives one report per token; with --format json
+that is an array. Payloads that are not JSON (RFC 7515 allows any bytes) are
+shown as text or base64url.
+
+The signature verdict is one of: verified (with which key), invalid (why:
+altered or wrong key, malformed encoding, unsigned, ...) or not checked (why:
+no keys, shared secret not given, unsupported algorithm or critical header,
+encrypted, Graph nonce token). An encrypted token (JWE) is decrypted with --key (the recipient's private key)
+or an oct key in --jwks ("dir", AES key wrap); a signed token inside is then
+explained and verified. Times are checked with --skew of allowance
+(default 5m). A Windows primary refresh token cookie (x-ms-RefreshTokenCredential)
+is named as such and its refresh_token is masked, as are other credentials
+inside tokens.
 
 The token is what you asked to see: it is printed decoded, never sent anywhere.`,
 		Example: `  idtrace jwt eyJ0eXAiOiJKV1Qi...
@@ -41,6 +59,9 @@ The token is what you asked to see: it is printed decoded, never sent anywhere.`
 	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text or json")
 	cmd.Flags().StringVar(&opts.JWKSFile, "jwks", "", "JWKS `FILE` to verify the signature with")
 	cmd.Flags().StringVar(&opts.At, "at", "", "check token times against this RFC 3339 `TIME` instead of now")
+	cmd.Flags().StringVar(&opts.Secret, "secret", "", "shared `SECRET` to verify HS256/384/512 signatures (never printed)")
+	cmd.Flags().StringVar(&opts.Skew, "skew", "", "clock skew `DURATION` allowed when checking times (default 5m)")
+	cmd.Flags().StringVar(&opts.KeyFile, "key", "", "the recipient's private key `FILE` (PEM or DER, RSA or EC) to decrypt JWE tokens")
 	return cmd
 }
 
@@ -53,6 +74,10 @@ func runJWT(app *App, arg string, opts JWTOptions) error {
 	if err != nil {
 		return err
 	}
+	skew, err := parseSkew(opts.Skew)
+	if err != nil {
+		return err
+	}
 	var keys *jwt.KeySet
 	if opts.JWKSFile != "" {
 		b, err := readCapped(opts.JWKSFile, jwt.MaxJWKSSize)
@@ -61,6 +86,22 @@ func runJWT(app *App, arg string, opts JWTOptions) error {
 		}
 		if keys, err = jwt.ParseJWKSFrom(b, opts.JWKSFile); err != nil {
 			return fmt.Errorf("--jwks %s: %w", opts.JWKSFile, err)
+		}
+	}
+	if opts.Secret != "" {
+		if keys == nil {
+			keys = &jwt.KeySet{}
+		}
+		keys = keys.Merge(jwt.SecretKeySet([]byte(opts.Secret), "--secret"))
+	}
+	var decryptKey any
+	if opts.KeyFile != "" {
+		b, err := readCapped(opts.KeyFile, 1<<20)
+		if err != nil {
+			return fmt.Errorf("--key: %w", err)
+		}
+		if decryptKey, err = jwt.ParsePrivateKey(b); err != nil {
+			return fmt.Errorf("--key %s: %w", opts.KeyFile, err)
 		}
 	}
 	var toks []string
@@ -80,7 +121,7 @@ func runJWT(app *App, arg string, opts JWTOptions) error {
 	}
 	var reps []*analyze.JWTReport
 	for _, t := range toks {
-		r, err := analyze.ExplainJWT(t, keys, at, 0)
+		r, err := analyze.ExplainJWTWith(t, keys, at, skew, decryptKey)
 		if err != nil {
 			if len(toks) == 1 {
 				return err
@@ -115,9 +156,20 @@ func runJWT(app *App, arg string, opts JWTOptions) error {
 func writeJWTText(b *strings.Builder, r *analyze.JWTReport) {
 	fmt.Fprintf(b, "Kind:      %s\n", r.Kind)
 	fmt.Fprintf(b, "Header:    %s\n", r.Header)
-	fmt.Fprintf(b, "Signature: %s\n", verdict(r.Verified, r.VerifyDetail))
-	if r.Encrypted {
-		b.WriteString("Encrypted: only the header is readable\n")
+	fmt.Fprintf(b, "Signature: %s\n", analyze.VerdictText(r.Verified, r.VerifyDetail))
+	switch {
+	case r.Nested:
+		b.WriteString("Encrypted: decrypted with --key; a signed token was inside, shown here\n")
+	case r.Decrypted:
+		b.WriteString("Encrypted: decrypted with --key\n")
+	case r.Encrypted:
+		b.WriteString("Encrypted: only the header is readable (give the recipient's key with --key)\n")
+	}
+	if r.Payload != "" {
+		fmt.Fprintf(b, "Payload:   %s (not JSON)\n", r.Payload)
+	}
+	if len(r.Masked) > 0 {
+		fmt.Fprintf(b, "Masked:    %s (live credentials, never printed whole)\n", strings.Join(r.Masked, ", "))
 	}
 	for _, is := range r.Issues {
 		fmt.Fprintf(b, "Problem:   %s\n", is)
@@ -136,23 +188,22 @@ func writeJWTText(b *strings.Builder, r *analyze.JWTReport) {
 	b.WriteString("\n")
 }
 
-// verdict says in one line whether a signature verified, without repeating
-// the detail's own first words.
-func verdict(v *bool, detail string) string {
-	word := "not verified"
-	switch {
-	case v != nil && *v:
-		word = "verified"
-	case v != nil:
-		word = "INVALID"
+// parseSkew reads --skew: a Go duration between 0 and 24h; the default
+// when empty.
+func parseSkew(v string) (time.Duration, error) {
+	if v == "" {
+		return analyze.DefaultSkew, nil
 	}
-	if detail == "" {
-		return word
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || d > 24*time.Hour {
+		return 0, usageErr("--skew: want a duration between 0s and 24h such as 5m or 90s, got %q", v)
 	}
-	if strings.HasPrefix(strings.ToLower(detail), "signature "+strings.ToLower(word)) {
-		return word + detail[len("signature ")+len(word):]
+	if d == 0 {
+		// Zero means none: the smallest positive duration keeps analyze
+		// from substituting its default.
+		d = time.Nanosecond
 	}
-	return word + " (" + detail + ")"
+	return d, nil
 }
 
 // decodeFlags checks the --format and --at flags shared by jwt and saml and

@@ -59,7 +59,7 @@ func TestJWTCommand(t *testing.T) {
 		verified string // "true", "false", "null" for JSON runs
 		contains []string
 	}{
-		{"token argument, text", "", []string{"jwt", tok}, 0, "", []string{"Kind:      access_token", "scp", "not verified", "Audience"}},
+		{"token argument, text", "", []string{"jwt", tok}, 0, "", []string{"Kind:      access_token", "scp", "Signature: not checked (no keys: give", "Audience"}},
 		{"json with the right keys", "", []string{"jwt", "--format", "json", "--jwks", jwks, tok}, 0, "true", []string{`"explained"`, `"header"`, `"claims"`}},
 		{"json with other keys", "", []string{"jwt", "--format", "json", "--jwks", otherJWKS, tok}, 0, "false", nil},
 		{"stdin with Bearer prefix", "Bearer " + tok, []string{"jwt", "--format", "json", "-"}, 0, "null", nil},

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/idtrace/idtrace/internal/analyze"
+	"github.com/idtrace/idtrace/internal/decode/saml"
 )
 
 // SAMLOptions are the options of `idtrace saml`.
@@ -18,6 +20,14 @@ type SAMLOptions struct {
 	At string
 	// MetadataFile holds the IdP's federation metadata (trusted signing certificates).
 	MetadataFile string
+	// CertFile holds the IdP's signing certificate or bare public key.
+	CertFile string
+	// Audience is the SP's entity ID the assertion must be for.
+	Audience string
+	// KeyFile holds the SP's private key, to decrypt encrypted assertions.
+	KeyFile string
+	// Skew is the clock skew allowed (Go duration); analyze.DefaultSkew if empty.
+	Skew string
 }
 
 func newSAMLCmd(app *App) *cobra.Command {
@@ -28,7 +38,21 @@ func newSAMLCmd(app *App) *cobra.Command {
 		Long: `saml decodes a SAMLRequest or SAMLResponse given as XML, as the base64 value of
 the POST binding, as the DEFLATE+base64 value of the redirect binding, or as a
 URL / form body carrying it; it shows issuer, destination, status codes,
-NameID, audience, conditions (checked against --at or now) and attributes.`,
+NameID, audience, conditions (checked against --at or now, with --skew of
+allowance, default 5m), subject confirmation (NotOnOrAfter, Recipient,
+InResponseTo) and attributes.
+
+The signature verdict is one of: verified (and what it covers), invalid (why:
+altered, wrong key, unsigned, malformed, wrapped, more than one assertion) or
+not checked (why: no certificate, unsupported algorithm, encrypted assertion
+without the SP's key). Give the trusted key with --metadata FILE (federation
+metadata) or --cert FILE (PEM, DER or base64 certificate, or a bare public
+key); without either, a signature that verifies with the certificate the
+message carries is "not checked": that proves integrity, not origin.
+--audience (or --sp-entity-id) names the SP the assertion must be for.
+--key FILE (the SP's RSA private key, PEM or DER) decrypts encrypted
+assertions, shows them and checks their own signatures; it is read locally
+and never printed.`,
 		Example: `  idtrace saml 'https://idp.example/sso?SAMLRequest=fZJ...'
   idtrace saml --format json response.b64`,
 		Args: exactArgs(1),
@@ -37,6 +61,11 @@ NameID, audience, conditions (checked against --at or now) and attributes.`,
 	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text or json")
 	cmd.Flags().StringVar(&opts.At, "at", "", "check conditions against this RFC 3339 `TIME` instead of now")
 	cmd.Flags().StringVar(&opts.MetadataFile, "metadata", "", "IdP federation metadata `FILE` to verify the signature with")
+	cmd.Flags().StringVar(&opts.CertFile, "cert", "", "IdP signing certificate or public key `FILE` (PEM, DER or base64) to verify the signature with")
+	cmd.Flags().StringVar(&opts.Audience, "audience", "", "the SP's entity `ID` the assertion must be for")
+	cmd.Flags().StringVar(&opts.Audience, "sp-entity-id", "", "same as --audience")
+	cmd.Flags().StringVar(&opts.KeyFile, "key", "", "the SP's private key `FILE` (PEM or DER) to decrypt encrypted assertions")
+	cmd.Flags().StringVar(&opts.Skew, "skew", "", "clock skew `DURATION` allowed when checking times (default 5m)")
 	return cmd
 }
 
@@ -49,13 +78,38 @@ func runSAML(app *App, arg string, opts SAMLOptions) error {
 	if err != nil {
 		return err
 	}
+	skew, err := parseSkew(opts.Skew)
+	if err != nil {
+		return err
+	}
 	var certs []*x509.Certificate
 	if opts.MetadataFile != "" {
 		if certs, err = metadataCerts(opts.MetadataFile); err != nil {
 			return err
 		}
 	}
-	r, err := analyze.ExplainSAML(in, at, certs)
+	if opts.CertFile != "" {
+		b, err := readCapped(opts.CertFile, 1<<20)
+		if err != nil {
+			return fmt.Errorf("--cert: %w", err)
+		}
+		cs, err := saml.ParseTrustedCerts(b)
+		if err != nil {
+			return fmt.Errorf("--cert %s: %w", opts.CertFile, err)
+		}
+		certs = append(certs, cs...)
+	}
+	var key *rsa.PrivateKey
+	if opts.KeyFile != "" {
+		b, err := readCapped(opts.KeyFile, 1<<20)
+		if err != nil {
+			return fmt.Errorf("--key: %w", err)
+		}
+		if key, err = saml.ParsePrivateKey(b); err != nil {
+			return fmt.Errorf("--key %s: %w", opts.KeyFile, err)
+		}
+	}
+	r, err := analyze.ExplainSAMLWith(in, analyze.SAMLExplainOptions{At: at, Certs: certs, Skew: skew, Audience: strings.TrimSpace(opts.Audience), Key: key})
 	if err != nil {
 		return err
 	}
@@ -67,7 +121,7 @@ func runSAML(app *App, arg string, opts SAMLOptions) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Binding:   %s\n", r.Binding)
-	fmt.Fprintf(&b, "Signature: %s\n", verdict(r.Verified, r.VerifyDetail))
+	fmt.Fprintf(&b, "Signature: %s\n", analyze.VerdictText(r.Verified, r.VerifyDetail))
 	for _, p := range r.Problems {
 		fmt.Fprintf(&b, "Problem:   %s\n", p)
 	}

@@ -370,7 +370,7 @@ func TestDemoAndUsage(t *testing.T) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
-	if strings.Contains(out, "signature not verified") || strings.Contains(out, "INVALID") {
+	if strings.Contains(out, "signature not checked") || strings.Contains(out, "signature invalid") {
 		t.Errorf("demo: a token of the sample does not verify:\n%s", out)
 	}
 	if code, _, _ := run(t, "", "nosuchcommand"); code != 2 {

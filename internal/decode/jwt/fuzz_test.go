@@ -1,6 +1,8 @@
 package jwt
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,12 +27,24 @@ func seedTokens(f *testing.F) []string {
 }
 
 func FuzzParseJWT(f *testing.F) {
+	dk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		f.Fatal(err)
+	}
 	for _, s := range seedTokens(f) {
 		f.Add(s)
 		f.Add("Bearer " + s[:len(s)/2] + "\n" + s[len(s)/2:])
 	}
 	f.Add("eyJhbGciOiJkaXIiLCJlbmMiOiJBMTI4R0NNIn0..a.b.c")
 	f.Add("a.b.c")
+	for _, v := range rfcVectors {
+		f.Add(v.token)
+		f.Add(v.token + "==")
+		f.Add(strings.NewReplacer("-", "+", "_", "/").Replace(v.token))
+	}
+	f.Add(`{"payload":"` + rfc7520Payload + `","signatures":[{"protected":"` + rfc7520Protected + `","header":{"kid":"k"},"signature":"` + rfc7520Sig + `"}]}`)
+	f.Add(`{"payload":"e30","protected":"eyJhbGciOiJIUzI1NiJ9","signature":"AAAA"}`)
+	f.Add(b64url(`{"alg":"HS256","crit":["x"],"x":1}`) + "." + b64url(`{"refresh_token":"abc","is_primary":"true"}`) + ".c2ln")
 	f.Fuzz(func(t *testing.T, s string) {
 		tok, err := Parse(s)
 		if err != nil {
@@ -44,9 +58,22 @@ func FuzzParseJWT(f *testing.F) {
 		_ = tok.Claims.Version()
 		_ = tok.Claims.TenantID()
 		_ = CheckTimes(tok, time.Unix(1500000000, 0), time.Minute)
+		if tok.Encrypted {
+			if dec, err := Decrypt(tok, dk, nil); err == nil {
+				_ = Verify(dec, nil)
+			}
+		}
 		v := Verify(tok, nil)
 		if v.Verified != nil && *v.Verified {
 			t.Fatal("verified without keys")
+		}
+		if d := v.Verdict(); d.Status != StatusInvalid && d.Status != StatusNotChecked {
+			t.Fatalf("verdict %q without keys", d.Status)
+		}
+		for _, k := range tok.Masked {
+			if !strings.HasPrefix(tok.Claims.Str(k), "(masked: ") {
+				t.Fatalf("claim %s not masked", k)
+			}
 		}
 	})
 }
@@ -88,8 +115,8 @@ func FuzzParseJWKS(f *testing.F) {
 			return
 		}
 		for _, k := range ks.Keys {
-			if k.Public == nil {
-				t.Fatal("key without public key")
+			if k.Public == nil && len(k.Secret) == 0 {
+				t.Fatal("key without public key or secret")
 			}
 		}
 		for _, s := range toks {

@@ -292,6 +292,27 @@ type Token struct {
 	HasSignature bool
 	// Signature is the decoded signature bytes of a JWS.
 	Signature []byte
+	// Payload is the decoded payload of a JWS. When it is not a JSON
+	// object (RFC 7515 allows any bytes), PayloadNotJSON is true and
+	// Claims is empty.
+	Payload        []byte
+	PayloadNotJSON bool
+	// Malformed names an encoding a strict JWS library rejects (padding,
+	// the standard base64 alphabet) although the token could be read;
+	// Verify calls such a token invalid (malformed).
+	Malformed string
+	// Serialization is "compact", or "json-flattened" / "json-general" for
+	// the JWS JSON serializations (RFC 7515 §7.2), whose first signature
+	// the token stands for; Signatures counts the signatures there.
+	Serialization string
+	Signatures    int
+	// Nested is true for the signed token found inside a decrypted JWE
+	// (see Decrypt).
+	Nested bool
+	// Masked lists the claims whose values Parse replaced by Mask of them
+	// because they are live credentials (a PRT cookie's refresh_token):
+	// Claims never holds them whole.
+	Masked []string
 }
 
 // Alg is the header's "alg".
@@ -353,6 +374,13 @@ func Parse(s string) (*Token, error) {
 	if len(s) > MaxTokenSize {
 		return nil, &ParseError{Part: "token", Index: -1, Offset: -1, Err: fmt.Errorf("%d bytes exceeds the %d-byte cap", len(s), MaxTokenSize)}
 	}
+	if strings.HasPrefix(s, "{") {
+		return parseJSONSerialization(s)
+	}
+	return parseCompact(s)
+}
+
+func parseCompact(s string) (*Token, error) {
 	n := strings.Count(s, ".")
 	if n != 2 && n != 4 {
 		return nil, &ParseError{Part: "token", Index: -1, Offset: -1,
@@ -364,7 +392,7 @@ func Parse(s string) (*Token, error) {
 		o += len(parts[i-1]) + 1
 		offs[i] = o
 	}
-	tok := &Token{Raw: s, Encrypted: n == 4}
+	tok := &Token{Raw: s, Encrypted: n == 4, Serialization: "compact", Signatures: 1}
 	names := partNamesJWS
 	if tok.Encrypted {
 		names = partNamesJWE
@@ -373,6 +401,15 @@ func Parse(s string) (*Token, error) {
 		if j := badBase64Char(p); j >= 0 {
 			return nil, &ParseError{Part: names[i], Index: i, Offset: offs[i] + j,
 				Err: fmt.Errorf("character %q is not base64url", p[j])}
+		}
+		if tok.Malformed == "" {
+			if j := strings.IndexAny(p, "=+/"); j >= 0 {
+				what := "padding '='"
+				if p[j] != '=' {
+					what = fmt.Sprintf("standard base64 character %q", p[j])
+				}
+				tok.Malformed = fmt.Sprintf("%s (part %d) holds %s, which base64url forbids", names[i], i+1, what)
+			}
 		}
 	}
 	hb, err := decodeSegment(parts[0])
@@ -398,11 +435,15 @@ func Parse(s string) (*Token, error) {
 	if err != nil {
 		return nil, &ParseError{Part: "payload", Index: 1, Offset: offs[1], Err: err}
 	}
-	c, err := parseObject(pb)
-	if err != nil {
-		return nil, &ParseError{Part: "payload", Index: 1, Offset: offs[1], Err: fmt.Errorf("not a JSON object: %w", err)}
+	tok.Payload = pb
+	if c, err := parseObject(pb); err == nil {
+		tok.Claims.Object = *c
+		tok.Masked = maskSecretClaims(&tok.Claims.Object)
+	} else {
+		// RFC 7515: the payload may be any bytes (RFC 7520 §4, RFC 8037 A.4).
+		tok.PayloadNotJSON = true
+		tok.Claims.Values = map[string]json.RawMessage{}
 	}
-	tok.Claims.Object = *c
 	if parts[2] != "" {
 		sig, err := decodeSegment(parts[2])
 		if err != nil {

@@ -143,8 +143,6 @@ func TestParseErrors(t *testing.T) {
 		{"header not json", b64("hello") + "." + b64("{}") + ".", "header"},
 		{"header array", b64("[1]") + "." + b64("{}") + ".", "header"},
 		{"no alg", b64(`{"typ":"JWT"}`) + "." + b64("{}") + ".", "header"},
-		{"payload not json", h + "." + b64("not json") + ".", "payload"},
-		{"payload trailing", h + "." + b64(`{"a":1} x`) + ".", "payload"},
 		{"signature bad", h + "." + b64("{}") + ".a", "signature"},
 		{"jwe without enc", b64(`{"alg":"RSA-OAEP"}`) + ".a.b.c.d", "header"},
 	}
@@ -343,7 +341,7 @@ func TestParseJWKSShared(t *testing.T) {
 		t.Error("non-JWKS accepted")
 	}
 	ks, err := ParseJWKS([]byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0"},{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`))
-	if err != nil || ks.Len() != 0 || len(ks.Skipped) != 2 {
+	if err != nil || ks.Len() != 1 || len(ks.Skipped) != 1 || string(ks.Keys[0].Secret) != "secret" {
 		t.Errorf("bad keys: %v %d %v", err, ks.Len(), ks.Skipped)
 	}
 }
@@ -473,8 +471,8 @@ func TestVerifySigned(t *testing.T) {
 		{"ES256", es.sign(t, claims, nil), ks, ptr(true), "verified"},
 		{"x5t only (Entra v1)", x5tOnly.sign(t, claims, map[jose.HeaderKey]any{"x5t": x5t}), ks, ptr(true), "verified"},
 		{"no kid, try all", x5tOnly.sign(t, claims, nil), ks, ptr(true), "verified"},
-		{"tampered payload", tamper(rs.sign(t, claims, nil)), ks, ptr(false), "INVALID"},
-		{"wrong key same kid", other.sign(t, claims, nil), ks, ptr(false), "INVALID"},
+		{"tampered payload", tamper(rs.sign(t, claims, nil)), ks, ptr(false), "invalid (altered"},
+		{"wrong key same kid", other.sign(t, claims, nil), ks, ptr(false), "invalid (altered"},
 		{"unknown kid", newRSAKey(t, jose.RS256, "nobody").sign(t, claims, nil), ks, nil, "no key"},
 		{"no keys", rs.sign(t, claims, nil), nil, nil, "no keys"},
 		{"alg none", noneTok, ks, ptr(false), "none"},
@@ -491,8 +489,8 @@ func TestVerifySigned(t *testing.T) {
 			if (v.Verified == nil) != (c.want == nil) || (v.Verified != nil && *v.Verified != *c.want) {
 				t.Errorf("verified %v, want %v (%s)", fmtB(v.Verified), fmtB(c.want), v.Reason)
 			}
-			if !strings.Contains(v.Reason, c.inMsg) {
-				t.Errorf("reason %q lacks %q", v.Reason, c.inMsg)
+			if !strings.Contains(v.Verdict().String(), c.inMsg) {
+				t.Errorf("verdict %q lacks %q", v.Verdict(), c.inMsg)
 			}
 			if v.Verified != nil && *v.Verified && v.KeySource != "test-jwks" {
 				t.Errorf("key source %q", v.KeySource)
@@ -534,9 +532,9 @@ func TestVerifyRealTokens(t *testing.T) {
 		// The 2014 Entra v1 token names its key by x5t only; the shared
 		// Entra JWKS holds that key (kid == x5t), so the real signature verifies.
 		{"v1 real", v1raw, ptr(true), "kriMPdmBvx68skT8-mPAB3BseeA", "verified"},
-		{"v1 scope forged", forged, ptr(false), "kriMPdmBvx68skT8-mPAB3BseeA", "INVALID"},
+		{"v1 scope forged", forged, ptr(false), "kriMPdmBvx68skT8-mPAB3BseeA", "invalid (altered"},
 		// The v2 id_token's key is not in that JWKS: not verified, never "invalid".
-		{"v2 key absent", string(readShared(t, "jwt", "msalnet_v2_token.jwt")), nil, "-sxMJMLCIDWMTPvZyJ6tx-CDxw0", "no key with kid/x5t"},
+		{"v2 key absent", string(readShared(t, "jwt", "msalnet_v2_token.jwt")), nil, "-sxMJMLCIDWMTPvZyJ6tx-CDxw0", "none with kid/x5t"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -545,8 +543,8 @@ func TestVerifyRealTokens(t *testing.T) {
 				t.Fatal(err)
 			}
 			v := Verify(tok, aad)
-			if fmtB(v.Verified) != fmtB(c.want) || v.KeyID != c.kid || !strings.Contains(v.Reason, c.inReason) {
-				t.Errorf("verified %s kid %q reason %q", fmtB(v.Verified), v.KeyID, v.Reason)
+			if fmtB(v.Verified) != fmtB(c.want) || v.KeyID != c.kid || !strings.Contains(v.Verdict().String(), c.inReason) {
+				t.Errorf("verified %s kid %q verdict %q", fmtB(v.Verified), v.KeyID, v.Verdict())
 			}
 		})
 	}

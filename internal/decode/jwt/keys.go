@@ -33,7 +33,13 @@ type Key struct {
 	Alg string
 	// Use is "use" ("sig", "enc", or "").
 	Use string
-	// Public is an *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey.
+	// KeyOps is "key_ops" as written.
+	KeyOps []string
+	// Secret is the key of an "oct" JWK (HS256/384/512). It is never
+	// printed.
+	Secret []byte
+	// Public is an *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey;
+	// nil for an oct key (see Secret).
 	Public crypto.PublicKey
 	// Certificate is the first x5c certificate, if any.
 	Certificate *x509.Certificate
@@ -69,6 +75,8 @@ type rawJWK struct {
 	X5c    []string `json:"x5c"`
 	X5t    string   `json:"x5t"`
 	Issuer string   `json:"issuer"`
+	K      string   `json:"k"`
+	KeyOps []string `json:"key_ops"`
 }
 
 // ParseJWKS reads a JSON Web Key Set ({"keys":[...]}) or a single JWK. It
@@ -164,7 +172,15 @@ func decodeB64Lenient(s string) ([]byte, error) {
 }
 
 func (rk *rawJWK) key() (*Key, error) {
-	k := &Key{KeyID: rk.Kid, Alg: rk.Alg, Use: rk.Use, X5t: rk.X5t, Issuer: rk.Issuer}
+	k := &Key{KeyID: rk.Kid, Alg: rk.Alg, Use: rk.Use, X5t: rk.X5t, Issuer: rk.Issuer, KeyOps: rk.KeyOps}
+	if strings.EqualFold(rk.Kty, "oct") {
+		s, err := decodeB64Lenient(rk.K)
+		if err != nil || len(s) == 0 {
+			return nil, errors.New("oct key without a usable \"k\"")
+		}
+		k.Secret = s
+		return k, nil
+	}
 	if len(rk.X5c) > 0 {
 		der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(rk.X5c[0]), ""))
 		if err != nil {
@@ -316,4 +332,10 @@ func KeySetFromDiscovery(d *Discovery, jwks []byte) (*KeySet, error) {
 		}
 	}
 	return ks, nil
+}
+
+// SecretKeySet is a key set holding one shared secret (an "oct" key) for
+// HS256/384/512, named by source ("--secret").
+func SecretKeySet(secret []byte, source string) *KeySet {
+	return &KeySet{Keys: []Key{{Secret: append([]byte(nil), secret...), Source: source}}}
 }

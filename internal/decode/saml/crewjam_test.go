@@ -19,6 +19,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -871,8 +872,10 @@ func TestCrewjamTamperedAndWrongCert(t *testing.T) {
 	}{
 		{"tampered, IdP cert", tampered, []*x509.Certificate{p.idp.Certificate}, new(false)},
 		{"tampered, no cert (KeyInfo)", tampered, nil, new(false)},
-		{"intact, other cert", f.xml, []*x509.Certificate{otherCert}, nil},
-		{"tampered, other cert", tampered, []*x509.Certificate{otherCert}, nil},
+		// A certificate was given and the message is signed with another:
+		// an SP holding that certificate rejects it (wrong key).
+		{"intact, other cert", f.xml, []*x509.Certificate{otherCert}, new(false)},
+		{"tampered, other cert", tampered, []*x509.Certificate{otherCert}, new(false)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -946,6 +949,27 @@ func TestCrewjamEncryptedAssertion(t *testing.T) {
 	v := idsaml.Verify(f.xml, []*x509.Certificate{p.idp.Certificate})
 	if v.Verified == nil || !*v.Verified || !slices.Equal(v.Covered, []string{"/Response"}) {
 		t.Errorf("Verify = %s covered %v: %s", verified(v), v.Covered, v.Reason)
+	}
+	// With the SP's key, the plaintext is the assertion crewjam's IdP made
+	// and crewjam's SP decrypted, and its own signature verifies too.
+	v, pts, err := idsaml.VerifyDecrypting(f.xml, []*x509.Certificate{p.idp.Certificate}, spKey)
+	if err != nil {
+		t.Fatalf("VerifyDecrypting: %v", err)
+	}
+	if len(pts) != 1 {
+		t.Fatalf("%d plaintexts", len(pts))
+	}
+	dm := mustParse(t, pts[0])
+	if dm.Kind != "Assertion" || dm.ID != f.made.ID || dm.Assertions[0].Subject == nil || dm.Assertions[0].Subject.Value != f.made.Subject.NameID.Value {
+		t.Errorf("decrypted assertion %q (subject %+v), crewjam made %q", dm.ID, dm.Assertions[0].Subject, f.made.ID)
+	}
+	if v.Verified == nil || !*v.Verified || !slices.Contains(v.Covered, "/Response/EncryptedAssertion[1] (decrypted)") {
+		t.Errorf("VerifyDecrypting = %s covered %v: %s", verified(v), v.Covered, v.Reason)
+	}
+	// Another key cannot decrypt: an error, and the message's own verdict.
+	otherKey, _ := newKeyCert(t, "not the SP (synthetic)")
+	if _, _, err := idsaml.VerifyDecrypting(f.xml, []*x509.Certificate{p.idp.Certificate}, otherKey); !errors.Is(err, idsaml.ErrDecrypt) {
+		t.Errorf("wrong key: err %v, want ErrDecrypt", err)
 	}
 }
 
@@ -1105,11 +1129,17 @@ func TestCrewjamSignatureWrapping(t *testing.T) {
 			if v.Verified == nil || *v.Verified {
 				t.Errorf("Verified = %s, want false: %s", verified(v), v.Reason)
 			}
-			if v.Covers(m.Assertions[0].Path) || !v.Covers(m.Assertions[1].Path) {
-				t.Errorf("covered %v: want only the original %s, not the forged %s", v.Covered, m.Assertions[1].Path, m.Assertions[0].Path)
+			// Stricter than crewjam (below), as python3-saml and node-saml
+			// are: two assertions in one Response make the whole message
+			// invalid, and nothing in it counts as covered.
+			if v.Covers(m.Assertions[0].Path) || v.Covers(m.Assertions[1].Path) {
+				t.Errorf("covered %v: want nothing", v.Covered)
 			}
-			if !slices.Equal(v.Uncovered, []string{m.Assertions[0].Path}) {
-				t.Errorf("Uncovered = %v, want [%s]", v.Uncovered, m.Assertions[0].Path)
+			if !slices.Equal(v.Uncovered, []string{m.Assertions[0].Path, m.Assertions[1].Path}) {
+				t.Errorf("Uncovered = %v, want both assertions", v.Uncovered)
+			}
+			if !strings.Contains(v.Reason, "more than one assertion") {
+				t.Errorf("Reason = %q, want it to name more than one assertion", v.Reason)
 			}
 			dup := slices.ContainsFunc(v.Warnings, func(w string) bool { return strings.Contains(w, f.made.ID) })
 			if dup != (tt.forgedID == "") {

@@ -33,7 +33,7 @@ func DecodeRedirect(param string) ([]byte, error) {
 	defer r.Close()
 	out, err := io.ReadAll(io.LimitReader(r, MaxInflated+1))
 	if err != nil {
-		if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '<' {
+		if t := bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(raw), []byte("\xef\xbb\xbf"))); len(t) > 0 && t[0] == '<' {
 			return raw, nil
 		}
 		return nil, fmt.Errorf("saml: redirect binding: not raw DEFLATE data: %w", err)

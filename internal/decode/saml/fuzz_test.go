@@ -3,6 +3,8 @@ package saml
 import (
 	"bytes"
 	"compress/flate"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"testing"
 	"time"
@@ -13,6 +15,8 @@ func FuzzSAMLParse(f *testing.F) {
 	f.Add(readShared(f, "other", "identitymodel_aad_federationmetadata.xml"))
 	f.Add([]byte(authnRequest))
 	f.Add([]byte(`<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>`))
+	f.Add([]byte("\xef\xbb\xbf<saml:Assertion ID=\"a\"><ds:Signature><ds:SignedInfo><ds:Reference URI=\"\"/></ds:SignedInfo></ds:Signature></saml:Assertion>"))
+	f.Add([]byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="r"><saml:EncryptedAssertion/><saml:Assertion ID="r"/></samlp:Response>`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Parse(b)
 		if err == nil {
@@ -25,6 +29,9 @@ func FuzzSAMLParse(f *testing.F) {
 		v := Verify(b, nil)
 		if v.Verified != nil && *v.Verified && len(v.Covered) == 0 {
 			t.Fatal("verified without covering anything")
+		}
+		if d := v.Verdict(); d.Status != StatusVerified && d.Status != StatusInvalid && d.Status != StatusNotChecked {
+			t.Fatalf("verdict %q outside the vocabulary", d.Status)
 		}
 	})
 }
@@ -48,5 +55,20 @@ func FuzzDecodeRedirect(f *testing.F) {
 		if v := VerifyRedirect(s, nil); v.Verified != nil && *v.Verified {
 			t.Fatal("redirect verified without certificates")
 		}
+	})
+}
+
+func FuzzDecryptAssertions(f *testing.F) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/><xenc:CipherData><xenc:CipherValue>AAAA</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>AAAA</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></saml:EncryptedAssertion></samlp:Response>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pts, err := DecryptAssertions(b, key)
+		if err != nil && pts != nil {
+			t.Fatal("plaintexts and error")
+		}
+		_, _, _ = VerifyDecrypting(b, nil, key)
 	})
 }

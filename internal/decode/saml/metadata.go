@@ -102,3 +102,12 @@ func findAll(el *etree.Element, tag string) []*etree.Element {
 	walk(el)
 	return out
 }
+
+func containsCert(list []*x509.Certificate, c *x509.Certificate) bool {
+	for _, x := range list {
+		if x.Equal(c) {
+			return true
+		}
+	}
+	return false
+}

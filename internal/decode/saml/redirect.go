@@ -35,7 +35,7 @@ func VerifyRedirect(rawQuery string, certs []*x509.Certificate) Verification {
 		k, val, _ := strings.Cut(kv, "=")
 		if _, dup := raw[k]; dup {
 			v.Verified = ptrB(false)
-			v.Reason = fmt.Sprintf("parameter %s appears twice", k)
+			v.Reason = fmt.Sprintf("malformed: parameter %s appears twice", k)
 			return v
 		}
 		raw[k] = val
@@ -49,7 +49,7 @@ func VerifyRedirect(rawQuery string, certs []*x509.Certificate) Verification {
 		return v
 	}
 	if raw["Signature"] == "" {
-		v.Reason = "the redirect message carries no signature (SigAlg/Signature)"
+		v.Reason = "no signature: the redirect message carries no SigAlg/Signature (requests often go unsigned)"
 		return v
 	}
 	signed := msgKey + "=" + raw[msgKey]
@@ -59,26 +59,26 @@ func VerifyRedirect(rawQuery string, certs []*x509.Certificate) Verification {
 	signed += "&SigAlg=" + raw["SigAlg"]
 	alg, err := url.QueryUnescape(raw["SigAlg"])
 	if err != nil {
-		v.Verified, v.Reason = ptrB(false), "bad SigAlg encoding"
+		v.Verified, v.Reason = ptrB(false), "malformed: bad SigAlg encoding"
 		return v
 	}
 	xalg, ok := sigAlgs[alg]
 	if !ok {
-		v.Verified, v.Reason = ptrB(false), fmt.Sprintf("unsupported SigAlg %q", alg)
+		v.Reason = fmt.Sprintf("unsupported signature algorithm %q", alg)
 		return v
 	}
 	sigText, err := url.QueryUnescape(raw["Signature"])
 	if err != nil {
-		v.Verified, v.Reason = ptrB(false), "bad Signature encoding"
+		v.Verified, v.Reason = ptrB(false), "malformed: bad Signature encoding"
 		return v
 	}
 	sig, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(sigText), ""))
 	if err != nil {
-		v.Verified, v.Reason = ptrB(false), "Signature is not base64"
+		v.Verified, v.Reason = ptrB(false), "malformed: Signature is not base64"
 		return v
 	}
 	if len(certs) == 0 {
-		v.Reason = "signature not verified: no certificate (redirect signatures carry none; give metadata)"
+		v.Reason = "no certificate (redirect signatures carry none): " + NoCertHint
 		return v
 	}
 	for _, c := range certs {
@@ -86,11 +86,11 @@ func VerifyRedirect(rawQuery string, certs []*x509.Certificate) Verification {
 			v.Verified = ptrB(true)
 			v.Covered = []string{"?" + msgKey}
 			v.Signatures = []SignatureCheck{{Element: msgKey, Path: "?" + msgKey, Verified: ptrB(true), Certificate: c, Reason: "valid"}}
-			v.Reason = "redirect-binding signature verified"
+			v.Reason = "covers ?" + msgKey
 			return v
 		}
 	}
 	v.Verified = ptrB(false)
-	v.Reason = fmt.Sprintf("redirect-binding signature INVALID for all %d certificate(s)", len(certs))
+	v.Reason = fmt.Sprintf("altered or wrong key: none of the %d certificate(s) checks the redirect-binding signature", len(certs))
 	return v
 }

@@ -168,6 +168,7 @@ func Parse(xmlb []byte) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	declareKnownPrefixes(doc.Root())
 	return ParseElement(doc.Root())
 }
 
