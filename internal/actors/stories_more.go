@@ -278,17 +278,27 @@ func (b *StoryBuilder) countryCheck(e *trace.Event, country string) (newCountry 
 		return false
 	}
 	if b.countries == nil {
-		b.countries = map[string][]string{}
+		b.countries = map[string]*[]string{}
 	}
 	seen := b.countries[user]
 	c := strings.ToUpper(country)
 	if e.ErrorCode == 0 {
-		if !slices.Contains(seen, c) && len(seen) < maxCountriesByUser && (seen != nil || len(b.countries) < maxCountryUsers) {
-			b.countries[user] = append(seen, c)
+		// Never assign to an existing key (the map would keep the new key,
+		// which points into the reader's line): mutate through the pointer,
+		// and store a copy of the key once.
+		if seen == nil {
+			if len(b.countries) >= maxCountryUsers {
+				return false
+			}
+			seen = new([]string)
+			b.countries[strings.Clone(user)] = seen
+		}
+		if !slices.Contains(*seen, c) && len(*seen) < maxCountriesByUser {
+			*seen = append(*seen, strings.Clone(c))
 		}
 		return false
 	}
-	return len(seen) > 0 && !slices.Contains(seen, c)
+	return seen != nil && len(*seen) > 0 && !slices.Contains(*seen, c)
 }
 
 // groupKey is the key of the group a record joins: credential changes
