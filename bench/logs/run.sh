@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The logs benchmark: idtrace logs --format json over one million sign-in rows
-# (portal CSV and diagnostic NDJSON) and one million audit rows (NDJSON),
-# against a jq group-by over the same sign-in NDJSON, in one run, with
-# /usr/bin/time -v for wall time, CPU time and peak RSS.
+# The logs benchmark: idtrace logs --format json over N sign-in rows (portal
+# CSV and diagnostic NDJSON) and N audit rows (NDJSON), each against jq in its
+# best mode, streaming (jq -n 'reduce inputs ...': one record in memory at a
+# time), over the same file, in one run, with /usr/bin/time -v for wall time,
+# CPU time and peak RSS. jq -s (the whole file in memory) is kept as a memory
+# footnote only. Go's default GC settings: no GOGC or GOMEMLIMIT is set.
 #
 #   bash bench/logs/run.sh [DIR] [N]      (from the repository root)
 #
@@ -11,7 +13,8 @@
 set -euo pipefail
 DIR=${1:-/tmp/idtrace-bench}
 N=${2:-1000000}
-BIN=/tmp/idtrace
+BIN=${BIN:-$DIR/idtrace}
+mkdir -p "$DIR"
 go build -o "$BIN" ./cmd/idtrace
 if [ ! -s "$DIR/audit.ndjson" ] || [ "$(cat "$DIR/.n" 2>/dev/null)" != "$N" ]; then
   go run ./bench/logs/gen -dir "$DIR" -n "$N"
@@ -37,7 +40,13 @@ measure() { # name, command...
 echo
 printf '| %-50s | %10s | %10s | %11s |\n' "command" "wall" "CPU (u+s)" "peak RSS"
 printf '| %-50s | %10s | %10s | %11s |\n' "---" "---" "---" "---"
-measure "idtrace logs --format json signins.csv" "$BIN" logs --format json "$DIR/signins.csv"
 measure "idtrace logs --format json signins.ndjson" "$BIN" logs --format json "$DIR/signins.ndjson"
+measure "jq -n 'reduce inputs' by appId, signins.ndjson" jq -n 'reduce inputs as $r ({}; .[$r.properties.appId] += 1)' "$DIR/signins.ndjson"
+measure "idtrace logs --format json signins.csv" "$BIN" logs --format json "$DIR/signins.csv"
+measure "jq -R -n 'reduce inputs' by column 18, signins.csv" jq -R -n 'reduce (inputs | split(",")[17]) as $k ({}; .[$k] += 1)' "$DIR/signins.csv"
 measure "idtrace logs --format json audit.ndjson" "$BIN" logs --format json "$DIR/audit.ndjson"
-measure "jq -s 'group_by(.properties.appId) ...' signins.ndjson" jq -s 'group_by(.properties.appId) | map({app: .[0].properties.appId, n: length})' "$DIR/signins.ndjson"
+measure "jq -n 'reduce inputs' by actor, audit.ndjson" jq -n 'reduce inputs as $r ({}; .[$r.properties.initiatedBy.user.userPrincipalName // $r.properties.initiatedBy.app.displayName // ""] += 1)' "$DIR/audit.ndjson"
+if [ "${JQ_SLURP:-0}" = 1 ]; then
+  measure "(footnote) jq -s group_by, signins.ndjson" jq -s 'group_by(.properties.appId) | map({app: .[0].properties.appId, n: length})' "$DIR/signins.ndjson"
+fi
+echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -62,6 +62,26 @@ type Classifier struct {
 	// Overflow counts records with an actor or app not tracked because
 	// MaxActors distinct ones were already tracked.
 	Overflow int
+	// names interns activity names (a small vocabulary shared by all actors).
+	names map[string]string
+}
+
+// maxInternedNames bounds Classifier.names.
+const maxInternedNames = 4096
+
+// intern returns a copy of s shared by every actor that saw the same activity.
+func (c *Classifier) intern(s string) string {
+	if v, ok := c.names[s]; ok {
+		return v
+	}
+	v := strings.Clone(s)
+	if c.names == nil {
+		c.names = make(map[string]string)
+	}
+	if len(c.names) < maxInternedNames {
+		c.names[v] = v
+	}
+	return v
 }
 
 // NewClassifier returns a Classifier using k.
@@ -126,13 +146,18 @@ func (c *Classifier) touch(key string, tp trace.Principal, e *trace.Event, role 
 		if role == 2 {
 			a.p.App = true
 		}
+		// keep copies, not pointers into the reader's line buffer
+		for _, f := range []*string{&a.p.Name, &a.p.UPN, &a.p.AppID, &a.p.ID, &a.p.OwnerTenantID} {
+			*f = strings.Clone(*f)
+		}
+		key = strings.Clone(key)
 		c.actors[key] = a
 	} else {
 		a.merge(tp)
 	}
 	if a.p.OwnerTenantID != "" && a.p.TenantID == "" {
 		if t := tenantOf(e); t != "" {
-			a.p.TenantID = strings.ToLower(t)
+			a.p.TenantID = strings.Clone(strings.ToLower(t))
 			a.dirty = true
 		}
 	}
@@ -151,8 +176,11 @@ func (c *Classifier) touch(key string, tp trace.Principal, e *trace.Event, role 
 		act = "client app of a sign-in"
 	}
 	if act != "" {
+		// Assigning to an existing string key stores the new key, so only
+		// ever assign with the interned copy, never with act itself (which
+		// may point into the reader's line buffer).
 		if _, ok := a.activities[act]; ok || len(a.activities) < MaxActivities {
-			a.activities[act]++
+			a.activities[c.intern(act)]++
 		}
 	}
 	return a
@@ -165,7 +193,7 @@ func (a *actorAgg) merge(tp trace.Principal) {
 			if lower {
 				v = strings.ToLower(v)
 			}
-			*dst = v
+			*dst = strings.Clone(v)
 			a.dirty = true
 		}
 	}

@@ -142,7 +142,7 @@ type StoryBuilder struct {
 	nAnon  int
 	counts map[string]int
 	// countries holds per user the countries of successful sign-ins.
-	countries map[string][]string
+	countries map[string]*[]string
 }
 
 // NewStoryBuilder returns a builder labelling with c and emitting to sink.
@@ -323,7 +323,7 @@ func (b *StoryBuilder) Add(e *trace.Event) error {
 		}
 		g := b.open[key]
 		if g == nil {
-			g = &group{key: key, corr: e.CorrelationID}
+			g = &group{key: strings.Clone(key), corr: strings.Clone(e.CorrelationID)}
 			b.open[key] = g
 			g.elem = b.lru.PushBack(g)
 		} else {
@@ -351,15 +351,16 @@ func (b *StoryBuilder) addStep(g *group, e *trace.Event, m uint32) {
 		keys, disp := targetOf(e)
 		for _, k := range keys {
 			if !slices.Contains(g.targets, k) && len(g.targets) < 8 {
+				k = strings.Clone(k)
 				g.targets = append(g.targets, k)
 				b.byTgt[k] = append(b.byTgt[k], g)
 			}
 		}
 		if g.target == "" {
-			g.target = disp
+			g.target = strings.Clone(disp)
 		}
 	} else if g.target == "" {
-		g.target = firstNonEmpty(e.Actor.UPN, e.Actor.DisplayName, e.Actor.ID)
+		g.target = strings.Clone(firstNonEmpty(e.Actor.UPN, e.Actor.DisplayName, e.Actor.ID))
 	}
 	if len(g.steps) >= MaxSteps {
 		g.more++
@@ -419,6 +420,7 @@ func (b *StoryBuilder) addStep(g *group, e *trace.Event, m uint32) {
 		}
 	}
 	s.Role = role(m)
+	s.detach()
 	g.steps = append(g.steps, s)
 }
 
@@ -557,4 +559,17 @@ func (b *StoryBuilder) near(a, o *group) bool {
 		return true
 	}
 	return !(o.first.After(a.last.Add(w)) || a.first.After(o.last.Add(w)))
+}
+
+// detach copies the strings a step keeps, so that an open story holds a few
+// short strings per record and not the reader's whole line buffer (the
+// event's strings may all point into it).
+func (s *gstep) detach() {
+	for _, p := range []*string{&s.Actor, &s.Activity, &s.Result, &s.Detail, &s.CorrelationID, &s.Source,
+		&s.app, &s.appLabel, &s.actorKey, &s.suspect, &s.actorUser, &s.object, &s.ip, &s.location, &s.newCountry} {
+		*p = strings.Clone(*p)
+	}
+	for i := range s.keyTypes {
+		s.keyTypes[i] = strings.Clone(s.keyTypes[i])
+	}
 }

@@ -154,10 +154,7 @@ func factsOf(e *trace.Event) signInFacts {
 	f.country = x[xCountry]
 	for _, ld := range []string{x[xLocationDetails], x[xLocation]} {
 		if strings.HasPrefix(ld, "{") {
-			var l struct{ City, State, CountryOrRegion string }
-			if json.Unmarshal([]byte(ld), &l) == nil {
-				city, state, f.country = l.City, l.State, l.CountryOrRegion
-			}
+			city, state, f.country = jsonField(ld, "city"), jsonField(ld, "state"), jsonField(ld, "countryOrRegion")
 			break
 		}
 	}
@@ -192,6 +189,46 @@ func factsOf(e *trace.Event) signInFacts {
 	}
 	f.grants = grantControls(e, x[xCAPolicies])
 	return f
+}
+
+// jsonField returns the string value of "key" in a flat JSON object's text,
+// or "" (a value with escapes is returned as written). It is a cheap stand-in
+// for decoding the whole location object of every sign-in.
+func jsonField(obj, key string) string {
+	for i := 0; i < len(obj); {
+		j := strings.Index(obj[i:], `"`+key+`"`)
+		if j < 0 {
+			return ""
+		}
+		k := i + j + len(key) + 2
+		i = k
+		for k < len(obj) && (obj[k] == ' ' || obj[k] == '\t' || obj[k] == '\n' || obj[k] == '\r') {
+			k++
+		}
+		if k >= len(obj) || obj[k] != ':' {
+			continue // the key text appeared inside a value
+		}
+		k++
+		for k < len(obj) && (obj[k] == ' ' || obj[k] == '\t' || obj[k] == '\n' || obj[k] == '\r') {
+			k++
+		}
+		if k >= len(obj) || obj[k] != '"' {
+			return ""
+		}
+		k++
+		end := k
+		for end < len(obj) && obj[end] != '"' {
+			if obj[end] == '\\' {
+				end++
+			}
+			end++
+		}
+		if end > len(obj) {
+			return ""
+		}
+		return obj[k:end]
+	}
+	return ""
 }
 
 // grantControls lists the grant controls Conditional Access enforced.
@@ -278,17 +315,27 @@ func (b *StoryBuilder) countryCheck(e *trace.Event, country string) (newCountry 
 		return false
 	}
 	if b.countries == nil {
-		b.countries = map[string][]string{}
+		b.countries = map[string]*[]string{}
 	}
 	seen := b.countries[user]
 	c := strings.ToUpper(country)
 	if e.ErrorCode == 0 {
-		if !slices.Contains(seen, c) && len(seen) < maxCountriesByUser && (seen != nil || len(b.countries) < maxCountryUsers) {
-			b.countries[user] = append(seen, c)
+		// Never assign to an existing key (the map would keep the new key,
+		// which points into the reader's line): mutate through the pointer,
+		// and store a copy of the key once.
+		if seen == nil {
+			if len(b.countries) >= maxCountryUsers {
+				return false
+			}
+			seen = new([]string)
+			b.countries[strings.Clone(user)] = seen
+		}
+		if !slices.Contains(*seen, c) && len(*seen) < maxCountriesByUser {
+			*seen = append(*seen, strings.Clone(c))
 		}
 		return false
 	}
-	return len(seen) > 0 && !slices.Contains(seen, c)
+	return seen != nil && len(*seen) > 0 && !slices.Contains(*seen, c)
 }
 
 // groupKey is the key of the group a record joins: credential changes

@@ -57,3 +57,26 @@ func TestDiagnosticEnvelopeLocationIgnored(t *testing.T) {
 		t.Errorf("country %q, want NO", f.country)
 	}
 }
+
+func TestJSONField(t *testing.T) {
+	obj := `{"note": "the \"city\" was", "city" : "Oslo", "state":"Oslo\"x","countryOrRegion":"NO","geo":{"lat":1}}`
+	for key, want := range map[string]string{"city": "Oslo", "state": `Oslo\"x`, "countryOrRegion": "NO", "lat": "", "missing": ""} {
+		if got := jsonField(obj, key); got != want {
+			t.Errorf("jsonField(%s) = %q, want %q", key, got, want)
+		}
+	}
+}
+
+// FuzzJSONField: the cheap location reader never panics and returns a
+// substring of its input.
+func FuzzJSONField(f *testing.F) {
+	f.Add(`{"city":"Lagos","countryOrRegion":"NG"}`, "city")
+	f.Add(`{"city":"a\`, "city")
+	f.Add(`{"city"   :   `, "city")
+	f.Fuzz(func(t *testing.T, obj, key string) {
+		got := jsonField(obj, key)
+		if !strings.Contains(obj, got) {
+			t.Errorf("jsonField(%q, %q) = %q, not part of the input", obj, key, got)
+		}
+	})
+}

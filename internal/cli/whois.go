@@ -23,17 +23,28 @@ func newWhoisCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "whois UPN|APPID|NAME",
 		Short: "Say who a principal from an Entra log is: Microsoft, sync, yours, or unknown",
-		Long: `Look up one principal — a user principal name, an application (client) ID or a
-display name — in idtrace's knowledge base of Microsoft first-party apps and
-Microsoft-internal actors, and print its class (microsoft-internal, microsoft-app,
-sync, tenant-user, tenant-app, unknown, suspicious), the evidence that matched
-and what it means. Look-alikes of Microsoft names are flagged suspicious.
-Works offline. --format json prints one actor object (see docs/logs.md).
+		Long: `Look up one principal — a user principal name, a GUID or a display name — in
+idtrace's knowledge base and say what it really is:
+
+  - a GUID: an application (with its owner tenant, whether the row is verified,
+    named in Microsoft's docs or community-contributed, and what the app does),
+    a Microsoft Graph permission, a directory role template, a tenant, or
+    unknown; for apps, the Graph request and PowerShell line that check the
+    owner tenant in your own tenant;
+  - a UPN: a Microsoft-internal account, a sync account (exact patterns only),
+    a look-alike of either, or a user of the tenant;
+  - a display name: the app IDs that carry it. A name alone is never evidence,
+    so a record carrying only a Microsoft name is unknown.
+
+Classes: microsoft-internal, microsoft-app, sync, tenant-user, tenant-app,
+unknown, suspicious. Works offline. --format json prints one object (see
+docs/logs.md).
 
 Exit codes: 0 ok, 2 usage.`,
 		Example: `  idtrace whois fim_password_service@support.onmicrosoft.com
   idtrace whois 89bee1f7-5e6e-4d8a-9f3d-ecd601259da7
-  idtrace whois "MS-PIM" --format json`,
+  idtrace whois 62e90394-69f5-4237-9190-012177145e10
+  idtrace whois "Office 365 Shell WCSS-Client" --format json`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Query = args[0]
