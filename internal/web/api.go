@@ -24,6 +24,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/report", s.report)
 	mux.HandleFunc("GET /api/diff", s.diff)
 	mux.HandleFunc("GET /api/hosts", s.hostList)
+	mux.HandleFunc("GET /api/caseids", s.caseIDs)
 	mux.HandleFunc("GET /api/events", s.sse)
 	mux.HandleFunc("POST /api/export", s.export)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -267,6 +268,24 @@ func TestFlowsAPI(t *testing.T) {
 	var rep analyze.Report
 	if c := apiJSON(t, s, "/api/report", &rep); c != 200 || len(rep.Flows) == 0 {
 		t.Fatalf("report: %d, %d sign-ins", c, len(rep.Flows))
+	}
+	// The correlation ID the sign-in error names is one click away.
+	corr := regexp.MustCompile(`(?i)correlation ID:? ([0-9a-f-]{36})`).FindStringSubmatch(rep.Flows[0].Error)
+	if corr == nil {
+		t.Fatalf("the sample's sign-in error names no correlation ID: %q", rep.Flows[0].Error)
+	}
+	var ids []CaseIDs
+	if c := apiJSON(t, s, "/api/caseids", &ids); c != 200 || len(ids) != 1 {
+		t.Fatalf("caseids: %d %+v", c, ids)
+	}
+	found := false
+	for _, it := range ids[0].Items {
+		if it.Name == "correlation id" && it.Value == corr[1] {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("correlation ID %s not among the case identifiers %+v", corr[1], ids[0].Items)
 	}
 }
 
