@@ -17,6 +17,12 @@ for d in tools/harvalidate tests/oidc; do
 	fi
 done
 
+step "chromium (the viewer's browser tests)"
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+	SUDO=""; [ "$(id -u)" != 0 ] && SUDO="sudo"
+	$SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium
+fi
+
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
 if [ -n "$unformatted" ]; then

@@ -27,7 +27,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/idtrace/idtrace/internal/analyze"
@@ -67,7 +66,6 @@ type Server struct {
 	hosts  map[string]bool
 	srv    *http.Server
 	events *broker
-	mu     sync.Mutex
 }
 
 // ErrNotLoopback is returned by New for a listen address off the loopback interface.
