@@ -31,6 +31,7 @@ var allowed = map[string][]string{
 	"bench/genhar":          {"*"},
 	"bench/analyze/gen":     {"*"},
 	"bench/logs/gen":        {"*"},
+	"bench/viewer":          {"*"},
 }
 
 func TestImportsFlowOneWay(t *testing.T) {
