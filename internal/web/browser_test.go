@@ -184,6 +184,10 @@ func TestBrowserInspectAndExport(t *testing.T) {
 		t.Fatalf("expected count: %v %+v", err, want)
 	}
 	run(t, ctx, "load", chromedp.Navigate(s.URL()), waitJS(`document.querySelectorAll('#grid .row').length === 30`))
+	// Every row, sign-in rows included, is drawn with its cells inside it.
+	run(t, ctx, "rows drawn", waitJS(`document.querySelectorAll('#grid .row.in-signin').length > 0 && [...document.querySelectorAll('#grid .row')].every(r => {
+		const b = r.getBoundingClientRect(), c = r.querySelector('.c-id').getBoundingClientRect();
+		return b.height === 22 && c.height > 0 && c.top >= b.top - 0.5 && c.bottom <= b.bottom + 0.5; })`))
 	screenshot(t, ctx, "grid")
 	run(t, ctx, "filter by host", chromedp.SendKeys(chromedp.CSS(`input[name=host]`), "microsoftonline"),
 		waitJS(fmt.Sprintf(`document.querySelectorAll('#grid .row').length === %d && document.getElementById('grid').getAttribute('aria-rowcount') === '%d'`, want.Total, want.Total)))

@@ -273,7 +273,7 @@ func (m *masker) header(name, v string) (string, bool) {
 			attrs = ";" + attrs
 		}
 		return name + "=" + mv + attrs, !m.reveal
-	case ln == "location" || ln == "referer" || ln == "content-location":
+	case ln == "location" || ln == "referer" || ln == "content-location" || ln == ":path" || ln == "origin":
 		return m.url(v), false
 	}
 	return m.text(v), false

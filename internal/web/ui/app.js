@@ -150,7 +150,7 @@ function rowEl(r, i) {
   const cls = ['row', statusClass(r)];
   if (i === state.active) cls.push('active');
   if (state.picked.has(r.id)) cls.push('picked');
-  if (r.signin) cls.push('signin');
+  if (r.signin) cls.push('in-signin');
   const n = el('div', { class: cls.join(' '), role: 'row', id: 'row-' + i, 'aria-rowindex': i + 1, 'aria-selected': String(i === state.active), 'data-id': r.id },
     el('span', { class: 'c-id', role: 'gridcell', text: r.id }),
     el('span', { class: 'c-st ' + statusClass(r), role: 'gridcell', text: statusText(r), title: r.error || null }),
