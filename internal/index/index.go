@@ -193,9 +193,35 @@ func (x *Index) begin() error {
 	return nil
 }
 
+// prepared is a flow turned into what the database stores.
+type prepared struct {
+	row        Row
+	data       []byte
+	url        string
+	hdrs, body string
+}
+
+func prepare(f *trace.Flow) (prepared, error) {
+	p := prepared{row: RowOf(f), url: f.Request.URL}
+	var err error
+	if p.data, err = encodeFlow(f); err != nil {
+		return p, fmt.Errorf("index: flow %d: %w", f.ID, err)
+	}
+	p.hdrs, p.body = ftsText(f)
+	return p, nil
+}
+
 // Add appends one flow. Flows become visible to queries at the next Flush
 // (Build flushes at the end). The caller may reuse f afterwards.
 func (x *Index) Add(f *trace.Flow) error {
+	p, err := prepare(f)
+	if err != nil {
+		return err
+	}
+	return x.add(p)
+}
+
+func (x *Index) add(p prepared) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.tx == nil {
@@ -203,18 +229,13 @@ func (x *Index) Add(f *trace.Flow) error {
 			return err
 		}
 	}
-	r := RowOf(f)
-	data, err := encodeFlow(f)
-	if err != nil {
-		return fmt.Errorf("index: flow %d: %w", f.ID, err)
-	}
+	r := p.row
 	if _, err := x.ins.Exec(r.ID, r.Session, r.Method, r.Scheme, r.Host, r.URL, r.Status, r.HasResp, r.Error, r.Started,
-		r.Duration, r.ReqBytes, r.Bytes, r.Mime, r.Proto, r.Process, r.Comment, data); err != nil {
-		return fmt.Errorf("index: flow %d: %w", f.ID, err)
+		r.Duration, r.ReqBytes, r.Bytes, r.Mime, r.Proto, r.Process, r.Comment, p.data); err != nil {
+		return fmt.Errorf("index: flow %d: %w", r.ID, err)
 	}
-	hdrs, body := ftsText(f)
-	if _, err := x.insFT.Exec(r.ID, f.Request.URL, hdrs, body); err != nil {
-		return fmt.Errorf("index: flow %d: full text: %w", f.ID, err)
+	if _, err := x.insFT.Exec(r.ID, p.url, p.hdrs, p.body); err != nil {
+		return fmt.Errorf("index: flow %d: full text: %w", r.ID, err)
 	}
 	x.count++
 	return nil
@@ -253,22 +274,55 @@ func Build(ctx context.Context, path string, src trace.Source, each func(*trace.
 		os.Remove(tmp)
 		return nil, err
 	}
-	n := 0
-	for f, err := range src.Flows() {
-		if err != nil {
+	// Two goroutines: this one writes SQLite; the other reads the source,
+	// runs each and encodes the flows, so the two halves overlap.
+	type item struct {
+		p   prepared
+		err error
+	}
+	ch := make(chan item, 64)
+	stop := make(chan struct{})
+	go func() {
+		defer close(ch)
+		n := 0
+		for f, err := range src.Flows() {
+			var it item
+			if err != nil {
+				it.err = err
+			} else if n++; n%1024 == 0 && ctx.Err() != nil {
+				it.err = ctx.Err()
+			} else {
+				if f.Request == nil {
+					f.Request = &trace.Request{}
+				}
+				if each != nil {
+					each(f)
+				}
+				it.p, it.err = prepare(f)
+			}
+			select {
+			case ch <- it:
+			case <-stop:
+				return
+			}
+			if it.err != nil {
+				return
+			}
+		}
+	}()
+	drain := func() {
+		close(stop)
+		for range ch {
+		}
+	}
+	for it := range ch {
+		if it.err != nil {
+			drain()
+			return fail(it.err)
+		}
+		if err := x.add(it.p); err != nil {
+			drain()
 			return fail(err)
-		}
-		if n++; n%1024 == 0 && ctx.Err() != nil {
-			return fail(ctx.Err())
-		}
-		if f.Request == nil {
-			f.Request = &trace.Request{}
-		}
-		if err := x.Add(f); err != nil {
-			return fail(err)
-		}
-		if each != nil {
-			each(f)
 		}
 	}
 	if err := x.SetMeta(src.Meta()); err != nil {
