@@ -26,6 +26,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/idtrace/idtrace/internal/analyze"
 	"github.com/idtrace/idtrace/internal/har"
 	"github.com/idtrace/idtrace/internal/index"
@@ -112,6 +114,7 @@ func run(args []string) {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	reps := fs.Int("n", 30, "repetitions of each API request")
 	prof := fs.String("cpuprofile", "", "write a CPU profile of the index build to `file`")
+	chrome := fs.String("chromium", "", "path of Chromium: also time scrolling the grid top to bottom")
 	fs.Parse(args)
 	if *prof != "" {
 		pf, err := os.Create(*prof)
@@ -182,7 +185,7 @@ func run(args []string) {
 	}
 	for _, c := range []struct{ name, path string }{
 		{"first grid page (200 rows)", "/api/flows?offset=0&limit=200"},
-		{"grid page at row 90,000", "/api/flows?offset=90000&limit=200"},
+		{fmt.Sprintf("grid page at row %d", x.Len()*9/10), fmt.Sprintf("/api/flows?offset=%d&limit=200", x.Len()*9/10)},
 		{"FTS query 'AADSTS50076'", "/api/flows?q=AADSTS50076&limit=200"},
 		{"FTS query 'adele fabrikam'", "/api/flows?q=adele+fabrikam&limit=200"},
 		{"host filter + sort by size", "/api/flows?host=graph&sort=bytes&desc=1&limit=200"},
@@ -194,7 +197,59 @@ func run(args []string) {
 		slices.Sort(ds)
 		fmt.Printf("%s: p50 %.1f ms, p95 %.1f ms (n=%d)\n", c.name, ms(ds[len(ds)/2]), ms(ds[len(ds)*95/100]), len(ds))
 	}
+	if *chrome != "" {
+		scroll(*chrome, srv.URL(), x.Len())
+	}
 	x.Close()
+}
+
+// scroll opens the page in headless Chromium and scrolls the grid from top
+// to bottom, 4,000 px per animation frame, recording the time between
+// frames (requestAnimationFrame timestamps).
+func scroll(exe, u string, rows int) {
+	dir, _ := os.MkdirTemp("", "idtrace-bench-chromium-")
+	defer os.RemoveAll(dir)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Headless,
+		chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.UserDataDir(dir), chromedp.WindowSize(1500, 1000))
+	defer cancelA()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
+		log.Fatal(err)
+	}
+	wait := chromedp.Poll[any](fmt.Sprintf(`document.getElementById('grid').getAttribute('aria-rowcount') === '%d'`, rows), chromedp.WithPollingTimeout(60*time.Second))
+	if _, err := chromedp.Run(ctx, wait); err != nil {
+		log.Fatal(err)
+	}
+	js := `new Promise(done => {
+		const g = document.getElementById('grid'), d = [];
+		let last = 0;
+		function step(ts) {
+			if (last) d.push(ts - last);
+			last = ts;
+			if (g.scrollTop + g.clientHeight >= g.scrollHeight - 1) { done(JSON.stringify(d)); return; }
+			g.scrollTop += 4000;
+			requestAnimationFrame(step);
+		}
+		requestAnimationFrame(step);
+	})`
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		log.Fatal(err)
+	}
+	var d []float64
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		log.Fatal(err)
+	}
+	slices.Sort(d)
+	lastRow := chromedp.Poll[any](fmt.Sprintf(`!!document.querySelector('#grid .row[data-id="%d"]')`, rows), chromedp.WithPollingTimeout(30*time.Second))
+	last := "drawn"
+	if _, err := chromedp.Run(ctx, lastRow); err != nil {
+		last = "not drawn"
+	}
+	fmt.Printf("grid scroll top to bottom in Chromium: %d frames, frame time p50 %.1f ms, p95 %.1f ms, max %.1f ms; last row (#%d): %s\n",
+		len(d), d[len(d)/2], d[len(d)*95/100], d[len(d)-1], rows, last)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

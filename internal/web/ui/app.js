@@ -125,6 +125,7 @@ function currentRows() {
 }
 
 let rendering = false;
+let fetchTimer = 0;
 function render() {
   spacer.style.height = (state.total * ROW) + 'px';
   grid.setAttribute('aria-rowcount', String(state.total));
@@ -132,7 +133,13 @@ function render() {
   const last = Math.min(state.total, Math.ceil((grid.scrollTop + grid.clientHeight) / ROW) + 5);
   const need = new Set();
   for (let i = first; i < last; i++) if (!rowAt(i)) need.add(Math.floor(i / BLOCK));
-  for (const b of need) fetchBlock(b).then(() => { if (!rendering) requestAnimationFrame(render); });
+  // While the grid scrolls fast, fetch only where it comes to rest.
+  if (need.size) {
+    clearTimeout(fetchTimer);
+    fetchTimer = setTimeout(() => {
+      for (const b of need) fetchBlock(b).then(() => { if (!rendering) requestAnimationFrame(render); });
+    }, state.blocks.size ? 40 : 0);
+  }
   for (const n of [...grid.querySelectorAll('.row')]) n.remove();
   const frag = document.createDocumentFragment();
   for (let i = first; i < last; i++) {

@@ -2,15 +2,21 @@
 import { api, el, clear, kvTable, bytes, copy } from './util.js';
 
 let lastTab = { request: 'Headers', response: 'Headers' };
+let showing = 0; // only the latest request may draw, however the answers arrive
 
 export async function showFlow(box, t, id, jumpTo, reveal) {
+  const mine = ++showing;
+  if (box.dataset.flow === `${t}:${id}:${!!reveal}` && box.querySelector('#insp-title')) return;
   let f;
   try {
     f = await api(`/api/flow?t=${t}&id=${id}` + (reveal ? '&reveal=1' : ''));
   } catch (e) {
+    if (mine !== showing) return;
     clear(box).append(el('p', { class: 'error-line', text: `Flow ${id}: ${e.message}` }));
     return;
   }
+  if (mine !== showing) return;
+  box.dataset.flow = `${t}:${id}:${!!reveal}`;
   clear(box);
   box.append(el('h2', { id: 'insp-title', text: `#${id}  ${f.request.line}` }));
   const bar = el('p', { class: 'hint' },
