@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -10,19 +12,43 @@ import (
 )
 
 func newDemoCmd(app *App) *cobra.Command {
-	return &cobra.Command{
+	var view ViewOptions
+	var open bool
+	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Show what idtrace does, on a built-in sample trace",
 		Long: `Open the sample trace built into idtrace — a synthetic Entra ID sign-in made by
 the project, with made-up names and throwaway keys —, list its sessions and
-analyze it: the sign-ins, the tokens, and what went wrong.
+analyze it: the sign-ins, the tokens, and what went wrong. With --view, open
+it in the viewer (see 'idtrace view') instead.
 
 Exit codes: 0 ok, 1 error.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if open {
+				return runDemoView(app, &view)
+			}
 			return runDemo(app)
 		},
 	}
+	cmd.Flags().BoolVar(&open, "view", false, "open the sample in the viewer")
+	cmd.Flags().BoolVar(&view.NoOpen, "no-open", false, "with --view: print the URL instead of opening the browser")
+	return cmd
+}
+
+// runDemoView writes the sample to a temporary file and views it.
+func runDemoView(app *App, o *ViewOptions) error {
+	dir, err := os.MkdirTemp("", "idtrace-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	p := filepath.Join(dir, sample.Name)
+	if err := os.WriteFile(p, sample.Bytes(), 0o600); err != nil {
+		return err
+	}
+	o.Files, o.Addr = []string{p}, "127.0.0.1:0"
+	return runView(app, o)
 }
 
 func runDemo(app *App) error {

@@ -45,6 +45,8 @@ func commands(app *App) []*cobra.Command {
 		newConvertCmd(app),
 		newSanitizeCmd(app),
 		newAnalyzeCmd(app),
+		newViewCmd(app),
+		newDiffCmd(app),
 		newJWTCmd(app),
 		newSAMLCmd(app),
 		newLogsCmd(app),
