@@ -8,7 +8,11 @@
 //
 // Every page target (the first tab, tabs and pop-up windows it opens) is
 // recorded. A target opened by the page is attached when the browser
-// announces it, so a request it sends before the attachment is not seen.
+// announces it, so a request it sends before the attachment is not seen:
+// the first document request of a pop-up window is usually missed (its
+// later requests are recorded). Holding new windows paused until recorded
+// (Target.setAutoAttach with waitForDebuggerOnStart) needs commands on the
+// auto-attached session, which chromedp v0.23 does not expose.
 package browser
 
 import (
@@ -320,7 +324,10 @@ func (s *session) logf(format string, args ...any) {
 func (t *tab) enable() error {
 	buf := int64(200 << 20)
 	res := int64(100 << 20)
-	if _, err := chromedp.Call(t.ctx, network.Enable, network.EnableParams{MaxTotalBufferSize: &buf, MaxResourceBufferSize: &res}); err != nil {
+	// Durable messages keep bodies past a cross-process navigation (a form
+	// page that posts itself away at once).
+	durable := true
+	if _, err := chromedp.Call(t.ctx, network.Enable, network.EnableParams{MaxTotalBufferSize: &buf, MaxResourceBufferSize: &res, EnableDurableMessages: &durable}); err != nil {
 		return fmt.Errorf("browser: enable network recording: %w", err)
 	}
 	if _, err := chromedp.Call(t.ctx, page.Enable, page.EnableParams{}); err != nil {
