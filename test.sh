@@ -17,6 +17,19 @@ for d in tools/harvalidate tests/oidc; do
 	fi
 done
 
+step "system tools for the proxy and CA tests (curl, openssl, certutil, lsof, mitmdump, chromium)"
+missing=()
+command -v curl >/dev/null || missing+=(curl)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v certutil >/dev/null || missing+=(libnss3-tools)
+command -v lsof >/dev/null || missing+=(lsof)
+command -v mitmdump >/dev/null || missing+=(mitmproxy)
+command -v chromium >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+	SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+	$SUDO apt-get install -y "${missing[@]}" || { $SUDO apt-get update && $SUDO apt-get install -y "${missing[@]}"; }
+fi
+
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
 if [ -n "$unformatted" ]; then

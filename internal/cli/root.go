@@ -50,6 +50,7 @@ func commands(app *App) []*cobra.Command {
 		newLogsCmd(app),
 		newWhoisCmd(app),
 		newKBCmd(app),
+		newCACmd(app),
 	}
 }
 

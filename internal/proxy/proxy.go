@@ -1,0 +1,467 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/idtrace/idtrace/internal/certs"
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// DefaultListen is the address the proxy listens on when Config.Listen is empty.
+const DefaultListen = "127.0.0.1:8888"
+
+// DefaultMaxBody is the body cap used when Config.MaxBody is 0.
+const DefaultMaxBody = 16 << 20
+
+// DefaultDrainTimeout is how long Serve waits for flows in progress after
+// its context is done before it closes their connections.
+const DefaultDrainTimeout = 5 * time.Second
+
+// Config configures a Proxy. The proxy reads it in New and does not modify it.
+type Config struct {
+	// Listen is the address to listen on; DefaultListen if empty. Serve
+	// takes its listener from the caller; ListenAndServe uses Listen.
+	Listen string
+	// AllowRemote lists the client networks allowed besides loopback.
+	AllowRemote []netip.Prefix
+	// CA mints the certificates shown to clients. Required unless nothing
+	// is decrypted.
+	CA *certs.CA
+	// Decrypt and NoDecrypt are host patterns ("example.com", "*.example.com",
+	// "*"). A CONNECT host is decrypted when Decrypt is empty or one of its
+	// patterns matches, and none of NoDecrypt does; other hosts pass as
+	// blind tunnels.
+	Decrypt, NoDecrypt []string
+	// Upstream is a proxy to send everything through (http or https URL,
+	// with optional user:password); nil for direct connections.
+	Upstream *url.URL
+	// InsecureUpstream accepts any upstream certificate.
+	InsecureUpstream bool
+	// RootCAs verifies upstream certificates; nil means the system roots.
+	RootCAs *x509.CertPool
+	// ClientCert is presented to upstream servers that ask for one.
+	ClientCert *tls.Certificate
+	// MaxBody caps each recorded body (and each WebSocket message); 0 means
+	// DefaultMaxBody. Bodies above it are still relayed whole, but recorded
+	// cut, and the flow is flagged x-idtrace-truncated.
+	MaxBody int64
+	// DecodeBody, if set, decodes response bodies in content codings the
+	// proxy does not decode itself (it does gzip and deflate), such as br and
+	// zstd: it returns at most max bytes or an error. The CLI passes the
+	// decoder the SAZ reader uses.
+	DecodeBody func(coding string, wire []byte, max int64) ([]byte, error)
+	// DrainTimeout bounds the wait for flows in progress when Serve stops;
+	// 0 means DefaultDrainTimeout.
+	DrainTimeout time.Duration
+	// SkipProcess turns off the lookup of the client process.
+	SkipProcess bool
+	// OnFlow is called exactly once for every flow when it has completed (a
+	// response or an error, never both, never neither), from any goroutine;
+	// f.ID is a sequence number assigned when the request arrived. The
+	// callee owns f.
+	OnFlow func(f *trace.Flow)
+	// Logf, if set, receives one line for events that are not flows (a
+	// refused client, a connection that closed before sending anything).
+	Logf func(format string, args ...any)
+}
+
+// Proxy is an intercepting HTTP proxy. Create it with New.
+type Proxy struct {
+	cfg     Config
+	maxBody int64
+	outer   *http.Server // client connections: proxy requests and CONNECT
+	inner   *http.Server // decrypted connections (HTTP/1.1 and HTTP/2)
+	tr      *http.Transport
+	wsTr    *http.Transport // HTTP/1.1 only, for upgrades
+	seq     atomic.Int64
+	started atomic.Bool
+
+	// inner connection state: *tls.Conn -> *connInfo
+	conns sync.Map
+
+	mu       sync.Mutex
+	stopping bool
+	flows    sync.WaitGroup
+	tracked  map[net.Conn]struct{} // hijacked and intercepted connections, closed on a hard stop
+	hardCtx  context.Context
+	hardStop context.CancelFunc
+}
+
+// connInfo is what a connection knows about its client.
+type connInfo struct {
+	addr    string
+	conn    string // connection label (client port)
+	process func() string
+	// target is the CONNECT authority of an intercepted connection.
+	target  string
+	ln      *oneConnListener
+	untrack func()
+}
+
+type ctxKey struct{}
+
+// New checks cfg and returns a Proxy.
+func New(cfg Config) (*Proxy, error) {
+	if cfg.OnFlow == nil {
+		return nil, errors.New("proxy: Config.OnFlow is nil")
+	}
+	if cfg.CA == nil && !decryptsNothing(cfg) {
+		return nil, errors.New("proxy: Config.CA is nil but some hosts are to be decrypted")
+	}
+	for _, p := range append(append([]string(nil), cfg.Decrypt...), cfg.NoDecrypt...) {
+		if err := checkPattern(p); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Upstream != nil && cfg.Upstream.Scheme != "http" && cfg.Upstream.Scheme != "https" {
+		return nil, fmt.Errorf("proxy: upstream proxy %q: scheme must be http or https", cfg.Upstream.Redacted())
+	}
+	if cfg.Upstream != nil && cfg.Upstream.Host == "" {
+		return nil, fmt.Errorf("proxy: upstream proxy %q has no host", cfg.Upstream.Redacted())
+	}
+	if cfg.MaxBody < 0 {
+		return nil, fmt.Errorf("proxy: MaxBody %d is negative", cfg.MaxBody)
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	p := &Proxy{cfg: cfg, maxBody: cfg.MaxBody, tracked: map[net.Conn]struct{}{}}
+	if p.maxBody == 0 {
+		p.maxBody = DefaultMaxBody
+	}
+	p.hardCtx, p.hardStop = context.WithCancel(context.Background())
+	p.tr = p.newTransport(true)
+	p.wsTr = p.newTransport(false)
+	p.outer = &http.Server{
+		Handler:           http.HandlerFunc(p.serveOuter),
+		ReadHeaderTimeout: 60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          p.errorLog(),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, ctxKey{}, p.newConnInfo(c))
+		},
+	}
+	p.inner = &http.Server{
+		Handler:           http.HandlerFunc(p.serveInner),
+		ReadHeaderTimeout: 60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          p.errorLog(),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if v, ok := p.conns.Load(c); ok {
+				return context.WithValue(ctx, ctxKey{}, v.(*connInfo))
+			}
+			return ctx
+		},
+		ConnState: func(c net.Conn, s http.ConnState) {
+			if s != http.StateClosed && s != http.StateHijacked {
+				return
+			}
+			if v, ok := p.conns.LoadAndDelete(c); ok {
+				ci := v.(*connInfo)
+				ci.ln.Close()
+				if s == http.StateClosed && ci.untrack != nil {
+					ci.untrack()
+				}
+			}
+		},
+	}
+	return p, nil
+}
+
+func (p *Proxy) newTransport(h2 bool) *http.Transport {
+	tlsConf := &tls.Config{RootCAs: p.cfg.RootCAs, InsecureSkipVerify: p.cfg.InsecureUpstream} //nolint:gosec // the user asked for it
+	if c := p.cfg.ClientCert; c != nil {
+		tlsConf.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return c, nil }
+	}
+	tr := &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsConf,
+		ForceAttemptHTTP2:     h2,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   15 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+	}
+	if !h2 {
+		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+		tlsConf.NextProtos = []string{"http/1.1"}
+	}
+	if p.cfg.Upstream != nil {
+		tr.Proxy = http.ProxyURL(p.cfg.Upstream)
+	}
+	return tr
+}
+
+func (p *Proxy) logf(format string, args ...any) {
+	if p.cfg.Logf != nil {
+		p.cfg.Logf(format, args...)
+	}
+}
+
+// ListenAndServe listens on Config.Listen and serves until ctx is done.
+func (p *Proxy) ListenAndServe(ctx context.Context) error {
+	ln, err := net.Listen("tcp", p.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("proxy: %w", err)
+	}
+	return p.Serve(ctx, ln)
+}
+
+// Serve accepts proxy clients on ln until ctx is done. Then it stops
+// accepting, lets flows in progress finish for up to DrainTimeout, closes
+// what is left (those flows end with an error), and returns once every flow
+// has been reported. It closes ln. A Proxy serves once.
+func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
+	if !p.started.CompareAndSwap(false, true) {
+		return errors.New("proxy: Serve called twice")
+	}
+	fl := &filterListener{Listener: ln, p: p}
+	errc := make(chan error, 1)
+	go func() { errc <- p.outer.Serve(fl) }()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	grace := p.cfg.DrainTimeout
+	if grace <= 0 {
+		grace = DefaultDrainTimeout
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range []*http.Server{p.outer, p.inner} {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.Shutdown(sctx) }()
+	}
+	drained := make(chan struct{})
+	go func() { wg.Wait(); p.flows.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-sctx.Done():
+	}
+	// Hard stop: no new flow may start; cancel upstream work; close every connection.
+	p.mu.Lock()
+	p.stopping = true
+	conns := make([]net.Conn, 0, len(p.tracked))
+	for c := range p.tracked {
+		conns = append(conns, c)
+	}
+	p.mu.Unlock()
+	p.hardStop()
+	for _, c := range conns {
+		c.Close()
+	}
+	p.outer.Close()
+	p.inner.Close()
+	p.flows.Wait()
+	p.tr.CloseIdleConnections()
+	p.wsTr.CloseIdleConnections()
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("proxy: %w", serveErr)
+	}
+	return nil
+}
+
+// begin registers a flow about to start; false once the proxy is stopping hard.
+func (p *Proxy) begin() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopping {
+		return false
+	}
+	p.flows.Add(1)
+	return true
+}
+
+// track registers a connection to close on a hard stop; the returned func forgets it.
+func (p *Proxy) track(c net.Conn) (untrack func()) {
+	p.mu.Lock()
+	stopping := p.stopping
+	if !stopping {
+		p.tracked[c] = struct{}{}
+	}
+	p.mu.Unlock()
+	if stopping {
+		c.Close()
+	}
+	return func() {
+		p.mu.Lock()
+		delete(p.tracked, c)
+		p.mu.Unlock()
+	}
+}
+
+// emit reports a completed flow and releases its begin. The client's
+// process is asked for only now, so that looking it up never delays a request.
+func (p *Proxy) emit(f *trace.Flow, ci *connInfo) {
+	defer p.flows.Done()
+	if ci != nil && ci.process != nil {
+		f.Process = ci.process()
+	}
+	if f.Response != nil && f.Error != "" {
+		f.Response = nil // the invariant: the error wins
+	}
+	if f.Response == nil && f.Error == "" {
+		f.Error = "flow ended without a response"
+	}
+	p.cfg.OnFlow(f)
+}
+
+// newFlow starts a flow for a request that has just arrived.
+func (p *Proxy) newFlow(ci *connInfo) *trace.Flow {
+	f := &trace.Flow{ID: int(p.seq.Add(1)), Started: time.Now(), Time: trace.NA, Timings: trace.NoTimings()}
+	if ci != nil {
+		f.ClientAddr = ci.addr
+		f.Connection = ci.conn
+	}
+	return f
+}
+
+func connInfoFrom(ctx context.Context) *connInfo {
+	ci, _ := ctx.Value(ctxKey{}).(*connInfo)
+	return ci
+}
+
+func (p *Proxy) newConnInfo(c net.Conn) *connInfo {
+	ci := &connInfo{addr: c.RemoteAddr().String()}
+	if ap, err := netip.ParseAddrPort(ci.addr); err == nil {
+		ci.conn = fmt.Sprint(ap.Port())
+		if !p.cfg.SkipProcess && ap.Addr().Unmap().IsLoopback() {
+			ci.process = lookupProcessAsync(c)
+		}
+	}
+	return ci
+}
+
+// filterListener refuses clients that are neither on loopback nor allowed.
+type filterListener struct {
+	net.Listener
+	p *Proxy
+}
+
+func (l *filterListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.p.allowed(c.RemoteAddr()) {
+			return c, nil
+		}
+		l.p.logf("refused client %s: not on loopback and not in --allow-remote", c.RemoteAddr())
+		c.Close()
+	}
+}
+
+func (p *Proxy) allowed(a net.Addr) bool {
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return false
+	}
+	ip := ap.Addr().Unmap()
+	if ip.IsLoopback() {
+		return true
+	}
+	for _, pr := range p.cfg.AllowRemote {
+		if pr.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// oneConnListener hands one connection to an http.Server, then blocks until closed.
+type oneConnListener struct {
+	conn     net.Conn
+	once     sync.Once
+	accepted atomic.Bool
+	closed   chan struct{}
+	cmu      sync.Once
+}
+
+func newOneConnListener(c net.Conn) *oneConnListener {
+	return &oneConnListener{conn: c, closed: make(chan struct{})}
+}
+
+func (l *oneConnListener) Accept() (net.Conn, error) {
+	var c net.Conn
+	l.once.Do(func() { c = l.conn })
+	if c != nil {
+		l.accepted.Store(true)
+		return c, nil
+	}
+	<-l.closed
+	return nil, net.ErrClosed
+}
+
+func (l *oneConnListener) Close() error {
+	l.cmu.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *oneConnListener) Addr() net.Addr { return l.conn.LocalAddr() }
+
+// hostPattern matching.
+
+func checkPattern(p string) error {
+	if p == "" || strings.ContainsAny(p, "/ :") || (strings.Contains(p, "*") && p != "*" && !strings.HasPrefix(p, "*.")) ||
+		strings.Count(p, "*") > 1 {
+		return &PatternError{Pattern: p}
+	}
+	return nil
+}
+
+// PatternError is a host pattern that is not "*", "name" or "*.name".
+type PatternError struct{ Pattern string }
+
+func (e *PatternError) Error() string {
+	return fmt.Sprintf("proxy: host pattern %q: want a host name, *.domain or *", e.Pattern)
+}
+
+func matchHost(pattern, host string) bool {
+	pattern, host = strings.ToLower(pattern), strings.ToLower(strings.TrimSuffix(host, "."))
+	switch {
+	case pattern == "*":
+		return true
+	case strings.HasPrefix(pattern, "*."):
+		return strings.HasSuffix(host, pattern[1:])
+	default:
+		return host == pattern
+	}
+}
+
+func matchAny(patterns []string, host string) bool {
+	for _, p := range patterns {
+		if matchHost(p, host) {
+			return true
+		}
+	}
+	return false
+}
+
+func decryptsNothing(cfg Config) bool {
+	return slices.Contains(cfg.NoDecrypt, "*")
+}
+
+func (p *Proxy) shouldDecrypt(host string) bool {
+	if matchAny(p.cfg.NoDecrypt, host) {
+		return false
+	}
+	return len(p.cfg.Decrypt) == 0 || matchAny(p.cfg.Decrypt, host)
+}
