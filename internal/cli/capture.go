@@ -197,7 +197,23 @@ func runCapture(app *App, o *CaptureOptions) error {
 	} else {
 		meta.Comment = "captured by the idtrace proxy"
 	}
-	j, err := record.Create(jpath, meta)
+	var j *record.Journal
+	var lv *liveView
+	var appendErr error
+	var errOnce sync.Once
+	onFlow := func(f *trace.Flow) {
+		if err := j.Append(f); err != nil {
+			errOnce.Do(func() { appendErr = err })
+		}
+		lv.add(f)
+	}
+	var serve func(context.Context) error
+	if !o.Browser {
+		if serve, err = prepareProxy(app, o, onFlow, say); err != nil {
+			return err
+		}
+	}
+	j, err = record.Create(jpath, meta)
 	if err != nil {
 		return fmt.Errorf("capture: %w", err)
 	}
@@ -210,22 +226,14 @@ func runCapture(app *App, o *CaptureOptions) error {
 		defer cancel()
 	}
 
-	lv := newLiveView(app.IO.ErrOut, live, status, j)
-	var appendErr error
-	var errOnce sync.Once
-	onFlow := func(f *trace.Flow) {
-		if err := j.Append(f); err != nil {
-			errOnce.Do(func() { appendErr = err })
-		}
-		lv.add(f)
-	}
+	lv = newLiveView(app.IO.ErrOut, live, status, j)
 	lv.start()
 
 	var runErr error
 	if o.Browser {
 		runErr = captureBrowser(ctx, o, onFlow, j, say)
 	} else {
-		runErr = captureProxy(ctx, app, o, onFlow, say)
+		runErr = serve(ctx)
 	}
 	lv.stop()
 	if err := j.Close(); err != nil && appendErr == nil {
@@ -268,13 +276,16 @@ func captureBrowser(ctx context.Context, o *CaptureOptions, onFlow func(*trace.F
 	return nil
 }
 
-func captureProxy(ctx context.Context, app *App, o *CaptureOptions, onFlow func(*trace.Flow), say func(string, ...any)) error {
+// prepareProxy checks the proxy flags, loads the CA and listens, so that a
+// mistake is reported before anything is recorded; serve then runs the proxy
+// until ctx ends.
+func prepareProxy(app *App, o *CaptureOptions, onFlow func(*trace.Flow), say func(string, ...any)) (serve func(ctx context.Context) error, err error) {
 	cfg := proxy.Config{Listen: o.Listen, Decrypt: o.Decrypt, NoDecrypt: o.NoDecrypt, InsecureUpstream: o.InsecureUpstream,
 		MaxBody: o.MaxBody, OnFlow: onFlow}
 	for _, c := range o.AllowRemote {
 		p, err := netip.ParsePrefix(c)
 		if err != nil {
-			return usageErr("capture: --allow-remote %q: want a CIDR such as 192.168.1.0/24", c)
+			return nil, usageErr("capture: --allow-remote %q: want a CIDR such as 192.168.1.0/24", c)
 		}
 		cfg.AllowRemote = append(cfg.AllowRemote, p)
 	}
@@ -285,7 +296,7 @@ func captureProxy(ctx context.Context, app *App, o *CaptureOptions, onFlow func(
 	if up != "" {
 		u, err := url.Parse(up)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return usageErr("capture: upstream proxy %q: want http://host:port or https://host:port", up)
+			return nil, usageErr("capture: upstream proxy %q: want http://host:port or https://host:port", up)
 		}
 		cfg.Upstream = u
 	}
@@ -296,7 +307,7 @@ func captureProxy(ctx context.Context, app *App, o *CaptureOptions, onFlow func(
 		}
 		c, err := tls.LoadX509KeyPair(o.ClientCert, key)
 		if err != nil {
-			return fmt.Errorf("capture: --client-cert: %w", err)
+			return nil, fmt.Errorf("capture: --client-cert: %w", err)
 		}
 		cfg.ClientCert = &c
 	}
@@ -304,13 +315,13 @@ func captureProxy(ctx context.Context, app *App, o *CaptureOptions, onFlow func(
 	if dir == "" {
 		d, err := certs.DefaultDir()
 		if err != nil {
-			return fmt.Errorf("capture: %w", err)
+			return nil, fmt.Errorf("capture: %w", err)
 		}
 		dir = d
 	}
 	ca, created, err := certs.LoadOrCreate(dir)
 	if err != nil {
-		return fmt.Errorf("capture: %w", err)
+		return nil, fmt.Errorf("capture: %w", err)
 	}
 	cfg.CA = ca
 	if created {
@@ -318,26 +329,28 @@ func captureProxy(ctx context.Context, app *App, o *CaptureOptions, onFlow func(
 	}
 	p, err := proxy.New(cfg)
 	if err != nil {
-		return fmt.Errorf("capture: %w", err)
+		return nil, fmt.Errorf("capture: %w", err)
 	}
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
-		return fmt.Errorf("capture: %w", err)
+		return nil, fmt.Errorf("capture: %w", err)
 	}
-	addr := ln.Addr().String()
-	say("idtrace: proxy listening on %s; point a browser or a command at it (HTTPS_PROXY=http://%s); Ctrl-C stops and writes %s\n", addr, addr, o.Out)
-	if o.SystemProxy {
-		restore, err := setSystemProxy(addr, say)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("capture: --system-proxy: %w", err)
+	return func(ctx context.Context) error {
+		addr := ln.Addr().String()
+		say("idtrace: proxy listening on %s; point a browser or a command at it (HTTPS_PROXY=http://%s); Ctrl-C stops and writes %s\n", addr, addr, o.Out)
+		if o.SystemProxy {
+			restore, err := setSystemProxy(addr, say)
+			if err != nil {
+				ln.Close()
+				return fmt.Errorf("capture: --system-proxy: %w", err)
+			}
+			defer restore() // on every way out of the capture, panics included
 		}
-		defer restore()
-	}
-	if err := p.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, net.ErrClosed) {
-		return fmt.Errorf("capture: %w", err)
-	}
-	return nil
+		if err := p.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, net.ErrClosed) {
+			return fmt.Errorf("capture: %w", err)
+		}
+		return nil
+	}, nil
 }
 
 func firstEnv(app *App, names ...string) string {
