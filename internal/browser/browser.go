@@ -63,6 +63,10 @@ type Options struct {
 	// OnPage receives each page (a top-level document load) once its load
 	// has ended or the capture ends.
 	OnPage func(p trace.Page)
+	// Drive, if set, runs once the first tab has opened URL, with that tab's
+	// chromedp context (scripted captures and tests: type, click). Its
+	// error ends the capture and is returned.
+	Drive func(ctx context.Context) error
 	// Logf, if set, receives diagnostics (a body that could not be read).
 	Logf func(format string, args ...any)
 }
@@ -162,6 +166,14 @@ func Capture(ctx context.Context, o Options) error {
 		s.finish()
 		return fmt.Errorf("browser: open %s: %w", url, err)
 	}
+	driveErr := make(chan error, 1)
+	if o.Drive != nil {
+		go func() {
+			if err := o.Drive(browserCtx); err != nil {
+				driveErr <- err
+			}
+		}()
+	}
 	var idle <-chan time.Time
 	if o.Idle > 0 {
 		t := time.NewTicker(o.Idle / 4)
@@ -176,6 +188,9 @@ func Capture(ctx context.Context, o Options) error {
 		case <-s.done:
 			s.finish()
 			return nil
+		case err := <-driveErr:
+			s.finish()
+			return fmt.Errorf("browser: %w", err)
 		case <-idle:
 			if s.inflight.Load() == 0 && time.Since(time.Unix(0, s.lastActivity.Load())) >= o.Idle {
 				s.finish()
