@@ -23,7 +23,7 @@ if ! command -v 7zz >/dev/null && ! command -v 7z >/dev/null; then
 fi
 
 step "npm packages"
-for d in tools/harvalidate tests/oidc tests/kusto; do
+for d in tools/harvalidate tests/oidc tests/kusto tests/playwright; do
 	if [ -f "$d/package-lock.json" ] && [ ! -d "$d/node_modules" ]; then
 		(cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
 	fi

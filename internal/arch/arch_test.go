@@ -19,6 +19,8 @@ var allowed = map[string][]string{
 	"internal/httpmsg":      {"internal/trace"},
 	"internal/saz":          {"internal/trace", "internal/httpmsg"},
 	"internal/entralog":     {"internal/trace", "internal/limitio"},
+	"internal/record":       {"internal/trace", "internal/har", "internal/saz"}, // finalizes the journal through the writers
+	"internal/browser":      {"internal/trace"},
 	"internal/proxy":        {"internal/trace", "internal/certs"},
 	"internal/kb":           {"internal/trace"},
 	"internal/kb/gen":       {"internal/kb"},

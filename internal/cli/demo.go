@@ -71,5 +71,11 @@ func runDemo(app *App) error {
 		return err
 	}
 	fmt.Fprintf(app.IO.ErrOut, "\n%d sessions. Next: idtrace ls FILE, idtrace show N FILE, idtrace analyze FILE, idtrace convert IN.har OUT.saz\n", n)
+	fmt.Fprint(app.IO.ErrOut, `Capture your own sign-in:
+  idtrace capture --browser -o case.har      a browser window recorded over DevTools (no certificate), until you close it
+  idtrace capture -o case.saz                a proxy on 127.0.0.1:8888: point a browser or HTTPS_PROXY at it,
+                                             trust its CA first with 'idtrace ca install' and remove it after with 'idtrace ca uninstall'
+  Findings are printed as they happen; Ctrl-C writes the file. Guide: docs/capture.md
+`)
 	return nil
 }

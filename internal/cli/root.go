@@ -52,6 +52,8 @@ func commands(app *App) []*cobra.Command {
 		newLogsCmd(app),
 		newWhoisCmd(app),
 		newKBCmd(app),
+		newCaptureCmd(app),
+		newRecoverCmd(app),
 		newCACmd(app),
 	}
 }

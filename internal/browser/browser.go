@@ -1,0 +1,390 @@
+// Package browser captures sign-in traffic by driving a Chromium-based
+// browser (Chromium, Chrome, Edge) over the DevTools protocol with
+// chromedp. It needs no proxy and no certificate: the browser reports each
+// request, response, body, timing and WebSocket frame itself, as DevTools'
+// Network panel sees them, and the recorder turns them into trace.Flows
+// carrying the vendor fields DevTools writes in its HAR export
+// (_initiator, _resourceType, _priority, _transferSize, _webSocketMessages).
+//
+// Every page target (the first tab, tabs and pop-up windows it opens) is
+// recorded. A target opened by the page is attached when the browser
+// announces it, so a request it sends before the attachment is not seen:
+// the first document request of a pop-up window is usually missed (its
+// later requests are recorded). Holding new windows paused until recorded
+// (Target.setAutoAttach with waitForDebuggerOnStart) needs commands on the
+// auto-attached session, which chromedp v0.23 does not expose.
+package browser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/remote"
+
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// Options configure a capture.
+type Options struct {
+	// ExecPath is the browser to start ("" finds one; see Find).
+	ExecPath string
+	// Headless runs the browser without a window.
+	Headless bool
+	// Profile is the user data directory; "" uses a fresh temporary
+	// profile that is removed afterwards.
+	Profile string
+	// Attach is the DevTools address (port, host:port or URL) of a browser
+	// the user started with --remote-debugging-port; the capture opens a
+	// tab in it and leaves the browser running.
+	Attach string
+	// URL is opened in the first tab ("about:blank" if empty).
+	URL string
+	// Flags are extra command-line switches for the browser (name -> value;
+	// true for a bare switch).
+	Flags map[string]any
+	// Idle, when positive, ends the capture once no request has been in
+	// flight for that long after the first page loaded.
+	Idle time.Duration
+	// MaxBody caps each recorded body (0: 100 MiB); longer bodies are cut
+	// and the flow is marked truncated.
+	MaxBody int64
+	// OnFlow receives each completed flow, from the recorder's goroutine,
+	// once. It must not keep f after returning if it modifies it.
+	OnFlow func(f *trace.Flow)
+	// OnPage receives each page (a top-level document load) once its load
+	// has ended or the capture ends.
+	OnPage func(p trace.Page)
+	// Drive, if set, runs once the first tab has opened URL, with that tab's
+	// chromedp context (scripted captures and tests: type, click). Its
+	// error ends the capture and is returned.
+	Drive func(ctx context.Context) error
+	// Logf, if set, receives diagnostics (a body that could not be read).
+	Logf func(format string, args ...any)
+}
+
+// Capture records until the context ends, every browser window is closed,
+// or (with Idle) the pages have gone quiet. Flows still in flight at the end
+// are reported with an error saying the capture stopped. It returns nil when
+// the capture ended by one of these means.
+func Capture(ctx context.Context, o Options) error {
+	if o.OnFlow == nil {
+		return errors.New("browser: Options.OnFlow is nil")
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = 100 << 20
+	}
+	var allocCtx context.Context
+	var cancelAlloc context.CancelFunc
+	if o.Attach != "" {
+		allocCtx, cancelAlloc = remote.NewAllocator(ctx, attachURL(o.Attach))
+	} else {
+		exe, err := Find(o.ExecPath)
+		if err != nil {
+			return err
+		}
+		dir := o.Profile
+		if dir == "" {
+			tmp, err := os.MkdirTemp("", "idtrace-browser-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(tmp)
+			dir = tmp
+		}
+		opts := append([]chromedp.ExecAllocatorOption(nil), chromedp.DefaultExecAllocatorOptions[:]...)
+		opts = append(opts,
+			chromedp.ExecPath(exe),
+			chromedp.UserDataDir(dir),
+			chromedp.NoFirstRun,
+			chromedp.NoDefaultBrowserCheck,
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-quic", true),
+			// Sign-in pages behave as for a person: no automation banner.
+			chromedp.Flag("enable-automation", false),
+		)
+		if !o.Headless {
+			opts = append(opts, chromedp.VisibleWindow)
+		} else {
+			opts = append(opts, chromedp.Flag("disable-gpu", true))
+		}
+		if os.Geteuid() == 0 {
+			opts = append(opts, chromedp.Flag("no-sandbox", true)) // Chromium refuses to start as root otherwise
+		}
+		for k, v := range o.Flags {
+			opts = append(opts, chromedp.Flag(k, v))
+		}
+		allocCtx, cancelAlloc = chromedp.NewExecAllocator(ctx, opts...)
+	}
+	defer cancelAlloc()
+
+	s := &session{o: o, tabs: map[target.ID]*tab{}, done: make(chan struct{})}
+	s.lastActivity.Store(time.Now().UnixNano())
+	first := &tab{s: s, recorded: true}
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithListener(first.listen))
+	defer cancelBrowser()
+	first.ctx = browserCtx
+	first.start()
+	if err := chromedp.Do(browserCtx); err != nil {
+		first.stop()
+		return fmt.Errorf("browser: start: %w", err)
+	}
+	c := chromedp.FromContext(browserCtx)
+	first.id = c.Target.TargetID
+	s.mu.Lock()
+	s.tabs[first.id] = first
+	s.open = 1
+	s.mu.Unlock()
+	// Pages that were there before the capture are not recorded: the blank
+	// tab a started browser opens with is closed (one window for the user
+	// to close), and an attached browser's own tabs are left alone.
+	if ts, err := chromedp.CallBrowser(browserCtx, target.GetTargets, target.GetTargetsParams{}); err == nil {
+		for _, ti := range ts.TargetInfos {
+			if ti.Type != "page" || ti.TargetID == first.id {
+				continue
+			}
+			s.mu.Lock()
+			s.tabs[ti.TargetID] = &tab{s: s, id: ti.TargetID}
+			s.mu.Unlock()
+			if o.Attach == "" && ti.URL == "about:blank" {
+				chromedp.CallBrowser(browserCtx, target.CloseTarget, target.CloseTargetParams{TargetID: ti.TargetID})
+			}
+		}
+	}
+	if err := chromedp.ListenBrowser(browserCtx, s.browserEvent); err != nil {
+		first.stop()
+		return fmt.Errorf("browser: %w", err)
+	}
+	if _, err := chromedp.CallBrowser(browserCtx, target.SetDiscoverTargets, target.SetDiscoverTargetsParams{Discover: true}); err != nil {
+		first.stop()
+		return fmt.Errorf("browser: discover targets: %w", err)
+	}
+	if err := first.enable(); err != nil {
+		first.stop()
+		return err
+	}
+	go s.watchClose(browserCtx, first)
+	url := o.URL
+	if url == "" {
+		url = "about:blank"
+	}
+	if _, err := chromedp.Call(browserCtx, page.Navigate, page.NavigateParams{URL: url}); err != nil {
+		s.finish()
+		return fmt.Errorf("browser: open %s: %w", url, err)
+	}
+	driveErr := make(chan error, 1)
+	if o.Drive != nil {
+		go func() {
+			if err := o.Drive(browserCtx); err != nil {
+				driveErr <- err
+			}
+		}()
+	}
+	var idle <-chan time.Time
+	if o.Idle > 0 {
+		t := time.NewTicker(o.Idle / 4)
+		defer t.Stop()
+		idle = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			s.finish()
+			return nil
+		case <-s.done:
+			s.finish()
+			return nil
+		case <-c.Browser.LostConnection:
+			// The browser went away: its last window was closed, or it
+			// exited.
+			s.finish()
+			return nil
+		case err := <-driveErr:
+			s.finish()
+			return fmt.Errorf("browser: %w", err)
+		case <-idle:
+			if s.inflight.Load() == 0 && time.Since(time.Unix(0, s.lastActivity.Load())) >= o.Idle {
+				s.finish()
+				return nil
+			}
+		}
+	}
+}
+
+// attachURL turns "9222", "host:9222" or a URL into a DevTools address.
+func attachURL(a string) string {
+	for _, c := range a {
+		if c < '0' || c > '9' {
+			if len(a) > 5 && (a[:5] == "http:" || a[:3] == "ws:") {
+				return a
+			}
+			return "http://" + a
+		}
+	}
+	return "http://127.0.0.1:" + a
+}
+
+// session is one capture: its tabs and the flow numbering they share.
+type session struct {
+	o            Options
+	mu           sync.Mutex
+	tabs         map[target.ID]*tab
+	open         int
+	seq          atomic.Int64
+	pageSeq      atomic.Int64
+	inflight     atomic.Int64
+	lastActivity atomic.Int64
+	emitMu       sync.Mutex
+	done         chan struct{}
+	doneOnce     sync.Once
+	finished     bool
+}
+
+func (s *session) touch() { s.lastActivity.Store(time.Now().UnixNano()) }
+
+// browserEvent attaches new page targets (tabs and pop-ups). It runs in
+// chromedp's read loop, so it only starts goroutines.
+func (s *session) browserEvent(ev any) {
+	if d, ok := ev.(*target.EventTargetDestroyed); ok {
+		s.mu.Lock()
+		t := s.tabs[d.TargetID]
+		s.mu.Unlock()
+		if t != nil && t.recorded {
+			go s.tabGone(t)
+		}
+		return
+	}
+	e, ok := ev.(*target.EventTargetCreated)
+	if !ok || e.TargetInfo == nil || e.TargetInfo.Type != "page" {
+		return
+	}
+	id := e.TargetInfo.TargetID
+	s.mu.Lock()
+	if _, seen := s.tabs[id]; seen || s.finished {
+		s.mu.Unlock()
+		return
+	}
+	t := &tab{s: s, id: id, recorded: true}
+	s.tabs[id] = t
+	s.open++
+	s.mu.Unlock()
+	go s.attach(t)
+}
+
+func (s *session) attach(t *tab) {
+	s.mu.Lock()
+	var parent context.Context
+	for _, x := range s.tabs {
+		if x.ctx != nil && parent == nil {
+			parent = x.ctx
+		}
+	}
+	s.mu.Unlock()
+	ctx, cancel := chromedp.NewContext(parent, chromedp.WithTargetID(t.id), chromedp.WithListener(t.listen))
+	t.ctx, t.cancel = ctx, cancel
+	t.start()
+	if err := chromedp.Do(ctx); err != nil {
+		s.logf("browser: attach to tab %s: %v", t.id, err)
+		s.tabGone(t)
+		return
+	}
+	if err := t.enable(); err != nil {
+		s.logf("%v", err)
+	}
+	s.watchClose(ctx, t)
+}
+
+// watchClose waits until the tab goes away, then flushes it.
+func (s *session) watchClose(ctx context.Context, t *tab) {
+	ch, err := chromedp.Detached(ctx)
+	if err != nil {
+		return
+	}
+	select {
+	case <-ch:
+	case <-ctx.Done():
+		return
+	}
+	s.tabGone(t)
+}
+
+// tabGone flushes a tab that closed and ends the capture with the last one.
+// It runs once per tab, whichever of the target's destruction or its
+// session's detachment is seen first.
+func (s *session) tabGone(t *tab) {
+	t.goneOnce.Do(func() {
+		t.stop()
+		s.closed()
+	})
+}
+
+func (s *session) closed() {
+	s.mu.Lock()
+	s.open--
+	n := s.open
+	s.mu.Unlock()
+	if n <= 0 {
+		s.doneOnce.Do(func() { close(s.done) })
+	}
+}
+
+// finish stops every tab's recorder and reports what was still in flight.
+func (s *session) finish() {
+	s.mu.Lock()
+	s.finished = true
+	tabs := make([]*tab, 0, len(s.tabs))
+	for _, t := range s.tabs {
+		tabs = append(tabs, t)
+	}
+	s.mu.Unlock()
+	for _, t := range tabs {
+		t.stop()
+	}
+}
+
+func (s *session) emit(f *trace.Flow) {
+	s.emitMu.Lock()
+	defer s.emitMu.Unlock()
+	s.o.OnFlow(f)
+}
+
+func (s *session) emitPage(p trace.Page) {
+	if s.o.OnPage == nil {
+		return
+	}
+	s.emitMu.Lock()
+	defer s.emitMu.Unlock()
+	s.o.OnPage(p)
+}
+
+func (s *session) logf(format string, args ...any) {
+	if s.o.Logf != nil {
+		s.o.Logf(format, args...)
+	}
+}
+
+// enable turns on the Network and Page domains of the tab.
+func (t *tab) enable() error {
+	buf := int64(200 << 20)
+	res := int64(100 << 20)
+	// Durable messages keep bodies past a cross-process navigation (a form
+	// page that posts itself away at once).
+	durable := true
+	if _, err := chromedp.Call(t.ctx, network.Enable, network.EnableParams{MaxTotalBufferSize: &buf, MaxResourceBufferSize: &res, EnableDurableMessages: &durable}); err != nil {
+		return fmt.Errorf("browser: enable network recording: %w", err)
+	}
+	if _, err := chromedp.Call(t.ctx, page.Enable, page.EnableParams{}); err != nil {
+		return fmt.Errorf("browser: enable page events: %w", err)
+	}
+	return nil
+}

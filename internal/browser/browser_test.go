@@ -1,0 +1,284 @@
+package browser
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/websocket"
+
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// needBrowser returns the browser to test with: a failure under CI=true
+// when none is installed (test.sh installs Debian's chromium), a skip otherwise.
+func needBrowser(t *testing.T) string {
+	t.Helper()
+	p, err := Find(os.Getenv("IDTRACE_BROWSER"))
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("a Chromium-based browser is required when CI=true: %v", err)
+		}
+		t.Skipf("no browser: %v", err)
+	}
+	return p
+}
+
+const bigSize = 6 << 20
+
+// site is a local site exercising what a sign-in page does.
+func site() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/start", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/hop?x=1", http.StatusFound)
+	})
+	mux.HandleFunc("/hop", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/form", http.StatusSeeOther)
+	})
+	mux.HandleFunc("/form", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, `<!doctype html><title>form</title>
+<form id=f method=post action="/post"><input name=user value="alice@example.test"><input name=code value="abc123"></form>
+<script>document.getElementById('f').submit()</script>`)
+	})
+	mux.HandleFunc("/post", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<!doctype html><title>posted</title><p>got %d bytes</p>
+<script>
+(async () => {
+  const r = await fetch('/api/token', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({grant: 'code', n: 42})});
+  await r.text();
+  await new Promise(res => { const x = new XMLHttpRequest(); x.open('GET', '/api/xhr?q=1'); x.onload = res; x.onerror = res; x.send(); });
+  await new Promise(res => {
+    const ws = new WebSocket('ws://' + location.host + '/ws');
+    ws.onopen = () => ws.send('hello ws');
+    ws.onmessage = e => { ws.close(); res(); };
+    ws.onerror = res;
+  });
+  const big = await fetch('/big'); await big.arrayBuffer();
+  window.open('/popup', 'signin', 'width=400,height=400');
+  try {
+    await navigator.serviceWorker.register('/sw.js');
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) await new Promise(res => navigator.serviceWorker.addEventListener('controllerchange', res));
+    await (await fetch('/via-sw')).text();
+  } catch (e) { await fetch('/sw-failed?e=' + encodeURIComponent(e)); }
+  await fetch('/done');
+})();
+</script>`, len(body))
+	})
+	mux.HandleFunc("/api/token", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"not-a-real-token","token_type":"Bearer"}`)
+	})
+	mux.HandleFunc("/api/xhr", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "xhr answer")
+	})
+	mux.Handle("/ws", websocket.Handler(func(c *websocket.Conn) {
+		var msg string
+		if websocket.Message.Receive(c, &msg) == nil {
+			websocket.Message.Send(c, "echo: "+msg)
+		}
+		var rest string
+		websocket.Message.Receive(c, &rest)
+	}))
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Write(bytes.Repeat([]byte("0123456789abcdef"), bigSize/16))
+	})
+	mux.HandleFunc("/popup", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, `<!doctype html><title>popup</title><script>setTimeout(() => fetch('/popup-api').then(r => r.text()), 1000)</script>`)
+	})
+	mux.HandleFunc("/popup-api", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "popup answer")
+	})
+	mux.HandleFunc("/sw.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		io.WriteString(w, `self.addEventListener('install', e => self.skipWaiting());
+self.addEventListener('activate', e => e.waitUntil(self.clients.claim()));
+self.addEventListener('fetch', e => { if (new URL(e.request.url).pathname === '/via-sw') e.respondWith(new Response('from sw')); });`)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	})
+	return mux
+}
+
+// recorded collects the flows of a capture.
+type recorded struct {
+	mu    sync.Mutex
+	flows []*trace.Flow
+	pages []trace.Page
+}
+
+func (r *recorded) byPath(path string) []*trace.Flow {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*trace.Flow
+	for _, f := range r.flows {
+		if f.Request.Path() == path {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func capture(t *testing.T, exe, url string, idle time.Duration) *recorded {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rec := &recorded{}
+	err := Capture(ctx, Options{
+		ExecPath: exe, Headless: true, URL: url, Idle: idle,
+		Flags:  map[string]any{"disable-popup-blocking": true},
+		OnFlow: func(f *trace.Flow) { rec.mu.Lock(); rec.flows = append(rec.flows, f); rec.mu.Unlock() },
+		OnPage: func(p trace.Page) { rec.mu.Lock(); rec.pages = append(rec.pages, p); rec.mu.Unlock() },
+		Logf:   t.Logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the capture did not end by itself (idle) within 60 s")
+	}
+	return rec
+}
+
+func one(t *testing.T, rec *recorded, path string) *trace.Flow {
+	t.Helper()
+	fs := rec.byPath(path)
+	if len(fs) != 1 {
+		var seen []string
+		for _, f := range rec.flows {
+			seen = append(seen, f.Request.Method+" "+f.Request.Path())
+		}
+		t.Fatalf("%s recorded %d times, want once; recorded: %s", path, len(fs), strings.Join(seen, ", "))
+	}
+	return fs[0]
+}
+
+func ext(t *testing.T, f *trace.Flow, name string) string {
+	t.Helper()
+	b := f.Extra.Get(name)
+	if b == nil {
+		t.Fatalf("flow %d (%s): no %s", f.ID, f.Request.Path(), name)
+	}
+	return string(b)
+}
+
+func TestCaptureLocalPages(t *testing.T) {
+	exe := needBrowser(t)
+	srv := httptest.NewServer(site())
+	defer srv.Close()
+	rec := capture(t, exe, srv.URL+"/start", 2*time.Second)
+
+	// Redirects: each hop is its own flow with the Location it followed.
+	start := one(t, rec, "/start")
+	if start.Response == nil || start.Response.Status != 302 || !strings.HasSuffix(start.Response.RedirectURL, "/hop?x=1") {
+		t.Fatalf("/start: want a 302 to /hop?x=1, got %+v", start.Response)
+	}
+	hop := one(t, rec, "/hop?x=1")
+	if hop.Response == nil || hop.Response.Status != 303 || hop.ID <= start.ID {
+		t.Fatalf("/hop: want a 303 recorded after /start")
+	}
+	// The POST form with its body.
+	post := one(t, rec, "/post")
+	if post.Request.Method != "POST" || string(post.Request.Body) != "user=alice%40example.test&code=abc123" {
+		t.Fatalf("/post: method %s, body of %d bytes: not the form as sent", post.Request.Method, len(post.Request.Body))
+	}
+	if post.Response == nil || !bytes.Contains(post.Response.Body, []byte("got 37 bytes")) {
+		t.Fatal("/post: the response body was not recorded")
+	}
+	if ext(t, post, "_resourceType") != `"document"` {
+		t.Fatalf("/post: _resourceType %s, want document", ext(t, post, "_resourceType"))
+	}
+	// fetch with a JSON body, and its response.
+	tok := one(t, rec, "/api/token")
+	if !bytes.Contains(tok.Request.Body, []byte(`"grant":"code"`)) || !bytes.Contains(tok.Response.Body, []byte("access_token")) {
+		t.Fatal("/api/token: fetch request or response body missing")
+	}
+	if ext(t, tok, "_resourceType") != `"fetch"` || !strings.Contains(ext(t, tok, "_initiator"), `"script"`) {
+		t.Fatalf("/api/token: _resourceType %s, _initiator %s", ext(t, tok, "_resourceType"), ext(t, tok, "_initiator"))
+	}
+	ext(t, tok, "_priority")
+	if tok.Response.Extra.Get("_transferSize") == nil {
+		t.Fatal("/api/token: no _transferSize")
+	}
+	if tok.Timings.Wait < 0 || tok.Time <= 0 || tok.ServerAddr == "" {
+		t.Fatalf("/api/token: timings %+v, time %v, server %q", tok.Timings, tok.Time, tok.ServerAddr)
+	}
+	xhr := one(t, rec, "/api/xhr?q=1")
+	if string(xhr.Response.Body) != "xhr answer" || ext(t, xhr, "_resourceType") != `"xhr"` {
+		t.Fatal("/api/xhr: body or type wrong")
+	}
+	// WebSocket frames both ways.
+	ws := one(t, rec, "/ws")
+	if ws.Response == nil || ws.Response.Status != 101 || len(ws.WebSocket) < 2 ||
+		ws.WebSocket[0].Type != "send" || ws.WebSocket[0].Data != "hello ws" || ws.WebSocket[1].Data != "echo: hello ws" {
+		t.Fatalf("/ws: handshake or messages missing: %d messages", len(ws.WebSocket))
+	}
+	// A large download, whole.
+	big := one(t, rec, "/big")
+	if len(big.Response.Body) != bigSize {
+		t.Fatalf("/big: %d body bytes recorded, want %d", len(big.Response.Body), bigSize)
+	}
+	// The pop-up window's own fetch (its document request races the
+	// attachment: see the package doc).
+	pa := one(t, rec, "/popup-api")
+	if string(pa.Response.Body) != "popup answer" {
+		t.Fatal("/popup-api: response body missing")
+	}
+	// A response the service worker served. (The worker fetches its own
+	// script in its own target, which is not recorded.)
+	if f := rec.byPath("/sw-failed"); len(f) > 0 {
+		t.Fatalf("service worker registration failed in the page: %s", f[0].Request.URL)
+	}
+	sw := one(t, rec, "/via-sw")
+	if string(sw.Response.Body) != "from sw" || sw.Response.Extra.Get("_fetchedViaServiceWorker") == nil {
+		t.Fatal("/via-sw: not recorded as served by the service worker")
+	}
+	one(t, rec, "/done")
+	// Every flow has a request and a response or an error, never both; IDs unique.
+	seen := map[int]bool{}
+	for _, f := range rec.flows {
+		if seen[f.ID] {
+			t.Fatalf("flow ID %d reported twice", f.ID)
+		}
+		seen[f.ID] = true
+		if (f.Response == nil) == (f.Error == "") {
+			t.Fatalf("flow %d (%s): response %v and error %q: want exactly one", f.ID, f.Request.URL, f.Response != nil, f.Error)
+		}
+	}
+	// Pages with load timings.
+	for _, f := range rec.flows {
+		if f.Response != nil && f.Response.BodyOmitted {
+			t.Fatalf("flow %d (%s): body not recorded", f.ID, f.Request.Path())
+		}
+	}
+	if len(rec.pages) < 2 {
+		t.Fatalf("%d pages recorded, want the form and the posted page at least", len(rec.pages))
+	}
+	loaded := 0
+	for _, p := range rec.pages {
+		if p.OnLoad > 0 {
+			loaded++
+		}
+	}
+	if loaded == 0 {
+		t.Fatal("no page has an onLoad timing")
+	}
+	b, _ := json.Marshal(rec.pages)
+	t.Logf("pages: %s", b)
+}

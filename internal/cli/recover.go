@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idtrace/idtrace/internal/record"
+)
+
+// RecoverOptions are the flags of `idtrace recover`.
+type RecoverOptions struct {
+	Journal string
+	// Out is the trace to write; default: the journal's name without its extension.
+	Out string
+}
+
+func newRecoverCmd(app *App) *cobra.Command {
+	var o RecoverOptions
+	cmd := &cobra.Command{
+		Use:   "recover JOURNAL [-o case.saz|case.har]",
+		Short: "Write the trace of a capture that was killed, from its journal",
+		Long: `recover turns the journal a capture leaves beside its output
+(case.saz.idtrace-journal) into the trace, when the capture could not finish:
+kill -9, a crash, a power loss. Every request that had completed is written;
+a request the crash cut in the middle of being recorded is left out and named.
+The journal is removed once the trace is written.
+
+Exit codes: 0 ok, 1 error, 2 usage.`,
+		Example: `  idtrace recover case.saz.idtrace-journal
+  idtrace recover case.saz.idtrace-journal -o case.har`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Journal = args[0]
+			return runRecover(app, &o)
+		},
+	}
+	cmd.Flags().StringVarP(&o.Out, "output", "o", "", "the trace to write: `FILE`.har or FILE.saz (default: the journal's name without "+record.Ext+")")
+	return cmd
+}
+
+func runRecover(app *App, o *RecoverOptions) error {
+	out := o.Out
+	if out == "" {
+		if !strings.HasSuffix(o.Journal, record.Ext) {
+			return usageErr("recover: %s does not end in %s: give the output with -o", o.Journal, record.Ext)
+		}
+		out = strings.TrimSuffix(o.Journal, record.Ext)
+	}
+	format, ok := record.FormatOf(out)
+	if !ok {
+		return usageErr("recover: cannot tell the format of %q: use .har or .saz", out)
+	}
+	res, err := record.Finalize(o.Journal, out, format, nil)
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	if res.Torn != "" {
+		fmt.Fprintf(app.IO.ErrOut, "idtrace: the last record was cut by the crash and is left out (%s)\n", res.Torn)
+	}
+	fmt.Fprintf(app.IO.ErrOut, "idtrace: recovered %d requests into %s\n", res.Flows, out)
+	return nil
+}

@@ -1,0 +1,226 @@
+// Package record is the crash-safe journal that live capture writes to.
+//
+// Both live sources (the intercepting proxy and the browser recorder) hand
+// each completed flow to a Journal, which appends it to a file beside the
+// output at once: a kill -9 loses nothing that was appended, because the
+// bytes are in the operating system's hands as soon as Append returns. The
+// journal is fsync'd in batches (every SyncEvery flows or SyncInterval,
+// whichever comes first) so that a power loss costs at most one batch.
+// Memory does not grow with the capture: nothing is kept after Append.
+//
+// On a clean exit Finalize streams the journal into a HAR or SAZ file
+// through the har and saz writers and removes the journal. After a crash,
+// Open reads every complete record back; a record torn by the crash (the
+// last one, at most) is reported and left out.
+//
+// File format: the line "idtrace-journal 1\n", then records. Each record is
+// a header line "K LEN CRC\n" (K: 'F' a flow, 'M' the trace metadata, 'P' a
+// page; LEN the byte length of the JSON payload in decimal; CRC its IEEE
+// CRC-32 in hex) followed by the JSON payload and "\n".
+package record
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// Magic is the first line of every journal.
+const Magic = "idtrace-journal 1\n"
+
+// Ext is the extension added to the output's name to name its journal.
+const Ext = ".idtrace-journal"
+
+// Default batch bounds for fsync.
+const (
+	SyncEvery    = 64
+	SyncInterval = 500 * time.Millisecond
+)
+
+// Stats are the running totals of a journal.
+type Stats struct {
+	Flows  int   // flows appended
+	Errors int   // flows that ended with an error or an HTTP status >= 400
+	Bytes  int64 // request and response body bytes of the appended flows
+}
+
+// Journal appends flows to a file. Its methods may be called from any goroutine.
+type Journal struct {
+	mu       sync.Mutex
+	f        *os.File
+	path     string
+	unsynced int
+	lastSync time.Time
+	stats    Stats
+	buf      []byte
+	err      error
+	closed   bool
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+// JournalPath is the journal written beside out.
+func JournalPath(out string) string { return out + Ext }
+
+// Create starts a new journal at path (it must not exist) and records meta.
+// A background goroutine fsyncs pending records every SyncInterval.
+func Create(path string, meta *trace.Meta) (*Journal, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	}
+	j := &Journal{f: f, path: path, lastSync: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+	if _, err := f.WriteString(Magic); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("record: %s: %w", path, err)
+	}
+	if meta != nil {
+		if err := j.write('M', meta); err != nil {
+			f.Close()
+			os.Remove(path)
+			return nil, err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("record: %s: %w", path, err)
+	}
+	go j.syncLoop()
+	return j, nil
+}
+
+// Path is the journal's file name.
+func (j *Journal) Path() string { return j.path }
+
+func (j *Journal) syncLoop() {
+	defer close(j.done)
+	t := time.NewTicker(SyncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-j.stop:
+			return
+		case <-t.C:
+			j.mu.Lock()
+			if j.unsynced > 0 && j.err == nil && !j.closed {
+				j.syncLocked()
+			}
+			j.mu.Unlock()
+		}
+	}
+}
+
+func (j *Journal) syncLocked() {
+	if err := j.f.Sync(); err != nil && j.err == nil {
+		j.err = fmt.Errorf("record: sync %s: %w", j.path, err)
+	}
+	j.unsynced = 0
+	j.lastSync = time.Now()
+}
+
+// write appends one record with a single write call; j.mu must be held
+// (or the journal not yet shared).
+func (j *Journal) write(kind byte, v any) error {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("record: encode: %w", err)
+	}
+	j.buf = j.buf[:0]
+	j.buf = fmt.Appendf(j.buf, "%c %d %08x\n", kind, len(payload), crc32.ChecksumIEEE(payload))
+	j.buf = append(j.buf, payload...)
+	j.buf = append(j.buf, '\n')
+	if _, err := j.f.Write(j.buf); err != nil {
+		return fmt.Errorf("record: write %s: %w", j.path, err)
+	}
+	if cap(j.buf) > 1<<20 {
+		j.buf = nil // do not hold on to one huge body's buffer
+	}
+	return nil
+}
+
+// ErrClosed is returned by Append after Close.
+var ErrClosed = errors.New("record: journal closed")
+
+// Append writes f to the journal before it returns. The journal does not
+// keep f.
+func (j *Journal) Append(f *trace.Flow) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
+		return ErrClosed
+	}
+	if j.err != nil {
+		return j.err
+	}
+	if err := j.write('F', f); err != nil {
+		j.err = err
+		return err
+	}
+	j.stats.Flows++
+	if f.Error != "" || (f.Response != nil && f.Response.Status >= 400) {
+		j.stats.Errors++
+	}
+	if f.Request != nil {
+		j.stats.Bytes += int64(len(f.Request.Body))
+	}
+	if f.Response != nil {
+		j.stats.Bytes += int64(len(f.Response.Body))
+	}
+	j.unsynced++
+	if j.unsynced >= SyncEvery || time.Since(j.lastSync) >= SyncInterval {
+		j.syncLocked()
+	}
+	return j.err
+}
+
+// AddPage records a page (HAR pages: the documents a browser loaded).
+func (j *Journal) AddPage(p trace.Page) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
+		return ErrClosed
+	}
+	if j.err != nil {
+		return j.err
+	}
+	if err := j.write('P', p); err != nil {
+		j.err = err
+	}
+	return j.err
+}
+
+// Stats returns the running totals.
+func (j *Journal) Stats() Stats {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.stats
+}
+
+// Close fsyncs and closes the journal file. It is safe to call twice.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return j.err
+	}
+	j.closed = true
+	close(j.stop)
+	if j.err == nil {
+		j.syncLocked()
+	}
+	if err := j.f.Close(); err != nil && j.err == nil {
+		j.err = fmt.Errorf("record: close %s: %w", j.path, err)
+	}
+	err := j.err
+	j.mu.Unlock()
+	<-j.done
+	return err
+}
