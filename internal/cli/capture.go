@@ -23,6 +23,7 @@ import (
 	"github.com/idtrace/idtrace/internal/certs"
 	"github.com/idtrace/idtrace/internal/proxy"
 	"github.com/idtrace/idtrace/internal/record"
+	"github.com/idtrace/idtrace/internal/redact"
 	"github.com/idtrace/idtrace/internal/trace"
 )
 
@@ -53,6 +54,10 @@ type CaptureOptions struct {
 	MaxBody          int64
 	CADir            string
 	SystemProxy      bool
+	// Sanitize removes secrets from each flow before it reaches the journal,
+	// so neither the journal nor the output ever holds them (live analysis
+	// still sees the flows as captured).
+	Sanitize bool
 }
 
 func newCaptureCmd(app *App) *cobra.Command {
@@ -75,7 +80,11 @@ and records it over the DevTools protocol: no proxy and no certificate. It runs
 until the browser window is closed or Ctrl-C; --headless with --idle or
 --timeout for scripts. --profile uses your own profile and --attach PORT a
 browser you started with --remote-debugging-port: the trace then holds that
-profile's cookies; sanitize it before sharing.
+profile's cookies; add --sanitize to keep them out of the file.
+
+--sanitize removes cookies, tokens, codes, passwords and other secrets from
+each request before it is written (as 'idtrace sanitize' does), so neither the
+journal nor OUT ever holds them; the live findings still see the traffic.
 
 Each completed request is written at once to a journal beside the output
 (OUT.idtrace-journal); Ctrl-C or SIGTERM turns it into OUT. After a crash or
@@ -124,6 +133,7 @@ Exit codes: 0 ok, 1 error, 2 usage.`,
 	f.StringVar(&o.ClientKey, "client-key", "", "proxy: the client certificate's key `FILE` (PEM; default: --client-cert)")
 	f.Int64Var(&o.MaxBody, "max-body", 0, "cap each recorded body at `BYTES` (default 100 MiB); longer ones are marked truncated")
 	f.StringVar(&o.CADir, "ca-dir", "", "proxy: the CA `DIR`ectory (default: as 'idtrace ca path')")
+	f.BoolVar(&o.Sanitize, "sanitize", false, "remove secrets from every request before it is written (see 'idtrace sanitize')")
 	f.BoolVar(&o.SystemProxy, "system-proxy", false, "proxy: point the system (Windows, macOS) at the capture while it runs")
 	return cmd
 }
@@ -201,8 +211,17 @@ func runCapture(app *App, o *CaptureOptions) error {
 	var lv *liveView
 	var appendErr error
 	var errOnce sync.Once
+	var red *redact.Redactor
+	if o.Sanitize {
+		red = redact.New(redact.Options{})
+		meta = red.Meta(meta)
+	}
 	onFlow := func(f *trace.Flow) {
-		if err := j.Append(f); err != nil {
+		saved := f
+		if red != nil {
+			saved = red.Flow(f)
+		}
+		if err := j.Append(saved); err != nil {
 			errOnce.Do(func() { appendErr = err })
 		}
 		lv.add(f)
@@ -254,6 +273,9 @@ func runCapture(app *App, o *CaptureOptions) error {
 		return fmt.Errorf("capture: writing %s failed (the journal %s is kept; 'idtrace recover' writes it): %w", o.Out, jpath, ferr)
 	}
 	say("idtrace: wrote %d requests to %s\n", res.Flows, o.Out)
+	if red != nil {
+		say("idtrace: sanitized: %s\n", summary(red.Counts()))
+	}
 	if runErr != nil && !errors.Is(runErr, context.Canceled) && !errors.Is(runErr, context.DeadlineExceeded) {
 		return runErr
 	}
@@ -262,7 +284,7 @@ func runCapture(app *App, o *CaptureOptions) error {
 
 func captureBrowser(ctx context.Context, o *CaptureOptions, onFlow func(*trace.Flow), j *record.Journal, say func(string, ...any)) error {
 	if o.Profile != "" || o.Attach != "" {
-		say("idtrace: warning: recording your own browser profile: the trace will hold its cookies and tokens; sanitize it before sharing\n")
+		say("idtrace: warning: recording your own browser profile: the trace will hold its cookies and tokens (--sanitize keeps them out of the file)\n")
 	}
 	opts := browser.Options{
 		ExecPath: o.BrowserPath, Headless: o.Headless, Profile: o.Profile, Attach: o.Attach,
