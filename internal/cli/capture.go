@@ -21,6 +21,7 @@ import (
 	"github.com/idtrace/idtrace/internal/analyze"
 	"github.com/idtrace/idtrace/internal/browser"
 	"github.com/idtrace/idtrace/internal/certs"
+	"github.com/idtrace/idtrace/internal/httpmsg"
 	"github.com/idtrace/idtrace/internal/proxy"
 	"github.com/idtrace/idtrace/internal/record"
 	"github.com/idtrace/idtrace/internal/redact"
@@ -309,7 +310,7 @@ func captureBrowser(ctx context.Context, o *CaptureOptions, onFlow func(*trace.F
 // until ctx ends.
 func prepareProxy(app *App, o *CaptureOptions, onFlow func(*trace.Flow), say func(string, ...any)) (serve func(ctx context.Context) error, err error) {
 	cfg := proxy.Config{Listen: o.Listen, Decrypt: o.Decrypt, NoDecrypt: o.NoDecrypt, InsecureUpstream: o.InsecureUpstream,
-		MaxBody: o.MaxBody, OnFlow: onFlow}
+		MaxBody: o.MaxBody, OnFlow: onFlow, DecodeBody: httpmsg.DecodeCoding}
 	for _, c := range o.AllowRemote {
 		p, err := netip.ParsePrefix(c)
 		if err != nil {

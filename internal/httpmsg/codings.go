@@ -121,3 +121,11 @@ func encodeBody(body []byte, codings []string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// DecodeCoding undoes one content coding (gzip, x-gzip, deflate, br, zstd)
+// of wire, yielding at most max bytes: a body that would inflate beyond
+// that is refused with ErrBomb. Live sources (the proxy) use it for the
+// codings they do not decode themselves.
+func DecodeCoding(coding string, wire []byte, max int64) ([]byte, error) {
+	return decodeOne(wire, coding, max)
+}
