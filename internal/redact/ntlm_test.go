@@ -27,8 +27,7 @@ func decodeNTLM(t *testing.T, authz string) *ntlm.Message {
 
 // windowsType3 builds an AUTHENTICATE message laid out as Windows sends
 // it: version and MIC after the header, NTLMv2 response, session key.
-func windowsType3(t *testing.T, p *planted) (msg []byte, secrets [][]byte) {
-	t.Helper()
+func windowsType3(p *planted) (msg []byte, secrets [][]byte) {
 	u16 := func(s string) []byte {
 		var b []byte
 		for _, c := range s {
@@ -63,7 +62,7 @@ func windowsType3(t *testing.T, p *planted) (msg []byte, secrets [][]byte) {
 // encoding, and sanitizing it again (what --check does) removes nothing.
 func TestNTLMAuthenticateStructural(t *testing.T) {
 	p := &planted{rnd: rand.New(rand.NewPCG(3, 4))}
-	msg, secrets := windowsType3(t, p)
+	msg, secrets := windowsType3(p)
 	orig, err := ntlm.Parse(msg)
 	if err != nil || orig.Protocol != "NTLMv2" || !orig.HasMIC {
 		t.Fatalf("test message: %+v, %v", orig, err)
