@@ -37,8 +37,12 @@ func windowsType3(p *planted) (msg []byte, secrets [][]byte) {
 	}
 	lm := make([]byte, 24) // NTLMv2 with a timestamp sends a zero LM response
 	nt := []byte(p.secret("auth", "ntlmv2 response") + p.secret("auth", "ntlmv2 blob"))
-	key := []byte(p.secret("auth", "session key"))[:16]
-	mic := []byte(p.secret("auth", "mic"))[:16]
+	short := func(name string) []byte { // a 16-byte planted secret
+		v := p.secret("auth", name)[:16]
+		p.secrets[len(p.secrets)-1].value = v
+		return []byte(v)
+	}
+	key, mic := short("session key"), short("mic")
 	fields := [][]byte{lm, nt, u16("contoso"), u16("wopiuser1"), u16("ENDPOINT02"), key}
 	hdr := make([]byte, 88)
 	copy(hdr, "NTLMSSP\x00")
