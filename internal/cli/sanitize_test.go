@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -68,7 +69,17 @@ func secretsOf(t *testing.T, path string) map[string]string {
 			switch strings.ToLower(h.Name) {
 			case "authorization", "proxy-authorization":
 				if _, cred, ok := strings.Cut(h.Value, " "); ok {
-					add(f, "authorization", cred)
+					// An NTLM NEGOTIATE message (flags and version) is no
+					// secret and is kept (docs/sanitize.md); of an
+					// AUTHENTICATE message the NT response is, as well as
+					// the message whole.
+					typ, nt := ntlmParts(strings.TrimSpace(cred))
+					if typ != 1 {
+						add(f, "authorization", cred)
+					}
+					if typ == 3 {
+						add(f, "ntlm nt response", nt)
+					}
 				}
 			case "cookie":
 				if cs, err := http.ParseCookie(h.Value); err == nil {
@@ -109,6 +120,24 @@ func secretsOf(t *testing.T, path string) map[string]string {
 		}
 	}
 	return out
+}
+
+// ntlmParts returns the message type of a base64 NTLM message (0 for
+// anything else) and, for an AUTHENTICATE message, its NT response bytes
+// (MS-NLMP 2.2.1.3: the security buffer at offset 20).
+func ntlmParts(cred string) (typ int, nt string) {
+	b, err := base64.StdEncoding.DecodeString(cred)
+	if err != nil || len(b) < 12 || string(b[:8]) != "NTLMSSP\x00" {
+		return 0, ""
+	}
+	typ = int(binary.LittleEndian.Uint32(b[8:12]))
+	if typ == 3 && len(b) >= 28 {
+		n, off := int(binary.LittleEndian.Uint16(b[20:])), int(binary.LittleEndian.Uint32(b[24:]))
+		if off <= len(b) && n <= len(b)-off {
+			nt = string(b[off : off+n])
+		}
+	}
+	return typ, nt
 }
 
 // outputBytes returns what a file holds for a reader: a HAR's bytes, a

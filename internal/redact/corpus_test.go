@@ -232,6 +232,20 @@ $Config={"sFT":"` + p.secret("param", "sFT") + `","sCtx":"` + p.secret("param", 
 	// later request's JSON, under a name no rule covers.
 	blob := base64.StdEncoding.EncodeToString([]byte(`{"s":"` + estsauth + `","t":1}`))
 	add(req("POST", "https://other.example.com/api", trace.Headers{{Name: "Content-Type", Value: "application/json"}}, `{"blobId":"`+blob+`"}`), resp(204, nil, "", ""))
+	// 8: an NTLM AUTHENTICATE laid out as Windows sends it (version, MIC,
+	// NTLMv2 response, session key), then echoed in a debug page's JSON.
+	type3, _ := windowsType3(p)
+	type3b64 := base64.StdEncoding.EncodeToString(type3)
+	add(req("GET", "https://sut02.example.com/", trace.Headers{{Name: "Authorization", Value: "NTLM " + type3b64}}, ""), resp(200, nil, "text/plain", "ok"))
+	// 9: Kerberos through SPNEGO with a mechListMIC, and NTLM through a
+	// Negotiate NegTokenResp.
+	add(req("GET", "https://sts.example.com/adfs/ls/wia", trace.Headers{{Name: "Authorization", Value: "Negotiate " +
+		base64.StdEncoding.EncodeToString(negTokenInit(gssAPReq(p, "CONTOSO.EXAMPLE", "sts.example.com"), []byte(p.secret("auth", "mechListMIC")), oidMSKrb5, oidKrb5, oidNTLM))}}, ""),
+		resp(200, nil, "text/plain", "ok"))
+	type3n, _ := windowsType3(p)
+	add(req("GET", "https://intranet2.example.com/", trace.Headers{{Name: "Authorization", Value: "Negotiate " +
+		base64.StdEncoding.EncodeToString(negTokenResp(1, oidNTLM, type3n))}}, ""), resp(200, nil, "text/plain", "ok"))
+	add(req("POST", "https://debug.example.com/echo", trace.Headers{{Name: "Content-Type", Value: "application/json"}}, `{"seen":"NTLM `+type3b64+`"}`), resp(204, nil, "", ""))
 	return flows, p
 }
 

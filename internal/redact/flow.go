@@ -146,6 +146,12 @@ func (r *Redactor) auth(v, loc string) string {
 		}
 		return scheme + " " + r.pseudo("auth", "bearer", cred, loc)
 	case "ntlm", "negotiate":
+		if nc, ok := r.ntlmCred(cred, loc); ok {
+			return scheme + " " + nc
+		}
+		if nc, ok := r.negotiateCred(cred, loc); ok {
+			return scheme + " " + nc
+		}
 		return scheme + " " + r.pseudo("auth", ntlmName(cred, r.opts.PII), cred, loc)
 	default:
 		return scheme + " " + r.pseudo("auth", strings.ToLower(scheme), cred, loc)

@@ -2,9 +2,13 @@ package redact
 
 import (
 	"bytes"
+	"encoding/base64"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
+	"github.com/idtrace/idtrace/internal/decode/ntlm"
+	"github.com/idtrace/idtrace/internal/decode/spnego"
 	"github.com/idtrace/idtrace/internal/trace"
 )
 
@@ -57,6 +61,47 @@ func FuzzRedact(f *testing.F) {
 		chk.Flow(out)
 		if len(left) > 0 {
 			t.Fatalf("a second pass still removes: %v", left)
+		}
+	})
+}
+
+// FuzzWindowsAuth redacts NTLM and Negotiate credentials made of arbitrary
+// bytes: it must never panic, a rewritten NTLM or Negotiate message must
+// still decode, and a second pass must find nothing left to remove.
+func FuzzWindowsAuth(f *testing.F) {
+	p := &planted{rnd: rand.New(rand.NewPCG(1, 2))}
+	type3, _ := windowsType3(p)
+	f.Add("NTLM", type3, false)
+	f.Add("Negotiate", negTokenInit(gssAPReq(p, "R", "h"), []byte("0123456789abcdef"), oidKrb5, oidNTLM), false)
+	f.Add("Negotiate", negTokenResp(1, oidNTLM, type3), true)
+	f.Add("NTLM", []byte("NTLMSSP\x00\x01\x00\x00\x00\x07\x82\x08\xa2"), true)
+	f.Fuzz(func(t *testing.T, scheme string, cred []byte, pii bool) {
+		if len(cred) > 1<<14 || (scheme != "NTLM" && scheme != "Negotiate") {
+			return
+		}
+		in := base64.StdEncoding.EncodeToString(cred)
+		fl := &trace.Flow{ID: 1, Request: &trace.Request{Method: "GET", URL: "http://h/",
+			Headers: trace.Headers{{Name: "Authorization", Value: scheme + " " + in}}}}
+		out := New(Options{Key: []byte("fuzz"), PII: pii}).Flow(fl).Request.Headers.Get("Authorization")
+		nc := strings.TrimPrefix(out, scheme+" ")
+		if !strings.HasPrefix(nc, Prefix) && nc != in {
+			raw, err := base64.StdEncoding.DecodeString(nc)
+			if err != nil {
+				t.Fatalf("rewritten credential is not base64: %v", err)
+			}
+			if _, err := spnego.Parse(raw); err != nil {
+				t.Fatalf("rewritten credential does not decode: %v", err)
+			}
+			if ntlm.IsNTLM(raw) {
+				if _, err := ntlm.Parse(raw); err != nil {
+					t.Fatalf("rewritten NTLM message does not decode: %v", err)
+				}
+			}
+		}
+		chk := New(Options{Key: []byte("fuzz"), PII: pii})
+		fl.Request.Headers[0].Value = out
+		if chk.Flow(fl); chk.Total() != 0 {
+			t.Fatalf("a second pass still removes %d values", chk.Total())
 		}
 	})
 }
