@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -60,6 +61,8 @@ type IOStreams struct {
 	ErrOut io.Writer
 	// OutTTY and ErrTTY report whether Out and ErrOut are terminals.
 	OutTTY, ErrTTY bool
+	// Width is Out's width in columns when it is a terminal, else 0.
+	Width int
 }
 
 // Env is the environment a run sees. Tests supply their own.
@@ -71,14 +74,17 @@ type Env struct {
 
 // System returns the Env of the real process.
 func System() Env {
-	return Env{
-		IO: IOStreams{
-			In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
-			OutTTY: term.IsTerminal(int(os.Stdout.Fd())),
-			ErrTTY: term.IsTerminal(int(os.Stderr.Fd())),
-		},
-		Getenv: os.Getenv,
+	streams := IOStreams{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		OutTTY: term.IsTerminal(int(os.Stdout.Fd())),
+		ErrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 	}
+	if streams.OutTTY {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+			streams.Width = w
+		}
+	}
+	return Env{IO: streams, Getenv: os.Getenv}
 }
 
 // App is what every command gets: the streams, the environment and the context.
@@ -88,8 +94,26 @@ type App struct {
 	Ctx    context.Context
 }
 
-// Color reports whether output to a terminal may use colour (NO_COLOR unset).
-func (a *App) Color() bool { return a.IO.OutTTY && a.Getenv("NO_COLOR") == "" }
+// Color reports whether output to a terminal may use colour: NO_COLOR
+// unset and TERM not "dumb".
+func (a *App) Color() bool {
+	return a.IO.OutTTY && a.Getenv("NO_COLOR") == "" && a.Getenv("TERM") != "dumb"
+}
+
+// width is the width text output is folded or fitted to: the terminal's,
+// else $COLUMNS, else 80 on a terminal and 200 elsewhere.
+func (a *App) width() int {
+	if a.IO.Width > 0 {
+		return a.IO.Width
+	}
+	if n, err := strconv.Atoi(a.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	if a.IO.OutTTY {
+		return 80
+	}
+	return 200
+}
 
 // ExitError carries an exit code other than 1. A nil Err prints nothing.
 type ExitError struct {

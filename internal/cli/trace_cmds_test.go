@@ -325,10 +325,12 @@ func TestShow(t *testing.T) {
 		if code != 0 || !strings.Contains(out, f.Request.URL) {
 			t.Fatalf("show %d: exit %d %s", f.ID, code, e)
 		}
-		if f.Response != nil && len(f.Response.Body) > 0 && bytes.HasPrefix(f.Response.Body, []byte("{")) && !strings.Contains(out, string(f.Response.Body[:20])) {
-			t.Errorf("show %d: decoded body missing", f.ID)
+		if f.Response != nil && len(f.Response.Body) > 0 {
+			if _, body, _ := run(t, "", "show", "--body", "-", strconv.Itoa(f.ID), p); body != string(f.Response.Body) {
+				t.Errorf("show --body - %d: decoded body differs", f.ID)
+			}
 		}
-		code, raw, _ := run(t, "", "show", "--raw", strconv.Itoa(f.ID), p)
+		code, raw, _ := run(t, "", "show", "--raw", "--reveal", strconv.Itoa(f.ID), p)
 		if code != 0 || !strings.HasPrefix(raw, f.Request.Method+" ") {
 			t.Errorf("show --raw %d: %q", f.ID, raw[:min(len(raw), 80)])
 		}
