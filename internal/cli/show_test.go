@@ -44,6 +44,8 @@ func secretFlows() []*trace.Flow {
 		}
 		return h
 	}
+	failed := mk(6, "GET", "https://unreachable.example.com/x?access_token="+fakeBearer, hs(), "", "", 0, nil, "")
+	failed.Error = "net::ERR_NAME_NOT_RESOLVED"
 	return []*trace.Flow{
 		mk(1, "POST", "https://login.example.com/common/login?code="+fakeCode+"&state=visible-state",
 			hs(":path", "/common/login?code="+fakeCode, "Content-Type", "application/x-www-form-urlencoded", "Cookie", "ESTSAUTH="+fakeCookie+"; other=x", "Authorization", "Bearer "+fakeBearer),
@@ -58,6 +60,7 @@ func secretFlows() []*trace.Flow {
 			200, hs("Content-Type", "application/javascript"), strings.Repeat("var a=1;", 40000)),
 		mk(5, "GET", "https://cdn.example.com/img.png", hs(), "", "",
 			200, hs("Content-Type", "image/png"), "\x89PNG\r\n\x1a\n"+strings.Repeat("\x00\x01\x02", 1000)),
+		failed,
 	}
 }
 
