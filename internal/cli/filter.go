@@ -259,4 +259,3 @@ func grepFlow(re *regexp.Regexp, f *trace.Flow) bool {
 	}
 	return false
 }
-

@@ -119,8 +119,8 @@ type lsRecord struct {
 	Protocol      string  `json:"protocol,omitempty"`
 	Process       string  `json:"process,omitempty"`
 	// Failed is true when the flow got no response.
-	Failed bool `json:"failed,omitempty"`
-	Comment       string  `json:"comment,omitempty"`
+	Failed  bool   `json:"failed,omitempty"`
+	Comment string `json:"comment,omitempty"`
 }
 
 func runLs(app *App, o *LsOptions) error {
@@ -288,7 +288,7 @@ type lsTable struct {
 	// narrow drops START and TYPE to fit a terminal under 120 columns.
 	narrow bool
 	first  time.Time
-	n       int
+	n      int
 }
 
 func newLsTable(app *App, o *LsOptions, first *trace.Flow) *lsTable {

@@ -195,7 +195,7 @@ func TestShowRawNeverWritesCompressedToTerminal(t *testing.T) {
 	}{
 		{true, true, "not written to a terminal"},
 		{false, false, "withheld"},
-		{false, true, string(z.Bytes())},
+		{false, true, z.String()},
 	} {
 		var b bytes.Buffer
 		if err := writeRaw(&b, f, masker{reveal: tc.reveal}, tc.tty); err != nil {
