@@ -26,16 +26,62 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/idtrace/idtrace/internal/kb"
+	"github.com/idtrace/idtrace/internal/trace"
 )
 
 // Version is the idtrace version, set with -ldflags "-X ...cli.Version=...".
 var Version = "dev"
+
+// version is Version when set at link time, else the module version and
+// the VCS revision, time and dirty flag the Go toolchain recorded in the
+// build; "dev" when neither is known.
+func version() string {
+	if Version != "dev" {
+		return Version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return Version
+	}
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "dev"
+	}
+	var rev, when string
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return v
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	v += " (" + rev
+	if dirty {
+		v += ", modified"
+	}
+	if when != "" {
+		v += ", " + when
+	}
+	return v + ")"
+}
 
 // commands is the registry of top-level commands, in help order.
 func commands(app *App) []*cobra.Command {
@@ -168,15 +214,34 @@ func Main(ctx context.Context, args []string, env Env) int {
 	}
 	var ue *UsageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(env.IO.ErrOut, "idtrace: %v\nRun 'idtrace --help' for usage.\n", err)
+		fmt.Fprintf(env.IO.ErrOut, "idtrace: %v\n", err)
+		// Point at the subcommand's usage line and help, not the root's.
+		if c, _, ferr := root.Find(args); ferr == nil && c != root {
+			fmt.Fprintf(env.IO.ErrOut, "Usage: %s\nRun '%s --help' for flags and examples.\n", c.UseLine(), c.CommandPath())
+		} else {
+			fmt.Fprintln(env.IO.ErrOut, "Run 'idtrace --help' for usage.")
+		}
 		return 2
 	}
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintln(env.IO.ErrOut, "idtrace: interrupted")
 		return 130
 	}
-	fmt.Fprintf(env.IO.ErrOut, "idtrace: %v\n", err)
+	fmt.Fprintf(env.IO.ErrOut, "idtrace: %s\n", errorWords(err))
 	return 1
+}
+
+// errorWords is the one line Main prints for an error. A HAR entry is
+// numbered from 1, as ls and show number sessions (readers count from 0).
+func errorWords(err error) string {
+	msg := err.Error()
+	var ie *trace.InputError
+	if errors.As(err, &ie) && ie.Entry >= 0 && (ie.EntryKind == "" || ie.EntryKind == "entry") {
+		c := *ie
+		c.Entry, c.EntryKind = ie.Entry+1, "session"
+		msg = strings.Replace(msg, ie.Error(), c.Error(), 1)
+	}
+	return msg
 }
 
 // execute runs the command tree. An unknown command is found before
@@ -205,7 +270,7 @@ SAML sign-ins in them, and reads Entra ID audit and sign-in logs.
 
 Data goes to stdout, diagnostics to stderr.
 Exit codes: 0 ok, 1 error, 2 usage, 3 findings (analyze --fail-on).`,
-		Version:       Version,
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -238,7 +303,11 @@ func typeArgChecks(c *cobra.Command) {
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return usageErr("%s: expected %d argument(s), got %d", cmd.CommandPath(), n, len(args))
+			what := "arguments"
+			if n == 1 {
+				what = "argument"
+			}
+			return usageErr("%s: expected %d %s, got %d", cmd.Name(), n, what, len(args))
 		}
 		return nil
 	}
