@@ -97,6 +97,7 @@ func commands(app *App) []*cobra.Command {
 		newWhoisCmd(app),
 		newKBCmd(app),
 		newCACmd(app),
+		newConventionsTopic(),
 	}
 }
 
