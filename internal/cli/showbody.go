@@ -67,7 +67,18 @@ func classify(body []byte, mimeType string) bodyKind {
 // XML indented, binary as a hex head; cut at showCap with a note.
 func renderBody(body []byte, mimeType string, m masker) (text string, note string) {
 	var s string
-	switch classify(body, mimeType) {
+	whole := len(body)
+	kind := classify(body, mimeType)
+	if kind != kindJSON && kind != kindBinary && len(body) > 2*showCap {
+		// Mask only what can reach the screen (plus a margin, so a secret
+		// that straddles the cut is still recognised), not a huge body.
+		cut := 2 * showCap
+		for cut > 0 && !utf8.RuneStart(body[cut]) {
+			cut--
+		}
+		body = body[:cut]
+	}
+	switch kind {
 	case kindEmpty:
 		return "", ""
 	case kindBinary:
@@ -105,7 +116,7 @@ func renderBody(body []byte, mimeType string, m masker) (text string, note strin
 			cut--
 		}
 		s = s[:cut]
-		note = fmt.Sprintf("[first %s of %s shown; --body FILE writes it all]", humanBytes(int64(cut)), humanBytes(int64(len(body))))
+		note = fmt.Sprintf("[first %s of %s shown; --body FILE writes it all]", humanBytes(int64(cut)), humanBytes(int64(whole)))
 	}
 	return s, note
 }
