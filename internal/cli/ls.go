@@ -136,7 +136,11 @@ func runLs(app *App, o *LsOptions) error {
 		fmt.Fprintln(app.IO.Out, n)
 		return nil
 	}
-	src, c, err := openTrace(app, o.File, o.traceOptions)
+	// ls looks into bodies only for --grep: without it, huge bodies are
+	// dropped while reading, so memory stays bounded whatever their size.
+	opts := o.traceOptions
+	opts.skipBodies = o.Grep == ""
+	src, c, err := openTrace(app, o.File, opts)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,9 @@ import (
 type traceOptions struct {
 	// Password opens encrypted SAZ archives; IDTRACE_SAZ_PASSWORD is the default.
 	Password string
+	// skipBodies drops HAR bodies over 1 MB while reading (see skipBodies):
+	// for commands that list sessions without looking into bodies.
+	skipBodies bool
 }
 
 // progressThreshold is the input size above which a progress line is shown
@@ -40,6 +43,9 @@ func openTrace(app *App, path string, opts traceOptions) (trace.Source, io.Close
 		head, _ := br.Peek(512)
 		if err := sniffTrace("stdin", head); err != nil {
 			return nil, nil, err
+		}
+		if opts.skipBodies {
+			return har.NewReader(newSkipBodies(br), "stdin"), io.NopCloser(nil), nil
 		}
 		return har.NewReader(br, "stdin"), io.NopCloser(nil), nil
 	}
@@ -77,6 +83,9 @@ func openTrace(app *App, path string, opts traceOptions) (trace.Source, io.Close
 	if st.Size() > progressThreshold && app.IO.ErrTTY {
 		rd = newProgressReader(f, st.Size(), name, app.IO.ErrOut)
 	}
+	if opts.skipBodies {
+		return har.NewReader(newSkipBodies(rd), name), progressCloser{f, rd}, nil
+	}
 	return har.NewReader(bufio.NewReaderSize(rd, 256<<10), name), progressCloser{f, rd}, nil
 }
 
@@ -84,7 +93,7 @@ func openTrace(app *App, path string, opts traceOptions) (trace.Source, io.Close
 // HAR by skipping over each entry, SAZ from the zip directory alone.
 func countTrace(app *App, path string, opts traceOptions) (int, error) {
 	if path == "-" {
-		return har.Count(bufio.NewReaderSize(app.IO.In, 256<<10), "stdin")
+		return har.Count(newSkipBodies(app.IO.In), "stdin")
 	}
 	f, st, err := openFile(path)
 	if err != nil {
@@ -112,7 +121,7 @@ func countTrace(app *App, path string, opts traceOptions) (int, error) {
 		defer p.Close()
 		rd = p
 	}
-	return har.Count(rd, name)
+	return har.Count(newSkipBodies(rd), name)
 }
 
 // openFile opens a trace file and says in words why it cannot: errors
