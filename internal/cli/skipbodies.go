@@ -18,9 +18,9 @@ const bigBody = 1 << 20
 // dropped body are offsets in the rewritten stream.
 type skipBodies struct {
 	r     *bufio.Reader
-	limit int // bigBody, smaller in tests
-	out []byte // bytes ready to be read, from pos
-	pos int
+	limit int    // bigBody, smaller in tests
+	out   []byte // bytes ready to be read, from pos
+	pos   int
 
 	inStr, esc bool
 	str        []byte // the current string's bytes (keys and short values only)
