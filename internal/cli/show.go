@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/idtrace/idtrace/internal/decode/oauth"
+	"github.com/idtrace/idtrace/internal/har"
 	"github.com/idtrace/idtrace/internal/trace"
 )
 
@@ -41,6 +42,8 @@ type ShowOptions struct {
 	// Format is "text" or "json".
 	Format string
 	traceOptions
+	// streamHAR: a body missing from the flow is streamed from the HAR file.
+	streamHAR bool
 }
 
 func newShowCmd(app *App) *cobra.Command {
@@ -128,11 +131,17 @@ Exit codes: 0 ok, 1 error (no such session, malformed input), 2 usage.`,
 }
 
 func runShow(app *App, o *ShowOptions) error {
-	src, c, err := openTrace(app, o.File, o.traceOptions)
+	opts := o.traceOptions
+	// --body streams a large HAR body from the file (see writeWholeBody):
+	// the first pass drops it instead of holding it.
+	opts.skipBodies = o.Body != "" && o.File != "-"
+	src, c, err := openTrace(app, o.File, opts)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	_, isHAR := src.(*har.Reader)
+	o.streamHAR = opts.skipBodies && isHAR
 	m := masker{reveal: o.Reveal}
 	if o.Reveal && o.Body == "" {
 		fmt.Fprintln(app.IO.ErrOut, "idtrace: warning: --reveal prints tokens, cookies and passwords in clear; do not share this output")
@@ -197,6 +206,9 @@ func writeWholeBody(app *App, o *ShowOptions, f *trace.Flow) error {
 	} else {
 		return fmt.Errorf("%s: session %d has no response", o.File, f.ID)
 	}
+	if len(body) == 0 && o.streamHAR {
+		return streamHARBody(app, o, f.ID)
+	}
 	if o.Body == "-" {
 		if app.IO.OutTTY && !utf8.Valid(body) {
 			return fmt.Errorf("session %d: the body is binary (%d bytes); not written to a terminal, give --body FILE", f.ID, len(body))
@@ -216,6 +228,47 @@ func writeWholeBody(app *App, o *ShowOptions, f *trace.Flow) error {
 		return fmt.Errorf("%s: %w", o.Body, err)
 	}
 	fmt.Fprintf(app.IO.ErrOut, "idtrace: wrote %d bytes to %s (secrets in it are not masked)\n", len(body), o.Body)
+	return nil
+}
+
+// streamHARBody writes the body of session id straight from the HAR file to
+// --body, in constant memory: the first pass dropped it (over 1 MB).
+func streamHARBody(app *App, o *ShowOptions, id int) error {
+	f, _, err := openFile(o.File)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	at, enc, found, err := harBodyAt(f, id-1, o.Request)
+	if err != nil {
+		return fmt.Errorf("%s: session %d: body: %w", o.File, id, err)
+	}
+	var w io.Writer = app.IO.Out
+	var out *os.File
+	if o.Body != "-" {
+		if out, err = os.Create(o.Body); err != nil {
+			return err
+		}
+		defer out.Close()
+		w = out
+	} else if app.IO.OutTTY {
+		return fmt.Errorf("session %d: the body is over 1 MB; not written to a terminal, give --body FILE", id)
+	}
+	var n int64
+	if found {
+		if _, err := f.Seek(at, io.SeekStart); err != nil {
+			return err
+		}
+		if n, err = writeHARString(w, f, enc); err != nil {
+			return fmt.Errorf("%s: session %d: body: %w", o.File, id, err)
+		}
+	}
+	if out != nil {
+		if err := out.Close(); err != nil {
+			return fmt.Errorf("%s: %w", o.Body, err)
+		}
+		fmt.Fprintf(app.IO.ErrOut, "idtrace: wrote %d bytes to %s (secrets in it are not masked)\n", n, o.Body)
+	}
 	return nil
 }
 
