@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,6 +92,17 @@ func TestShowBodyStreamsHugeBodies(t *testing.T) {
 	}
 	if _, got, _ := run(t, "", "show", "--request", "--body", "-", "1", p); got != text {
 		t.Errorf("escaped request body: %d bytes written, want %d", len(got), len(text))
+	}
+	// The screen shows a head of the streamed bodies, with their whole sizes.
+	_, got, _ := run(t, "", "show", "1", p)
+	if !strings.Contains(got, "é\n\"\\ 😀") && !strings.Contains(got, "é") {
+		t.Errorf("show 1: the request body's head is missing")
+	}
+	if !strings.Contains(got, fmt.Sprintf("[%d bytes, application/octet-stream; first 256 shown as hex]", len(bin))) {
+		t.Errorf("show 1: the response's hex head or its whole size is missing")
+	}
+	if !strings.Contains(got, "of "+humanBytes(int64(len(text)))+" shown; --body FILE writes it all]") {
+		t.Errorf("show 1: the request body's note lacks its whole size")
 	}
 	if code, _, e := run(t, "", "show", "--body", out, "2", p); code != 1 || !strings.Contains(e, "no session 2 (the trace has 1)") {
 		t.Errorf("show --body 2: exit %d %q", code, e)

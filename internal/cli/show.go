@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -44,6 +45,9 @@ type ShowOptions struct {
 	traceOptions
 	// streamHAR: a body missing from the flow is streamed from the HAR file.
 	streamHAR bool
+	// reqWhole and respWhole are the sizes of bodies of which only the head
+	// was loaded (loadBodyHeads); 0 otherwise.
+	reqWhole, respWhole int
 }
 
 func newShowCmd(app *App) *cobra.Command {
@@ -134,7 +138,7 @@ func runShow(app *App, o *ShowOptions) error {
 	opts := o.traceOptions
 	// --body streams a large HAR body from the file (see writeWholeBody):
 	// the first pass drops it instead of holding it.
-	opts.skipBodies = o.Body != "" && o.File != "-"
+	opts.skipBodies = o.File != "-" && !o.Raw && o.As == ""
 	src, c, err := openTrace(app, o.File, opts)
 	if err != nil {
 		return err
@@ -190,7 +194,13 @@ func showOne(app *App, o *ShowOptions, f *trace.Flow, m masker) error {
 		return writeAs(app.IO.Out, o.As, f, m)
 	case o.Raw:
 		return writeRaw(app.IO.Out, f, m, app.IO.OutTTY)
-	case o.Format == "json":
+	}
+	if o.streamHAR {
+		if err := loadBodyHeads(o, f); err != nil {
+			return err
+		}
+	}
+	if o.Format == "json" {
 		return writeShowJSON(app.IO.Out, f, m, o)
 	}
 	return writeShow(app.IO.Out, f, m, o, app.IO.OutTTY, app.width())
@@ -229,6 +239,90 @@ func writeWholeBody(app *App, o *ShowOptions, f *trace.Flow) error {
 	}
 	fmt.Fprintf(app.IO.ErrOut, "idtrace: wrote %d bytes to %s (secrets in it are not masked)\n", len(body), o.Body)
 	return nil
+}
+
+// bodyHead is how much of a large HAR body the text and JSON views load.
+const bodyHead = 2 * showCap
+
+// loadBodyHeads loads the first bodyHead bytes of bodies the first pass
+// dropped (over 1 MB) from the HAR file, for the on-screen views.
+func loadBodyHeads(o *ShowOptions, f *trace.Flow) error {
+	for _, req := range []bool{true, false} {
+		var body *[]byte
+		switch {
+		case req && len(f.Request.Body) == 0:
+			body = &f.Request.Body
+		case !req && f.Response != nil && len(f.Response.Body) == 0:
+			body = &f.Response.Body
+		default:
+			continue
+		}
+		file, _, err := openFile(o.File)
+		if err != nil {
+			return err
+		}
+		at, enc, found, err := harBodyAt(file, f.ID-1, req)
+		if err != nil || !found {
+			file.Close()
+			continue
+		}
+		var head headWriter
+		var n int64
+		if _, err := file.Seek(at, io.SeekStart); err == nil {
+			n, _ = writeHARString(&head, file, enc)
+		}
+		file.Close()
+		if len(head.b) == 0 {
+			continue
+		}
+		whole := int(n)
+		if head.full {
+			// Count the rest without holding it.
+			if file, _, err := openFile(o.File); err == nil {
+				if _, err := file.Seek(at, io.SeekStart); err == nil {
+					if m, err := writeHARString(io.Discard, file, enc); err == nil {
+						whole = int(m)
+					}
+				}
+				file.Close()
+			}
+		}
+		// Keep whole runes only, so a text body is not taken for binary.
+		b := head.b
+		if utf8.Valid(b[:max(0, len(b)-utf8.UTFMax)]) {
+			for len(b) > 0 && !utf8.Valid(b) {
+				b = b[:len(b)-1]
+			}
+		}
+		*body = b
+		if req {
+			o.reqWhole = whole
+		} else {
+			o.respWhole = whole
+			f.Response.BodyOmitted = false
+		}
+	}
+	return nil
+}
+
+// headWriter keeps the first bodyHead bytes written to it and then stops
+// the copy.
+type headWriter struct {
+	b    []byte
+	full bool
+}
+
+var errHeadFull = errors.New("head full")
+
+func (h *headWriter) Write(p []byte) (int, error) {
+	room := bodyHead - len(h.b)
+	if len(p) > room {
+		h.b = append(h.b, p[:room]...)
+		h.full = true
+		return room, errHeadFull
+	}
+	h.b = append(h.b, p...)
+	return len(p), nil
 }
 
 // streamHARBody writes the body of session id straight from the HAR file to
@@ -435,7 +529,7 @@ func writeShow(w io.Writer, f *trace.Flow, m masker, o *ShowOptions, tty bool, w
 			if classify(rq.Body, rq.MimeType) == kindForm {
 				paramTable(&b, "form", string(rq.Body), m, tty)
 			} else {
-				writeBody(&b, rq.Body, rq.MimeType, m, tty, width)
+				writeBody(&b, rq.Body, o.reqWhole, rq.MimeType, m, tty, width)
 			}
 		}
 	}
@@ -454,7 +548,7 @@ func writeShow(w io.Writer, f *trace.Flow, m masker, o *ShowOptions, tty bool, w
 			if rs.BodyOmitted && len(rs.Body) == 0 && rs.Size > 0 {
 				fmt.Fprintf(&b, "\n[body of %d bytes not included in the file]\n", rs.Size)
 			} else {
-				writeBody(&b, rs.Body, flowMime(rs), m, tty, width)
+				writeBody(&b, rs.Body, o.respWhole, flowMime(rs), m, tty, width)
 			}
 		case f.Error != "":
 			fmt.Fprintf(&b, "\n[failed, no response: %s]\n", clean(f.Error, tty))
@@ -552,8 +646,8 @@ func writeRows(b *bytes.Buffer, title string, rows [][2]string, tty bool) {
 }
 
 // writeBody prints a body as renderBody shows it, folded to width.
-func writeBody(b *bytes.Buffer, body []byte, mimeType string, m masker, tty bool, width int) {
-	text, note := renderBody(body, mimeType, m)
+func writeBody(b *bytes.Buffer, body []byte, whole int, mimeType string, m masker, tty bool, width int) {
+	text, note := renderBodyOf(body, max(whole, len(body)), mimeType, m)
 	if text == "" && note == "" {
 		return
 	}

@@ -42,23 +42,23 @@ func writeShowJSON(w io.Writer, f *trace.Flow, m masker, o *ShowOptions) error {
 	if !f.Started.IsZero() {
 		out.Started = f.Started.Format("2006-01-02T15:04:05.999999999Z07:00")
 	}
-	body := func(msg *showMsgJSON, b []byte, mt string) {
-		msg.Size = len(b)
+	body := func(msg *showMsgJSON, b []byte, whole int, mt string) {
+		msg.Size = max(whole, len(b))
 		if o.HeadersOnly {
 			return
 		}
-		msg.Body, msg.Note = renderBody(b, mt, m)
+		msg.Body, msg.Note = renderBodyOf(b, msg.Size, mt, m)
 		msg.Truncated = msg.Note != "" && classify(b, mt) != kindBinary
 	}
 	if !o.Response {
 		rq := f.Request
 		msg := &showMsgJSON{Method: rq.Method, URL: m.url(rq.URL), Proto: rq.Proto, Headers: m.headers(rq.Headers), Mime: rq.MimeType}
-		body(msg, rq.Body, rq.MimeType)
+		body(msg, rq.Body, o.reqWhole, rq.MimeType)
 		out.Request = msg
 	}
 	if rs := f.Response; rs != nil && !o.Request {
 		msg := &showMsgJSON{Status: rs.Status, Reason: rs.Reason, Proto: rs.Proto, Headers: m.headers(rs.Headers), Mime: flowMime(rs)}
-		body(msg, rs.Body, flowMime(rs))
+		body(msg, rs.Body, o.respWhole, flowMime(rs))
 		out.Response = msg
 	}
 	enc := json.NewEncoder(w)

@@ -66,8 +66,13 @@ func classify(body []byte, mimeType string) bodyKind {
 // renderBody returns the body as shown on screen: secrets masked, JSON and
 // XML indented, binary as a hex head; cut at showCap with a note.
 func renderBody(body []byte, mimeType string, m masker) (text string, note string) {
+	return renderBodyOf(body, len(body), mimeType, m)
+}
+
+// renderBodyOf is renderBody for the first bytes of a body of whole bytes
+// (a large HAR body streamed from the file, see loadBodyHeads).
+func renderBodyOf(body []byte, whole int, mimeType string, m masker) (text string, note string) {
 	var s string
-	whole := len(body)
 	kind := classify(body, mimeType)
 	if kind != kindJSON && kind != kindBinary && len(body) > 2*showCap {
 		// Mask only what can reach the screen (plus a margin, so a secret
@@ -84,14 +89,14 @@ func renderBody(body []byte, mimeType string, m masker) (text string, note strin
 	case kindBinary:
 		n := min(len(body), hexHead)
 		s = hex.Dump(body[:n])
-		note = fmt.Sprintf("[%d bytes, %s; first %d shown as hex]", len(body), orUnknown(mimeType), n)
+		note = fmt.Sprintf("[%d bytes, %s; first %d shown as hex]", whole, orUnknown(mimeType), n)
 		return s, note
 	case kindJSON:
 		var b bytes.Buffer
 		if err := prettyJSON(&b, bytes.TrimSpace(body), m, showCap); err == nil || err == errCapped {
 			s = b.String()
 			if err == errCapped {
-				note = fmt.Sprintf("[JSON body of %s cut on screen; --body FILE writes it all]", humanBytes(int64(len(body))))
+				note = fmt.Sprintf("[JSON body of %s cut on screen; --body FILE writes it all]", humanBytes(int64(whole)))
 			}
 			return s, note
 		}
@@ -109,6 +114,9 @@ func renderBody(body []byte, mimeType string, m masker) (text string, note strin
 		s = m.html(string(body))
 	default:
 		s = m.jsonText(m.html(string(body)))
+	}
+	if len(s) <= showCap && whole > len(body) {
+		note = fmt.Sprintf("[first %s of %s shown; --body FILE writes it all]", humanBytes(int64(len(body))), humanBytes(int64(whole)))
 	}
 	if len(s) > showCap {
 		cut := showCap
