@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -126,6 +127,20 @@ func readJSONString(br *bufio.Reader, keep int) (string, int64, error) {
 	var m int64
 	esc := false
 	for {
+		if n := br.Buffered(); n > 0 && !esc {
+			buf, _ := br.Peek(n)
+			if i := bytes.IndexAny(buf, "\"\\"); i != 0 {
+				if i > 0 {
+					buf = buf[:i]
+				}
+				if room := keep - len(b); room > 0 {
+					b = append(b, buf[:min(room, len(buf))]...)
+				}
+				br.Discard(len(buf))
+				m += int64(len(buf))
+				continue
+			}
+		}
 		c, err := br.ReadByte()
 		if err != nil {
 			return "", m, fmt.Errorf("unterminated string: %w", err)
@@ -188,6 +203,20 @@ func (d newlineDropper) Read(p []byte) (int, error) {
 func unescapeJSON(w io.Writer, br *bufio.Reader) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	for {
+		// Copy the run of plain bytes up to the next quote or backslash.
+		if n := br.Buffered(); n > 0 {
+			buf, _ := br.Peek(n)
+			if i := bytes.IndexAny(buf, "\"\\"); i != 0 {
+				if i > 0 {
+					buf = buf[:i]
+				}
+				if _, err := bw.Write(buf); err != nil {
+					return err
+				}
+				br.Discard(len(buf))
+				continue
+			}
+		}
 		c, err := br.ReadByte()
 		if err != nil {
 			return fmt.Errorf("unterminated body string: %w", err)

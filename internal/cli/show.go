@@ -250,7 +250,7 @@ func loadBodyHeads(o *ShowOptions, f *trace.Flow) error {
 	for _, req := range []bool{true, false} {
 		var body *[]byte
 		switch {
-		case req && len(f.Request.Body) == 0:
+		case req && len(f.Request.Body) == 0 && f.Request.HasBody:
 			body = &f.Request.Body
 		case !req && f.Response != nil && len(f.Response.Body) == 0:
 			body = &f.Response.Body
@@ -276,7 +276,9 @@ func loadBodyHeads(o *ShowOptions, f *trace.Flow) error {
 			continue
 		}
 		whole := int(n)
-		if head.full {
+		if !req && head.full && f.Response.Size > int64(len(head.b)) {
+			whole = int(f.Response.Size) // as recorded: saves reading the body twice
+		} else if head.full {
 			// Count the rest without holding it.
 			if file, _, err := openFile(o.File); err == nil {
 				if _, err := file.Seek(at, io.SeekStart); err == nil {
