@@ -252,7 +252,7 @@ func loadBodyHeads(o *ShowOptions, f *trace.Flow) error {
 		switch {
 		case req && len(f.Request.Body) == 0 && f.Request.HasBody:
 			body = &f.Request.Body
-		case !req && f.Response != nil && len(f.Response.Body) == 0:
+		case !req && f.Response != nil && len(f.Response.Body) == 0 && f.Response.BodyOmitted:
 			body = &f.Response.Body
 		default:
 			continue
