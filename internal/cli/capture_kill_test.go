@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,15 +19,8 @@ import (
 
 // childArgs, when set, makes the test binary run idtrace with these
 // arguments (separated by newlines) instead of the tests: the kill -9 test
-// runs a real capture in a process it can kill.
+// runs a real capture in a process it can kill (see TestMain).
 const childArgs = "IDTRACE_CLI_CHILD_ARGS"
-
-func TestMain(m *testing.M) {
-	if a := os.Getenv(childArgs); a != "" {
-		os.Exit(Main(context.Background(), strings.Split(a, "\n"), System()))
-	}
-	os.Exit(m.Run())
-}
 
 // TestCaptureBrowserKill9ThenRecover kills `idtrace capture --browser` with
 // SIGKILL while a page keeps issuing requests, then recovers the journal:

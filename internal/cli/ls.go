@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"path"
-	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -20,36 +19,47 @@ import (
 
 // LsOptions are the flags of `idtrace ls`.
 type LsOptions struct {
-	File    string
-	JSON    bool
-	Count   bool
-	Hosts   []string
-	Status  []string
-	Methods []string
-	Grep    string
+	File string
+	// Format is "text" (a table) or "json"/"ndjson" (one object per flow).
+	Format string
+	Count  bool
+	// Wide prints every column whole, whatever the width.
+	Wide bool
+	// Sort is a column to sort by, "-" in front for descending.
+	Sort string
+	Selection
 	traceOptions
 }
 
+// lsSortKeys are the values --sort accepts.
+var lsSortKeys = []string{"id", "time", "duration", "size", "status", "host", "method"}
+
 func newLsCmd(app *App) *cobra.Command {
 	var o LsOptions
+	var jsonAlias bool
 	cmd := &cobra.Command{
 		Use:   "ls [flags] FILE",
 		Short: "List the sessions of a HAR or SAZ trace",
-		Long: `List the sessions (flows) of a HAR or SAZ trace, one line each:
-#, result, method, host, path, body size, content type and duration.
+		Long: `List the sessions (flows) of a HAR or SAZ trace, one line each: #, start time,
+time since the first session, result, method, host, path, body size, content
+type, duration and (for Fiddler traces) the client process. A session that got
+no response shows "failed". Secret query values (codes, tokens) are masked.
 
 FILE is a .har or .saz file (the format is recognised from the content);
 "-" reads a HAR from stdin.
 
-Filters combine with AND; a repeated filter matches any of its values:
-  --host    host name; "*" wildcards (*.microsoftonline.com), else a substring
-  --status  200, 4xx, 400-499, or "-" for sessions without a response
-  --method  GET, POST, ...
-  --grep    regular expression (case-insensitive) over the URL, headers and text bodies
+The table fits the terminal's width (else $COLUMNS, else 200 columns): long
+hosts and paths are cut with "…"; --wide prints them whole. Results are
+coloured on a terminal unless NO_COLOR is set or TERM=dumb.
+
+` + selectionHelp + `
+
+--sort id|time|duration|size|status|host|method (prefix - for descending).
 
 Exit codes: 0 ok, 1 error (unreadable or malformed input), 2 usage.`,
 		Example: `  idtrace ls case.har
   idtrace ls --host login.microsoftonline.com --status 4xx case.saz
+  idtrace ls --range 10-40 --sort -duration case.har
   idtrace ls --json case.har | jq -r 'select(.status >= 400) | .url'
   idtrace ls --count big.har`,
 		Args: exactArgs(1),
@@ -57,189 +67,40 @@ Exit codes: 0 ok, 1 error (unreadable or malformed input), 2 usage.`,
 			if err := fileArg("FILE", args[0]); err != nil {
 				return err
 			}
-			for _, name := range []string{"host", "status", "method"} {
-				if fl := cmd.Flags().Lookup(name); fl.Changed && fl.Value.String() == "[]" {
-					return usageErr("--%s: empty value", name)
+			if err := checkSelectionFlags(cmd); err != nil {
+				return err
+			}
+			if jsonAlias {
+				if cmd.Flags().Changed("format") && o.Format != "json" && o.Format != "ndjson" {
+					return usageErr("ls: --json and --format %s disagree", o.Format)
 				}
+				o.Format = "json"
+			}
+			switch o.Format {
+			case "text", "json", "ndjson":
+			default:
+				return usageErr("ls: --format %q: want text, json or ndjson", o.Format)
+			}
+			if o.Sort != "" && !slices.Contains(lsSortKeys, strings.TrimPrefix(o.Sort, "-")) {
+				return usageErr("ls: --sort %q: want one of %s (- in front for descending)", o.Sort, strings.Join(lsSortKeys, ", "))
 			}
 			o.File = args[0]
 			return runLs(app, &o)
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&o.JSON, "json", false, "print NDJSON, one object per flow")
+	f.StringVarP(&o.Format, "format", "f", "text", "output format: text, or json/ndjson (one object per flow)")
+	f.BoolVar(&jsonAlias, "json", false, "alias of --format json (NDJSON, one object per flow)")
 	f.BoolVar(&o.Count, "count", false, "print only the number of flows")
-	f.StringSliceVar(&o.Hosts, "host", nil, "show only flows to these hosts")
-	f.StringSliceVar(&o.Status, "status", nil, "show only these statuses (200, 4xx, 400-499, -)")
-	f.StringSliceVar(&o.Methods, "method", nil, "show only these methods")
-	f.StringVar(&o.Grep, "grep", "", "show only flows matching this regular expression")
+	f.BoolVar(&o.Wide, "wide", false, "print every column whole, whatever the width")
+	f.StringVar(&o.Sort, "sort", "", "sort by id, time, duration, size, status, host or method (-KEY descending)")
+	addSelectionFlags(cmd, &o.Selection)
 	addPasswordFlag(cmd, &o.traceOptions)
 	return cmd
 }
 
 func addPasswordFlag(cmd *cobra.Command, o *traceOptions) {
 	cmd.Flags().StringVar(&o.Password, "password", "", "password of an encrypted SAZ (default $IDTRACE_SAZ_PASSWORD)")
-}
-
-// flowFilter decides which flows `ls` shows.
-type flowFilter struct {
-	hosts   []string
-	status  []func(int, bool) bool
-	methods []string
-	grep    *regexp.Regexp
-}
-
-func newFlowFilter(o *LsOptions) (*flowFilter, error) {
-	ff := &flowFilter{methods: o.Methods}
-	for _, h := range o.Hosts {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if h == "" {
-			return nil, usageErr("--host: empty value")
-		}
-		if _, err := path.Match(h, ""); err != nil {
-			return nil, usageErr("--host %q: not a valid pattern (%v); use * as a wildcard, [ ] for a character class", h, err)
-		}
-		ff.hosts = append(ff.hosts, h)
-	}
-	for _, m := range o.Methods {
-		if !validMethod(m) {
-			return nil, usageErr("--method %q: want a method name such as GET or POST", m)
-		}
-	}
-	for _, s := range o.Status {
-		m, err := statusMatcher(s)
-		if err != nil {
-			return nil, err
-		}
-		ff.status = append(ff.status, m)
-	}
-	if o.Grep != "" {
-		re, err := regexp.Compile("(?i)" + o.Grep)
-		if err != nil {
-			return nil, usageErr("--grep: %v", err)
-		}
-		ff.grep = re
-	}
-	return ff, nil
-}
-
-// validMethod reports whether m is an HTTP method token.
-func validMethod(m string) bool {
-	if m == "" {
-		return false
-	}
-	for _, c := range []byte(m) {
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
-func (ff *flowFilter) active() bool {
-	return len(ff.hosts)+len(ff.status)+len(ff.methods) > 0 || ff.grep != nil
-}
-
-// statusMatcher parses one --status value.
-func statusMatcher(s string) (func(status int, has bool) bool, error) {
-	s = strings.TrimSpace(strings.ToLower(s))
-	switch {
-	case s == "-":
-		return func(_ int, has bool) bool { return !has }, nil
-	case len(s) == 3 && s[1:] == "xx" && s[0] >= '1' && s[0] <= '5':
-		c := int(s[0]-'0') * 100
-		return func(st int, has bool) bool { return has && st >= c && st < c+100 }, nil
-	case strings.Contains(s, "-"):
-		a, b, _ := strings.Cut(s, "-")
-		lo, err1 := strconv.Atoi(a)
-		hi, err2 := strconv.Atoi(b)
-		if err1 != nil || err2 != nil || lo > hi {
-			return nil, usageErr("--status %q: want 200, 4xx, 400-499 or -", s)
-		}
-		return func(st int, has bool) bool { return has && st >= lo && st <= hi }, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return nil, usageErr("--status %q: want 200, 4xx, 400-499 or -", s)
-	}
-	return func(st int, has bool) bool { return has && st == n }, nil
-}
-
-func (ff *flowFilter) match(f *trace.Flow) bool {
-	if len(ff.hosts) > 0 {
-		h := strings.ToLower(f.Request.Host())
-		if hh, _, ok := strings.Cut(h, ":"); ok && !strings.Contains(hh, "[") {
-			h = hh
-		}
-		ok := false
-		for _, want := range ff.hosts {
-			if strings.Contains(want, "*") {
-				if m, _ := path.Match(want, h); m {
-					ok = true
-				}
-			} else if strings.Contains(h, want) {
-				ok = true
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	if len(ff.methods) > 0 {
-		ok := false
-		for _, m := range ff.methods {
-			if strings.EqualFold(m, f.Request.Method) {
-				ok = true
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	if len(ff.status) > 0 {
-		st, has := 0, f.Response != nil
-		if has {
-			st = f.Response.Status
-		}
-		ok := false
-		for _, m := range ff.status {
-			if m(st, has) {
-				ok = true
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	if ff.grep != nil && !grepFlow(ff.grep, f) {
-		return false
-	}
-	return true
-}
-
-func grepFlow(re *regexp.Regexp, f *trace.Flow) bool {
-	if re.MatchString(f.Request.URL) {
-		return true
-	}
-	for _, h := range f.Request.Headers {
-		if re.MatchString(h.Name + ": " + h.Value) {
-			return true
-		}
-	}
-	if utf8.Valid(f.Request.Body) && re.Match(f.Request.Body) {
-		return true
-	}
-	if r := f.Response; r != nil {
-		for _, h := range r.Headers {
-			if re.MatchString(h.Name + ": " + h.Value) {
-				return true
-			}
-		}
-		if utf8.Valid(r.Body) && re.Match(r.Body) {
-			return true
-		}
-	}
-	return false
 }
 
 // lsRecord is one line of `ls --json`. Its fields are a documented contract.
@@ -257,11 +118,13 @@ type lsRecord struct {
 	Host          string  `json:"host"`
 	Protocol      string  `json:"protocol,omitempty"`
 	Process       string  `json:"process,omitempty"`
-	Comment       string  `json:"comment,omitempty"`
+	// Failed is true when the flow got no response.
+	Failed  bool   `json:"failed,omitempty"`
+	Comment string `json:"comment,omitempty"`
 }
 
 func runLs(app *App, o *LsOptions) error {
-	ff, err := newFlowFilter(o)
+	ff, err := newFlowFilter(&o.Selection)
 	if err != nil {
 		return err
 	}
@@ -273,7 +136,11 @@ func runLs(app *App, o *LsOptions) error {
 		fmt.Fprintln(app.IO.Out, n)
 		return nil
 	}
-	src, c, err := openTrace(app, o.File, o.traceOptions)
+	// ls looks into bodies only for --grep: without it, huge bodies are
+	// dropped while reading, so memory stays bounded whatever their size.
+	opts := o.traceOptions
+	opts.skipBodies = o.Grep == ""
+	src, c, err := openTrace(app, o.File, opts)
 	if err != nil {
 		return err
 	}
@@ -281,18 +148,14 @@ func runLs(app *App, o *LsOptions) error {
 
 	enc := json.NewEncoder(app.IO.Out)
 	enc.SetEscapeHTML(false)
-	table := !o.JSON && !o.Count
-	var tw *tabwriter.Writer // started at the first row, so a bad file prints no heading
-	start := func() {
-		if tw == nil {
-			tw = newTable(app.IO.Out)
-		}
-	}
+	table := o.Format == "text" && !o.Count
+	var lt *lsTable // started at the first row, so a bad file prints no heading
+	var held []lsRow
 	n := 0
 	for f, err := range src.Flows() {
 		if err != nil {
-			if tw != nil {
-				tw.Flush()
+			if lt != nil {
+				lt.flush()
 			}
 			return err
 		}
@@ -305,52 +168,264 @@ func runLs(app *App, o *LsOptions) error {
 		n++
 		switch {
 		case o.Count:
-		case o.JSON:
+		case o.Sort != "":
+			// Sorting holds one small row per flow (no bodies).
+			held = append(held, lsRow{rec: toLsRecord(f), started: f.Started})
+		case !table:
 			if err := enc.Encode(toLsRecord(f)); err != nil {
 				return err
 			}
 		default:
-			start()
-			writeLsRow(tw, f, app.IO.OutTTY)
-			// tabwriter holds rows until a flush to size the columns: flush
-			// in blocks so a million-session trace needs no more memory
-			// than a thousand (columns may widen from one block to the next).
-			if n%lsBlock == 0 {
-				if err := tw.Flush(); err != nil {
-					return err
-				}
+			if lt == nil {
+				lt = newLsTable(app, o, f)
+			}
+			if err := lt.add(lsRow{rec: toLsRecord(f), started: f.Started}); err != nil {
+				return err
 			}
 		}
 	}
 	if o.Count {
 		fmt.Fprintln(app.IO.Out, n)
+		return nil
+	}
+	if o.Sort != "" {
+		sortRows(held, o.Sort)
+		for _, r := range held {
+			if !table {
+				if err := enc.Encode(r.rec); err != nil {
+					return err
+				}
+				continue
+			}
+			if lt == nil {
+				lt = newLsTable(app, o, nil)
+				lt.process = slices.ContainsFunc(held, func(r lsRow) bool { return r.rec.Process != "" })
+				// +REL counts from the earliest session, whatever the order.
+				for _, h := range held {
+					if !h.started.IsZero() && (lt.first.IsZero() || h.started.Before(lt.first)) {
+						lt.first = h.started
+					}
+				}
+			}
+			if err := lt.add(r); err != nil {
+				return err
+			}
+		}
 	}
 	if table {
-		start()
-		return tw.Flush()
+		if lt == nil {
+			lt = newLsTable(app, o, nil)
+		}
+		return lt.flush()
 	}
 	return nil
+}
+
+// lsRow is one listed flow: its record and its start time.
+type lsRow struct {
+	rec     lsRecord
+	started time.Time
+}
+
+// sortRows sorts by key ("-key" descending); ties keep session order.
+func sortRows(rows []lsRow, key string) {
+	desc := strings.HasPrefix(key, "-")
+	key = strings.TrimPrefix(key, "-")
+	cmp := func(a, b lsRow) int {
+		switch key {
+		case "time":
+			return a.started.Compare(b.started)
+		case "duration":
+			return cmpFloat(a.rec.DurationMS, b.rec.DurationMS)
+		case "size":
+			return cmpInt(a.rec.ResponseBytes, b.rec.ResponseBytes)
+		case "status":
+			return cmpInt(int64(a.rec.Status), int64(b.rec.Status))
+		case "host":
+			return strings.Compare(strings.ToLower(a.rec.Host), strings.ToLower(b.rec.Host))
+		case "method":
+			return strings.Compare(a.rec.Method, b.rec.Method)
+		}
+		return cmpInt(int64(a.rec.ID), int64(b.rec.ID))
+	}
+	slices.SortStableFunc(rows, func(a, b lsRow) int {
+		if desc {
+			return cmp(b, a)
+		}
+		return cmp(a, b)
+	})
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // lsBlock is how many table rows `ls` aligns together.
 const lsBlock = 1000
 
-// newTable starts the `ls` table with its heading.
-func newTable(w io.Writer) *tabwriter.Writer {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tRESULT\tMETHOD\tHOST\tPATH\tBODY\tCONTENT-TYPE\tTIME")
-	return tw
+// lsTable writes the `ls` table in blocks of lsBlock rows: tabwriter holds
+// rows until a flush to size the columns, so a million-session trace needs
+// no more memory than a thousand (columns may widen from one block to the
+// next).
+type lsTable struct {
+	tw      *tabwriter.Writer
+	color   bool
+	wide    bool
+	width   int
+	process bool
+	// narrow drops START and TYPE to fit a terminal under 120 columns.
+	narrow bool
+	first  time.Time
+	n      int
+}
+
+func newLsTable(app *App, o *LsOptions, first *trace.Flow) *lsTable {
+	lt := &lsTable{
+		tw:    tabwriter.NewWriter(app.IO.Out, 0, 0, 2, ' ', 0),
+		color: app.Color(), wide: o.Wide, width: app.width(),
+	}
+	if first != nil {
+		lt.process = first.Process != ""
+	}
+	lt.narrow = !lt.wide && lt.width < 120
+	head := []string{"#", "START", "+REL", lt.paint("RESULT", 0, false), "METHOD", "HOST", "PATH", "BODY", "TYPE", "TIME"}
+	if lt.narrow {
+		head = []string{"#", "+REL", lt.paint("RESULT", 0, false), "METHOD", "HOST", "PATH", "BODY", "TIME"}
+	}
+	if lt.process {
+		head = append(head, "PROCESS")
+	}
+	fmt.Fprintln(lt.tw, strings.Join(head, "\t"))
+	return lt
+}
+
+// paint colours a result cell: 4xx yellow, 5xx and failed red, 3xx cyan.
+// Every painted cell has the same number of escape bytes, so tabwriter
+// aligns the columns as it would plain text.
+func (lt *lsTable) paint(s string, status int, failed bool) string {
+	if !lt.color {
+		return s
+	}
+	code := "39" // default colour
+	switch {
+	case failed || status >= 500:
+		code = "31"
+	case status >= 400:
+		code = "33"
+	case status >= 300:
+		code = "36"
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+func (lt *lsTable) add(r lsRow) error {
+	rec := r.rec
+	if lt.first.IsZero() {
+		lt.first = r.started
+	}
+	failed := rec.Status == 0
+	result := strconv.Itoa(rec.Status)
+	size, ct := strconv.FormatInt(rec.ResponseBytes, 10), rec.Mime
+	if failed {
+		result, size, ct = "failed", "-", ellipsis(rec.Error, 40)
+	}
+	if ct == "x-unknown" {
+		ct = ""
+	}
+	start, rel := "-", "-"
+	if !r.started.IsZero() {
+		start = r.started.Format("15:04:05.000")
+		if !lt.first.IsZero() {
+			rel = fmt.Sprintf("+%.3fs", r.started.Sub(lt.first).Seconds())
+		}
+	}
+	dur := "-"
+	if rec.DurationMS > 0 {
+		dur = fmt.Sprintf("%.0fms", rec.DurationMS)
+	}
+	p := ""
+	if rec.Method != "CONNECT" {
+		p = masker{}.url(urlPath(rec.URL))
+	}
+	host := rec.Host
+	if !lt.wide {
+		// The other columns take about 100 characters (more with PROCESS);
+		// host and path share the rest.
+		room := lt.width - 100
+		if lt.narrow {
+			room = lt.width - 62
+		}
+		if lt.process {
+			room -= 18
+		}
+		room = max(room, 24)
+		hostRoom := min(32, room/3)
+		host = ellipsis(host, hostRoom)
+		p = ellipsis(p, max(room-hostRoom-2, 12))
+		ct = ellipsis(ct, 24)
+	}
+	cells := []string{strconv.Itoa(rec.ID), start, rel, lt.paint(result, rec.Status, failed), rec.Method,
+		sanitizeCell(host), sanitizeCell(p), size, sanitizeCell(ct), dur}
+	if lt.narrow {
+		cells = []string{strconv.Itoa(rec.ID), rel, lt.paint(result, rec.Status, failed), rec.Method,
+			sanitizeCell(host), sanitizeCell(p), size, dur}
+	}
+	if lt.process {
+		proc := rec.Process
+		if !lt.wide {
+			proc = ellipsis(proc, 16)
+		}
+		cells = append(cells, sanitizeCell(proc))
+	}
+	fmt.Fprintln(lt.tw, strings.Join(cells, "\t"))
+	lt.n++
+	if lt.n%lsBlock == 0 {
+		return lt.tw.Flush()
+	}
+	return nil
+}
+
+func (lt *lsTable) flush() error { return lt.tw.Flush() }
+
+// urlPath is the path and query of a URL as recorded (the URL itself when
+// it has no scheme and host).
+func urlPath(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		rest := u[i+3:]
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			return rest[j:]
+		}
+		return "/"
+	}
+	return u
 }
 
 func toLsRecord(f *trace.Flow) lsRecord {
 	r := lsRecord{
-		ID: f.ID, Method: f.Request.Method, URL: f.Request.URL, Error: f.Error,
+		ID: f.ID, Method: f.Request.Method, URL: masker{}.url(f.Request.URL), Error: f.Error,
 		DurationMS: flowDuration(f), RequestBytes: int64(len(f.Request.Body)),
 		Host: f.Request.Host(), Protocol: f.Request.Proto, Process: f.Process, Comment: f.Comment,
 	}
 	if !f.Started.IsZero() {
 		r.Started = f.Started.Format(time.RFC3339Nano)
 	}
+	r.Failed = f.Response == nil || f.Response.Status == 0
 	if f.Response != nil {
 		r.Status = f.Response.Status
 		r.ResponseBytes = responseSize(f.Response)
@@ -393,32 +468,6 @@ func flowMime(r *trace.Response) string {
 	return strings.TrimSpace(strings.ToLower(ct))
 }
 
-// writeLsRow writes one table row; narrow shortens long paths and cleans
-// control characters (for terminals).
-func writeLsRow(w io.Writer, f *trace.Flow, narrow bool) {
-	result, size, ct := "-", "-", ""
-	if f.Response != nil {
-		result = strconv.Itoa(f.Response.Status)
-		size = strconv.FormatInt(responseSize(f.Response), 10)
-		ct = flowMime(f.Response)
-	} else if f.Error != "" {
-		result = "ERR"
-	}
-	p := f.Request.Path()
-	if f.Request.Method == "CONNECT" {
-		p = ""
-	}
-	if narrow {
-		p = ellipsis(p, 60)
-	}
-	dur := "-"
-	if d := flowDuration(f); d > 0 {
-		dur = fmt.Sprintf("%.0fms", d)
-	}
-	fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.ID, result, f.Request.Method,
-		sanitizeCell(f.Request.Host()), sanitizeCell(p), size, sanitizeCell(ct), dur)
-}
-
 // sanitizeCell keeps control characters from a hostile file out of the terminal.
 func sanitizeCell(s string) string {
 	return strings.Map(func(r rune) rune {
@@ -436,3 +485,18 @@ func ellipsis(s string, n int) string {
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
 }
+
+// newTable starts an `ls` table on w, 200 columns wide, without colour
+// (the demo lists its sample with it).
+func newTable(w io.Writer) *lsTable {
+	app := &App{IO: IOStreams{Out: w}, Getenv: func(string) string { return "" }}
+	return newLsTable(app, &LsOptions{}, nil)
+}
+
+// writeLsRow adds one flow to a table made by newTable.
+func writeLsRow(lt *lsTable, f *trace.Flow, _ bool) {
+	lt.add(lsRow{rec: toLsRecord(f), started: f.Started})
+}
+
+// Flush writes the rows held so far.
+func (lt *lsTable) Flush() error { return lt.tw.Flush() }

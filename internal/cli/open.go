@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"iter"
 	"os"
 	"path/filepath"
@@ -21,6 +22,9 @@ import (
 type traceOptions struct {
 	// Password opens encrypted SAZ archives; IDTRACE_SAZ_PASSWORD is the default.
 	Password string
+	// skipBodies drops HAR bodies over 1 MB while reading (see skipBodies):
+	// for commands that list sessions without looking into bodies.
+	skipBodies bool
 }
 
 // progressThreshold is the input size above which a progress line is shown
@@ -36,24 +40,26 @@ func openTrace(app *App, path string, opts traceOptions) (trace.Source, io.Close
 		if head, _ := br.Peek(4); bytes.HasPrefix(head, []byte("PK\x03\x04")) {
 			return nil, nil, errors.New("stdin: SAZ archives cannot be read from stdin; give the file name")
 		}
+		head, _ := br.Peek(512)
+		if err := sniffTrace("stdin", head); err != nil {
+			return nil, nil, err
+		}
+		if opts.skipBodies {
+			return har.NewReader(newSkipBodies(br), "stdin"), io.NopCloser(nil), nil
+		}
 		return har.NewReader(br, "stdin"), io.NopCloser(nil), nil
 	}
-	f, err := os.Open(path)
+	f, st, err := openFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	if st.IsDir() {
-		f.Close()
-		return nil, nil, fmt.Errorf("%s: is a directory", path)
-	}
-	name := filepath.Base(path)
-	head := make([]byte, 4)
+	name := path
+	head := make([]byte, 512)
 	n, _ := io.ReadFull(f, head)
+	if err := sniffTrace(path, head[:n]); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
 	if bytes.HasPrefix(head[:n], []byte("PK")) {
 		r, err := saz.Open(f, st.Size(), name, saz.Options{Password: sazPassword(app, opts)})
 		if err != nil {
@@ -77,6 +83,9 @@ func openTrace(app *App, path string, opts traceOptions) (trace.Source, io.Close
 	if st.Size() > progressThreshold && app.IO.ErrTTY {
 		rd = newProgressReader(f, st.Size(), name, app.IO.ErrOut)
 	}
+	if opts.skipBodies {
+		return har.NewReader(newSkipBodies(rd), name), progressCloser{f, rd}, nil
+	}
 	return har.NewReader(bufio.NewReaderSize(rd, 256<<10), name), progressCloser{f, rd}, nil
 }
 
@@ -84,24 +93,20 @@ func openTrace(app *App, path string, opts traceOptions) (trace.Source, io.Close
 // HAR by skipping over each entry, SAZ from the zip directory alone.
 func countTrace(app *App, path string, opts traceOptions) (int, error) {
 	if path == "-" {
-		return har.Count(bufio.NewReaderSize(app.IO.In, 256<<10), "stdin")
+		return har.Count(newSkipBodies(app.IO.In), "stdin")
 	}
-	f, err := os.Open(path)
+	f, st, err := openFile(path)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
+	name := path
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	if err := sniffTrace(path, head[:n]); err != nil {
 		return 0, err
 	}
-	if st.IsDir() {
-		return 0, fmt.Errorf("%s: is a directory", path)
-	}
-	name := filepath.Base(path)
-	head := make([]byte, 2)
-	n, _ := io.ReadFull(f, head)
-	if n == 2 && string(head) == "PK" {
+	if n >= 2 && string(head[:2]) == "PK" {
 		return saz.Count(f, st.Size(), name, saz.Options{Password: sazPassword(app, opts)})
 	}
 	if strings.EqualFold(filepath.Ext(path), ".saz") {
@@ -116,7 +121,59 @@ func countTrace(app *App, path string, opts traceOptions) (int, error) {
 		defer p.Close()
 		rd = p
 	}
-	return har.Count(rd, name)
+	return har.Count(newSkipBodies(rd), name)
+}
+
+// openFile opens a trace file and says in words why it cannot: errors
+// name the file as the user typed it.
+func openFile(path string) (*os.File, os.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, nil, fmt.Errorf("%s: no such file", path)
+		case errors.Is(err, fs.ErrPermission):
+			return nil, nil, fmt.Errorf("%s: permission denied", path)
+		}
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if st.IsDir() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: is a directory, not a HAR or SAZ file", path)
+	}
+	return f, st, nil
+}
+
+// sniffTrace rejects, before any parsing, content that can be neither a
+// HAR (JSON: an object after an optional BOM and white space) nor a SAZ (a
+// zip archive), naming the first bytes so the user sees what it is.
+func sniffTrace(path string, head []byte) error {
+	if len(head) == 0 {
+		return fmt.Errorf("%s: empty file, not a HAR or SAZ file", path)
+	}
+	if bytes.HasPrefix(head, []byte("PK")) {
+		return nil
+	}
+	t := bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
+	t = bytes.TrimLeft(t, " \t\r\n")
+	if len(t) == 0 || t[0] == '{' {
+		return nil
+	}
+	n := min(len(head), 4)
+	hexs := make([]string, n)
+	for i := range n {
+		hexs[i] = fmt.Sprintf("%02x", head[i])
+	}
+	more := ""
+	if len(head) > n {
+		more = " …"
+	}
+	return fmt.Errorf("%s: not a HAR or SAZ file: starts with bytes %s%s", path, strings.Join(hexs, " "), more)
 }
 
 // fileArg checks a trace file argument before anything is opened: it must

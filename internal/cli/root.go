@@ -26,15 +26,62 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/idtrace/idtrace/internal/kb"
+	"github.com/idtrace/idtrace/internal/trace"
 )
 
 // Version is the idtrace version, set with -ldflags "-X ...cli.Version=...".
 var Version = "dev"
+
+// version is Version when set at link time, else the module version and
+// the VCS revision, time and dirty flag the Go toolchain recorded in the
+// build; "dev" when neither is known.
+func version() string {
+	if Version != "dev" {
+		return Version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return Version
+	}
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "dev"
+	}
+	var rev, when string
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return v
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	v += " (" + rev
+	if dirty {
+		v += ", modified"
+	}
+	if when != "" {
+		v += ", " + when
+	}
+	return v + ")"
+}
 
 // commands is the registry of top-level commands, in help order.
 func commands(app *App) []*cobra.Command {
@@ -55,6 +102,7 @@ func commands(app *App) []*cobra.Command {
 		newCaptureCmd(app),
 		newRecoverCmd(app),
 		newCACmd(app),
+		newConventionsTopic(),
 	}
 }
 
@@ -65,6 +113,8 @@ type IOStreams struct {
 	ErrOut io.Writer
 	// OutTTY and ErrTTY report whether Out and ErrOut are terminals.
 	OutTTY, ErrTTY bool
+	// Width is Out's width in columns when it is a terminal, else 0.
+	Width int
 }
 
 // Env is the environment a run sees. Tests supply their own.
@@ -76,14 +126,17 @@ type Env struct {
 
 // System returns the Env of the real process.
 func System() Env {
-	return Env{
-		IO: IOStreams{
-			In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
-			OutTTY: term.IsTerminal(int(os.Stdout.Fd())),
-			ErrTTY: term.IsTerminal(int(os.Stderr.Fd())),
-		},
-		Getenv: os.Getenv,
+	streams := IOStreams{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		OutTTY: term.IsTerminal(int(os.Stdout.Fd())),
+		ErrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 	}
+	if streams.OutTTY {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+			streams.Width = w
+		}
+	}
+	return Env{IO: streams, Getenv: os.Getenv}
 }
 
 // App is what every command gets: the streams, the environment and the context.
@@ -93,8 +146,26 @@ type App struct {
 	Ctx    context.Context
 }
 
-// Color reports whether output to a terminal may use colour (NO_COLOR unset).
-func (a *App) Color() bool { return a.IO.OutTTY && a.Getenv("NO_COLOR") == "" }
+// Color reports whether output to a terminal may use colour: NO_COLOR
+// unset and TERM not "dumb".
+func (a *App) Color() bool {
+	return a.IO.OutTTY && a.Getenv("NO_COLOR") == "" && a.Getenv("TERM") != "dumb"
+}
+
+// width is the width text output is folded or fitted to: the terminal's,
+// else $COLUMNS, else 80 on a terminal and 200 elsewhere.
+func (a *App) width() int {
+	if a.IO.Width > 0 {
+		return a.IO.Width
+	}
+	if n, err := strconv.Atoi(a.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	if a.IO.OutTTY {
+		return 80
+	}
+	return 200
+}
 
 // ExitError carries an exit code other than 1. A nil Err prints nothing.
 type ExitError struct {
@@ -149,15 +220,34 @@ func Main(ctx context.Context, args []string, env Env) int {
 	}
 	var ue *UsageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(env.IO.ErrOut, "idtrace: %v\nRun 'idtrace --help' for usage.\n", err)
+		fmt.Fprintf(env.IO.ErrOut, "idtrace: %v\n", err)
+		// Point at the subcommand's usage line and help, not the root's.
+		if c, _, ferr := root.Find(args); ferr == nil && c != root {
+			fmt.Fprintf(env.IO.ErrOut, "Usage: %s\nRun '%s --help' for flags and examples.\n", c.UseLine(), c.CommandPath())
+		} else {
+			fmt.Fprintln(env.IO.ErrOut, "Run 'idtrace --help' for usage.")
+		}
 		return 2
 	}
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintln(env.IO.ErrOut, "idtrace: interrupted")
 		return 130
 	}
-	fmt.Fprintf(env.IO.ErrOut, "idtrace: %v\n", err)
+	fmt.Fprintf(env.IO.ErrOut, "idtrace: %s\n", errorWords(err))
 	return 1
+}
+
+// errorWords is the one line Main prints for an error. A HAR entry is
+// numbered from 1, as ls and show number sessions (readers count from 0).
+func errorWords(err error) string {
+	msg := err.Error()
+	var ie *trace.InputError
+	if errors.As(err, &ie) && ie.Entry >= 0 && (ie.EntryKind == "" || ie.EntryKind == "entry") {
+		c := *ie
+		c.Entry, c.EntryKind = ie.Entry+1, "session"
+		msg = strings.Replace(msg, ie.Error(), c.Error(), 1)
+	}
+	return msg
 }
 
 // execute runs the command tree. An unknown command is found before
@@ -186,7 +276,7 @@ SAML sign-ins in them, and reads Entra ID audit and sign-in logs.
 
 Data goes to stdout, diagnostics to stderr.
 Exit codes: 0 ok, 1 error, 2 usage, 3 findings (analyze --fail-on).`,
-		Version:       Version,
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -219,7 +309,11 @@ func typeArgChecks(c *cobra.Command) {
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return usageErr("%s: expected %d argument(s), got %d", cmd.CommandPath(), n, len(args))
+			what := "arguments"
+			if n == 1 {
+				what = "argument"
+			}
+			return usageErr("%s: expected %d %s, got %d", cmd.Name(), n, what, len(args))
 		}
 		return nil
 	}
