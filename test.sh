@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 step() { printf '\n== %s\n' "$*"; }
 
 step "npm packages"
-for d in tools/harvalidate tests/oidc; do
+for d in tools/harvalidate tests/oidc tests/playwright; do
 	if [ -f "$d/package-lock.json" ] && [ ! -d "$d/node_modules" ]; then
 		(cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
 	fi
