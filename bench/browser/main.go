@@ -3,7 +3,8 @@
 // the same Chromium) on a local page that issues many requests: requests
 // recorded, response bodies recorded, wall time, and the peak resident memory
 // of the recorder's process tree (the recorder, the browser and its helper
-// processes; sampled from /proc, so Linux only).
+// processes; sampled from /proc, so Linux only); each HAR is checked with
+// har-validator (tools/harvalidate) when it is installed.
 //
 // Usage (from the repository root):
 //
@@ -84,8 +85,8 @@ func main() {
 	root, _ := os.Getwd()
 	script := filepath.Join(root, "tests", "playwright", "record.js")
 	fmt.Printf("page: %d fetches, %d in flight; idle %v; browser %s\n\n", *n, *conc, *idle, *exe)
-	fmt.Println("| recorder | run | requests served | /r/ entries in HAR | with body | wall s | peak RSS MiB, tree | peak PSS MiB, tree | peak RSS MiB, recorder alone | HAR MiB |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| recorder | run | requests served | /r/ entries in HAR | with body | har-validator | wall s | peak RSS MiB, tree | peak PSS MiB, tree | peak RSS MiB, recorder alone | HAR MiB |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
 	for run := 1; run <= *runs; run++ {
 		for _, target := range strings.Split(*only, ",") {
 			out := filepath.Join(tmp, target+".har")
@@ -117,11 +118,26 @@ func main() {
 				fail(fmt.Sprintf("%s: %v", target, err))
 			}
 			entries, bodies, size := countHAR(out)
-			fmt.Printf("| %s | %d | %d | %d | %d | %.1f | %.0f | %.0f | %.0f | %.1f |\n", target, run, hits.Load(), entries, bodies,
-				wall.Seconds(), mib(p.rss), mib(p.pss), mib(p.root), float64(size)/(1<<20))
+			fmt.Printf("| %s | %d | %d | %d | %d | %s | %.1f | %.0f | %.0f | %.0f | %.1f |\n", target, run, hits.Load(), entries, bodies,
+				validate(root, out), wall.Seconds(), mib(p.rss), mib(p.pss), mib(p.root), float64(size)/(1<<20))
 			os.Remove(out)
 		}
 	}
+}
+
+// validate runs har-validator (tools/harvalidate) on a HAR file: "ok",
+// "FAIL" or "not installed".
+func validate(root, path string) string {
+	dir := filepath.Join(root, "tools", "harvalidate")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "har-validator")); err != nil {
+		return "not installed"
+	}
+	out, err := exec.Command("node", filepath.Join(dir, "validate.js"), path).CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "har-validator on %s: %v\n%s", filepath.Base(path), err, out)
+		return "FAIL"
+	}
+	return "ok"
 }
 
 // countHAR counts the entries for /r/ and those whose body is the one served.

@@ -257,9 +257,10 @@ func TestCaptureBrowserMatchesPlaywright(t *testing.T) {
 	validateHAR(t, ours)
 }
 
-// compareWithPeer fails on every request, status or body the two HAR files
-// disagree on that peerDifferences does not explain.
-func compareWithPeer(t *testing.T, ours, peer string) {
+// peerDiff compares two HAR files request by request and returns the
+// differences not explained by peerDifferences and peerEmptyBodies, the
+// number of request pairs compared, and both files' entries by request.
+func peerDiff(t *testing.T, ours, peer string) (problems []string, compared int, a, b map[string][]harEntry) {
 	t.Helper()
 	group := func(path string) map[string][]harEntry {
 		m := map[string][]harEntry{}
@@ -268,7 +269,7 @@ func compareWithPeer(t *testing.T, ours, peer string) {
 		}
 		return m
 	}
-	a, b := group(ours), group(peer)
+	a, b = group(ours), group(peer)
 	keys := map[string]bool{}
 	for k := range a {
 		keys[k] = true
@@ -281,41 +282,53 @@ func compareWithPeer(t *testing.T, ours, peer string) {
 		sorted = append(sorted, k)
 	}
 	sort.Strings(sorted)
-	compared := 0
 	for _, k := range sorted {
 		ea, eb := a[k], b[k]
 		if d, ok := peerDifferences[k]; ok && len(ea) != len(eb) {
 			if (d.onlyIn == "playwright" && len(ea) > len(eb)) || (d.onlyIn == "idtrace" && len(eb) > len(ea)) {
-				t.Errorf("%s: idtrace has %d, Playwright %d: the listed difference goes the other way (%s)", k, len(ea), len(eb), d.why)
+				problems = append(problems, fmt.Sprintf("%s: idtrace has %d, Playwright %d: the listed difference goes the other way (%s)", k, len(ea), len(eb), d.why))
 			}
 			t.Logf("explained difference %s: idtrace %d, Playwright %d: %s", k, len(ea), len(eb), d.why)
 			continue
 		}
 		if len(ea) != len(eb) {
-			t.Errorf("%s: recorded %d times by idtrace, %d times by Playwright", k, len(ea), len(eb))
+			problems = append(problems, fmt.Sprintf("%s: recorded %d times by idtrace, %d times by Playwright", k, len(ea), len(eb)))
 			continue
 		}
 		for i := range ea {
 			x, y := ea[i], eb[i]
 			if x.Response.Status != y.Response.Status {
-				t.Errorf("%s: status %d in idtrace, %d in Playwright", k, x.Response.Status, y.Response.Status)
+				problems = append(problems, fmt.Sprintf("%s: status %d in idtrace, %d in Playwright", k, x.Response.Status, y.Response.Status))
 			}
 			if px, py := postText(x), postText(y); px != py {
-				t.Errorf("%s: request body of %d bytes in idtrace, %d bytes in Playwright, not the same", k, len(px), len(py))
+				problems = append(problems, fmt.Sprintf("%s: request body of %d bytes in idtrace, %d bytes in Playwright, not the same", k, len(px), len(py)))
 			}
 			bx, by := x.body(t, ours), y.body(t, peer)
 			if why, ok := peerEmptyBodies[k]; ok && len(by) == 0 && len(bx) > 0 {
 				t.Logf("explained difference %s: body of %d bytes in idtrace, empty in Playwright: %s", k, len(bx), why)
 			} else if !bytes.Equal(bx, by) && !emptyForUpgrade(x, y) {
-				t.Errorf("%s: response body of %d bytes (sha256 %x) in idtrace, %d bytes (sha256 %x) in Playwright",
-					k, len(bx), sha256.Sum256(bx), len(by), sha256.Sum256(by))
+				problems = append(problems, fmt.Sprintf("%s: response body of %d bytes (sha256 %x) in idtrace, %d bytes (sha256 %x) in Playwright",
+					k, len(bx), sha256.Sum256(bx), len(by), sha256.Sum256(by)))
 			}
 			if fmt.Sprint(x.WebSocketMessages) != fmt.Sprint(y.WebSocketMessages) {
-				t.Errorf("%s: WebSocket messages differ: idtrace %d, Playwright %d (type, opcode, data in order)", k, len(x.WebSocketMessages), len(y.WebSocketMessages))
+				problems = append(problems, fmt.Sprintf("%s: WebSocket messages differ: idtrace %d, Playwright %d (type, opcode, data in order)", k, len(x.WebSocketMessages), len(y.WebSocketMessages)))
 			}
 			compared++
 		}
 	}
+	return problems, compared, a, b
+}
+
+// compareWithPeer fails on every request, status or body the two HAR files
+// disagree on that peerDifferences and peerEmptyBodies do not explain, and
+// when a page of peerSite is missing from either.
+func compareWithPeer(t *testing.T, ours, peer string) {
+	t.Helper()
+	problems, compared, a, b := peerDiff(t, ours, peer)
+	for _, p := range problems {
+		t.Error(p)
+	}
+
 	// The pages under test must all be there, in both.
 	for _, k := range []string{"GET /start", "GET /hop?x=1", "GET /form", "POST /post", "POST /api/token", "GET /api/xhr?q=1",
 		"GET /ws", "GET /big", "GET /popup-api", "GET /via-sw", "GET /done"} {
@@ -361,5 +374,68 @@ func validateHAR(t *testing.T, path string) {
 	out, err := exec.Command(node, filepath.Join(dir, "validate.js"), path).CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "ok ") {
 		t.Fatalf("har-validator rejected idtrace's HAR: %v\n%s", err, out)
+	}
+}
+
+// TestPeerDiffFindsDifferences checks the comparison itself on two small HAR
+// files: every kind of disagreement is reported once, and the listed
+// differences are not.
+func TestPeerDiffFindsDifferences(t *testing.T) {
+	dir := t.TempDir()
+	entry := func(method, path string, status int, post, body, bodyEncoding, ws string) string {
+		e := map[string]any{
+			"request":  map[string]any{"method": method, "url": "http://127.0.0.1:1" + path},
+			"response": map[string]any{"status": status, "content": map[string]any{"text": body, "encoding": bodyEncoding}},
+		}
+		if post != "" {
+			e["request"].(map[string]any)["postData"] = map[string]any{"text": post}
+		}
+		if ws != "" {
+			e["_webSocketMessages"] = []map[string]any{{"type": "send", "opcode": 1, "data": ws}}
+		}
+		b, _ := json.Marshal(e)
+		return string(b)
+	}
+	write := func(name string, entries ...string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(`{"log":{"entries":[`+strings.Join(entries, ",")+`]}}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ours := write("ours.har",
+		entry("GET", "/same", 200, "", "hello", "", ""),
+		entry("GET", "/same-b64", 200, "", "aGVsbG8=", "base64", ""), // "hello", as the other side writes it in text
+		entry("GET", "/status", 200, "", "", "", ""),
+		entry("POST", "/post", 200, "a=1", "", "", ""),
+		entry("GET", "/body", 200, "", "one", "", ""),
+		entry("GET", "/ws", 101, "", "", "", "hi"),
+		entry("GET", "/only-ours", 200, "", "", "", ""),
+		entry("GET", "/form", 200, "", "<form>", "", ""),
+		entry("GET", "/popup", 200, "", "", "", ""), // listed as possibly missing from idtrace, not from Playwright
+	)
+	peer := write("peer.har",
+		entry("GET", "/same", 200, "", "hello", "", ""),
+		entry("GET", "/same-b64", 200, "", "hello", "", ""),
+		entry("GET", "/status", 302, "", "", "", ""),
+		entry("POST", "/post", 200, "a=2", "", "", ""),
+		entry("GET", "/body", 200, "", "two", "", ""),
+		entry("GET", "/ws", 101, "", "", "", "ho"),
+		entry("GET", "/form", 200, "", "", "", ""),  // explained: empty in Playwright
+		entry("GET", "/sw.js", 200, "", "", "", ""), // explained: only in Playwright
+	)
+	problems, compared, _, _ := peerDiff(t, ours, peer)
+	want := []string{"GET /body: response body", "GET /only-ours: recorded 1 times by idtrace, 0 times", "GET /popup: idtrace has 1, Playwright 0: the listed difference goes the other way",
+		"GET /status: status 200 in idtrace, 302", "GET /ws: WebSocket messages differ", "POST /post: request body"}
+	if len(problems) != len(want) {
+		t.Fatalf("%d problems, want %d:\n%s", len(problems), len(want), strings.Join(problems, "\n"))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(problems[i], w) {
+			t.Errorf("problem %d: %q, want it to start with %q", i, problems[i], w)
+		}
+	}
+	if compared != 7 {
+		t.Errorf("%d pairs compared, want 7 (every request in both files)", compared)
 	}
 }
