@@ -244,14 +244,24 @@ func TestCaptureBrowserMatchesPlaywright(t *testing.T) {
 
 	ours := filepath.Join(dir, "idtrace.har")
 	code, _, stderr := run(t, "", "capture", "--browser", "--headless", "--browser-path", exe, "--url", srv.URL+"/start",
-		"--idle", "2500ms", "--timeout", "90s", "-o", ours, "--quiet")
+		"--idle", "4s", "--timeout", "90s", "-o", ours, "--quiet")
 	if code != 0 {
 		t.Fatalf("idtrace capture: exit %d: %s", code, stderr)
 	}
 	peer := filepath.Join(dir, "playwright.har")
-	cmd := exec.Command(node, script, srv.URL+"/start", peer, "--idle", "2500", "--timeout", "90000", "--browser", exe)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	cmd := exec.Command(node, script, srv.URL+"/start", peer, "--idle", "4000", "--timeout", "90000", "--browser", exe)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
 		t.Fatalf("playwright recorder: %v\n%s", err, out)
+	}
+	t.Logf("playwright recorder: %s", bytes.TrimSpace(out))
+	if keep := os.Getenv("IDTRACE_KEEP_PEER_HAR"); keep != "" {
+		// For looking into a difference by hand: both files, kept.
+		for _, f := range []string{ours, peer} {
+			if b, err := os.ReadFile(f); err == nil {
+				os.WriteFile(filepath.Join(keep, filepath.Base(f)), b, 0o600)
+			}
+		}
 	}
 	compareWithPeer(t, ours, peer)
 	validateHAR(t, ours)

@@ -50,17 +50,22 @@ async function main() {
   let code = 0;
   try {
     const context = await browser.newContext({ recordHar: { path: out, content: 'embed', mode: 'full' } });
-    let inflight = 0, seen = 0, last = Date.now();
+    // The requests in flight, by object: a finish event for a request whose
+    // start was not seen (a service worker's own fetches) must not make
+    // another request look finished.
+    const inflight = new Set();
+    let seen = 0, last = Date.now();
     const bump = () => { last = Date.now(); };
-    context.on('request', () => { inflight++; seen++; bump(); });
-    context.on('requestfinished', () => { inflight--; bump(); });
-    context.on('requestfailed', () => { inflight--; bump(); });
+    const done = r => { inflight.delete(r); bump(); };
+    context.on('request', r => { inflight.add(r); seen++; bump(); });
+    context.on('requestfinished', done);
+    context.on('requestfailed', done);
     context.on('page', bump);
     const page = await context.newPage();
     await page.goto(url, { timeout: o.timeout }).catch(e => console.error(`goto: ${e.message.split('\n')[0]}`));
     for (;;) {
-      if (Date.now() - t0 > o.timeout) { code = 3; console.error(`timeout after ${o.timeout} ms with ${inflight} requests in flight`); break; }
-      if (inflight <= 0 && Date.now() - last >= o.idle) break;
+      if (Date.now() - t0 > o.timeout) { code = 3; console.error(`timeout after ${o.timeout} ms with ${inflight.size} requests in flight`); break; }
+      if (inflight.size === 0 && Date.now() - last >= o.idle) break;
       await new Promise(r => setTimeout(r, 50));
     }
     await context.close(); // writes the HAR
