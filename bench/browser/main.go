@@ -1,5 +1,5 @@
 // Command browser benchmarks `idtrace capture --browser --headless` against
-// Playwright's HAR recorder (tests/playwright/record.js, playwright-core on
+// Playwright's HAR recorder (tests/playwright/record.cjs, playwright-core on
 // the same Chromium) on a local page that issues many requests: requests
 // recorded, response bodies recorded, wall time, and the peak resident memory
 // of the recorder's process tree (the recorder, the browser and its helper
@@ -83,7 +83,7 @@ func main() {
 	url := "http://" + ln.Addr().String() + "/bench"
 
 	root, _ := os.Getwd()
-	script := filepath.Join(root, "tests", "playwright", "record.js")
+	script := filepath.Join(root, "tests", "playwright", "record.cjs")
 	fmt.Printf("page: %d fetches, %d in flight; idle %v; browser %s\n\n", *n, *conc, *idle, *exe)
 	fmt.Println("| recorder | run | requests served | /r/ entries in HAR | with body | har-validator | wall s | peak RSS MiB, tree | peak PSS MiB, tree | peak RSS MiB, recorder alone | HAR MiB |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")

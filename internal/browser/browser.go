@@ -130,7 +130,7 @@ func Capture(ctx context.Context, o Options) error {
 
 	s := &session{o: o, tabs: map[target.ID]*tab{}, done: make(chan struct{})}
 	s.lastActivity.Store(time.Now().UnixNano())
-	first := &tab{s: s}
+	first := &tab{s: s, recorded: true}
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithListener(first.listen))
 	defer cancelBrowser()
 	first.ctx = browserCtx
@@ -145,6 +145,22 @@ func Capture(ctx context.Context, o Options) error {
 	s.tabs[first.id] = first
 	s.open = 1
 	s.mu.Unlock()
+	// Pages that were there before the capture are not recorded: the blank
+	// tab a started browser opens with is closed (one window for the user
+	// to close), and an attached browser's own tabs are left alone.
+	if ts, err := chromedp.CallBrowser(browserCtx, target.GetTargets, target.GetTargetsParams{}); err == nil {
+		for _, ti := range ts.TargetInfos {
+			if ti.Type != "page" || ti.TargetID == first.id {
+				continue
+			}
+			s.mu.Lock()
+			s.tabs[ti.TargetID] = &tab{s: s, id: ti.TargetID}
+			s.mu.Unlock()
+			if o.Attach == "" && ti.URL == "about:blank" {
+				chromedp.CallBrowser(browserCtx, target.CloseTarget, target.CloseTargetParams{TargetID: ti.TargetID})
+			}
+		}
+	}
 	if err := chromedp.ListenBrowser(browserCtx, s.browserEvent); err != nil {
 		first.stop()
 		return fmt.Errorf("browser: %w", err)
@@ -186,6 +202,11 @@ func Capture(ctx context.Context, o Options) error {
 			s.finish()
 			return nil
 		case <-s.done:
+			s.finish()
+			return nil
+		case <-c.Browser.LostConnection:
+			// The browser went away: its last window was closed, or it
+			// exited.
 			s.finish()
 			return nil
 		case err := <-driveErr:
@@ -234,6 +255,15 @@ func (s *session) touch() { s.lastActivity.Store(time.Now().UnixNano()) }
 // browserEvent attaches new page targets (tabs and pop-ups). It runs in
 // chromedp's read loop, so it only starts goroutines.
 func (s *session) browserEvent(ev any) {
+	if d, ok := ev.(*target.EventTargetDestroyed); ok {
+		s.mu.Lock()
+		t := s.tabs[d.TargetID]
+		s.mu.Unlock()
+		if t != nil && t.recorded {
+			go s.tabGone(t)
+		}
+		return
+	}
 	e, ok := ev.(*target.EventTargetCreated)
 	if !ok || e.TargetInfo == nil || e.TargetInfo.Type != "page" {
 		return
@@ -244,7 +274,7 @@ func (s *session) browserEvent(ev any) {
 		s.mu.Unlock()
 		return
 	}
-	t := &tab{s: s, id: id}
+	t := &tab{s: s, id: id, recorded: true}
 	s.tabs[id] = t
 	s.open++
 	s.mu.Unlock()
@@ -265,8 +295,7 @@ func (s *session) attach(t *tab) {
 	t.start()
 	if err := chromedp.Do(ctx); err != nil {
 		s.logf("browser: attach to tab %s: %v", t.id, err)
-		t.stop()
-		s.closed()
+		s.tabGone(t)
 		return
 	}
 	if err := t.enable(); err != nil {
@@ -286,8 +315,17 @@ func (s *session) watchClose(ctx context.Context, t *tab) {
 	case <-ctx.Done():
 		return
 	}
-	t.stop()
-	s.closed()
+	s.tabGone(t)
+}
+
+// tabGone flushes a tab that closed and ends the capture with the last one.
+// It runs once per tab, whichever of the target's destruction or its
+// session's detachment is seen first.
+func (s *session) tabGone(t *tab) {
+	t.goneOnce.Do(func() {
+		t.stop()
+		s.closed()
+	})
 }
 
 func (s *session) closed() {

@@ -24,10 +24,13 @@ import (
 // one goroutine per tab handles them in order and may send commands (to
 // read bodies).
 type tab struct {
-	s      *session
-	id     target.ID
-	ctx    context.Context
-	cancel context.CancelFunc
+	s  *session
+	id target.ID
+	// recorded is false for the pages that were open before the capture.
+	recorded bool
+	goneOnce sync.Once
+	ctx      context.Context
+	cancel   context.CancelFunc
 
 	mu      sync.Mutex
 	queue   []any

@@ -208,6 +208,12 @@ func runCapture(app *App, o *CaptureOptions) error {
 		lv.add(f)
 	}
 	var serve func(context.Context) error
+	if o.Browser && o.Attach == "" {
+		// Say so before anything is recorded.
+		if _, err := browser.Find(o.BrowserPath); err != nil {
+			return fmt.Errorf("capture: %w", err)
+		}
+	}
 	if !o.Browser {
 		if serve, err = prepareProxy(app, o, onFlow, say); err != nil {
 			return err

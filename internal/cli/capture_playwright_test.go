@@ -46,7 +46,7 @@ func peerTools(t testing.TB) (node, script, exe string) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
 		miss("playwright-core is not installed (run npm ci in tests/playwright)")
 	}
-	return node, filepath.Join(dir, "record.js"), exe
+	return node, filepath.Join(dir, "record.cjs"), exe
 }
 
 const peerBigSize = 6 << 20

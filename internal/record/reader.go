@@ -111,12 +111,6 @@ func (r *Reader) fail(field string, err error) error {
 	return &trace.InputError{File: r.name, Entry: r.rec, EntryKind: "record", Offset: r.off, Field: field, Err: err}
 }
 
-// atEnd reports whether nothing but the end of the file follows.
-func (r *Reader) atEnd() bool {
-	_, err := r.r.Peek(1)
-	return err == io.EOF
-}
-
 // next reads one record. A record cut short at the end of the file sets torn
 // and returns io.EOF.
 func (r *Reader) next() (byte, []byte, error) {

@@ -2,9 +2,11 @@
 // Records a page with Playwright's own HAR recorder (recordHar, bodies
 // embedded), driving the system Chromium through playwright-core: the peer
 // that the idtrace tests and bench/browser compare `idtrace capture --browser`
-// with. It never downloads a browser.
+// with. It never downloads a browser. (record.mjs, beside it, is the
+// recorder internal/browser's peer test uses: it stops after a named
+// request instead of after a quiet time.)
 //
-// Usage: node record.js URL OUT.har [--idle MS] [--timeout MS] [--browser PATH]
+// Usage: node record.cjs URL OUT.har [--idle MS] [--timeout MS] [--browser PATH]
 // Stops once no request has been in flight for --idle ms (default 2000) in any
 // page of the context (pop-ups included), or after --timeout ms (default
 // 60000, exit 3). Prints one JSON line: {"requests": N, "ms": WALL}.
@@ -32,7 +34,7 @@ function parse(argv) {
       o.pos.push(a);
     }
   }
-  if (o.pos.length !== 2) throw new Error('usage: node record.js URL OUT.har [--idle MS] [--timeout MS] [--browser PATH]');
+  if (o.pos.length !== 2) throw new Error('usage: node record.cjs URL OUT.har [--idle MS] [--timeout MS] [--browser PATH]');
   return o;
 }
 
