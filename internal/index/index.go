@@ -40,7 +40,7 @@ import (
 
 // SchemaVersion changes whenever the database layout changes; it is part of
 // the cache file name, so an old index is never read by a newer idtrace.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // maxFTSBody is how much of each text body goes into the full-text index.
 const maxFTSBody = 64 << 10
@@ -68,7 +68,7 @@ CREATE TABLE flows(
 	signin INTEGER NOT NULL DEFAULT 0,
 	data BLOB NOT NULL
 );
-CREATE VIRTUAL TABLE fts USING fts5(url, headers, body, content='', tokenize='unicode61');
+CREATE VIRTUAL TABLE fts USING fts5(url, headers, body, content='', columnsize=0, tokenize='unicode61');
 `
 
 // Index is an open trace index.
