@@ -30,7 +30,7 @@ var allowed = map[string][]string{
 	"internal/sample/gen":   {"internal/trace", "internal/har"},
 	"internal/index":        {"internal/trace"},
 	"internal/diff":         {"internal/trace", "internal/analyze", "internal/decode/jwt", "internal/decode/oauth"},
-	"internal/web":          {"internal/trace", "internal/index", "internal/analyze", "internal/diff", "internal/decode/jwt", "internal/decode/saml", "internal/har", "internal/saz", "internal/web/ui"},
+	"internal/web":          {"internal/trace", "internal/index", "internal/analyze", "internal/diff", "internal/decode/jwt", "internal/decode/saml", "internal/har", "internal/saz", "internal/redact", "internal/web/ui"},
 	"internal/cli":          {"*"},
 	"bench/genhar":          {"*"},
 	"bench/analyze/gen":     {"*"},

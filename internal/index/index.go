@@ -40,7 +40,7 @@ import (
 
 // SchemaVersion changes whenever the database layout changes; it is part of
 // the cache file name, so an old index is never read by a newer idtrace.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // maxFTSBody is how much of each text body goes into the full-text index.
 const maxFTSBody = 64 << 10
@@ -68,7 +68,7 @@ CREATE TABLE flows(
 	signin INTEGER NOT NULL DEFAULT 0,
 	data BLOB NOT NULL
 );
-CREATE VIRTUAL TABLE fts USING fts5(url, headers, body, content='', tokenize='unicode61');
+CREATE VIRTUAL TABLE fts USING fts5(url, headers, body, content='', columnsize=0, tokenize='unicode61');
 `
 
 // Index is an open trace index.
@@ -274,38 +274,67 @@ func Build(ctx context.Context, path string, src trace.Source, each func(*trace.
 		os.Remove(tmp)
 		return nil, err
 	}
-	// Two goroutines: this one writes SQLite; the other reads the source,
-	// runs each and encodes the flows, so the two halves overlap.
+	// Three stages on three goroutines, so they overlap on several cores:
+	// one reads the source and runs each (in order: the analysis needs
+	// it); one encodes the flows and extracts their text; this one writes
+	// SQLite. A flow is handed on only after each has seen it, and the
+	// reader allocates a new flow for every entry, so no two stages touch
+	// the same flow at once.
 	type item struct {
 		p   prepared
 		err error
 	}
+	type read struct {
+		f   *trace.Flow
+		err error
+	}
+	rch := make(chan read, 64)
 	ch := make(chan item, 64)
 	stop := make(chan struct{})
 	go func() {
-		defer close(ch)
+		defer close(rch)
 		n := 0
 		for f, err := range src.Flows() {
-			var it item
-			if err != nil {
-				it.err = err
-			} else if n++; n%1024 == 0 && ctx.Err() != nil {
-				it.err = ctx.Err()
-			} else {
-				if f.Request == nil {
-					f.Request = &trace.Request{}
+			r := read{f: f, err: err}
+			if err == nil {
+				if n++; n%1024 == 0 && ctx.Err() != nil {
+					r.err = ctx.Err()
+				} else {
+					if f.Request == nil {
+						f.Request = &trace.Request{}
+					}
+					if each != nil {
+						each(f)
+					}
 				}
-				if each != nil {
-					each(f)
-				}
-				it.p, it.err = prepare(f)
+			}
+			select {
+			case rch <- r:
+			case <-stop:
+				return
+			}
+			if r.err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		defer close(ch)
+		for r := range rch {
+			it := item{err: r.err}
+			if it.err == nil {
+				it.p, it.err = prepare(r.f)
 			}
 			select {
 			case ch <- it:
 			case <-stop:
+				for range rch {
+				}
 				return
 			}
 			if it.err != nil {
+				for range rch {
+				}
 				return
 			}
 		}

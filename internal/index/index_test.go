@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
 	"strings"
@@ -296,4 +298,47 @@ func FuzzFTSQuery(f *testing.F) {
 			}
 		}
 	})
+}
+
+// endless yields numbered flows until its consumer stops.
+type endless struct{}
+
+func (endless) Meta() *trace.Meta { return &trace.Meta{} }
+func (endless) Flows() iter.Seq2[*trace.Flow, error] {
+	return func(yield func(*trace.Flow, error) bool) {
+		for i := 1; ; i++ {
+			f := &trace.Flow{ID: i, Request: &trace.Request{Method: "GET", URL: fmt.Sprintf("https://a.test/%d", i)}}
+			if !yield(f, nil) {
+				return
+			}
+		}
+	}
+}
+
+// A cancelled build stops the three stages, returns the context's error
+// and leaves no file behind; each sees the flows in order until then.
+func TestBuildCancel(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	next := 1
+	_, err := Build(ctx, filepath.Join(dir, "x.db"), endless{}, func(f *trace.Flow) {
+		if f.ID != next {
+			t.Errorf("each saw flow %d, want %d", f.ID, next)
+		}
+		next++
+		if f.ID == 5000 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled build: %v, want context.Canceled", err)
+	}
+	if next < 5000 {
+		t.Fatalf("each saw %d flows before the cancel", next-1)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(left) != 0 {
+		t.Fatalf("files left behind: %v", left)
+	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/idtrace/idtrace/internal/har"
 	"github.com/idtrace/idtrace/internal/index"
+	"github.com/idtrace/idtrace/internal/redact"
 	"github.com/idtrace/idtrace/internal/saz"
 	"github.com/idtrace/idtrace/internal/trace"
 )
@@ -221,6 +222,10 @@ type exportRequest struct {
 	Filter map[string]string `json:"filter"`
 	// Format is "har" or "saz".
 	Format string `json:"format"`
+	// Unsanitized asks for the flows as captured, with their cookies,
+	// tokens and passwords. By default an export goes through the same
+	// rules as idtrace sanitize.
+	Unsanitized bool `json:"unsanitized"`
 }
 
 func (s *Server) export(w http.ResponseWriter, r *http.Request) {
@@ -257,20 +262,36 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	meta := t.Index.Meta()
+	var red *redact.Redactor
+	pm := &meta
+	suffix := "-selection-unsanitized"
+	if !req.Unsanitized {
+		// A fresh random key per export: pseudonyms correlate within one
+		// file, never across two.
+		red = redact.New(redact.Options{})
+		pm = red.Meta(&meta)
+		suffix = "-selection-sanitized"
+	}
 	base := strings.TrimSuffix(strings.TrimSuffix(t.Name, ".har"), ".saz")
 	var sink trace.Sink
 	switch req.Format {
 	case "har":
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-selection.har"`, safeName(base)))
-		sink = har.NewWriter(w, &meta)
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s%s.har"`, safeName(base), suffix))
+		sink = har.NewWriter(w, pm)
 	case "saz":
 		w.Header().Set("Content-Type", "application/zip")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-selection.saz"`, safeName(base)))
-		sink = saz.NewWriter(w, &meta, saz.WriterOptions{})
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s%s.saz"`, safeName(base), suffix))
+		sink = saz.NewWriter(w, pm, saz.WriterOptions{})
 	default:
 		apiError(w, http.StatusBadRequest, fmt.Errorf("export: format %q: want har or saz", req.Format))
 		return
+	}
+	if red != nil {
+		sink = red.Sink(sink)
+		w.Header().Set("X-Idtrace-Sanitized", "1")
+	} else {
+		w.Header().Set("X-Idtrace-Sanitized", "0")
 	}
 	// Headers are sent with the first byte; an error after that can only cut the download.
 	for f, err := range t.Index.Flows(ids) {

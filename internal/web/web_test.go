@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,6 +19,8 @@ import (
 	"github.com/idtrace/idtrace/internal/decode/jwt"
 	"github.com/idtrace/idtrace/internal/har"
 	"github.com/idtrace/idtrace/internal/index"
+	"github.com/idtrace/idtrace/internal/redact"
+	"github.com/idtrace/idtrace/internal/saz"
 	"github.com/idtrace/idtrace/internal/testutil"
 	"github.com/idtrace/idtrace/internal/trace"
 )
@@ -372,5 +376,166 @@ func TestEvents(t *testing.T) {
 	var pg index.Page
 	if c := apiJSON(t, s, "/api/flows", &pg); c != 200 || pg.Total != 1 {
 		t.Fatalf("live flow not in the grid: %d %d", c, pg.Total)
+	}
+}
+
+// secretsOf lists the credential values a flow carries: cookie values of 16
+// bytes or more, Authorization values, and JWT signatures. The names say
+// where each came from; test messages print the names, never the values.
+func secretsOf(f *trace.Flow) map[string]string {
+	out := map[string]string{}
+	add := func(name, v string) {
+		if len(v) >= 16 {
+			out[name] = v
+		}
+	}
+	cookies := func(where string, cs []trace.Cookie) {
+		for _, c := range cs {
+			add(fmt.Sprintf("flow %d %s cookie %s", f.ID, where, c.Name), c.Value)
+		}
+	}
+	if q := f.Request; q != nil {
+		cookies("request", q.Cookies)
+		for _, h := range q.Headers {
+			switch strings.ToLower(h.Name) {
+			case "cookie":
+				for _, p := range strings.Split(h.Value, ";") {
+					if n, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok {
+						add(fmt.Sprintf("flow %d request Cookie %s", f.ID, n), v)
+					}
+				}
+			case "authorization":
+				add(fmt.Sprintf("flow %d request Authorization", f.ID), h.Value)
+			}
+		}
+	}
+	if s := f.Response; s != nil {
+		cookies("response", s.Cookies)
+	}
+	text := ""
+	if f.Request != nil {
+		text += f.Request.URL + string(f.Request.Body)
+		for _, h := range f.Request.Headers {
+			text += " " + h.Value
+		}
+	}
+	if f.Response != nil {
+		text += string(f.Response.Body)
+	}
+	for i, m := range jwtRE.FindAllStringSubmatch(text, -1) {
+		add(fmt.Sprintf("flow %d JWT %d signature", f.ID, i), m[1])
+	}
+	return out
+}
+
+var jwtRE = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.([A-Za-z0-9_-]{16,})`)
+
+// An export is sanitized unless asked otherwise: the HAR of a sample full of
+// session cookies and bearer tokens holds none of their values, and
+// redact's own check finds nothing left in it. The opt-out gives the
+// flows as captured.
+func TestExportSanitizedByDefault(t *testing.T) {
+	allJWTs := 0
+	for _, name := range []string{"bluecore_chrome_entra-sharepoint-login.har", "nullmicgo_chrome_azure-portal_bearer.har"} {
+		t.Run(name, func(t *testing.T) {
+			tr := loadTrace(t, sharedHAR(t, name))
+			s := start(t, Options{Traces: []*Trace{tr}})
+			secrets := map[string]string{}
+			for f, err := range tr.Index.Flows(nil) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				maps.Copy(secrets, secretsOf(f))
+			}
+			for k := range secrets {
+				if strings.Contains(k, "JWT") {
+					allJWTs++
+				}
+			}
+			if len(secrets) < 10 {
+				t.Fatalf("the sample holds %d credential values: want a sample with cookies and tokens", len(secrets))
+			}
+			export := func(body string) (*http.Response, []byte) {
+				req, _ := http.NewRequest("POST", s.BaseURL()+"/api/export", strings.NewReader(body))
+				req.Header.Set("X-Idtrace-Token", s.Token())
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != 200 {
+					t.Fatalf("export %s: %d %s", body, resp.StatusCode, b)
+				}
+				return resp, b
+			}
+
+			resp, b := export(`{"t":0,"filter":{},"format":"har"}`)
+			if cd := resp.Header.Get("Content-Disposition"); !strings.Contains(cd, "-sanitized.har") || resp.Header.Get("X-Idtrace-Sanitized") != "1" {
+				t.Errorf("default export not labelled sanitized: %q", cd)
+			}
+			for where, v := range secrets {
+				if bytes.Contains(b, []byte(v)) {
+					t.Errorf("sanitized export still holds the value of %s", where)
+				}
+			}
+			var removed []string
+			check := redact.New(redact.Options{Key: make([]byte, 32), OnRemove: func(m redact.Removal) {
+				removed = append(removed, fmt.Sprintf("flow %d: %s: %s", m.FlowID, m.Rule, m.Where))
+			}})
+			n := 0
+			for f, err := range har.NewReader(bytes.NewReader(b), "export.har").Flows() {
+				if err != nil {
+					t.Fatal(err)
+				}
+				check.Flow(f)
+				n++
+			}
+			if n != tr.Index.Len() {
+				t.Fatalf("exported %d flows, the trace has %d", n, tr.Index.Len())
+			}
+			if len(removed) > 0 {
+				t.Errorf("redact's check finds %d secrets left in the sanitized export, first: %s", len(removed), removed[0])
+			}
+
+			// The SAZ export is sanitized the same way.
+			values := map[string]bool{}
+			for _, v := range secrets {
+				values[v] = true
+			}
+			_, z := export(`{"t":0,"filter":{},"format":"saz"}`)
+			sz, err := saz.Open(bytes.NewReader(z), int64(len(z)), "export.saz", saz.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for f, err := range sz.Flows() {
+				if err != nil {
+					t.Fatal(err)
+				}
+				for where, v := range secretsOf(f) {
+					if values[v] {
+						t.Errorf("sanitized SAZ export still holds a credential value, at %s", where)
+					}
+				}
+			}
+
+			// The opt-out keeps the values: the search above can see them.
+			resp, b = export(`{"t":0,"filter":{},"format":"har","unsanitized":true}`)
+			if !strings.Contains(resp.Header.Get("Content-Disposition"), "-unsanitized.har") {
+				t.Errorf("unsanitized export not labelled so: %q", resp.Header.Get("Content-Disposition"))
+			}
+			kept := 0
+			for _, v := range secrets {
+				if bytes.Contains(b, []byte(v)) {
+					kept++
+				}
+			}
+			if kept < len(secrets)/2 {
+				t.Errorf("unsanitized export holds %d of %d credential values", kept, len(secrets))
+			}
+		})
+	}
+	if allJWTs == 0 {
+		t.Fatal("no JWT signature in the samples: the test does not cover tokens")
 	}
 }

@@ -233,9 +233,14 @@ document.addEventListener('keydown', e => {
   }
 });
 
-// ---- export: the picked rows, else every row the filter shows
+// ---- export: the picked rows, else every row the filter shows; sanitized
+// unless the user ticks "unsanitized" and confirms
 async function exportAs(format) {
   const body = { t: state.t, format };
+  if ($('export-unsanitized').checked) {
+    if (!confirm('Export WITHOUT sanitizing? The file will hold live session cookies, tokens and possibly passwords: anyone who gets it can sign in as the user.')) return;
+    body.unsanitized = true;
+  }
   if (state.picked.size) body.ids = [...state.picked].sort((a, b) => a - b);
   else body.filter = state.filter;
   const r = await fetch('/api/export', { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
