@@ -178,6 +178,14 @@ func (f *fast) lit(l string) bool {
 	return false
 }
 
+// strPlain marks the bytes that go as they are inside a JSON string.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // str reads a JSON string at f.i; unescaped strings are substrings.
 func (f *fast) str() (string, bool) {
 	if f.i >= len(f.s) || f.s[f.i] != '"' {
@@ -189,6 +197,8 @@ func (f *fast) str() (string, bool) {
 	for f.i < len(f.s) {
 		c := f.s[f.i]
 		switch {
+		case strPlain[c]:
+			f.i++
 		case c == '"':
 			f.i++
 			if !escaped {
