@@ -9,7 +9,9 @@
 #   bash bench/logs/run.sh [DIR] [N]      (from the repository root)
 #
 # DIR defaults to /tmp/idtrace-bench, N to 1000000. Inputs are generated once
-# (go run ./bench/logs/gen) and reused. Needs go, jq and GNU time.
+# (go run ./bench/logs/gen) and reused. Needs go, jq and GNU time. With
+# BASE_BIN=/path/to/older/idtrace, that binary is timed too, beside the
+# current one (before/after figures from one run).
 set -euo pipefail
 DIR=${1:-/tmp/idtrace-bench}
 N=${2:-1000000}
@@ -41,10 +43,13 @@ echo
 printf '| %-50s | %10s | %10s | %11s |\n' "command" "wall" "CPU (u+s)" "peak RSS"
 printf '| %-50s | %10s | %10s | %11s |\n' "---" "---" "---" "---"
 measure "idtrace logs --format json signins.ndjson" "$BIN" logs --format json "$DIR/signins.ndjson"
+if [ -n "${BASE_BIN:-}" ]; then measure "(base) idtrace logs --format json signins.ndjson" "$BASE_BIN" logs --format json "$DIR/signins.ndjson"; fi
 measure "jq -n 'reduce inputs' by appId, signins.ndjson" jq -n 'reduce inputs as $r ({}; .[$r.properties.appId] += 1)' "$DIR/signins.ndjson"
 measure "idtrace logs --format json signins.csv" "$BIN" logs --format json "$DIR/signins.csv"
+if [ -n "${BASE_BIN:-}" ]; then measure "(base) idtrace logs --format json signins.csv" "$BASE_BIN" logs --format json "$DIR/signins.csv"; fi
 measure "jq -R -n 'reduce inputs' by column 18, signins.csv" jq -R -n 'reduce (inputs | split(",")[17]) as $k ({}; .[$k] += 1)' "$DIR/signins.csv"
 measure "idtrace logs --format json audit.ndjson" "$BIN" logs --format json "$DIR/audit.ndjson"
+if [ -n "${BASE_BIN:-}" ]; then measure "(base) idtrace logs --format json audit.ndjson" "$BASE_BIN" logs --format json "$DIR/audit.ndjson"; fi
 measure "jq -n 'reduce inputs' by actor, audit.ndjson" jq -n 'reduce inputs as $r ({}; .[$r.properties.initiatedBy.user.userPrincipalName // $r.properties.initiatedBy.app.displayName // ""] += 1)' "$DIR/audit.ndjson"
 if [ "${JQ_SLURP:-0}" = 1 ]; then
   measure "(footnote) jq -s group_by, signins.ndjson" jq -s 'group_by(.properties.appId) | map({app: .[0].properties.appId, n: length})' "$DIR/signins.ndjson"

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/idtrace/idtrace/internal/trace"
 )
@@ -207,14 +208,50 @@ func (a *actorAgg) merge(tp trace.Principal) {
 // tenantOf finds the tenant a record belongs to among its unmapped columns.
 func tenantOf(e *trace.Event) string {
 	for _, kv := range e.Extra {
-		switch strings.ToLower(kv.Key) {
-		case "tenantid", "aadtenantid", "resourcetenantid", "properties.tenantid":
-			if kv.Value != "" {
-				return kv.Value
-			}
+		if kv.Value != "" && isTenantKey(kv.Key) {
+			return kv.Value
 		}
 	}
 	return ""
+}
+
+// tenantKeys are the names (lower case) of the columns tenantOf reads.
+var tenantKeys = [...]string{"tenantid", "aadtenantid", "resourcetenantid", "properties.tenantid"}
+
+// isTenantKey reports whether strings.ToLower(k) is one of tenantKeys,
+// without lower-casing (and allocating) for the usual ASCII names.
+func isTenantKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if k[i] >= utf8.RuneSelf {
+			lk := strings.ToLower(k)
+			for _, t := range tenantKeys {
+				if lk == t {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	for _, t := range tenantKeys {
+		if len(k) == len(t) && asciiLowerEq(k, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// asciiLowerEq reports whether ASCII k lower-cased equals lower (same length).
+func asciiLowerEq(k, lower string) bool {
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *Classifier) labelOf(a *actorAgg) Label {

@@ -101,16 +101,25 @@ const hexDigits = "0123456789abcdef"
 
 // appendJSONString appends s as a JSON string, escaping as encoding/json
 // does (including <, > and &, U+2028 and U+2029; invalid UTF-8 becomes U+FFFD).
+// jsonPlain marks the bytes appendJSONString copies as they are: ASCII but
+// control characters, quote, backslash and the HTML-sensitive <, > and &.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if jsonPlain[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':

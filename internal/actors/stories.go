@@ -563,13 +563,38 @@ func (b *StoryBuilder) near(a, o *group) bool {
 
 // detach copies the strings a step keeps, so that an open story holds a few
 // short strings per record and not the reader's whole line buffer (the
-// event's strings may all point into it).
+// event's strings may all point into it). The copies share one allocation.
 func (s *gstep) detach() {
-	for _, p := range []*string{&s.Actor, &s.Activity, &s.Result, &s.Detail, &s.CorrelationID, &s.Source,
-		&s.app, &s.appLabel, &s.actorKey, &s.suspect, &s.actorUser, &s.object, &s.ip, &s.location, &s.newCountry} {
-		*p = strings.Clone(*p)
+	fields := [...]*string{&s.Actor, &s.Activity, &s.Result, &s.Detail, &s.CorrelationID, &s.Source,
+		&s.app, &s.appLabel, &s.actorKey, &s.suspect, &s.actorUser, &s.object, &s.ip, &s.location, &s.newCountry}
+	n := 0
+	for _, p := range fields {
+		n += len(*p)
+	}
+	for _, k := range s.keyTypes {
+		n += len(k)
+	}
+	if n == 0 {
+		return
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	for _, p := range fields {
+		sb.WriteString(*p)
+	}
+	for _, k := range s.keyTypes {
+		sb.WriteString(k)
+	}
+	all, at := sb.String(), 0
+	take := func(p *string) {
+		l := len(*p)
+		*p = all[at : at+l]
+		at += l
+	}
+	for _, p := range fields {
+		take(p)
 	}
 	for i := range s.keyTypes {
-		s.keyTypes[i] = strings.Clone(s.keyTypes[i])
+		take(&s.keyTypes[i])
 	}
 }

@@ -113,6 +113,16 @@ var extraNames = [xCount][]string{
 	xCAPolicies:      {"ConditionalAccessPolicies", "appliedConditionalAccessPolicies"},
 }
 
+// extraNameLens marks the lengths of the names in extraNames.
+var extraNameLens = func() (l [64]bool) {
+	for _, names := range extraNames {
+		for _, n := range names {
+			l[len(n)] = true
+		}
+	}
+	return l
+}()
+
 // extras reads the fields of extraNames from e.Extra in one pass: the first
 // non-empty value of each.
 func extras(e *trace.Event) (out [xCount]string) {
@@ -124,6 +134,9 @@ func extras(e *trace.Event) (out [xCount]string) {
 		} else if diag {
 			// the envelope's keys: its "location" is the Azure region, not the user's
 			continue
+		}
+		if len(k) >= len(extraNameLens) || !extraNameLens[len(k)] {
+			continue // no name of this length: most keys stop here
 		}
 		for f, names := range extraNames {
 			if out[f] != "" {

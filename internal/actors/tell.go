@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -382,11 +383,15 @@ func (b *StoryBuilder) tellSignIn(st *Story, steps []gstep) {
 		}
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "Sign-in: %s", orSomeone(st.Actor))
+	sb.WriteString("Sign-in: ")
+	sb.WriteString(orSomeone(st.Actor))
 	if app != "" {
-		fmt.Fprintf(&sb, " to %s", app)
+		sb.WriteString(" to ")
+		sb.WriteString(app)
 		if appLabel != "" {
-			fmt.Fprintf(&sb, " (%s)", appLabel)
+			sb.WriteString(" (")
+			sb.WriteString(appLabel)
+			sb.WriteString(")")
 		}
 	}
 	mfa := false
@@ -400,7 +405,9 @@ func (b *StoryBuilder) tellSignIn(st *Story, steps []gstep) {
 	case last.errorCode == 0 && mfa:
 		sb.WriteString(": interrupted to ask for multifactor authentication, then succeeded.")
 	case last.errorCode == 0 && len(steps) > 1:
-		fmt.Fprintf(&sb, ": succeeded after %d attempts.", len(steps))
+		sb.WriteString(": succeeded after ")
+		sb.WriteString(strconv.Itoa(len(steps)))
+		sb.WriteString(" attempts.")
 	case last.errorCode == 0:
 		sb.WriteString(": succeeded.")
 	case mfa && (last.errorCode == 50074 || last.errorCode == 50076 || last.errorCode == 50079):

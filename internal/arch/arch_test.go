@@ -35,6 +35,7 @@ var allowed = map[string][]string{
 	"bench/genhar":          {"*"},
 	"bench/analyze/gen":     {"*"},
 	"bench/logs/gen":        {"*"},
+	"bench/logs/prof":       {"*"},
 	"bench/capture":         {"*"},
 	"bench/capture/rec":     {"*"},
 	"bench/viewer":          {"*"},

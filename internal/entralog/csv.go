@@ -413,6 +413,6 @@ func (st *csvState) mapPortal(ev *trace.Event, r *rec) error {
 			ev.ErrorCode = n
 		}
 	}
-	ev.Extra = appendExtra(make([]trace.KV, 0, len(r.n.mem)), "", r.n)
+	ev.Extra = extraOf(make([]trace.KV, 0, len(r.n.mem)), r.n)
 	return nil
 }

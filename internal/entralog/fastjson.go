@@ -20,9 +20,11 @@ type fast struct {
 }
 
 // fastLine parses one line holding one JSON value; ok is false when the
-// line is not simple valid JSON (the caller falls back to jsontext).
+// line is not simple valid JSON (the caller falls back to jsontext). The
+// tree's slices live in the parser's slabs: it is valid until the next call.
 func (p *parser) fastLine(s string, raw bool) (n node, ok bool) {
 	f := fast{p: p, s: s}
+	p.mslab, p.nslab = p.mslab[:0], p.nslab[:0]
 	ms, as := len(p.mstack), len(p.astack)
 	defer func() {
 		p.mstack, p.astack = p.mstack[:ms], p.astack[:as]
@@ -115,7 +117,7 @@ func (f *fast) value(depth int, raw bool) (node, bool) {
 				return node{}, false
 			}
 			f.i++
-			n := node{kind: 'o', mem: append([]member(nil), p.mstack[mark:]...)}
+			n := node{kind: 'o', mem: p.members(p.mstack[mark:])}
 			p.mstack = p.mstack[:mark]
 			return n, true
 		}
@@ -146,7 +148,7 @@ func (f *fast) value(depth int, raw bool) (node, bool) {
 				return node{}, false
 			}
 			f.i++
-			n := node{kind: 'a', arr: append([]node(nil), p.astack[mark:]...)}
+			n := node{kind: 'a', arr: p.nodes(p.astack[mark:])}
 			p.astack = p.astack[:mark]
 			return n, true
 		}
@@ -176,6 +178,14 @@ func (f *fast) lit(l string) bool {
 	return false
 }
 
+// strPlain marks the bytes that go as they are inside a JSON string.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // str reads a JSON string at f.i; unescaped strings are substrings.
 func (f *fast) str() (string, bool) {
 	if f.i >= len(f.s) || f.s[f.i] != '"' {
@@ -187,6 +197,8 @@ func (f *fast) str() (string, bool) {
 	for f.i < len(f.s) {
 		c := f.s[f.i]
 		switch {
+		case strPlain[c]:
+			f.i++
 		case c == '"':
 			f.i++
 			if !escaped {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/idtrace/idtrace/internal/trace"
 )
@@ -272,9 +273,9 @@ func mapGraph(ev *trace.Event, r, env *rec) error {
 	}
 	ev.Extra = make([]trace.KV, 0, size)
 	if env != nil {
-		ev.Extra = appendExtra(ev.Extra, "", env.n)
+		ev.Extra = extraOf(ev.Extra, env.n)
 	} else {
-		ev.Extra = appendExtra(ev.Extra, "", r.n)
+		ev.Extra = extraOf(ev.Extra, r.n)
 	}
 	return nil
 }
@@ -534,9 +535,18 @@ func authStep(s *node) trace.KV {
 	return trace.KV{Key: "authentication: " + method, Value: val}
 }
 
+// extraOf appends the members of object n not used by the mapping (see
+// appendExtra), holding the path cache for the whole record.
+func extraOf(out []trace.KV, n *node) []trace.KV {
+	paths.mu.Lock()
+	defer paths.mu.Unlock()
+	return appendExtra(out, "", n)
+}
+
 // appendExtra appends the members of object n not used by the mapping, in
 // order, recursing into used objects and arrays to find unused nested keys
-// (named by their path, "targetResources[0].groupType").
+// (named by their path, "targetResources[0].groupType"). The caller holds
+// paths.mu.
 func appendExtra(out []trace.KV, prefix string, n *node) []trace.KV {
 	if n == nil || n.kind != 'o' {
 		return out
@@ -545,7 +555,7 @@ func appendExtra(out []trace.KV, prefix string, n *node) []trace.KV {
 		m := &n.mem[i]
 		key := m.key
 		if prefix != "" {
-			key = prefix + "." + key
+			key = paths.join(prefix, key, -1)
 		}
 		if !m.used {
 			out = append(out, trace.KV{Key: key, Value: m.val.text()})
@@ -563,9 +573,47 @@ func appendNested(out []trace.KV, key string, v *node) []trace.KV {
 	case 'a':
 		for j := range v.arr {
 			if v.arr[j].kind == 'o' {
-				out = appendExtra(out, key+"["+strconv.Itoa(j)+"]", &v.arr[j])
+				out = appendExtra(out, paths.join(key, "", j), &v.arr[j])
 			}
 		}
 	}
 	return out
+}
+
+// pathCache remembers the dotted paths appendExtra builds ("a.b",
+// "a[0]"): every record of an export repeats the same few hundred, and
+// building them anew for each record was a large part of reading one.
+type pathCache struct {
+	mu sync.Mutex
+	m  map[pathKey]string
+}
+
+type pathKey struct {
+	prefix, key string
+	index       int
+}
+
+// maxPaths bounds the cache; paths beyond it are built each time.
+const maxPaths = 4096
+
+var paths = pathCache{m: map[pathKey]string{}}
+
+// join returns prefix.key, or prefix[index] when index >= 0. The caller
+// holds c.mu.
+func (c *pathCache) join(prefix, key string, index int) string {
+	k := pathKey{prefix, key, index}
+	if s, ok := c.m[k]; ok {
+		return s
+	}
+	var s string
+	if index >= 0 {
+		s = prefix + "[" + strconv.Itoa(index) + "]"
+	} else {
+		s = prefix + "." + key
+	}
+	if len(c.m) < maxPaths {
+		// Copies: prefix and key may point into a record's line.
+		c.m[pathKey{strings.Clone(prefix), strings.Clone(key), index}] = s
+	}
+	return s
 }

@@ -75,6 +75,35 @@ type parser struct {
 	// and arrays being read, so each gets one exact-size slice.
 	mstack []member
 	astack []node
+	// mslab and nslab hold the member and element slices of the tree the
+	// fast path builds for one line; they are reused for the next line (see
+	// fastLine), so a record's tree costs no allocation once they are big
+	// enough.
+	mslab []member
+	nslab []node
+}
+
+// members copies src into the slab and returns the copy (capacity capped,
+// so an append to it cannot reach a neighbour).
+func (p *parser) members(src []member) []member {
+	n := len(src)
+	if len(p.mslab)+n > cap(p.mslab) {
+		p.mslab = make([]member, 0, max(2*cap(p.mslab), n, 512))
+	}
+	i := len(p.mslab)
+	p.mslab = append(p.mslab, src...)
+	return p.mslab[i : i+n : i+n]
+}
+
+// nodes is members for array elements.
+func (p *parser) nodes(src []node) []node {
+	n := len(src)
+	if len(p.nslab)+n > cap(p.nslab) {
+		p.nslab = make([]node, 0, max(2*cap(p.nslab), n, 128))
+	}
+	i := len(p.nslab)
+	p.nslab = append(p.nslab, src...)
+	return p.nslab[i : i+n : i+n]
 }
 
 const maxIntern = 8192
