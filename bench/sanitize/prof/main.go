@@ -1,0 +1,38 @@
+// Command prof runs one idtrace command line under the CPU profiler, for
+// finding where sanitize spends its time:
+//
+//	go run ./bench/sanitize/prof -cpuprofile bench/out/cpu.prof -- sanitize big.har -o out.har
+//	go tool pprof -top bench/out/cpu.prof
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
+
+	"github.com/idtrace/idtrace/internal/cli"
+)
+
+func main() {
+	cpu := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	flag.Parse()
+	if *cpu == "" {
+		fmt.Fprintln(os.Stderr, "prof: -cpuprofile FILE is required")
+		os.Exit(2)
+	}
+	f, err := os.Create(*cpu)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "prof:", err)
+		os.Exit(1)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "prof:", err)
+		os.Exit(1)
+	}
+	code := cli.Main(context.Background(), flag.Args(), cli.System())
+	pprof.StopCPUProfile()
+	f.Close()
+	os.Exit(code)
+}
