@@ -671,7 +671,14 @@ func (w *Writer) body(b []byte) bool {
 		w.str("text", unsafe.String(unsafe.SliceData(b), len(b)))
 		return false
 	}
-	w.str("text", base64.StdEncoding.EncodeToString(b))
+	w.key("text")
+	if w.err == nil {
+		// Base64 needs no escaping: encoded straight into the output.
+		w.next()
+		w.buf = append(w.buf, '"')
+		w.buf = base64.StdEncoding.AppendEncode(w.buf, b)
+		w.buf = append(w.buf, '"')
+	}
 	w.str("encoding", "base64")
 	return true
 }
