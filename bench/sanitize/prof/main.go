@@ -1,5 +1,6 @@
 // Command prof runs one idtrace command line under the CPU profiler, for
-// finding where sanitize spends its time:
+// finding where sanitize spends its time; it also prints what the command
+// allocated, a figure that a busy machine does not move as it moves CPU time:
 //
 //	go run ./bench/sanitize/prof -cpuprofile bench/out/cpu.prof -- sanitize big.har -o out.har
 //	go tool pprof -top bench/out/cpu.prof
@@ -10,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 
 	"github.com/idtrace/idtrace/internal/cli"
@@ -34,5 +36,8 @@ func main() {
 	code := cli.Main(context.Background(), flag.Args(), cli.System())
 	pprof.StopCPUProfile()
 	f.Close()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "prof: allocated %d MB in %d objects, %d GC cycles\n", ms.TotalAlloc>>20, ms.Mallocs, ms.NumGC)
 	os.Exit(code)
 }
