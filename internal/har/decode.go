@@ -328,7 +328,7 @@ func (p *parser) bytes(field string) ([]byte, error) {
 	}
 	// The decoder has checked the string; the only error left is invalid
 	// UTF-8, which is replaced by U+FFFD as str does.
-	b, _ := jsontext.AppendUnquote(make([]byte, 0, len(v)-2), v)
+	b, _ := jsontext.AppendUnquote(make([]byte, 0, len(v)), v) // it grows to len(v) first
 	return b, nil
 }
 

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -19,6 +20,7 @@ import (
 
 func main() {
 	cpu := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	mem := flag.String("memprofile", "", "also write an allocation profile to this file")
 	flag.Parse()
 	if *cpu == "" {
 		fmt.Fprintln(os.Stderr, "prof: -cpuprofile FILE is required")
@@ -38,6 +40,16 @@ func main() {
 	f.Close()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
+	if *mem != "" {
+		mf, err := os.Create(*mem)
+		if err == nil {
+			err = errors.Join(pprof.Lookup("allocs").WriteTo(mf, 0), mf.Close())
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "prof:", err)
+			os.Exit(1)
+		}
+	}
 	fmt.Fprintf(os.Stderr, "prof: allocated %d MB in %d objects, %d GC cycles\n", ms.TotalAlloc>>20, ms.Mallocs, ms.NumGC)
 	os.Exit(code)
 }
