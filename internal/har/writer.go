@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -88,11 +89,18 @@ func (w *Writer) next() {
 }
 
 func (w *Writer) newline(depth int) {
+	if n := 1 + 2*depth; n <= len(newlineIndent) {
+		w.buf = append(w.buf, newlineIndent[:n]...)
+		return
+	}
 	w.buf = append(w.buf, '\n')
 	for range depth {
 		w.buf = append(w.buf, ' ', ' ')
 	}
 }
+
+// newlineIndent is a new line and the indentation of up to 15 levels.
+const newlineIndent = "\n                              "
 
 func (w *Writer) open(c byte) {
 	if w.err != nil {
@@ -220,11 +228,15 @@ func appendQuoted(dst []byte, s string) []byte {
 				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
 			q := x ^ (ones * '"')
 			b := x ^ (ones * '\\')
-			// A byte below 0x20, a zero byte in q or b, or a high bit.
-			if ((x-ones*0x20)&^x|(q-ones)&^q|(b-ones)&^b|x)&highs == 0 {
+			// A byte below 0x20, a zero byte in q or b, or a high bit. The
+			// lowest bit set marks the first byte that needs a look (borrows
+			// only run upwards), so the plain bytes before it are skipped.
+			m := ((x-ones*0x20)&^x | (q-ones)&^q | (b-ones)&^b | x) & highs
+			if m == 0 {
 				i += 8
 				continue
 			}
+			i += bits.TrailingZeros64(m) >> 3
 		}
 		c := s[i]
 		if c >= utf8.RuneSelf {
