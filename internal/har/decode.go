@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -309,6 +310,26 @@ func (p *parser) str(field string) (string, error) {
 		return "", nil
 	}
 	return t.String(), nil
+}
+
+// bytes is str for a large string (a body's text): a JSON string is
+// unescaped straight into a new slice, without a string in between.
+func (p *parser) bytes(field string) ([]byte, error) {
+	if p.d.PeekKind() != '"' {
+		s, err := p.str(field)
+		return []byte(s), err
+	}
+	v, err := p.d.ReadValue()
+	if err != nil {
+		return nil, p.fail(field, err)
+	}
+	if in := v[1 : len(v)-1]; bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+		return bytes.Clone(in), nil // verbatim: the common case, one copy
+	}
+	// The decoder has checked the string; the only error left is invalid
+	// UTF-8, which is replaced by U+FFFD as str does.
+	b, _ := jsontext.AppendUnquote(make([]byte, 0, len(v)), v) // it grows to len(v) first
+	return b, nil
 }
 
 // num reads a number leniently: a numeric string is accepted, null and ""

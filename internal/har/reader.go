@@ -746,7 +746,8 @@ func paramField(pa *trace.Param, k string) *string {
 // textBody is what postData and content share: a MIME type and a text in
 // an encoding.
 type textBody struct {
-	mime, text, enc string
+	mime, enc string
+	text      []byte
 	// hasText is false when text is absent or null (the body was not kept).
 	hasText bool
 }
@@ -764,7 +765,7 @@ func (r *Reader) textObject(f string, tb *textBody, other func(k string) error) 
 			if p.d.PeekKind() == 'n' {
 				return p.skip(f + ".text")
 			}
-			tb.text, err = p.str(f + ".text")
+			tb.text, err = p.bytes(f + ".text")
 			tb.hasText = true
 		case "encoding":
 			tb.enc, err = p.str(f + ".encoding")
@@ -790,22 +791,25 @@ func (tb *textBody) decode(p *parser, f string, extra *trace.Extensions) ([]byte
 
 // decodeText decodes a HAR text field by its encoding. keep reports an
 // encoding the reader does not know, which the caller keeps as a vendor field.
-func decodeText(text, enc string) (body []byte, keep bool, err error) {
+// The body is text itself unless it is base64.
+func decodeText(text []byte, enc string) (body []byte, keep bool, err error) {
 	switch strings.ToLower(strings.TrimSpace(enc)) {
 	case "":
-		return []byte(text), false, nil
+		return text, false, nil
 	case "base64":
 		b, err := decodeBase64(text)
 		return b, false, err
 	default:
-		return []byte(text), true, nil
+		return text, true, nil
 	}
 }
 
-func decodeBase64(s string) ([]byte, error) {
-	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
-		return b, nil
+func decodeBase64(text []byte) ([]byte, error) {
+	b := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
+	if n, err := base64.StdEncoding.Decode(b, text); err == nil {
+		return b[:n], nil
 	}
+	s := string(text)
 	// Lenient: line breaks, missing padding, URL alphabet.
 	t := strings.Map(func(r rune) rune {
 		switch r {

@@ -1,16 +1,21 @@
 package har
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"net/netip"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -31,7 +36,12 @@ const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
 // so metadata that grows while reading is still right. A Writer is not safe
 // for concurrent use.
 type Writer struct {
-	e         *jsontext.Encoder
+	out       io.Writer
+	buf       []byte // output not yet written to out
+	depth     int    // open objects and arrays
+	empty     bool   // the innermost open object or array has no member yet
+	named     bool   // a member name was written; its value comes next
+	scratch   []byte // for reformatting raw vendor values
 	meta      *trace.Meta
 	err       error
 	opened    bool // entries array open
@@ -46,22 +56,231 @@ var _ trace.Sink = (*Writer)(nil)
 // the creator and browser are written before the entries, otherwise at Close.
 func NewWriter(w io.Writer, meta *trace.Meta) *Writer {
 	return &Writer{
-		e:    jsontext.NewEncoder(w, jsontext.WithIndent("  "), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)),
+		out:  w,
 		meta: meta,
 	}
 }
 
-func (w *Writer) tok(t jsontext.Token) {
-	if w.err == nil {
-		w.err = w.e.WriteToken(t)
+// The document is written as jsontext.Encoder writes it with
+// WithIndent("  "), AllowDuplicateNames and AllowInvalidUTF8, byte for
+// byte: two spaces per level, `"name": value`, empty objects and arrays as
+// {} and [], a newline after the top-level value, invalid UTF-8 as U+FFFD.
+// The writer appends to buf itself (it always knows where it is in the
+// document), which costs a fraction of a general encoder's token checks.
+
+// flushAt is how much output buf gathers before it is written out.
+const flushAt = 256 << 10
+
+// next starts a value: after a member name nothing, otherwise the comma
+// and the new line that separate it from the previous member.
+func (w *Writer) next() {
+	if w.named {
+		w.named = false
+		return
+	}
+	if w.depth == 0 {
+		return
+	}
+	if !w.empty {
+		w.buf = append(w.buf, ',')
+	}
+	w.empty = false
+	w.newline(w.depth)
+}
+
+func (w *Writer) newline(depth int) {
+	if n := 1 + 2*depth; n <= len(newlineIndent) {
+		w.buf = append(w.buf, newlineIndent[:n]...)
+		return
+	}
+	w.buf = append(w.buf, '\n')
+	for range depth {
+		w.buf = append(w.buf, ' ', ' ')
 	}
 }
 
-func (w *Writer) key(k string) { w.tok(jsontext.String(k)) }
+// newlineIndent is a new line and the indentation of up to 15 levels.
+const newlineIndent = "\n                              "
+
+func (w *Writer) open(c byte) {
+	if w.err != nil {
+		return
+	}
+	w.next()
+	w.buf = append(w.buf, c)
+	w.depth++
+	w.empty = true
+}
+
+func (w *Writer) close(c byte) {
+	if w.err != nil {
+		return
+	}
+	w.depth--
+	if !w.empty {
+		w.newline(w.depth)
+	}
+	w.buf = append(w.buf, c)
+	w.empty = false
+	if w.depth == 0 {
+		w.buf = append(w.buf, '\n')
+		w.flush()
+	}
+}
+
+// flush writes out what buf holds.
+func (w *Writer) flush() {
+	if w.err == nil && len(w.buf) > 0 {
+		_, w.err = w.out.Write(w.buf)
+	}
+	w.buf = w.buf[:0]
+}
+
+func (w *Writer) string(v string) {
+	if w.err != nil {
+		return
+	}
+	w.next()
+	w.buf = appendQuoted(w.buf, v)
+}
+
+func (w *Writer) literal(v string) {
+	if w.err != nil {
+		return
+	}
+	w.next()
+	w.buf = append(w.buf, v...)
+}
+
+func (w *Writer) boolean(v bool) {
+	if v {
+		w.literal("true")
+	} else {
+		w.literal("false")
+	}
+}
+
+func (w *Writer) integer(v int64) {
+	if w.err != nil {
+		return
+	}
+	w.next()
+	w.buf = strconv.AppendInt(w.buf, v, 10)
+}
+
+// float writes v as JavaScript would (jsontext's form): integers without a
+// fraction, exponents only below 1e-6 and from 1e21 on.
+func (w *Writer) float(v float64) {
+	if w.err != nil {
+		return
+	}
+	w.next()
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 && (v != 0 || !math.Signbit(v)) {
+		w.buf = strconv.AppendInt(w.buf, int64(v), 10)
+		return
+	}
+	w.buf = append(w.buf, jsontext.Float(v).String()...)
+}
+
+// raw writes a JSON value read from a trace, indented to where it goes.
+func (w *Writer) raw(v []byte) error {
+	if w.err != nil {
+		return nil
+	}
+	w.scratch = append(w.scratch[:0], v...)
+	val := jsontext.Value(w.scratch)
+	prefix := strings.Repeat("  ", w.depth)
+	if err := val.Indent(jsontext.PreserveRawStrings(false), jsontext.WithIndentPrefix(prefix), jsontext.WithIndent("  ")); err != nil {
+		return err
+	}
+	w.next()
+	w.buf = append(w.buf, val...)
+	w.scratch = val[:0]
+	return nil
+}
+
+func (w *Writer) key(k string) {
+	if w.err != nil {
+		return
+	}
+	w.next()
+	w.buf = appendQuoted(w.buf, k)
+	w.buf = append(w.buf, ':', ' ')
+	w.named = true
+}
+
+// appendQuoted appends s as a JSON string: '"', '\\' and control
+// characters escaped (\b \f \n \r \t or \u00xx), invalid UTF-8 as
+// U+FFFD, everything else as it is. Eight bytes at a time while none of
+// them needs a look.
+func appendQuoted(dst []byte, s string) []byte {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	dst = slices.Grow(dst, len(s)+2)
+	dst = append(dst, '"')
+	run := 0 // start of the bytes not yet appended
+	i := 0
+	for i < len(s) {
+		if i+8 <= len(s) {
+			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			q := x ^ (ones * '"')
+			b := x ^ (ones * '\\')
+			// A byte below 0x20, a zero byte in q or b, or a high bit. The
+			// lowest bit set marks the first byte that needs a look (borrows
+			// only run upwards), so the plain bytes before it are skipped.
+			m := ((x-ones*0x20)&^x | (q-ones)&^q | (b-ones)&^b | x) & highs
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		}
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				dst = append(dst, s[run:i]...)
+				dst = append(dst, "\ufffd"...)
+				run = i + 1
+			}
+			i += n
+			continue
+		}
+		if c >= 0x20 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		dst = append(dst, s[run:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			const hex = "0123456789abcdef"
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		i++
+		run = i
+	}
+	dst = append(dst, s[run:]...)
+	return append(dst, '"')
+}
 
 func (w *Writer) str(k, v string) {
 	w.key(k)
-	w.tok(jsontext.String(v))
+	w.string(v)
 }
 
 func (w *Writer) optStr(k, v string) {
@@ -75,19 +294,19 @@ func (w *Writer) num(k string, v float64) {
 		v = trace.NA
 	}
 	w.key(k)
-	w.tok(jsontext.Float(v))
+	w.float(v)
 }
 
 func (w *Writer) int(k string, v int64) {
 	w.key(k)
-	w.tok(jsontext.Int(v))
+	w.integer(v)
 }
 
-func (w *Writer) begin(k string, open jsontext.Token) {
+func (w *Writer) begin(k string, c byte) {
 	if k != "" {
 		w.key(k)
 	}
-	w.tok(open)
+	w.open(c)
 }
 
 // extras writes vendor fields, skipping names the writer has written itself.
@@ -104,7 +323,7 @@ next:
 		}
 		w.key(e.Name)
 		if w.err == nil {
-			if err := w.e.WriteValue(jsontext.Value(e.JSON)); err != nil {
+			if err := w.raw(e.JSON); err != nil {
 				w.err = fmt.Errorf("har: vendor field %q: %w", e.Name, err)
 			}
 		}
@@ -116,8 +335,8 @@ func (w *Writer) start() {
 		return
 	}
 	w.started = true
-	w.tok(jsontext.BeginObject)
-	w.begin("log", jsontext.BeginObject)
+	w.open('{')
+	w.begin("log", '{')
 	w.str("version", "1.2")
 	if w.meta != nil && w.meta.Creator.Name != "" {
 		w.software(w.meta)
@@ -140,12 +359,12 @@ func (w *Writer) software(m *trace.Meta) {
 }
 
 func (w *Writer) soft(k string, s trace.Software) {
-	w.begin(k, jsontext.BeginObject)
+	w.begin(k, '{')
 	w.str("name", s.Name)
 	w.str("version", s.Version)
 	w.optStr("comment", s.Comment)
 	w.extras(s.Extra, "name", "version", "comment")
-	w.tok(jsontext.EndObject)
+	w.close('}')
 }
 
 // WriteFlow writes f as the next entry.
@@ -156,12 +375,15 @@ func (w *Writer) WriteFlow(f *trace.Flow) error {
 	w.start()
 	if !w.opened {
 		w.opened = true
-		w.begin("entries", jsontext.BeginArray)
+		w.begin("entries", '[')
 	}
 	if w.err != nil {
 		return w.err
 	}
 	w.entry(f)
+	if len(w.buf) >= flushAt {
+		w.flush()
+	}
 	if w.err != nil {
 		return fmt.Errorf("har: flow %d: %w", f.ID, w.err)
 	}
@@ -184,23 +406,23 @@ func (w *Writer) Close(meta *trace.Meta) error {
 	w.start()
 	if !w.opened {
 		w.opened = true
-		w.begin("entries", jsontext.BeginArray)
+		w.begin("entries", '[')
 	}
-	w.tok(jsontext.EndArray)
+	w.close(']')
 	if !w.wroteSoft {
 		w.software(meta)
 	}
 	if meta != nil {
-		w.begin("pages", jsontext.BeginArray)
+		w.begin("pages", '[')
 		for _, pg := range meta.Pages {
 			w.page(pg)
 		}
-		w.tok(jsontext.EndArray)
+		w.close(']')
 		w.optStr("comment", meta.Comment)
 		w.extras(meta.Extra, "version", "creator", "browser", "pages", "entries", "comment")
 	}
-	w.tok(jsontext.EndObject)
-	w.tok(jsontext.EndObject)
+	w.close('}')
+	w.close('}')
 	return w.err
 }
 
@@ -218,17 +440,17 @@ func (w *Writer) date(k string, t time.Time) {
 const fineTimeLayout = "2006-01-02T15:04:05.999999999Z07:00"
 
 func (w *Writer) page(pg trace.Page) {
-	w.tok(jsontext.BeginObject)
+	w.open('{')
 	w.date("startedDateTime", pg.Started)
 	w.str("id", pg.ID)
 	w.str("title", pg.Title)
-	w.begin("pageTimings", jsontext.BeginObject)
+	w.begin("pageTimings", '{')
 	w.num("onContentLoad", pg.OnContentLoad)
 	w.num("onLoad", pg.OnLoad)
-	w.tok(jsontext.EndObject)
+	w.close('}')
 	w.optStr("comment", pg.Comment)
 	w.extras(pg.Extra, "startedDateTime", "id", "title", "pageTimings", "comment")
-	w.tok(jsontext.EndObject)
+	w.close('}')
 }
 
 // entryKeys are the entry fields the writer always writes.
@@ -237,7 +459,7 @@ var entryKeys = []string{"pageref", "startedDateTime", "time", "request", "respo
 
 func (w *Writer) entry(f *trace.Flow) {
 	own := ownFields{}
-	w.tok(jsontext.BeginObject)
+	w.open('{')
 	w.optStr("pageref", f.PageRef)
 	w.date("startedDateTime", f.Started)
 	w.num("time", f.Time)
@@ -245,15 +467,15 @@ func (w *Writer) entry(f *trace.Flow) {
 	w.response(f, &own)
 	w.key("cache")
 	if len(f.Cache) > 0 && cacheValid(f.Cache) {
-		if err := w.e.WriteValue(jsontext.Value(f.Cache)); err != nil && w.err == nil {
+		if err := w.raw(f.Cache); err != nil && w.err == nil {
 			w.err = fmt.Errorf("cache: %w", err)
 		}
 	} else {
 		// An invalid cache object goes to _idtrace.cache so that the output
 		// stays valid HAR and the reader still gets it back.
 		own.cache = f.Cache
-		w.tok(jsontext.BeginObject)
-		w.tok(jsontext.EndObject)
+		w.open('{')
+		w.close('}')
 	}
 	w.timings(f.Timings)
 	if f.ServerAddr != "" {
@@ -269,17 +491,17 @@ func (w *Writer) entry(f *trace.Flow) {
 	w.optStr("connection", f.Connection)
 	w.optStr("comment", f.Comment)
 	if f.WebSocket != nil {
-		w.begin("_webSocketMessages", jsontext.BeginArray)
+		w.begin("_webSocketMessages", '[')
 		for _, m := range f.WebSocket {
-			w.tok(jsontext.BeginObject)
+			w.open('{')
 			w.str("type", m.Type)
 			w.num("time", m.Time)
 			w.int("opcode", int64(m.Opcode))
 			w.str("data", m.Data)
 			w.extras(m.Extra, "type", "time", "opcode", "data")
-			w.tok(jsontext.EndObject)
+			w.close('}')
 		}
-		w.tok(jsontext.EndArray)
+		w.close(']')
 	}
 	own.session, own.process, own.clientAddr, own.flags = f.Session, f.Process, f.ClientAddr, f.Flags
 	if q := f.Request; q != nil {
@@ -296,7 +518,7 @@ func (w *Writer) entry(f *trace.Flow) {
 		skip = append(skip[:len(skip):len(skip)], ownKey)
 	}
 	w.extras(f.Extra, skip...)
-	w.tok(jsontext.EndObject)
+	w.close('}')
 }
 
 // ownFields are the Flow fields HAR has no place for (see ownKey).
@@ -343,7 +565,7 @@ func (w *Writer) own(o ownFields) bool {
 		o.errText == "" && !o.noResponse && len(o.flags) == 0 && o.cache == nil && o.reqBytes == nil && o.respBytes == nil {
 		return false
 	}
-	w.begin(ownKey, jsontext.BeginObject)
+	w.begin(ownKey, '{')
 	if o.session != 0 {
 		w.int("session", int64(o.session))
 	}
@@ -356,28 +578,28 @@ func (w *Writer) own(o ownFields) bool {
 	}
 	if o.noResponse {
 		w.key("noResponse")
-		w.tok(jsontext.True)
+		w.literal("true")
 	}
 	w.optStr("error", o.errText)
 	if o.cache != nil {
 		w.key("cache")
-		if err := w.e.WriteValue(jsontext.Value(o.cache)); err != nil && w.err == nil {
+		if err := w.raw(o.cache); err != nil && w.err == nil {
 			w.err = fmt.Errorf("cache: %w", err)
 		}
 	}
 	w.msgBytes("requestBytes", o.reqBytes)
 	w.msgBytes("responseBytes", o.respBytes)
 	if len(o.flags) > 0 {
-		w.begin("flags", jsontext.BeginArray)
+		w.begin("flags", '[')
 		for _, fl := range o.flags {
-			w.tok(jsontext.BeginObject)
+			w.open('{')
 			w.str("name", fl.Name)
 			w.str("value", fl.Value)
-			w.tok(jsontext.EndObject)
+			w.close('}')
 		}
-		w.tok(jsontext.EndArray)
+		w.close(']')
 	}
-	w.tok(jsontext.EndObject)
+	w.close('}')
 	return true
 }
 
@@ -400,20 +622,20 @@ func plainIP(addr string) (string, bool) {
 }
 
 func (w *Writer) headers(k string, hs trace.Headers) {
-	w.begin(k, jsontext.BeginArray)
+	w.begin(k, '[')
 	for _, h := range hs {
-		w.tok(jsontext.BeginObject)
+		w.open('{')
 		w.str("name", h.Name)
 		w.str("value", h.Value)
-		w.tok(jsontext.EndObject)
+		w.close('}')
 	}
-	w.tok(jsontext.EndArray)
+	w.close(']')
 }
 
 func (w *Writer) cookies(k string, cs []trace.Cookie) {
-	w.begin(k, jsontext.BeginArray)
+	w.begin(k, '[')
 	for _, c := range cs {
-		w.tok(jsontext.BeginObject)
+		w.open('{')
 		w.str("name", c.Name)
 		w.str("value", c.Value)
 		w.optStr("path", c.Path)
@@ -426,18 +648,18 @@ func (w *Writer) cookies(k string, cs []trace.Cookie) {
 		}
 		if c.HTTPOnly != nil {
 			w.key("httpOnly")
-			w.tok(jsontext.Bool(*c.HTTPOnly))
+			w.boolean(*c.HTTPOnly)
 		}
 		if c.Secure != nil {
 			w.key("secure")
-			w.tok(jsontext.Bool(*c.Secure))
+			w.boolean(*c.Secure)
 		}
 		w.optStr("sameSite", c.SameSite)
 		w.optStr("comment", c.Comment)
 		w.extras(c.Extra, "name", "value", "path", "domain", "expires", "httpOnly", "secure", "sameSite", "comment", expiresKey)
-		w.tok(jsontext.EndObject)
+		w.close('}')
 	}
-	w.tok(jsontext.EndArray)
+	w.close(']')
 }
 
 // expiresKey holds a cookie's expires value that is not an RFC 3339 date
@@ -449,17 +671,26 @@ var ajvDateTime = regexp.MustCompile(`(?i)^\d\d\d\d-[0-1]\d-[0-3]\d[t\s](?:[0-2]
 
 // isText reports whether a body can be written as HAR text as it is.
 func isText(b []byte) bool {
-	return utf8.Valid(b) && !strings.ContainsRune(string(b), 0)
+	return bytes.IndexByte(b, 0) < 0 && utf8.Valid(b)
 }
 
 // body writes text (and encoding when base64 is needed); it reports whether
 // it wrote an encoding.
 func (w *Writer) body(b []byte) bool {
 	if isText(b) {
-		w.str("text", string(b))
+		// The encoder copies the string into its buffer and keeps no
+		// reference, so the body is not copied into a string first.
+		w.str("text", unsafe.String(unsafe.SliceData(b), len(b)))
 		return false
 	}
-	w.str("text", base64.StdEncoding.EncodeToString(b))
+	w.key("text")
+	if w.err == nil {
+		// Base64 needs no escaping: encoded straight into the output.
+		w.next()
+		w.buf = append(w.buf, '"')
+		w.buf = base64.StdEncoding.AppendEncode(w.buf, b)
+		w.buf = append(w.buf, '"')
+	}
 	w.str("encoding", "base64")
 	return true
 }
@@ -514,7 +745,7 @@ func (w *Writer) request(q *trace.Request, own *ownFields) {
 	if q == nil {
 		q = &trace.Request{HeadersSize: trace.Unknown, BodySize: trace.Unknown}
 	}
-	w.begin("request", jsontext.BeginObject)
+	w.begin("request", '{')
 	w.str("method", q.Method)
 	u := q.URL
 	if !validURL(u) {
@@ -525,47 +756,47 @@ func (w *Writer) request(q *trace.Request, own *ownFields) {
 	w.str("httpVersion", q.Proto)
 	w.cookies("cookies", q.Cookies)
 	w.headers("headers", q.Headers)
-	w.begin("queryString", jsontext.BeginArray)
+	w.begin("queryString", '[')
 	for _, kv := range queryPairs(q.URL) {
-		w.tok(jsontext.BeginObject)
+		w.open('{')
 		w.str("name", kv[0])
 		w.str("value", kv[1])
-		w.tok(jsontext.EndObject)
+		w.close('}')
 	}
-	w.tok(jsontext.EndArray)
+	w.close(']')
 	if q.HasBody || len(q.Body) > 0 || len(q.Params) > 0 {
-		w.begin("postData", jsontext.BeginObject)
+		w.begin("postData", '{')
 		w.str("mimeType", q.MimeType)
 		wroteEnc := false
 		if len(q.Body) > 0 || len(q.Params) == 0 {
 			wroteEnc = w.body(q.Body)
 		}
 		if q.Params != nil {
-			w.begin("params", jsontext.BeginArray)
+			w.begin("params", '[')
 			for _, pa := range q.Params {
-				w.tok(jsontext.BeginObject)
+				w.open('{')
 				w.str("name", pa.Name)
 				w.str("value", pa.Value)
 				w.optStr("fileName", pa.FileName)
 				w.optStr("contentType", pa.ContentType)
 				w.optStr("comment", pa.Comment)
-				w.tok(jsontext.EndObject)
+				w.close('}')
 			}
-			w.tok(jsontext.EndArray)
+			w.close(']')
 		}
 		skip := []string{"mimeType", "text", "params"}
 		if wroteEnc {
 			skip = append(skip, "encoding")
 		}
 		w.extras(q.PostDataExtra, skip...)
-		w.tok(jsontext.EndObject)
+		w.close('}')
 	}
 	w.int("headersSize", q.HeadersSize)
 	w.int("bodySize", q.BodySize)
 	w.optStr("comment", q.Comment)
 	w.extras(q.Extra, "method", "url", "httpVersion", "cookies", "headers", "queryString", "postData",
 		"headersSize", "bodySize", "comment")
-	w.tok(jsontext.EndObject)
+	w.close('}')
 }
 
 // queryPairs splits the query of u into name/value pairs, in order, kept
@@ -599,21 +830,21 @@ func (w *Writer) msgBytes(k string, m *msgBytes) {
 		return
 	}
 	b64 := base64.StdEncoding.EncodeToString
-	w.begin(k, jsontext.BeginObject)
-	w.begin("start", jsontext.BeginArray)
+	w.begin(k, '{')
+	w.begin("start", '[')
 	for _, s := range m.start {
-		w.tok(jsontext.String(b64([]byte(s))))
+		w.string(b64([]byte(s)))
 	}
-	w.tok(jsontext.EndArray)
-	w.begin("headers", jsontext.BeginArray)
+	w.close(']')
+	w.begin("headers", '[')
 	for _, h := range m.headers {
-		w.tok(jsontext.BeginArray)
-		w.tok(jsontext.String(b64([]byte(h.Name))))
-		w.tok(jsontext.String(b64([]byte(h.Value))))
-		w.tok(jsontext.EndArray)
+		w.open('[')
+		w.string(b64([]byte(h.Name)))
+		w.string(b64([]byte(h.Value)))
+		w.close(']')
 	}
-	w.tok(jsontext.EndArray)
-	w.tok(jsontext.EndObject)
+	w.close(']')
+	w.close('}')
 }
 
 func (w *Writer) response(f *trace.Flow, own *ownFields) {
@@ -623,13 +854,13 @@ func (w *Writer) response(f *trace.Flow, own *ownFields) {
 		own.errText = f.Error
 		s = &trace.Response{HeadersSize: trace.Unknown, BodySize: trace.Unknown, BodyOmitted: true}
 	}
-	w.begin("response", jsontext.BeginObject)
+	w.begin("response", '{')
 	w.int("status", int64(s.Status))
 	w.str("statusText", s.Reason)
 	w.str("httpVersion", s.Proto)
 	w.cookies("cookies", s.Cookies)
 	w.headers("headers", s.Headers)
-	w.begin("content", jsontext.BeginObject)
+	w.begin("content", '{')
 	size := s.Size
 	if size == trace.Unknown && !s.BodyOmitted {
 		size = int64(len(s.Body))
@@ -648,7 +879,7 @@ func (w *Writer) response(f *trace.Flow, own *ownFields) {
 		skip = append(skip, "encoding")
 	}
 	w.extras(s.ContentExtra, skip...)
-	w.tok(jsontext.EndObject)
+	w.close('}')
 	w.str("redirectURL", s.RedirectURL)
 	w.int("headersSize", s.HeadersSize)
 	w.int("bodySize", s.BodySize)
@@ -658,11 +889,11 @@ func (w *Writer) response(f *trace.Flow, own *ownFields) {
 	}
 	w.extras(s.Extra, "status", "statusText", "httpVersion", "cookies", "headers", "content", "redirectURL",
 		"headersSize", "bodySize", "comment")
-	w.tok(jsontext.EndObject)
+	w.close('}')
 }
 
 func (w *Writer) timings(t trace.Timings) {
-	w.begin("timings", jsontext.BeginObject)
+	w.begin("timings", '{')
 	w.num("blocked", t.Blocked)
 	w.num("dns", t.DNS)
 	w.num("connect", t.Connect)
@@ -672,5 +903,5 @@ func (w *Writer) timings(t trace.Timings) {
 	w.num("ssl", t.SSL)
 	w.optStr("comment", t.Comment)
 	w.extras(t.Extra, "blocked", "dns", "connect", "send", "wait", "receive", "ssl", "comment")
-	w.tok(jsontext.EndObject)
+	w.close('}')
 }

@@ -12,7 +12,7 @@ func (r *Redactor) request(q *trace.Request) {
 	q.Headers = r.headers(q.Headers, "request.header", false)
 	for i := range q.Cookies {
 		c := &q.Cookies[i]
-		c.Value = r.cookie(c.Name, c.Value, "request.cookies "+c.Name)
+		c.Value = r.cookie(c.Name, c.Value, r.place("request.cookies", " ", c.Name))
 	}
 	if len(q.Body) > 0 {
 		mime := q.MimeType
@@ -35,16 +35,16 @@ func (r *Redactor) request(q *trace.Request) {
 	}
 	for i := range q.Params {
 		p := &q.Params[i]
-		p.Value = r.param(p.Name, p.Value, "request.params "+p.Name)
+		p.Value = r.param(p.Name, p.Value, r.place("request.params", " ", p.Name))
 	}
 	// Secrets removed earlier in the trace, copied here in another form.
 	if len(r.echoes.byKey) > 0 {
 		q.URL = r.echo(q.URL, "request.url")
 		for i := range q.Headers {
-			q.Headers[i].Value = r.echo(q.Headers[i].Value, "request.header "+q.Headers[i].Name)
+			q.Headers[i].Value = r.echo(q.Headers[i].Value, r.place("request.header", " ", q.Headers[i].Name))
 		}
 		for i := range q.Params {
-			q.Params[i].Value = r.echo(q.Params[i].Value, "request.params "+q.Params[i].Name)
+			q.Params[i].Value = r.echo(q.Params[i].Value, r.place("request.params", " ", q.Params[i].Name))
 		}
 	}
 }
@@ -53,7 +53,7 @@ func (r *Redactor) response(s *trace.Response) {
 	s.Headers = r.headers(s.Headers, "response.header", true)
 	for i := range s.Cookies {
 		c := &s.Cookies[i]
-		c.Value = r.cookie(c.Name, c.Value, "response.cookies "+c.Name)
+		c.Value = r.cookie(c.Name, c.Value, r.place("response.cookies", " ", c.Name))
 	}
 	s.RedirectURL = r.url(s.RedirectURL, "response.redirectURL")
 	if len(s.Body) > 0 {
@@ -92,12 +92,22 @@ func fixLength(hs trace.Headers, n int) {
 	}
 }
 
+// place returns where+sep+name, the place of a removal, when OnRemove
+// will read it, and "" otherwise: nothing else reads places, and building
+// one for every header and cookie of a large trace costs an allocation each.
+func (r *Redactor) place(where, sep, name string) string {
+	if r.opts.OnRemove == nil {
+		return ""
+	}
+	return where + sep + name
+}
+
 // headers redacts a header list in place (it is the flow's own copy).
 func (r *Redactor) headers(hs trace.Headers, where string, response bool) trace.Headers {
 	for i := range hs {
 		h := &hs[i]
 		ln := strings.ToLower(h.Name)
-		loc := where + " " + h.Name
+		loc := r.place(where, " ", h.Name)
 		switch {
 		case h.Value == "":
 		case authHeaders[ln]:
@@ -183,7 +193,7 @@ func (r *Redactor) cookieHeader(v, loc string) string {
 		if !ok {
 			continue
 		}
-		nv := r.cookie(strings.TrimSpace(name), val, loc+": "+strings.TrimSpace(name))
+		nv := r.cookie(strings.TrimSpace(name), val, r.place(loc, ": ", strings.TrimSpace(name)))
 		if nv != val {
 			parts[i] = p[:lead] + name + "=" + nv
 			changed = true
@@ -214,7 +224,7 @@ func (r *Redactor) setCookieLine(v, loc string) string {
 	if !ok {
 		return v
 	}
-	nv := r.cookie(strings.TrimSpace(name), val, loc+": "+strings.TrimSpace(name))
+	nv := r.cookie(strings.TrimSpace(name), val, r.place(loc, ": ", strings.TrimSpace(name)))
 	if nv == val {
 		return v
 	}
