@@ -182,7 +182,7 @@ func TestClaimChanged(t *testing.T) {
 	}
 	res := compare(t, side(t, "good.har", flows, meta), side(t, "bad.har", bad, meta))
 	d := res.Pairs[0].First
-	if d == nil || d.Kind != KindClaim || d.Name != "id_token.country" || d.Right != `"ZZ"` {
+	if d == nil || d.Kind != KindClaim || d.Name != "cloudflare_access.country" || d.Right != `"ZZ"` {
 		t.Fatalf("first difference %+v", d)
 	}
 	golden(t, "claim", res)
