@@ -227,9 +227,13 @@ func TestCaptureFlagErrors(t *testing.T) {
 		{"capture", "-o", "x.har", "--timeout", "-1s"},
 		{"recover", "x.json"},
 	} {
+		// A usage error: one line naming the problem, then the command's
+		// usage line and where its help is (the conventions of every command).
 		code, _, stderr := run(t, "", args...)
-		if code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") > 1 {
-			t.Errorf("%v: exit %d, stderr %q: want a one-line usage error (exit 2)", args, code, stderr)
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if code != 2 || len(lines) != 3 || !strings.HasPrefix(lines[0], "idtrace: "+args[0]+": ") ||
+			!strings.HasPrefix(lines[1], "Usage: idtrace "+args[0]+" ") {
+			t.Errorf("%v: exit %d, stderr %q: want a usage error (exit 2): the problem, then the usage line", args, code, stderr)
 		}
 	}
 }
