@@ -12,16 +12,6 @@ cd "$(dirname "$0")"
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "programs the peer tests use (7-Zip)"
-if ! command -v 7zz >/dev/null && ! command -v 7z >/dev/null; then
-	if command -v apt-get >/dev/null; then
-		SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-		$SUDO apt-get install -y 7zip || { $SUDO apt-get update && $SUDO apt-get install -y 7zip; }
-	else
-		echo "7-Zip (7zz or 7z) is missing and apt-get is not available: install 7-Zip" >&2
-	fi
-fi
-
 step "npm packages"
 for d in tools/harvalidate tests/oidc tests/kusto tests/playwright; do
 	if [ -f "$d/package-lock.json" ] && [ ! -d "$d/node_modules" ]; then
@@ -29,8 +19,9 @@ for d in tools/harvalidate tests/oidc tests/kusto tests/playwright; do
 	fi
 done
 
-step "system tools for the proxy and CA tests (curl, openssl, certutil, lsof, mitmdump, chromium)"
+step "programs the peer tests use (7-Zip, curl, openssl, certutil, lsof, mitmdump, chromium)"
 missing=()
+command -v 7zz >/dev/null || command -v 7z >/dev/null || missing+=(7zip)
 command -v curl >/dev/null || missing+=(curl)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v certutil >/dev/null || missing+=(libnss3-tools)
@@ -39,6 +30,7 @@ command -v mitmdump >/dev/null || missing+=(mitmproxy)
 command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
 	SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+	export DEBIAN_FRONTEND=noninteractive
 	$SUDO apt-get install -y "${missing[@]}" || { $SUDO apt-get update && $SUDO apt-get install -y "${missing[@]}"; }
 fi
 
