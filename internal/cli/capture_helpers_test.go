@@ -1,9 +1,17 @@
 package cli
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
 	"time"
 
 	"github.com/idtrace/idtrace/internal/trace"
@@ -15,4 +23,57 @@ func testFlow(id int) *trace.Flow {
 	return &trace.Flow{ID: id, Started: time.Date(2026, 11, 25, 0, 0, id, 0, time.UTC), Time: 1, Timings: trace.NoTimings(),
 		Request:  &trace.Request{Method: "GET", URL: fmt.Sprintf("https://example.test/%d", id), Proto: "HTTP/1.1"},
 		Response: &trace.Response{Status: 200, Reason: "OK", Proto: "HTTP/1.1", Body: []byte("ok")}}
+}
+
+// runningCapture is an `idtrace capture` started by startCapture.
+type runningCapture struct {
+	Addr   string      // the proxy's address
+	ErrOut *syncBuffer // what the capture printed on stderr so far
+	cancel context.CancelFunc
+	done   chan int
+	exit   int
+}
+
+// startCapture runs `idtrace capture -o out --listen ADDR --ca-dir DIR/ca
+// args...` in the background on a free loopback port and waits until the
+// proxy accepts connections. The capture is stopped when the test ends if
+// Stop was not called.
+func startCapture(t *testing.T, out string, args ...string) *runningCapture {
+	t.Helper()
+	rc := &runningCapture{Addr: freeAddr(t), ErrOut: &syncBuffer{}, done: make(chan int, 1), exit: -1}
+	ctx, cancel := context.WithCancel(context.Background())
+	rc.cancel = cancel
+	argv := append([]string{"capture", "-o", out, "--listen", rc.Addr, "--ca-dir", filepath.Join(filepath.Dir(out), "ca")}, args...)
+	go func() {
+		rc.done <- Main(ctx, argv, Env{IO: IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: rc.ErrOut}, Getenv: func(string) string { return "" }})
+	}()
+	t.Cleanup(func() { rc.Stop() })
+	for i := 0; i < 100; i++ {
+		if c, err := net.Dial("tcp", rc.Addr); err == nil {
+			c.Close()
+			return rc
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the capture proxy did not start: %s", rc.ErrOut.String())
+	return nil
+}
+
+// Stop ends the capture as Ctrl-C does and returns its exit code.
+func (rc *runningCapture) Stop() int {
+	if rc.exit < 0 {
+		rc.cancel()
+		rc.exit = <-rc.done
+	}
+	return rc.exit
+}
+
+// Client is an HTTP client that sends everything through the capture.
+func (rc *runningCapture) Client(tr *http.Transport) *http.Client {
+	if tr == nil {
+		tr = &http.Transport{}
+	}
+	pu, _ := url.Parse("http://" + rc.Addr)
+	tr.Proxy = http.ProxyURL(pu)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }

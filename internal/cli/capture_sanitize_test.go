@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,40 +19,15 @@ import (
 func TestCaptureSanitize(t *testing.T) {
 	const cookie = "0.AXkAq1zSecretCookieValue7fQ9x2LmN4pR8sT1vW3yZ5bD"
 	const secret = "Xy9~SecretClientValue.2kLm4Np6Qr8St0Uv"
-	dir := t.TempDir()
-	out := filepath.Join(dir, "case.har")
 	plain := httptest.NewServer(idp())
 	defer plain.Close()
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var errOut syncBuffer
-	done := make(chan int, 1)
-	exit := -1
-	defer func() {
-		if exit < 0 {
-			cancel()
-			<-done
-		}
-	}()
-	go func() {
-		done <- Main(ctx, []string{"capture", "-o", out, "--listen", addr, "--ca-dir", filepath.Join(dir, "ca"), "--sanitize", "--quiet"},
-			Env{IO: IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &errOut}, Getenv: func(string) string { return "" }})
-	}()
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	pu, _ := url.Parse("http://" + addr)
-	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu)}, Timeout: 10 * time.Second}
+	out := filepath.Join(t.TempDir(), "case.har")
+	rc := startCapture(t, out, "--sanitize", "--quiet")
 	req, _ := http.NewRequest("POST", plain.URL+"/organizations/oauth2/v2.0/token",
 		strings.NewReader(url.Values{"grant_type": {"client_credentials"}, "client_id": {"04b07795-8ddb-461a-bbee-02f9e1bf7b46"}, "client_secret": {secret}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Cookie", "ESTSAUTH="+cookie)
-	resp, err := client.Do(req)
+	resp, err := rc.Client(nil).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,14 +43,16 @@ func TestCaptureSanitize(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	if !strings.Contains(string(journal), "oauth2") {
+		t.Fatal("the journal never showed the token request")
+	}
 	for _, v := range []string{cookie, secret, url.QueryEscape(secret)} {
 		if strings.Contains(string(journal), v) {
 			t.Fatal("the journal holds a secret sent through a --sanitize capture")
 		}
 	}
-	cancel()
-	if exit = <-done; exit != 0 {
-		t.Fatalf("capture exit %d: %s", exit, errOut.String())
+	if code := rc.Stop(); code != 0 {
+		t.Fatalf("capture exit %d: %s", code, rc.ErrOut.String())
 	}
 	b, err := os.ReadFile(out)
 	if err != nil {
@@ -106,44 +81,17 @@ func TestCaptureDecodesBrotli(t *testing.T) {
 		bw.Close()
 	}))
 	defer upstream.Close()
-	dir := t.TempDir()
-	out := filepath.Join(dir, "case.har")
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var errOut syncBuffer
-	done := make(chan int, 1)
-	exit := -1
-	defer func() {
-		if exit < 0 {
-			cancel()
-			<-done
-		}
-	}()
-	go func() {
-		done <- Main(ctx, []string{"capture", "-o", out, "--listen", addr, "--ca-dir", filepath.Join(dir, "ca"), "--quiet"},
-			Env{IO: IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &errOut}, Getenv: func(string) string { return "" }})
-	}()
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	pu, _ := url.Parse("http://" + addr)
+	out := filepath.Join(t.TempDir(), "case.har")
+	rc := startCapture(t, out, "--quiet")
 	// DisableCompression: the client must not ask for gzip itself.
-	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu), DisableCompression: true}, Timeout: 10 * time.Second}
-	resp, err := client.Get(upstream.URL + "/data.json")
+	resp, err := rc.Client(&http.Transport{DisableCompression: true}).Get(upstream.URL + "/data.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	time.Sleep(200 * time.Millisecond)
-	cancel()
-	if exit = <-done; exit != 0 {
-		t.Fatalf("capture exit %d: %s", exit, errOut.String())
+	if code := rc.Stop(); code != 0 {
+		t.Fatalf("capture exit %d: %s", code, rc.ErrOut.String())
 	}
 	_, flows := readAll(t, out)
 	for _, f := range flows {

@@ -72,38 +72,14 @@ func TestCaptureProxyWritesEveryFlowAndExplainsLive(t *testing.T) {
 			defer tlsSrv.Close()
 			plain := httptest.NewServer(idp())
 			defer plain.Close()
-			addr := freeAddr(t)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			var errOut syncBuffer
-			done := make(chan int, 1)
-			exit := -1
-			defer func() {
-				if exit < 0 { // a failure above: stop the capture before the directory goes
-					cancel()
-					<-done
-				}
-			}()
-			go func() {
-				done <- Main(ctx, []string{"capture", "-o", out, "--listen", addr, "--ca-dir", filepath.Join(dir, "ca"),
-					"--insecure-upstream", "--analyze"}, Env{IO: IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &errOut}, Getenv: func(string) string { return "" }})
-			}()
-			// Wait for the proxy.
-			var ca []byte
-			for i := 0; i < 100; i++ {
-				if c, err := net.Dial("tcp", addr); err == nil {
-					c.Close()
-					ca, _ = os.ReadFile(filepath.Join(dir, "ca", "idtrace-ca.pem"))
-					break
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
+			rc := startCapture(t, out, "--insecure-upstream", "--analyze")
+			errOut := rc.ErrOut
+			ca, _ := os.ReadFile(filepath.Join(dir, "ca", "idtrace-ca.pem"))
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(ca) {
 				t.Fatalf("no CA certificate after start: %s", errOut.String())
 			}
-			pu, _ := url.Parse("http://" + addr)
-			client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu), TLSClientConfig: tlsConfig(pool)}, Timeout: 10 * time.Second}
+			client := rc.Client(&http.Transport{TLSClientConfig: tlsConfig(pool)})
 			const n = 30
 			for i := 0; i < n; i++ {
 				base := plain.URL
@@ -132,9 +108,8 @@ func TestCaptureProxyWritesEveryFlowAndExplainsLive(t *testing.T) {
 			if !strings.Contains(errOut.String(), "aadsts50076") {
 				t.Fatalf("AADSTS50076 not reported during the capture; stderr:\n%s", errOut.String())
 			}
-			cancel()
-			if exit = <-done; exit != 0 {
-				t.Fatalf("capture exit %d: %s", exit, errOut.String())
+			if code := rc.Stop(); code != 0 {
+				t.Fatalf("capture exit %d: %s", code, errOut.String())
 			}
 			if _, err := os.Stat(record.JournalPath(out)); !os.IsNotExist(err) {
 				t.Fatal("the journal was left behind after a clean stop")
