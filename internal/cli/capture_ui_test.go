@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/idtrace/idtrace/internal/browser"
 )
 
 // uiChromium finds Chromium for the live-viewer test: it fails under
@@ -174,5 +176,82 @@ func TestCaptureUIFlagErrors(t *testing.T) {
 		if !strings.Contains(stderr, "--no-open") && !strings.Contains(stderr, "--ui-addr") {
 			t.Fatalf("%v: the error does not name the flag: %q", args, stderr)
 		}
+	}
+}
+
+// TestCaptureUIBrowserMode runs `idtrace capture --browser --headless --ui`
+// on a local page and reads the viewer's API (with the token from the
+// printed URL) while the capture still runs: the page's requests are there.
+func TestCaptureUIBrowserMode(t *testing.T) {
+	uiChromium(t)
+	if _, err := browser.Find(os.Getenv("IDTRACE_BROWSER")); err != nil {
+		t.Fatalf("chromium is on PATH but the capture cannot find it: %v", err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/":
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, `<!doctype html><title>p</title><script>fetch('/api/a').then(() => fetch('/api/b'))</script>`)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{}`)
+		}
+	}))
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "b.har")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, errOut syncBuffer
+	done := make(chan int, 1)
+	exit := -1
+	defer func() {
+		if exit < 0 {
+			cancel()
+			<-done
+		}
+	}()
+	go func() {
+		done <- Main(ctx, []string{"capture", "--browser", "--headless", "--url", srv.URL + "/", "--timeout", "60s", "-o", out, "--ui", "--no-open", "--quiet"},
+			Env{IO: IOStreams{In: strings.NewReader(""), Out: &stdout, ErrOut: &errOut}, Getenv: os.Getenv})
+	}()
+	urlRE := regexp.MustCompile(`http://127\.0\.0\.1:\d+/\?token=([0-9a-f]+)`)
+	var m []string
+	for i := 0; i < 200 && m == nil; i++ {
+		if m = urlRE.FindStringSubmatch(stdout.String()); m == nil {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if m == nil {
+		t.Fatalf("no viewer URL on stdout; stdout %q, stderr:\n%s", stdout.String(), errOut.String())
+	}
+	u, _ := url.Parse(m[0])
+	paths := func() string {
+		req, _ := http.NewRequest("GET", "http://"+u.Host+"/api/flows?limit=100", nil)
+		req.Header.Set("X-Idtrace-Token", m[1])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("/api/flows: %d %s", resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	var got string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if got = paths(); strings.Contains(got, srv.URL+"/api/b") {
+			break
+		}
+	}
+	for _, p := range []string{"/", "/api/a", "/api/b"} {
+		if !strings.Contains(got, `"`+srv.URL+p+`"`) {
+			t.Fatalf("the viewer does not list %s while the capture runs; /api/flows: %.2000s", p, got)
+		}
+	}
+	cancel()
+	if exit = <-done; exit != 0 {
+		t.Fatalf("capture exit %d: %s", exit, errOut.String())
 	}
 }
