@@ -103,8 +103,8 @@ stderr as soon as the requests that reveal it complete, with a status line;
 
 --ui also serves the viewer (as 'idtrace view' does) on 127.0.0.1 and opens
 it (--no-open prints the URL only): every completed request appears in its
-grid as it is recorded. The page stops with the capture; open OUT with
-'idtrace view' afterwards.
+grid as it is recorded, and the live findings in its summary. The page stops
+with the capture; open OUT with 'idtrace view' afterwards.
 
 Exit codes: 0 ok, 1 error, 2 usage.`,
 		Example: `  idtrace capture -o case.saz
@@ -292,6 +292,12 @@ func runCapture(app *App, o *CaptureOptions) error {
 	}
 
 	lv = newLiveView(app.IO.ErrOut, live, status, j)
+	if ui != nil {
+		lv.onFindings = ui.findings
+		if lv.a == nil {
+			lv.a = analyze.New(analyze.Options{})
+		}
+	}
 	lv.start()
 
 	var runErr error
@@ -449,6 +455,9 @@ type liveView struct {
 	wg      sync.WaitGroup
 	lineLen int
 	printed []analyze.Finding
+	// onFindings, when set, also receives each batch of new findings
+	// (capture --ui); the analyzer then runs even when nothing is printed.
+	onFindings func([]analyze.LiveFinding)
 }
 
 func newLiveView(w io.Writer, enabled, status bool, j *record.Journal) *liveView {
@@ -487,7 +496,7 @@ func (lv *liveView) stop() {
 }
 
 func (lv *liveView) add(f *trace.Flow) {
-	if !lv.enabled {
+	if lv.a == nil {
 		return
 	}
 	lv.mu.Lock()
@@ -495,7 +504,12 @@ func (lv *liveView) add(f *trace.Flow) {
 	lv.a.Add(f)
 	var fs []analyze.LiveFinding
 	fs, lv.mark = lv.a.NewFindings(lv.mark)
-	lv.print(fs, "")
+	if lv.enabled {
+		lv.print(fs, "")
+	}
+	if lv.onFindings != nil && len(fs) > 0 {
+		lv.onFindings(fs)
+	}
 }
 
 // finish settles the analysis and prints the findings only the whole

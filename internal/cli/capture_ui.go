@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
+	"github.com/idtrace/idtrace/internal/analyze"
 	"github.com/idtrace/idtrace/internal/index"
 	"github.com/idtrace/idtrace/internal/trace"
 	"github.com/idtrace/idtrace/internal/web"
@@ -24,6 +26,8 @@ type captureUI struct {
 	err  error
 	stop context.CancelFunc
 	done chan error
+	// found are the live analysis' findings so far.
+	found []analyze.Finding
 }
 
 // startCaptureUI creates the live index and the server and starts serving;
@@ -76,6 +80,26 @@ func (u *captureUI) add(f *trace.Flow) {
 		return
 	}
 	if err := u.srv.Publish(0, f); err != nil {
+		u.mu.Lock()
+		if u.err == nil {
+			u.err = err
+		}
+		u.mu.Unlock()
+	}
+}
+
+// findings shows the live analysis' new findings on the page (its summary
+// and the inspector of the flows they name). Sign-ins and tokens are left
+// to 'idtrace view' on the written file.
+func (u *captureUI) findings(fs []analyze.LiveFinding) {
+	u.mu.Lock()
+	for _, f := range fs {
+		u.found = append(u.found, f.Finding)
+	}
+	rep := &analyze.Report{Source: "live capture", Findings: slices.Clone(u.found),
+		Verdict: []analyze.Failure{}, Flows: []analyze.SignIn{}, Tokens: []analyze.Token{}}
+	u.mu.Unlock()
+	if err := u.srv.SetReport(0, rep); err != nil {
 		u.mu.Lock()
 		if u.err == nil {
 			u.err = err
