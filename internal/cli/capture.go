@@ -59,6 +59,13 @@ type CaptureOptions struct {
 	// so neither the journal nor the output ever holds them (live analysis
 	// still sees the flows as captured).
 	Sanitize bool
+	// UI serves the live viewer while capturing; NoOpen prints its URL
+	// without opening a browser; UIAddr is its loopback address.
+	UI     bool
+	NoOpen bool
+	UIAddr string
+	// UIReady, when set, is called with the viewer's URL (tests).
+	UIReady func(url string)
 }
 
 func newCaptureCmd(app *App) *cobra.Command {
@@ -94,9 +101,15 @@ With --analyze (default on a terminal) each sign-in finding is printed on
 stderr as soon as the requests that reveal it complete, with a status line;
 --quiet prints neither.
 
+--ui also serves the viewer (as 'idtrace view' does) on 127.0.0.1 and opens
+it (--no-open prints the URL only): every completed request appears in its
+grid as it is recorded, and the live findings in its summary. The page stops
+with the capture; open OUT with 'idtrace view' afterwards.
+
 Exit codes: 0 ok, 1 error, 2 usage.`,
 		Example: `  idtrace capture -o case.saz
   idtrace capture -o case.har --browser --url https://myapps.microsoft.com
+  idtrace capture -o case.saz --ui
   idtrace capture -o ci.har --browser --headless --url http://localhost:3000 --idle 3s --timeout 2m
   HTTPS_PROXY=http://127.0.0.1:8888 curl https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration`,
 		Args: cobra.NoArgs,
@@ -135,6 +148,9 @@ Exit codes: 0 ok, 1 error, 2 usage.`,
 	f.Int64Var(&o.MaxBody, "max-body", 0, "cap each recorded body at `BYTES` (default 100 MiB); longer ones are marked truncated")
 	f.StringVar(&o.CADir, "ca-dir", "", "proxy: the CA `DIR`ectory (default: as 'idtrace ca path')")
 	f.BoolVar(&o.Sanitize, "sanitize", false, "remove secrets from every request before it is written (see 'idtrace sanitize')")
+	f.BoolVar(&o.UI, "ui", false, "show the requests live in the viewer (a local web page) while capturing")
+	f.BoolVar(&o.NoOpen, "no-open", false, "with --ui: print the viewer's URL instead of opening the browser")
+	f.StringVar(&o.UIAddr, "ui-addr", "127.0.0.1:0", "with --ui: loopback `address` the viewer listens on")
 	f.BoolVar(&o.SystemProxy, "system-proxy", false, "proxy: point the system (Windows, macOS) at the capture while it runs")
 	return cmd
 }
@@ -168,6 +184,19 @@ func checkCaptureOptions(o *CaptureOptions) (record.Format, error) {
 			if u, err := url.Parse(o.URL); err != nil || u.Scheme == "" {
 				return "", usageErr("capture: --url %q: want an absolute URL (https://...)", o.URL)
 			}
+		}
+	}
+	if !o.UI && (o.NoOpen || (o.UIAddr != "" && o.UIAddr != "127.0.0.1:0")) {
+		return "", usageErr("capture: --no-open and --ui-addr need --ui")
+	}
+	if o.UI {
+		if o.UIAddr == "" {
+			o.UIAddr = "127.0.0.1:0"
+		}
+		if host, _, err := net.SplitHostPort(o.UIAddr); err != nil {
+			return "", usageErr("capture: --ui-addr %q: %v", o.UIAddr, err)
+		} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return "", usageErr("capture: --ui-addr %q: the viewer listens only on a loopback address (127.0.0.1, ::1, localhost)", o.UIAddr)
 		}
 	}
 	if o.Idle < 0 || o.Timeout < 0 || o.MaxBody < 0 {
@@ -210,6 +239,7 @@ func runCapture(app *App, o *CaptureOptions) error {
 	}
 	var j *record.Journal
 	var lv *liveView
+	var ui *captureUI
 	var appendErr error
 	var errOnce sync.Once
 	var red *redact.Redactor
@@ -225,6 +255,7 @@ func runCapture(app *App, o *CaptureOptions) error {
 		if err := j.Append(saved); err != nil {
 			errOnce.Do(func() { appendErr = err })
 		}
+		ui.add(saved)
 		lv.add(f)
 	}
 	var serve func(context.Context) error
@@ -244,6 +275,14 @@ func runCapture(app *App, o *CaptureOptions) error {
 		return fmt.Errorf("capture: %w", err)
 	}
 
+	if o.UI {
+		if ui, err = startCaptureUI(app, o, say); err != nil {
+			j.Close()
+			os.Remove(jpath)
+			return err
+		}
+	}
+
 	ctx, stop := signal.NotifyContext(app.Ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if o.Timeout > 0 {
@@ -253,6 +292,12 @@ func runCapture(app *App, o *CaptureOptions) error {
 	}
 
 	lv = newLiveView(app.IO.ErrOut, live, status, j)
+	if ui != nil {
+		lv.onFindings = ui.findings
+		if lv.a == nil {
+			lv.a = analyze.New(analyze.Options{})
+		}
+	}
 	lv.start()
 
 	var runErr error
@@ -262,6 +307,7 @@ func runCapture(app *App, o *CaptureOptions) error {
 		runErr = serve(ctx)
 	}
 	lv.stop()
+	uiErr := ui.close()
 	if err := j.Close(); err != nil && appendErr == nil {
 		appendErr = err
 	}
@@ -274,6 +320,9 @@ func runCapture(app *App, o *CaptureOptions) error {
 		return fmt.Errorf("capture: writing %s failed (the journal %s is kept; 'idtrace recover' writes it): %w", o.Out, jpath, ferr)
 	}
 	say("idtrace: wrote %d requests to %s\n", res.Flows, o.Out)
+	if uiErr != nil {
+		say("idtrace: warning: the live viewer missed requests (%v); 'idtrace view %s' shows them all\n", uiErr, o.Out)
+	}
 	if red != nil {
 		say("idtrace: sanitized: %s\n", summary(red.Counts()))
 	}
@@ -406,6 +455,9 @@ type liveView struct {
 	wg      sync.WaitGroup
 	lineLen int
 	printed []analyze.Finding
+	// onFindings, when set, also receives each batch of new findings
+	// (capture --ui); the analyzer then runs even when nothing is printed.
+	onFindings func([]analyze.LiveFinding)
 }
 
 func newLiveView(w io.Writer, enabled, status bool, j *record.Journal) *liveView {
@@ -444,7 +496,7 @@ func (lv *liveView) stop() {
 }
 
 func (lv *liveView) add(f *trace.Flow) {
-	if !lv.enabled {
+	if lv.a == nil {
 		return
 	}
 	lv.mu.Lock()
@@ -452,7 +504,12 @@ func (lv *liveView) add(f *trace.Flow) {
 	lv.a.Add(f)
 	var fs []analyze.LiveFinding
 	fs, lv.mark = lv.a.NewFindings(lv.mark)
-	lv.print(fs, "")
+	if lv.enabled {
+		lv.print(fs, "")
+	}
+	if lv.onFindings != nil && len(fs) > 0 {
+		lv.onFindings(fs)
+	}
 }
 
 // finish settles the analysis and prints the findings only the whole

@@ -61,6 +61,8 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) {
 		Traces []TraceInfo `json:"traces"`
 		Diff   bool        `json:"diff"`
 	}{Diff: s.opts.Diff != nil}
+	s.repMu.RLock()
+	defer s.repMu.RUnlock()
 	for i, t := range s.opts.Traces {
 		m := t.Index.Meta()
 		ti := TraceInfo{Index: i, Name: t.Name, Flows: t.Index.Len(), Format: m.Format, Creator: strings.TrimSpace(m.Creator.Name + " " + m.Creator.Version)}

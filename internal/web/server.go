@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/idtrace/idtrace/internal/analyze"
@@ -66,6 +67,9 @@ type Server struct {
 	hosts  map[string]bool
 	srv    *http.Server
 	events *broker
+	// repMu guards the traces' Report fields, which SetReport replaces
+	// while the server runs (live capture).
+	repMu sync.RWMutex
 }
 
 // ErrNotLoopback is returned by New for a listen address off the loopback interface.
@@ -223,5 +227,8 @@ func (s *Server) traceParam(r *http.Request) (*Trace, int, error) {
 	if err != nil || i < 0 || i >= len(s.opts.Traces) {
 		return nil, 0, fmt.Errorf("t=%q: want 0..%d", v, len(s.opts.Traces)-1)
 	}
-	return s.opts.Traces[i], i, nil
+	s.repMu.RLock()
+	t := *s.opts.Traces[i] // a copy: SetReport may replace the report meanwhile
+	s.repMu.RUnlock()
+	return &t, i, nil
 }

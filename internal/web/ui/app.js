@@ -294,6 +294,11 @@ async function start() {
         state.knownFlows = d.flows[state.t];
         if (!first) { summary(); reload(true); }
       }
+      // A live capture's findings change without new flows: refresh the counts.
+      api('/api/info').then(fresh => {
+        fresh.traces.forEach((t, i) => { if (info.traces[i]) Object.assign(info.traces[i], t); });
+        summary();
+      }).catch(() => {});
     });
   }
 }
