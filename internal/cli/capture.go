@@ -319,7 +319,7 @@ func runCapture(app *App, o *CaptureOptions) error {
 	if ferr != nil {
 		return fmt.Errorf("capture: writing %s failed (the journal %s is kept; 'idtrace recover' writes it): %w", o.Out, jpath, ferr)
 	}
-	say("idtrace: wrote %d requests to %s\n", res.Flows, o.Out)
+	say("idtrace: wrote %s to %s\n", count(res.Flows, "request"), o.Out)
 	if uiErr != nil {
 		say("idtrace: warning: the live viewer missed requests (%v); 'idtrace view %s' shows them all\n", uiErr, o.Out)
 	}
@@ -537,7 +537,7 @@ func (lv *liveView) finish() {
 	lv.print(rest, " (at the end)")
 	lv.clearStatus()
 	st := lv.j.Stats()
-	fmt.Fprintf(lv.w, "idtrace: %d requests, %d errors, %s, %d sign-ins, %d findings\n", st.Flows, st.Errors, humanBytes(st.Bytes), len(rep.Flows), len(rep.Findings))
+	fmt.Fprintf(lv.w, "idtrace: %s, %s, %s, %s, %s\n", count(st.Flows, "request"), count(st.Errors, "error"), humanBytes(st.Bytes), count(len(rep.Flows), "sign-in"), count(len(rep.Findings), "finding"))
 }
 
 func findingKey(f analyze.Finding) string {
@@ -581,7 +581,7 @@ func (lv *liveView) drawStatus() {
 	if secs > 0 {
 		rate = float64(st.Flows) / secs
 	}
-	line := fmt.Sprintf("%d requests, %d errors, %s, %.1f req/s, %d sign-ins", st.Flows, st.Errors, humanBytes(st.Bytes), rate, lv.a.SignIns())
+	line := fmt.Sprintf("%s, %s, %s, %.1f req/s, %s", count(st.Flows, "request"), count(st.Errors, "error"), humanBytes(st.Bytes), rate, count(lv.a.SignIns(), "sign-in"))
 	pad := ""
 	if n := lv.lineLen - len(line); n > 0 {
 		pad = strings.Repeat(" ", n)

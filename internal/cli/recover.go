@@ -59,6 +59,6 @@ func runRecover(app *App, o *RecoverOptions) error {
 	if res.Torn != "" {
 		fmt.Fprintf(app.IO.ErrOut, "idtrace: the last record was cut by the crash and is left out (%s)\n", res.Torn)
 	}
-	fmt.Fprintf(app.IO.ErrOut, "idtrace: recovered %d requests into %s\n", res.Flows, out)
+	fmt.Fprintf(app.IO.ErrOut, "idtrace: recovered %s into %s\n", count(res.Flows, "request"), out)
 	return nil
 }
