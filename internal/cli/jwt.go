@@ -40,7 +40,8 @@ that is an array. Payloads that are not JSON (RFC 7515 allows any bytes) are
 shown as text or base64url.
 
 The signature verdict is one of: verified (with which key), invalid (why:
-altered or wrong key, malformed encoding, unsigned, ...) or not checked (why:
+altered or wrong key, malformed encoding, ...), unsigned (alg "none" or no
+signature part: anyone could have written it, keys or not) or not checked (why:
 no keys, shared secret not given, unsupported algorithm or critical header,
 encrypted, Graph nonce token). An encrypted token (JWE) is decrypted with --key (the recipient's private key)
 or an oct key in --jwks ("dir", AES key wrap); a signed token inside is then
@@ -156,7 +157,7 @@ func runJWT(app *App, arg string, opts JWTOptions) error {
 func writeJWTText(b *strings.Builder, r *analyze.JWTReport) {
 	fmt.Fprintf(b, "Kind:      %s\n", r.Kind)
 	fmt.Fprintf(b, "Header:    %s\n", r.Header)
-	fmt.Fprintf(b, "Signature: %s\n", analyze.VerdictText(r.Verified, r.VerifyDetail))
+	fmt.Fprintf(b, "Signature: %s\n", analyze.SignatureText(r.Verified, r.Unsigned, r.VerifyDetail))
 	switch {
 	case r.Nested:
 		b.WriteString("Encrypted: decrypted with --key; a signed token was inside, shown here\n")
