@@ -50,7 +50,11 @@ explained and verified. Times are checked with --skew of allowance
 is named as such and its refresh_token is masked, as are other credentials
 inside tokens.
 
-The token is what you asked to see: it is printed decoded, never sent anywhere.`,
+The token is what you asked to see: it is printed decoded, never sent anywhere.
+
+Exit codes: 0 decoded (whatever the signature verdict: read it in the output),
+1 error (no token found, unreadable file, bad --jwks or --key), 2 usage (bad
+flag value such as --at or --skew).`,
 		Example: `  idtrace jwt eyJ0eXAiOiJKV1Qi...
   pbpaste | idtrace jwt --format json -
   idtrace jwt --jwks keys.json --at 2024-05-01T10:00:00Z token.txt`,

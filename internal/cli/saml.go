@@ -52,7 +52,11 @@ message carries is "not checked": that proves integrity, not origin.
 --audience (or --sp-entity-id) names the SP the assertion must be for.
 --key FILE (the SP's RSA private key, PEM or DER) decrypts encrypted
 assertions, shows them and checks their own signatures; it is read locally
-and never printed.`,
+and never printed.
+
+Exit codes: 0 decoded (whatever the signature verdict: read it in the output),
+1 error (no SAML message found, unreadable file, bad --metadata, --cert or
+--key), 2 usage (bad flag value such as --at or --skew).`,
 		Example: `  idtrace saml 'https://idp.example/sso?SAMLRequest=fZJ...'
   idtrace saml --format json response.b64`,
 		Args: exactArgs(1),
