@@ -29,8 +29,10 @@ type JWTReport struct {
 	Verified     *bool  `json:"verified"`
 	Verdict      string `json:"verdict"`
 	VerifyDetail string `json:"verify_detail,omitempty"`
-	Kind         string `json:"kind"`
-	Encrypted    bool   `json:"encrypted,omitempty"`
+	// Unsigned is set when the token has no signature (Verdict "unsigned").
+	Unsigned  bool   `json:"-"`
+	Kind      string `json:"kind"`
+	Encrypted bool   `json:"encrypted,omitempty"`
 	// Payload is a payload that is not a JSON object (RFC 7515 allows any
 	// bytes): as text when it is UTF-8, else as base64url.
 	Payload string `json:"payload,omitempty"`
@@ -109,8 +111,8 @@ func ExplainJWTWith(raw string, keys *jwt.KeySet, at time.Time, skew time.Durati
 		}
 	}
 	v := jwt.Verify(tok, keys)
-	r.Verified, r.VerifyDetail = v.Verified, v.Reason
-	r.Verdict = VerdictWord(r.Verified)
+	r.Verified, r.VerifyDetail, r.Unsigned = v.Verified, v.Reason, v.Unsigned
+	r.Verdict = SignatureWord(r.Verified, r.Unsigned)
 	return r, nil
 }
 
@@ -154,11 +156,13 @@ type SAMLReport struct {
 	// Verified is true/false when checked against trusted certificates
 	// (--metadata, --cert), null otherwise; Verdict says it in words (see
 	// VerdictText), VerifyDetail why.
-	Verified     *bool    `json:"verified"`
-	Verdict      string   `json:"verdict"`
-	VerifyDetail string   `json:"verify_detail,omitempty"`
-	Problems     []string `json:"problems,omitempty"`
-	Issues       []string `json:"issues,omitempty"`
+	Verified     *bool  `json:"verified"`
+	Verdict      string `json:"verdict"`
+	VerifyDetail string `json:"verify_detail,omitempty"`
+	// Unsigned is set when the message has no signature (Verdict "unsigned").
+	Unsigned bool     `json:"-"`
+	Problems []string `json:"problems,omitempty"`
+	Issues   []string `json:"issues,omitempty"`
 }
 
 // ExplainSAML decodes a SAML message given as XML, as a POST-binding base64
@@ -257,7 +261,8 @@ func ExplainSAMLWith(input string, o SAMLExplainOptions) (*SAMLReport, error) {
 	}
 	a.finishSAML()
 	r := &SAMLReport{Binding: binding, Message: a.rep.Tokens[0].Claims, Problems: m.Problems,
-		Verified: a.rep.Tokens[0].Verified, Verdict: VerdictWord(a.rep.Tokens[0].Verified), VerifyDetail: a.rep.Tokens[0].VerifyDetail}
+		Verified: a.rep.Tokens[0].Verified, Verdict: SignatureWord(a.rep.Tokens[0].Verified, a.rep.Tokens[0].Unsigned), VerifyDetail: a.rep.Tokens[0].VerifyDetail,
+		Unsigned: a.rep.Tokens[0].Unsigned}
 	for _, f := range a.rep.Findings {
 		r.Issues = append(r.Issues, f.Code+": "+f.Detail)
 	}

@@ -203,10 +203,13 @@ type Token struct {
 	// Verified is true/false when the signature was checked, null when it
 	// could not be (no key in the trace and none given).
 	Verified *bool `json:"verified"`
-	// Verdict is Verified in words: "verified", "invalid" or "not checked"
+	// Verdict is Verified in words: "verified", "invalid", "not checked" or "unsigned"
 	// (see VerdictText); VerifyDetail says why.
 	Verdict      string `json:"verdict"`
 	VerifyDetail string `json:"verify_detail,omitempty"`
+	// Unsigned is set when the token has no signature at all (alg "none",
+	// a SAML response without one): Verdict is then "unsigned".
+	Unsigned bool `json:"-"`
 	// KeyID is the key that verified it (or the one it names).
 	KeyID string `json:"kid,omitempty"`
 	// Issues are time problems relative to the carrying request's time.

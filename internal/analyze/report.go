@@ -407,7 +407,7 @@ func (w *writer) tokens(r *Report) {
 		return
 	}
 	for i, t := range r.Tokens {
-		ver := "signature " + VerdictText(t.Verified, t.VerifyDetail)
+		ver := "signature " + SignatureText(t.Verified, t.Unsigned, t.VerifyDetail)
 		head := fmt.Sprintf("[%d] %s %s at flow #%d %s, seen %d× — %s", i, t.Kind, t.Fingerprint, t.FlowID, t.Where, t.Seen, ver)
 		if w.md {
 			fmt.Fprintf(&w.b, "- %s\n\n", w.t(head))

@@ -314,8 +314,8 @@ func (a *Analyzer) samlToken(f *trace.Flow, s *signin, m *saml.Message, kind, wh
 		}
 	} else if len(xmlb) > 0 && kind == "saml_response" {
 		f := false
-		a.rep.Tokens[idx].Verified = &f
-		a.rep.Tokens[idx].VerifyDetail = "unsigned: neither the response nor its assertions carry a signature"
+		a.rep.Tokens[idx].Verified, a.rep.Tokens[idx].Unsigned = &f, true
+		a.rep.Tokens[idx].VerifyDetail = "neither the response nor its assertions carry a signature"
 		s.fail("unsigned SAML response")
 		a.finding(s, Finding{Severity: SeverityError, Code: "saml_unsigned", Title: "Unsigned SAML response",
 			Detail: fmt.Sprintf("SAML response %s carries no signature on the response or its assertions.", m.ID),

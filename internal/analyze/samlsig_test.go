@@ -100,7 +100,7 @@ func TestSAMLSignatures(t *testing.T) {
 			if tok.Verified != nil {
 				got = map[bool]string{true: "true", false: "false"}[*tok.Verified]
 			}
-			if got != tt.want || !strings.Contains(tok.VerifyDetail, tt.reason) {
+			if got != tt.want || !strings.Contains(tok.Verdict+" "+tok.VerifyDetail, tt.reason) {
 				t.Errorf("verified %s (%s), want %s with %q", got, tok.VerifyDetail, tt.want, tt.reason)
 			}
 			if len(r.Flows) != 1 || r.Flows[0].User == "" {

@@ -398,7 +398,7 @@ func (a *Analyzer) verify(t *Token) {
 		return
 	}
 	v := jwt.Verify(tok, a.keys)
-	t.Verified = v.Verified
+	t.Verified, t.Unsigned = v.Verified, v.Unsigned
 	t.KeyID = v.KeyID
 	t.VerifyDetail = v.Reason
 	if v.Verified == nil && t.VerifyDetail == "" {

@@ -3,12 +3,15 @@ package analyze
 import "time"
 
 // The signature verdict vocabulary, shared by every report format and by
-// `idtrace jwt` and `idtrace saml`: the same three words as
-// saml.Verdict and jwt.Verdict.
+// `idtrace jwt` and `idtrace saml`: the words of saml.Verdict and
+// jwt.Verdict. "unsigned" is a message that carries no signature at all
+// (a JWT with alg "none", a SAML response without one): never verified,
+// whatever keys are given.
 const (
 	VerdictVerified   = "verified"
 	VerdictInvalid    = "invalid"
 	VerdictNotChecked = "not checked"
+	VerdictUnsigned   = "unsigned"
 )
 
 // DefaultSkew is the clock skew allowed when none is given (--skew), for
@@ -37,9 +40,27 @@ func VerdictText(v *bool, why string) string {
 	return VerdictWord(v) + " (" + why + ")"
 }
 
+// SignatureWord is VerdictWord, or "unsigned" for a message without a
+// signature.
+func SignatureWord(v *bool, unsigned bool) string {
+	if unsigned {
+		return VerdictUnsigned
+	}
+	return VerdictWord(v)
+}
+
+// SignatureText is VerdictText, with "unsigned" for a message without a
+// signature: `unsigned (alg "none": anyone could have written it)`.
+func SignatureText(v *bool, unsigned bool, why string) string {
+	if why == "" {
+		return SignatureWord(v, unsigned)
+	}
+	return SignatureWord(v, unsigned) + " (" + why + ")"
+}
+
 // setVerdicts fills the Verdict word of every token from Verified.
 func (r *Report) setVerdicts() {
 	for i := range r.Tokens {
-		r.Tokens[i].Verdict = VerdictWord(r.Tokens[i].Verified)
+		r.Tokens[i].Verdict = SignatureWord(r.Tokens[i].Verified, r.Tokens[i].Unsigned)
 	}
 }

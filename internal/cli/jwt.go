@@ -40,7 +40,8 @@ that is an array. Payloads that are not JSON (RFC 7515 allows any bytes) are
 shown as text or base64url.
 
 The signature verdict is one of: verified (with which key), invalid (why:
-altered or wrong key, malformed encoding, unsigned, ...) or not checked (why:
+altered or wrong key, malformed encoding, ...), unsigned (alg "none" or no
+signature part: anyone could have written it, keys or not) or not checked (why:
 no keys, shared secret not given, unsupported algorithm or critical header,
 encrypted, Graph nonce token). An encrypted token (JWE) is decrypted with --key (the recipient's private key)
 or an oct key in --jwks ("dir", AES key wrap); a signed token inside is then
@@ -49,7 +50,11 @@ explained and verified. Times are checked with --skew of allowance
 is named as such and its refresh_token is masked, as are other credentials
 inside tokens.
 
-The token is what you asked to see: it is printed decoded, never sent anywhere.`,
+The token is what you asked to see: it is printed decoded, never sent anywhere.
+
+Exit codes: 0 decoded (whatever the signature verdict: read it in the output),
+1 error (no token found, unreadable file, bad --jwks or --key), 2 usage (bad
+flag value such as --at or --skew).`,
 		Example: `  idtrace jwt eyJ0eXAiOiJKV1Qi...
   pbpaste | idtrace jwt --format json -
   idtrace jwt --jwks keys.json --at 2024-05-01T10:00:00Z token.txt`,
@@ -156,7 +161,7 @@ func runJWT(app *App, arg string, opts JWTOptions) error {
 func writeJWTText(b *strings.Builder, r *analyze.JWTReport) {
 	fmt.Fprintf(b, "Kind:      %s\n", r.Kind)
 	fmt.Fprintf(b, "Header:    %s\n", r.Header)
-	fmt.Fprintf(b, "Signature: %s\n", analyze.VerdictText(r.Verified, r.VerifyDetail))
+	fmt.Fprintf(b, "Signature: %s\n", analyze.SignatureText(r.Verified, r.Unsigned, r.VerifyDetail))
 	switch {
 	case r.Nested:
 		b.WriteString("Encrypted: decrypted with --key; a signed token was inside, shown here\n")

@@ -3,6 +3,7 @@ package cli
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -116,5 +117,54 @@ func TestJWTRealSamples(t *testing.T) {
 	}
 	if explained < len(doc.Explained)/2 {
 		t.Errorf("only %d of %d claims explained", explained, len(doc.Explained))
+	}
+}
+
+// TestJWTUnsigned: a token with alg "none" is "unsigned" in every format,
+// with or without keys, and never "verified"; analyze says the same in text,
+// Markdown and JSON.
+func TestJWTUnsigned(t *testing.T) {
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	none := enc(`{"alg":"none","typ":"JWT"}`) + "." + enc(`{"aud":"api://x","iss":"https://sts.example/","sub":"s1","exp":1999999999}`) + "."
+	_, jwks := signed(t, map[string]any{"sub": "other"})
+	for _, keys := range [][]string{nil, {"--jwks", jwks}, {"--secret", "s3cret"}} {
+		args := append(append([]string{"jwt"}, keys...), none)
+		code, out, errOut := run(t, "", args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", keys, code, errOut)
+		}
+		if !strings.Contains(out, "Signature: unsigned (alg \"none\"") || strings.Contains(out, "verified") {
+			t.Errorf("jwt %v: text output's signature line is not \"unsigned\":\n%s", keys, out)
+		}
+		code, out, errOut = run(t, "", append(append([]string{"jwt", "--format", "json"}, keys...), none)...)
+		if code != 0 {
+			t.Fatalf("%v json: exit %d: %s", keys, code, errOut)
+		}
+		var rep struct {
+			Verified *bool  `json:"verified"`
+			Verdict  string `json:"verdict"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.Verdict != "unsigned" || rep.Verified == nil || *rep.Verified {
+			t.Errorf("jwt --format json %v: verdict %q verified %v, want unsigned and false", keys, rep.Verdict, rep.Verified)
+		}
+	}
+
+	entry := `{"startedDateTime":"2026-01-02T03:04:05.000Z","time":10,"request":{"method":"GET","url":"https://api.example/v1/me","httpVersion":"HTTP/1.1","headers":[{"name":"Authorization","value":"Bearer ` + none + `"}],"queryString":[],"cookies":[],"headersSize":-1,"bodySize":0},"response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","headers":[],"cookies":[],"content":{"size":0,"mimeType":"text/plain"},"redirectURL":"","headersSize":-1,"bodySize":0},"cache":{},"timings":{"send":1,"wait":8,"receive":1}}`
+	p := filepath.Join(t.TempDir(), "none.har")
+	if err := os.WriteFile(p, []byte(`{"log":{"version":"1.2","creator":{"name":"t","version":"1"},"entries":[`+entry+`]}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"text", "md"} {
+		_, out, errOut := run(t, "", "analyze", "--format", format, p)
+		if !strings.Contains(out, "signature unsigned (") || strings.Contains(out, "signature verified") {
+			t.Errorf("analyze --format %s: no \"signature unsigned\" for the alg none token:\n%s%s", format, out, errOut)
+		}
+	}
+	_, out, _ := run(t, "", "analyze", "--format", "json", p)
+	if !strings.Contains(out, `"verdict": "unsigned"`) {
+		t.Errorf("analyze --format json: no \"verdict\": \"unsigned\" for the alg none token")
 	}
 }

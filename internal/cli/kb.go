@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +35,15 @@ type KBUpdateOptions struct {
 	File string
 	// DryRun reports the changes without writing the user's list.
 	DryRun bool
+	// Yes saves without asking even when the update removes more than a
+	// tenth of the list in use.
+	Yes bool
+}
+
+// KBResetOptions are the options of `idtrace kb reset`.
+type KBResetOptions struct {
+	// Builtin goes back to the built-in list, dropping the saved previous list too.
+	Builtin bool
 }
 
 func newKBCmd(app *App) *cobra.Command {
@@ -91,11 +101,21 @@ the user's app list, which idtrace then uses instead of the built-in one:
 
   ` + userAppsPathHelp() + `
 
+It compares the file with the list in use (a saved one, else the built-in
+one) and names the apps it would remove. When it would remove more than a
+tenth of that list (the wrong file, a truncated download), it asks on a
+terminal, and otherwise saves nothing unless --yes is given.
+
 A malformed row stops the update with its line and column; nothing is written.
-'idtrace kb reset' removes the saved list.`,
+The list it replaces is kept: 'idtrace kb reset' goes back to it ('kb reset
+--builtin' to the built-in list).
+
+Exit codes: 0 ok (or nothing saved after "no"), 1 error (unreadable or
+malformed file), 2 usage (it would remove more than a tenth without --yes).`,
 		Example: `  curl -sLO https://raw.githubusercontent.com/merill/microsoft-info/main/_info/MicrosoftApps.csv
   idtrace kb update MicrosoftApps.csv
-  idtrace kb update --dry-run MicrosoftApps.csv`,
+  idtrace kb update --dry-run MicrosoftApps.csv
+  idtrace kb update --yes MicrosoftApps.csv`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			uopts.File = args[0]
@@ -103,15 +123,26 @@ A malformed row stops the update with its line and column; nothing is written.
 		},
 	}
 	update.Flags().BoolVar(&uopts.DryRun, "dry-run", false, "report the changes without saving")
+	update.Flags().BoolVarP(&uopts.Yes, "yes", "y", false, "save without asking, even when it removes more than a tenth of the list")
 	cmd.AddCommand(update)
-	cmd.AddCommand(&cobra.Command{
+	ropts := KBResetOptions{}
+	reset := &cobra.Command{
 		Use:   "reset",
-		Short: "Remove the saved app list and go back to the built-in one",
-		Args:  exactArgs(0),
+		Short: "Go back to the app list used before the last update",
+		Long: `reset undoes the last 'idtrace kb update': it restores the list that update
+replaced (the built-in list if there was none saved). --builtin goes back to
+the built-in list and drops every saved list.
+
+Exit codes: 0 ok, 1 error, 2 usage.`,
+		Example: `  idtrace kb reset
+  idtrace kb reset --builtin`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runKBReset(app)
+			return runKBReset(app, ropts)
 		},
-	})
+	}
+	reset.Flags().BoolVar(&ropts.Builtin, "builtin", false, "go back to the built-in list, dropping every saved list")
+	cmd.AddCommand(reset)
 	return cmd
 }
 
@@ -250,6 +281,8 @@ func oneLine(s string) string {
 // appDiff counts how apps differs from base, by app ID.
 type appDiff struct {
 	Added, Removed, Changed, Same int
+	// removedApps are the removed apps, in base's order.
+	removedApps []kb.App
 }
 
 func diffApps(base, apps []kb.App) appDiff {
@@ -276,9 +309,11 @@ func diffApps(base, apps []kb.App) appDiff {
 			d.Same++
 		}
 	}
-	for id := range old {
-		if !seen[id] {
+	for _, a := range base {
+		if !seen[a.AppID] {
+			seen[a.AppID] = true
 			d.Removed++
+			d.removedApps = append(d.removedApps, a)
 		}
 	}
 	return d
@@ -308,7 +343,11 @@ func runKBUpdate(app *App, opts KBUpdateOptions) error {
 	if len(apps) == 0 {
 		return fmt.Errorf("%s: no apps in the file; the app list was not changed", name)
 	}
-	base, err := kb.EmbeddedApps()
+	p, err := kb.UserAppsPath()
+	if err != nil {
+		return err
+	}
+	base, what, err := appsInUse(p)
 	if err != nil {
 		return err
 	}
@@ -325,26 +364,71 @@ func runKBUpdate(app *App, opts KBUpdateOptions) error {
 	if dups := len(apps) - len(ids); dups > 0 {
 		fmt.Fprintf(w, ", %d repeated app IDs: first row wins", dups)
 	}
-	fmt.Fprintf(w, ")\ncompared with the built-in list of %d: %d added, %d removed, %d changed, %d unchanged\n",
-		len(base), d.Added, d.Removed, d.Changed, d.Same)
+	fmt.Fprintf(w, ")\ncompared with the %s of %d: %d added, %d removed, %d changed, %d unchanged\n",
+		what, len(base), d.Added, d.Removed, d.Changed, d.Same)
+	const shown = 10
+	for i, a := range d.removedApps {
+		if i == shown {
+			fmt.Fprintf(w, "  … and %d more removed\n", len(d.removedApps)-shown)
+			break
+		}
+		fmt.Fprintf(w, "  - %s  %s\n", a.AppID, oneLine(a.Name))
+	}
 	if opts.DryRun {
 		fmt.Fprintln(w, "dry run: nothing saved")
 		return nil
 	}
-	p, err := kb.UserAppsPath()
+	if d.Removed*10 > len(base) && !opts.Yes {
+		msg := fmt.Sprintf("%s would remove %d of the %d apps of the %s (more than a tenth)", name, d.Removed, len(base), what)
+		if !app.IO.InTTY || opts.File == "-" {
+			return usageErr("kb update: %s: check the file, or run again with --yes to save it anyway", msg)
+		}
+		fmt.Fprintf(app.IO.ErrOut, "%s. Save it anyway? [y/N] ", msg)
+		ans, _ := bufio.NewReader(app.IO.In).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(ans)); a != "y" && a != "yes" {
+			fmt.Fprintln(w, "nothing saved")
+			return nil
+		}
+	}
+	prev, err := kb.PreviousAppsPath()
 	if err != nil {
 		return err
 	}
-	if err := writeUserApps(p, apps); err != nil {
+	if err := writeUserApps(p, prev, apps); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "saved to %s; idtrace now uses it instead of the built-in list ('idtrace kb reset' to undo)\n", p)
+	fmt.Fprintf(w, "saved to %s; idtrace now uses it instead of the %s ('idtrace kb reset' goes back to it)\n", p, what)
 	return nil
 }
 
-// writeUserApps writes apps to path atomically: a private temp file in a
-// 0700 directory, then a rename.
-func writeUserApps(path string, apps []kb.App) error {
+// appsInUse reads the user's saved list at p, else the built-in one, and
+// says which it is.
+func appsInUse(p string) ([]kb.App, string, error) {
+	f, err := os.Open(p)
+	if errors.Is(err, os.ErrNotExist) {
+		base, err := kb.EmbeddedApps()
+		return base, "built-in list", err
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.Close()
+	apps, err := kb.LoadApps(f)
+	if err != nil {
+		var ie *trace.InputError
+		if errors.As(err, &ie) && ie.File == "" {
+			ie.File = p
+		}
+		return nil, "", fmt.Errorf("the saved app list: %w ('idtrace kb reset --builtin' drops it)", err)
+	}
+	return apps, "saved list", nil
+}
+
+// writeUserApps writes apps to path atomically (a private temp file in a
+// 0700 directory, then a rename), first moving the list it replaces to prev;
+// with no list at path, it removes prev (the previous list is then the
+// built-in one).
+func writeUserApps(path, prev string, apps []kb.App) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -360,28 +444,66 @@ func writeUserApps(path string, apps []kb.App) error {
 	}
 	if err := kb.WriteApps(tmp, apps); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
+	err = os.Rename(path, prev)
+	if errors.Is(err, os.ErrNotExist) {
+		err = os.Remove(prev)
+		if errors.Is(err, os.ErrNotExist) {
+			err = nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("keep the previous list: %w", err)
+	}
 	return os.Rename(tmp.Name(), path)
 }
 
-func runKBReset(app *App) error {
+func runKBReset(app *App, opts KBResetOptions) error {
 	p, err := kb.UserAppsPath()
 	if err != nil {
 		return err
 	}
-	err = os.Remove(p)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		fmt.Fprintf(app.IO.Out, "no saved app list at %s; the built-in list is in use\n", p)
-		return nil
-	case err != nil:
+	prev, err := kb.PreviousAppsPath()
+	if err != nil {
 		return err
 	}
+	if !opts.Builtin {
+		if _, err := os.Stat(prev); err == nil {
+			f, err := os.Open(prev)
+			if err != nil {
+				return err
+			}
+			apps, err := kb.LoadApps(f)
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("%s: %w ('idtrace kb reset --builtin' drops it)", prev, err)
+			}
+			if err := os.Rename(prev, p); err != nil {
+				return err
+			}
+			kb.SetAppOverride(apps)
+			fmt.Fprintf(app.IO.Out, "restored the list of %d apps in use before the last update (%s); 'idtrace kb reset' again goes back to the built-in list\n", len(apps), p)
+			return nil
+		}
+	}
+	removed := false
+	for _, f := range []string{p, prev} {
+		switch err := os.Remove(f); {
+		case err == nil:
+			removed = true
+		case !errors.Is(err, os.ErrNotExist):
+			return err
+		}
+	}
 	kb.SetAppOverride(nil)
+	if !removed {
+		fmt.Fprintf(app.IO.Out, "no saved app list at %s; the built-in list is in use\n", p)
+		return nil
+	}
 	fmt.Fprintf(app.IO.Out, "removed %s; the built-in list is in use\n", p)
 	return nil
 }

@@ -111,7 +111,18 @@ func TestKBUpdate(t *testing.T) {
 	if _, err := os.Stat(p); !os.IsNotExist(err) {
 		t.Fatalf("dry run wrote %s", p)
 	}
+	// It would remove almost the whole built-in list: not saved without --yes.
 	code, out, errOut = kbRun(t, "", "kb", "update", in)
+	if code != 2 || !strings.Contains(errOut, "would remove 4427 of the 4428 apps of the built-in list") || !strings.Contains(errOut, "--yes") {
+		t.Fatalf("update without --yes: exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "Microsoft Graph") || !strings.Contains(out, "more removed") {
+		t.Errorf("update does not name the apps it would remove:\n%s", out)
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Fatalf("update without --yes wrote %s", p)
+	}
+	code, out, errOut = kbRun(t, "", "kb", "update", "--yes", in)
 	if code != 0 || !strings.Contains(out, "1 verified, 1 unverified") || !strings.Contains(out, "removed") {
 		t.Fatalf("update: exit %d\n%s%s", code, out, errOut)
 	}
@@ -207,5 +218,129 @@ func TestKBShowEntries(t *testing.T) {
 	var rows []kbErrorJSON
 	if code != 0 || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 1 || rows[0].Name != "InvalidReplyTo" || rows[0].Action == "" {
 		t.Errorf("kb errors --json 50011: exit %d, %q", code, out)
+	}
+}
+
+// graphID is Microsoft Graph's app ID, among the first built-in apps.
+const graphID = "00000003-0000-0000-c000-000000000000"
+
+// writeCSV writes a MicrosoftApps.csv-shaped file of the first n built-in
+// apps, Microsoft Graph renamed to name.
+func writeCSV(t *testing.T, n int, name string) string {
+	t.Helper()
+	base, err := kb.EmbeddedApps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps := base[:n]
+	for i := range apps {
+		if apps[i].AppID == graphID {
+			apps[i].Name = name
+		}
+	}
+	var b bytes.Buffer
+	if err := kb.WriteApps(&b, apps); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "apps.csv")
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestKBUpdateKeepsPrevious: a small change saves without asking; reset
+// goes back to the list the last update replaced, then to the built-in one.
+func TestKBUpdateKeepsPrevious(t *testing.T) {
+	p := kbHome(t)
+	base, err := kb.EmbeddedApps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := graphID
+	builtin, _ := kb.LookupApp(id)
+	// Less than a tenth removed: saved without --yes.
+	n := len(base) - len(base)/20
+	first := writeCSV(t, n, "First Name")
+	if code, out, errOut := kbRun(t, "", "kb", "update", first); code != 0 {
+		t.Fatalf("update first: exit %d\n%s%s", code, out, errOut)
+	}
+	second := writeCSV(t, n, "Second Name")
+	code, out, errOut := kbRun(t, "", "kb", "update", second)
+	if code != 0 || !strings.Contains(out, "compared with the saved list of") || !strings.Contains(out, "0 removed, 1 changed") {
+		t.Fatalf("update second: exit %d\n%s%s", code, out, errOut)
+	}
+	lookup := func() string {
+		t.Helper()
+		kb.SetAppOverride(nil)
+		if err := kb.LoadUserApps(); err != nil {
+			t.Fatal(err)
+		}
+		a, _ := kb.LookupApp(id)
+		return a.Name
+	}
+	if got := lookup(); got != "Second Name" {
+		t.Fatalf("after two updates: app %s is %q, want Second Name", id, got)
+	}
+	if code, out, _ := kbRun(t, "", "kb", "reset"); code != 0 || !strings.Contains(out, "restored") {
+		t.Fatalf("reset: exit %d: %s", code, out)
+	}
+	if got := lookup(); got != "First Name" {
+		t.Errorf("after reset: app %s is %q, want First Name (the list before the last update)", id, got)
+	}
+	if code, out, _ := kbRun(t, "", "kb", "reset"); code != 0 || !strings.Contains(out, "built-in list is in use") {
+		t.Fatalf("second reset: exit %d: %s", code, out)
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Errorf("second reset left %s", p)
+	}
+	if got := lookup(); got != builtin.Name {
+		t.Errorf("after the second reset: app %s is %q, want the built-in name", id, got)
+	}
+
+	// A saved list much shorter than the one in use: refused without --yes
+	// on stdin (no terminal to ask on), kept with --yes, and reset --builtin
+	// drops both saved lists.
+	kbRun(t, "", "kb", "update", first)
+	short := writeCSV(t, 10, "Short")
+	code, _, errOut = kbRun(t, "", "kb", "update", short)
+	if code != 2 || !strings.Contains(errOut, "of the saved list (more than a tenth)") {
+		t.Errorf("short list: exit %d, stderr %q", code, errOut)
+	}
+	if got := lookup(); got != "First Name" {
+		t.Errorf("a refused update changed the list: %q", got)
+	}
+	if code, _, errOut := kbRun(t, "", "kb", "update", "-y", short); code != 0 {
+		t.Fatalf("update -y: exit %d: %s", code, errOut)
+	}
+	if code, _, _ := kbRun(t, "", "kb", "reset", "--builtin"); code != 0 {
+		t.Fatal("reset --builtin failed")
+	}
+	prev, _ := kb.PreviousAppsPath()
+	for _, f := range []string{p, prev} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("reset --builtin left %s", f)
+		}
+	}
+}
+
+// TestKBUpdateAsks: on a terminal, a large removal is asked about; "n"
+// saves nothing, "y" saves.
+func TestKBUpdateAsks(t *testing.T) {
+	p := kbHome(t)
+	short := writeCSV(t, 10, "Short")
+	for _, ans := range []string{"n\n", "y\n"} {
+		var out, errOut bytes.Buffer
+		env := Env{IO: IOStreams{In: strings.NewReader(ans), InTTY: true, Out: &out, ErrOut: &errOut}, Getenv: func(string) string { return "" }}
+		if code := Main(context.Background(), []string{"kb", "update", short}, env); code != 0 {
+			t.Fatalf("answer %q: exit %d: %s", ans, code, errOut.String())
+		}
+		if !strings.Contains(errOut.String(), "Save it anyway? [y/N]") {
+			t.Errorf("answer %q: no question on stderr: %q", ans, errOut.String())
+		}
+		_, err := os.Stat(p)
+		if saved := err == nil; saved != (ans == "y\n") {
+			t.Errorf("answer %q: saved=%v", ans, saved)
+		}
 	}
 }

@@ -63,6 +63,8 @@ detected from the content) and print:
 --kql prints the same rules as KQL for Log Analytics / Microsoft Sentinel.
 The JSON output is documented in docs/logs.md.
 
+FILE "-" reads one export from stdin.
+
 Exit codes: 0 ok, 1 unreadable or malformed input (file, line and field on stderr), 2 usage.`,
 		Example: `  idtrace logs AuditLogs.csv SignIns.json
   idtrace logs --actor fim_password_service@support.onmicrosoft.com AuditLogs.json
@@ -107,6 +109,15 @@ func runLogs(app *App, opts *LogsOptions) error {
 	}
 	if len(opts.Files) == 0 {
 		return usageErr("logs: expected at least one FILE")
+	}
+	stdin := 0
+	for _, f := range opts.Files {
+		if f == "-" {
+			stdin++
+		}
+	}
+	if stdin > 1 {
+		return usageErr("logs: - (stdin) given %d times: it can be read once", stdin)
 	}
 	if opts.Actor != "" && opts.Format == "csv" {
 		return usageErr("logs --actor: --format csv is not supported; use text, md or json")
@@ -327,17 +338,24 @@ func pipelined(seq iter.Seq2[*trace.Event, error]) iter.Seq2[*trace.Event, error
 	}
 }
 
+// readFile reads one log file, or stdin for "-" (named "stdin" in messages).
 func (r *logsRun) readFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("logs: %w", err)
-	}
-	defer f.Close()
+	var in io.Reader
 	var size int64
-	if st, err := f.Stat(); err == nil {
-		size = st.Size()
+	if path == "-" {
+		in, path = r.app.IO.In, "stdin"
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("logs: %w", err)
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil {
+			size = st.Size()
+		}
+		in = f
 	}
-	cr := &countingReader{r: f}
+	cr := &countingReader{r: in}
 	rd, err := entralog.NewReader(cr, path)
 	if err != nil {
 		return err

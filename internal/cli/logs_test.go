@@ -462,3 +462,41 @@ func TestLogsFlagValues(t *testing.T) {
 		}
 	}
 }
+
+// TestLogsStdin: "logs -" reads the export from stdin and finds what the
+// same file gives, named "stdin"; "-" twice is a usage error.
+func TestLogsStdin(t *testing.T) {
+	for _, f := range testutil.SharedFiles(t, "entra", "*") {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, fromFile, errOut := run(t, "", "logs", "--format", "json", f)
+			if code != 0 {
+				t.Fatalf("logs FILE: exit %d: %s", code, errOut)
+			}
+			code, fromStdin, errOut := run(t, string(b), "logs", "--format", "json", "-")
+			if code != 0 {
+				t.Fatalf("logs -: exit %d: %s", code, errOut)
+			}
+			var a, c logsJSON
+			if err := json.Unmarshal([]byte(fromFile), &a); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal([]byte(fromStdin), &c); err != nil {
+				t.Fatal(err)
+			}
+			if len(c.Files) != 1 || c.Files[0].File != "stdin" {
+				t.Errorf("logs -: files %+v, want one named stdin", c.Files)
+			}
+			if a.Events != c.Events || len(a.Actors) != len(c.Actors) || len(a.Stories) != len(c.Stories) {
+				t.Errorf("logs -: %d events, %d actors, %d stories; the file gives %d, %d, %d",
+					c.Events, len(c.Actors), len(c.Stories), a.Events, len(a.Actors), len(a.Stories))
+			}
+		})
+	}
+	if code, _, errOut := run(t, "", "logs", "-", "-"); code != 2 || !strings.Contains(errOut, "(stdin) given 2 times") {
+		t.Errorf("logs - -: exit %d, stderr %q", code, errOut)
+	}
+}

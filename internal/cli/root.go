@@ -111,8 +111,8 @@ type IOStreams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
-	// OutTTY and ErrTTY report whether Out and ErrOut are terminals.
-	OutTTY, ErrTTY bool
+	// InTTY, OutTTY and ErrTTY report whether In, Out and ErrOut are terminals.
+	InTTY, OutTTY, ErrTTY bool
 	// Width is Out's width in columns when it is a terminal, else 0.
 	Width int
 }
@@ -128,6 +128,7 @@ type Env struct {
 func System() Env {
 	streams := IOStreams{
 		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		InTTY:  term.IsTerminal(int(os.Stdin.Fd())),
 		OutTTY: term.IsTerminal(int(os.Stdout.Fd())),
 		ErrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 	}

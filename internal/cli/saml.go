@@ -43,8 +43,8 @@ allowance, default 5m), subject confirmation (NotOnOrAfter, Recipient,
 InResponseTo) and attributes.
 
 The signature verdict is one of: verified (and what it covers), invalid (why:
-altered, wrong key, unsigned, malformed, wrapped, more than one assertion) or
-not checked (why: no certificate, unsupported algorithm, encrypted assertion
+altered, wrong key, malformed, wrapped, more than one assertion), unsigned (a
+response with no signature on it or its assertions) or not checked (why: no certificate, unsupported algorithm, encrypted assertion
 without the SP's key). Give the trusted key with --metadata FILE (federation
 metadata) or --cert FILE (PEM, DER or base64 certificate, or a bare public
 key); without either, a signature that verifies with the certificate the
@@ -52,7 +52,11 @@ message carries is "not checked": that proves integrity, not origin.
 --audience (or --sp-entity-id) names the SP the assertion must be for.
 --key FILE (the SP's RSA private key, PEM or DER) decrypts encrypted
 assertions, shows them and checks their own signatures; it is read locally
-and never printed.`,
+and never printed.
+
+Exit codes: 0 decoded (whatever the signature verdict: read it in the output),
+1 error (no SAML message found, unreadable file, bad --metadata, --cert or
+--key), 2 usage (bad flag value such as --at or --skew).`,
 		Example: `  idtrace saml 'https://idp.example/sso?SAMLRequest=fZJ...'
   idtrace saml --format json response.b64`,
 		Args: exactArgs(1),
@@ -121,7 +125,7 @@ func runSAML(app *App, arg string, opts SAMLOptions) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Binding:   %s\n", r.Binding)
-	fmt.Fprintf(&b, "Signature: %s\n", analyze.VerdictText(r.Verified, r.VerifyDetail))
+	fmt.Fprintf(&b, "Signature: %s\n", analyze.SignatureText(r.Verified, r.Unsigned, r.VerifyDetail))
 	for _, p := range r.Problems {
 		fmt.Fprintf(&b, "Problem:   %s\n", p)
 	}

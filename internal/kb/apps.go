@@ -360,6 +360,17 @@ func UserAppsPath() (string, error) {
 	return filepath.Join(d, "idtrace", "apps.csv"), nil
 }
 
+// PreviousAppsPath is where `idtrace kb update` keeps the user's list it
+// replaced, for `idtrace kb reset` to restore: apps.previous.csv beside
+// UserAppsPath.
+func PreviousAppsPath() (string, error) {
+	p, err := UserAppsPath()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(filepath.Dir(p), "apps.previous.csv"), nil
+}
+
 // LoadUserApps loads the user's app list from UserAppsPath, if it exists,
 // and installs it with SetAppOverride. A missing file is not an error (the
 // embedded list stays in use); a malformed one is, and leaves the embedded

@@ -36,6 +36,10 @@ type Verification struct {
 	IssuerMatch *bool
 	// Reason says in plain words why the result is what it is.
 	Reason string
+	// Unsigned is set (with Verified false) when the token carries no
+	// signature at all: alg "none" or an empty signature part. Its verdict
+	// is "unsigned" whatever keys were given.
+	Unsigned bool
 }
 
 // IssuerMatches reports whether a token issuer equals the issuer of an
@@ -59,6 +63,7 @@ const (
 	StatusVerified   = "verified"
 	StatusInvalid    = "invalid"
 	StatusNotChecked = "not checked"
+	StatusUnsigned   = "unsigned"
 )
 
 // Verdict is the verification in idtrace's one vocabulary: Status, and Why
@@ -79,6 +84,8 @@ func (v Verdict) String() string {
 // Verdict returns the verification in the common vocabulary.
 func (v Verification) Verdict() Verdict {
 	switch {
+	case v.Unsigned:
+		return Verdict{StatusUnsigned, v.Reason}
 	case v.Verified == nil:
 		return Verdict{StatusNotChecked, v.Reason}
 	case *v.Verified:
@@ -135,8 +142,8 @@ func Verify(tok *Token, ks *KeySet) Verification {
 	}
 	alg := v.Alg
 	if strings.EqualFold(alg, "none") {
-		v.Verified = ptr(false)
-		v.Reason = `unsigned: alg "none", anyone could have written it`
+		v.Verified, v.Unsigned = ptr(false), true
+		v.Reason = `alg "none": anyone could have written it`
 		return v
 	}
 	if tok.Malformed != "" {
@@ -145,8 +152,8 @@ func Verify(tok *Token, ks *KeySet) Verification {
 		return v
 	}
 	if !tok.HasSignature {
-		v.Verified = ptr(false)
-		v.Reason = "unsigned: the token has no signature"
+		v.Verified, v.Unsigned = ptr(false), true
+		v.Reason = "the token has no signature"
 		return v
 	}
 	if why, bad := critProblem(tok); why != "" {
