@@ -93,6 +93,9 @@ type TokenView struct {
 	// the token (it knows the keys found in the trace), else from decoding alone.
 	Verified     *bool  `json:"verified"`
 	VerifyDetail string `json:"verify_detail,omitempty"`
+	// Verdict is the word every report uses: verified, invalid, not checked
+	// or unsigned (analyze's verdict vocabulary).
+	Verdict string `json:"verdict"`
 	SignIn       int    `json:"signin,omitempty"`
 	Error        string `json:"error,omitempty"`
 }
@@ -458,10 +461,10 @@ func tokensOf(t *Trace, f *trace.Flow, m *masker) []TokenView {
 			tv.Error = err.Error()
 		} else {
 			tv.JWT = rep
-			tv.Verified, tv.VerifyDetail = rep.Verified, rep.VerifyDetail
+			tv.Verified, tv.VerifyDetail, tv.Verdict = rep.Verified, rep.VerifyDetail, rep.Verdict
 		}
 		if rt := reportToken(t, tv.Fingerprint); rt != nil {
-			tv.Verified, tv.VerifyDetail, tv.SignIn = rt.Verified, rt.VerifyDetail, rt.SignIn
+			tv.Verified, tv.VerifyDetail, tv.Verdict, tv.SignIn = rt.Verified, rt.VerifyDetail, rt.Verdict, rt.SignIn
 		}
 		out = append(out, tv)
 	}
@@ -499,10 +502,10 @@ func tokensOf(t *Trace, f *trace.Flow, m *masker) []TokenView {
 			tv.Error = err.Error()
 		} else {
 			tv.SAML = rep
-			tv.Verified, tv.VerifyDetail = rep.Verified, rep.VerifyDetail
+			tv.Verified, tv.VerifyDetail, tv.Verdict = rep.Verified, rep.VerifyDetail, rep.Verdict
 		}
 		if rt := reportToken(t, tv.Fingerprint); rt != nil {
-			tv.Verified, tv.VerifyDetail, tv.SignIn = rt.Verified, rt.VerifyDetail, rt.SignIn
+			tv.Verified, tv.VerifyDetail, tv.Verdict, tv.SignIn = rt.Verified, rt.VerifyDetail, rt.Verdict, rt.SignIn
 		}
 		out = append(out, tv)
 	}

@@ -51,10 +51,19 @@ export function findingEl(fd, t, jumpTo) {
       el('button', { class: 'jump', 'data-flow': n, onclick: () => jumpTo(t, n) }, '#' + n))) : null);
 }
 
+// The verdict words are those of every report: verified, invalid, not
+// checked, unsigned (a token with no signature at all).
+const verdicts = {
+  'verified': ['good', '✔ signature verified'],
+  'invalid': ['bad', '✖ signature invalid'],
+  'unsigned': ['bad', '⚠ unsigned: anyone could have written it'],
+  'not checked': ['unknown', '? signature not checked'],
+};
+
 function verdictEl(tk) {
-  const cls = tk.verified === true ? 'good' : tk.verified === false ? 'bad' : 'unknown';
-  const txt = tk.verified === true ? '✔ signature verified' : tk.verified === false ? '✖ signature INVALID' : '? signature not checked';
-  return el('span', { class: 'verdict ' + cls, text: txt, title: tk.verify_detail || null });
+  const [cls, txt] = verdicts[tk.verdict] || verdicts['not checked'];
+  const why = tk.verify_detail ? ` (${tk.verify_detail})` : '';
+  return el('span', { class: 'verdict ' + cls, text: txt, title: tk.verify_detail || null }, why);
 }
 
 function tokenEl(tk) {
