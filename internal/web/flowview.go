@@ -96,8 +96,8 @@ type TokenView struct {
 	// Verdict is the word every report uses: verified, invalid, not checked
 	// or unsigned (analyze's verdict vocabulary).
 	Verdict string `json:"verdict"`
-	SignIn       int    `json:"signin,omitempty"`
-	Error        string `json:"error,omitempty"`
+	SignIn  int    `json:"signin,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // secretParams are parameter and JSON field names whose values are secrets.
