@@ -157,13 +157,16 @@ func statusCond(s string) (string, []any, error) {
 	return "(has_resp = 1 AND status = ?)", []any{n}, nil
 }
 
-// ftsQuery turns free text into an FTS5 query: each whitespace-separated
-// word becomes a quoted phrase (so punctuation such as the dots of a host
-// name is matched, not parsed), all must match, and the last one may be a
-// prefix. Words without a letter or digit are dropped.
+// ftsQuery turns free text into an FTS5 query: each word (separated by
+// white space or control characters, which FTS5 cannot take inside a
+// phrase: a NUL ends its string) becomes a quoted phrase (so punctuation
+// such as the dots of a host name is matched, not parsed), all must match,
+// and the last one may be a prefix. Words without a letter or digit are
+// dropped.
 func ftsQuery(text string) string {
 	var parts []string
-	for _, w := range strings.Fields(text) {
+	sep := func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
+	for _, w := range strings.FieldsFunc(text, sep) {
 		if !strings.ContainsFunc(w, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {
 			continue
 		}
