@@ -124,3 +124,32 @@ func TestDigestValueWhitespace(t *testing.T) {
 		})
 	}
 }
+
+// TestX509CertificateWhitespace: spaces, tabs and line breaks inside a
+// KeyInfo X509Certificate are read (base64Binary); a certificate that is
+// not the signer's still is not.
+func TestX509CertificateWhitespace(t *testing.T) {
+	p := newIdP(t)
+	other := newIdP(t)
+	o := respOpts{issued: time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC), audience: "https://sp.example", requestID: "id-req-1", destination: "https://sp.example/acs", signAssert: true}
+	genuine := p.response(t, o)
+	b64 := base64.StdEncoding.EncodeToString(p.cert.Raw)
+	if !bytes.Contains(genuine, []byte(b64)) {
+		t.Fatal("test IdP did not put its certificate into KeyInfo")
+	}
+	pretty := func(s string) string { return "\n\t " + s[:40] + " \t" + s[40:100] + "\r\n  " + s[100:] + "\n" }
+	spaced := bytes.Replace(genuine, []byte(b64), []byte(pretty(b64)), 1)
+	v := Verify(spaced, nil)
+	if v.Verified == nil || !*v.Verified || !v.SelfAsserted {
+		t.Fatalf("pretty-printed KeyInfo certificate, self-asserted: got %v (%s)", v.Verified, v.Reason)
+	}
+	// Another certificate, pretty-printed, in KeyInfo: the signature does
+	// not check with it.
+	swapped := bytes.Replace(genuine, []byte(b64), []byte(pretty(base64.StdEncoding.EncodeToString(other.cert.Raw))), 1)
+	if v := Verify(swapped, nil); v.Verified == nil || *v.Verified {
+		t.Errorf("another certificate in KeyInfo: want invalid, got %v (%s)", v.Verified, v.Reason)
+	}
+	if v := Verify(swapped, []*x509.Certificate{p.cert}); v.Verified == nil || *v.Verified {
+		t.Errorf("another certificate in KeyInfo, trusted cert given: want invalid, got %v (%s)", v.Verified, v.Reason)
+	}
+}
