@@ -233,7 +233,8 @@ func ExplainSAMLWith(input string, o SAMLExplainOptions) (*SAMLReport, error) {
 			}
 		}
 	}
-	m, err := saml.Parse(xmlb)
+	// With the SP's key, encrypted NameIDs (EncryptedID) are decrypted too.
+	m, err := saml.ParseWithKey(xmlb, o.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +246,7 @@ func ExplainSAMLWith(input string, o SAMLExplainOptions) (*SAMLReport, error) {
 				if !m.Assertions[i].Encrypted || k >= len(pts) {
 					continue
 				}
-				if dm, err := saml.Parse(pts[k]); err == nil && len(dm.Assertions) == 1 {
+				if dm, err := saml.ParseWithKey(pts[k], o.Key); err == nil && len(dm.Assertions) == 1 {
 					dm.Assertions[0].Path = m.Assertions[i].Path + " (decrypted)"
 					m.Assertions[i] = dm.Assertions[0]
 				}

@@ -53,7 +53,7 @@ func (a *Analyzer) samlFlow(f *trace.Flow, s *signin, q, form url.Values) {
 		}
 		var msgp *saml.Message
 		if err == nil {
-			msgp, err = saml.Parse(xmlb)
+			msgp, err = saml.ParseWithKey(xmlb, a.opts.SAMLKey)
 		}
 		if err != nil {
 			a.samlMalformed(f, s, where, err)
@@ -72,7 +72,7 @@ func (a *Analyzer) samlFlow(f *trace.Flow, s *signin, q, form url.Values) {
 			xmlb, err := saml.DecodePost(val)
 			var msgp *saml.Message
 			if err == nil {
-				msgp, err = saml.Parse(xmlb)
+				msgp, err = saml.ParseWithKey(xmlb, a.opts.SAMLKey)
 			}
 			if err != nil {
 				a.samlMalformed(f, s, where, err)
@@ -269,6 +269,9 @@ func (a *Analyzer) samlToken(f *trace.Flow, s *signin, m *saml.Message, kind, wh
 	if m.AssertionConsumerServiceURL != "" {
 		claims["acs_url"] = m.AssertionConsumerServiceURL
 	}
+	if m.NameID != nil { // LogoutRequest, ManageNameIDRequest
+		claims["name_id"] = m.NameID.Value
+	}
 	var as []map[string]any
 	for _, x := range m.Assertions {
 		am := map[string]any{"id": x.ID, "issuer": x.Issuer, "signed": x.Signed, "encrypted": x.Encrypted}
@@ -297,6 +300,8 @@ func (a *Analyzer) samlToken(f *trace.Flow, s *signin, m *saml.Message, kind, wh
 	t.Summary = []KV{{"issuer", m.Issuer}, {"kind", m.Kind}}
 	if len(m.Assertions) > 0 && m.Assertions[0].Subject != nil {
 		t.Summary = append(t.Summary, KV{"name_id", m.Assertions[0].Subject.Value})
+	} else if m.NameID != nil {
+		t.Summary = append(t.Summary, KV{"name_id", m.NameID.Value})
 	}
 	idx := len(a.rep.Tokens)
 	a.tokIndex[key] = idx

@@ -330,3 +330,62 @@ func VerifyDecrypting(xmlb []byte, certs []*x509.Certificate, key *rsa.PrivateKe
 	}
 	return Verification{Reason: "decrypted assertion: " + inner.Reason, Signatures: inner.Signatures}, pts, nil
 }
+
+// DecryptNameID reads an EncryptedID element. With the service provider's
+// private key it returns the decrypted NameID (marked Encrypted), with the
+// same key transports and ciphers as DecryptAssertions. Without a key, or
+// when decryption fails (Err), Value says which key would decrypt it: the
+// certificate or key name the IdP encrypted for, when the message names
+// one.
+func DecryptNameID(el *etree.Element, key *rsa.PrivateKey) *NameID {
+	hint := "(encrypted: give the service provider's private key with --key FILE"
+	if who := encryptedFor(el); who != "" {
+		hint += "; encrypted for " + who
+	}
+	hint += ")"
+	if key == nil {
+		return &NameID{Value: hint, Encrypted: true}
+	}
+	fail := func(err error) *NameID {
+		return &NameID{Value: hint, Encrypted: true, Err: fmt.Errorf("saml: EncryptedID: %w", err)}
+	}
+	pt, err := decryptElement(el, key)
+	if err != nil {
+		return fail(err)
+	}
+	doc, err := SafeDocument(pt)
+	if err != nil {
+		return fail(fmt.Errorf("%w: plaintext: %v", ErrDecrypt, err))
+	}
+	root := doc.Root()
+	declareKnownPrefixes(root)
+	if root.Tag != "NameID" {
+		return fail(fmt.Errorf("%w: plaintext is a %s, not a NameID", ErrDecrypt, root.Tag))
+	}
+	n := nameID(root)
+	n.Encrypted = true
+	return n
+}
+
+// encryptedFor names the key an EncryptedID's EncryptedKey was made for:
+// the subject and serial of an X509Certificate in its KeyInfo, else a
+// KeyName, else "".
+func encryptedFor(el *etree.Element) string {
+	ek := findDesc(el, "EncryptedKey", 0)
+	if ek == nil {
+		return ""
+	}
+	ki := child(ek, "KeyInfo")
+	if ki == nil {
+		return ""
+	}
+	if x := findDesc(ki, "X509Certificate", 0); x != nil {
+		if c, err := ParseCertificate(x.Text()); err == nil {
+			return fmt.Sprintf("the certificate %q (serial %s)", c.Subject.String(), c.SerialNumber.Text(16))
+		}
+	}
+	if kn := findDesc(ki, "KeyName", 0); kn != nil && strings.TrimSpace(kn.Text()) != "" {
+		return fmt.Sprintf("the key named %q", strings.TrimSpace(kn.Text()))
+	}
+	return ""
+}

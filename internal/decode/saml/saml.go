@@ -9,6 +9,7 @@
 package saml
 
 import (
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"strings"
@@ -47,6 +48,12 @@ func (s *Status) Success() bool {
 // NameID is a subject identifier.
 type NameID struct {
 	Value, Format, NameQualifier, SPNameQualifier string
+	// Encrypted is true for an EncryptedID. Decrypted ones (ParseWithKey)
+	// carry the NameID's fields; others carry a Value that says which key
+	// would decrypt it, and Err says why decryption failed when a key was
+	// given.
+	Encrypted bool
+	Err       error
 }
 
 // SubjectConfirmation is one subject confirmation with its data.
@@ -164,18 +171,29 @@ var ErrNotSAML = errors.New("not a SAML message")
 // Parse decodes a SAML message (SAML 2.0 protocol message, SAML 2.0 or 1.1
 // assertion) from XML, using SafeDocument.
 func Parse(xmlb []byte) (*Message, error) {
+	return ParseWithKey(xmlb, nil)
+}
+
+// ParseWithKey is Parse that also decrypts every EncryptedID (encrypted
+// NameID) with the service provider's private key (see DecryptNameID).
+// EncryptedAssertions stay encrypted: see DecryptAssertions.
+func ParseWithKey(xmlb []byte, key *rsa.PrivateKey) (*Message, error) {
 	doc, err := SafeDocument(xmlb)
 	if err != nil {
 		return nil, err
 	}
 	declareKnownPrefixes(doc.Root())
-	return ParseElement(doc.Root())
+	return parseElement(doc.Root(), key)
 }
 
 // ParseElement decodes a SAML message from an already parsed element (for
 // example a token inside a WS-Trust response). It never modifies el.
 func ParseElement(root *etree.Element) (*Message, error) {
-	p := &parser{}
+	return parseElement(root, nil)
+}
+
+func parseElement(root *etree.Element, key *rsa.PrivateKey) (*Message, error) {
+	p := &parser{key: key}
 	m := &Message{Kind: root.Tag, Namespace: root.NamespaceURI()}
 	switch m.Namespace {
 	case NSProtocol:
@@ -231,7 +249,7 @@ func ParseElement(root *etree.Element) (*Message, error) {
 		case c.Tag == "NameID" && ns == NSAssertion:
 			m.NameID = nameID(c)
 		case c.Tag == "EncryptedID":
-			m.NameID = &NameID{Value: "(encrypted)"}
+			m.NameID = p.encryptedID(c)
 		case c.Tag == "SessionIndex":
 			m.SessionIndexes = append(m.SessionIndexes, text(c))
 		}
@@ -240,7 +258,18 @@ func ParseElement(root *etree.Element) (*Message, error) {
 	return m, nil
 }
 
-type parser struct{ problems []string }
+func (p *parser) encryptedID(el *etree.Element) *NameID {
+	n := DecryptNameID(el, p.key)
+	if n.Err != nil {
+		p.problems = append(p.problems, n.Err.Error())
+	}
+	return n
+}
+
+type parser struct {
+	problems []string
+	key      *rsa.PrivateKey
+}
 
 func (p *parser) time(el *etree.Element, attr string) time.Time {
 	v := el.SelectAttrValue(attr, "")
@@ -339,7 +368,7 @@ func (p *parser) assertion(el *etree.Element, path string) Assertion {
 				case "NameID":
 					a.Subject = nameID(s)
 				case "EncryptedID":
-					a.Subject = &NameID{Value: "(encrypted)"}
+					a.Subject = p.encryptedID(s)
 				case "SubjectConfirmation":
 					sc := SubjectConfirmation{Method: s.SelectAttrValue("Method", "")}
 					if d := child(s, "SubjectConfirmationData"); d != nil {
