@@ -1,9 +1,7 @@
 package kb
 
 import (
-	"cmp"
 	_ "embed"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,32 +11,7 @@ import (
 //go:embed data/aadb2c.csv
 var aadb2cCSV []byte
 
-var b2cCodes = sync.OnceValues(func() (errorTable, error) {
-	t := errorTable{by: map[int]int{}}
-	rows, err := readTable("aadb2c.csv", aadb2cCSV, []string{"code", "name", "category", "meaning", "action"})
-	if err != nil {
-		return t, err
-	}
-	for i, r := range rows {
-		n, err := strconv.Atoi(r[0])
-		if err != nil || n <= 0 {
-			return t, fmt.Errorf("%w: data/aadb2c.csv: row %d: bad code %q", errEmbeddedBroke, i+1, r[0])
-		}
-		if !slices.Contains(Categories, r[2]) {
-			return t, fmt.Errorf("%w: data/aadb2c.csv: row %d: code %d: unknown category %q", errEmbeddedBroke, i+1, n, r[2])
-		}
-		if j, dup := t.by[n]; dup {
-			return t, fmt.Errorf("%w: data/aadb2c.csv: code %d on rows %d and %d", errEmbeddedBroke, n, j+1, i+1)
-		}
-		t.by[n] = len(t.list)
-		t.list = append(t.list, ErrorCode{Code: n, Name: r[1], Category: r[2], Meaning: r[3], Action: r[4]})
-	}
-	slices.SortFunc(t.list, func(a, b ErrorCode) int { return cmp.Compare(a.Code, b.Code) })
-	for i, e := range t.list {
-		t.by[e.Code] = i
-	}
-	return t, nil
-})
+var b2cCodes = sync.OnceValues(func() (errorTable, error) { return loadErrorTable("aadb2c.csv", aadb2cCSV) })
 
 // LookupB2CError returns the Azure AD B2C code (the number after
 // "AADB2C": 90118 for AADB2C90118).

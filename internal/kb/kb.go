@@ -285,22 +285,26 @@ type errorTable struct {
 	by   map[int]int
 }
 
-var errorCodes = sync.OnceValues(func() (errorTable, error) {
+var errorCodes = sync.OnceValues(func() (errorTable, error) { return loadErrorTable("aadsts.csv", aadstsCSV) })
+
+// loadErrorTable reads an embedded error-code table (data/aadsts.csv,
+// data/aadb2c.csv): code, name, category, meaning, action; sorted by code.
+func loadErrorTable(name string, data []byte) (errorTable, error) {
 	t := errorTable{by: map[int]int{}}
-	rows, err := readTable("aadsts.csv", aadstsCSV, []string{"code", "name", "category", "meaning", "action"})
+	rows, err := readTable(name, data, []string{"code", "name", "category", "meaning", "action"})
 	if err != nil {
 		return t, err
 	}
 	for i, r := range rows {
 		n, err := strconv.Atoi(r[0])
 		if err != nil || n <= 0 {
-			return t, fmt.Errorf("%w: data/aadsts.csv: row %d: bad code %q", errEmbeddedBroke, i+1, r[0])
+			return t, fmt.Errorf("%w: data/%s: row %d: bad code %q", errEmbeddedBroke, name, i+1, r[0])
 		}
 		if !slices.Contains(Categories, r[2]) {
-			return t, fmt.Errorf("%w: data/aadsts.csv: row %d: code %d: unknown category %q", errEmbeddedBroke, i+1, n, r[2])
+			return t, fmt.Errorf("%w: data/%s: row %d: code %d: unknown category %q", errEmbeddedBroke, name, i+1, n, r[2])
 		}
 		if j, dup := t.by[n]; dup {
-			return t, fmt.Errorf("%w: data/aadsts.csv: code %d on rows %d and %d", errEmbeddedBroke, n, j+1, i+1)
+			return t, fmt.Errorf("%w: data/%s: code %d on rows %d and %d", errEmbeddedBroke, name, n, j+1, i+1)
 		}
 		t.by[n] = len(t.list)
 		t.list = append(t.list, ErrorCode{Code: n, Name: r[1], Category: r[2], Meaning: r[3], Action: r[4]})
@@ -310,7 +314,7 @@ var errorCodes = sync.OnceValues(func() (errorTable, error) {
 		t.by[e.Code] = i
 	}
 	return t, nil
-})
+}
 
 // LookupError returns the AADSTS code (the number without the "AADSTS" prefix).
 func LookupError(code int) (ErrorCode, bool) {
