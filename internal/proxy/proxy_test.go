@@ -479,33 +479,20 @@ func TestAllowed(t *testing.T) {
 	}
 }
 
-// TestRemoteClientRefused connects from a non-loopback address of this machine.
+// TestRemoteClientRefused connects from a client that is not on loopback (see
+// remoteClientListener) and expects the connection closed unread.
 func TestRemoteClientRefused(t *testing.T) {
-	var local net.IP
-	addrs, _ := net.InterfaceAddrs()
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
-			local = n.IP
-			break
-		}
-	}
-	if local == nil {
-		t.Skip("this machine has no non-loopback IPv4 address")
-	}
+	ln, dial := remoteClientListener(t)
 	var logged []string
 	var mu sync.Mutex
 	cfg := Config{CA: sharedCA(t), OnFlow: func(*trace.Flow) { t.Error("a refused client produced a flow") },
 		Logf: func(f string, a ...any) { mu.Lock(); logged = append(logged, fmt.Sprintf(f, a...)); mu.Unlock() }}
 	p, _ := New(cfg)
-	ln, err := net.Listen("tcp", net.JoinHostPort(local.String(), "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- p.Serve(ctx, ln) }()
 	defer func() { cancel(); <-done }()
-	c, err := net.DialTCP("tcp", &net.TCPAddr{IP: local}, ln.Addr().(*net.TCPAddr))
+	c, err := dial()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -802,4 +789,46 @@ func TestClientCertificatePassedUpstream(t *testing.T) {
 	if f := without.next(); resp.StatusCode != http.StatusBadGateway || f.Response != nil || f.Error == "" {
 		t.Errorf("without a client certificate: status %d, flow error %q", resp.StatusCode, f.Error)
 	}
+}
+
+// remoteClientListener gives a listener whose clients are not on loopback,
+// and a dialer for one such client. On a machine with a non-loopback IPv4
+// address the client really connects from it; otherwise the listener is on
+// loopback and reports every client as 192.0.2.10 (TEST-NET-1), which is what
+// the proxy's address check reads.
+func remoteClientListener(t *testing.T) (net.Listener, func() (net.Conn, error)) {
+	t.Helper()
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			ln, err := net.Listen("tcp", net.JoinHostPort(n.IP.String(), "0"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ln, func() (net.Conn, error) {
+				return net.DialTCP("tcp", &net.TCPAddr{IP: n.IP}, ln.Addr().(*net.TCPAddr))
+			}
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return remoteAddrListener{ln}, func() (net.Conn, error) { return net.Dial("tcp", ln.Addr().String()) }
+}
+
+type remoteAddrListener struct{ net.Listener }
+
+func (l remoteAddrListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return remoteAddrConn{c}, nil
+}
+
+type remoteAddrConn struct{ net.Conn }
+
+func (remoteAddrConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 10), Port: 40000}
 }
