@@ -118,3 +118,49 @@ func TestContextDependentCode(t *testing.T) {
 		t.Errorf("verdict %+v", r.Verdict)
 	}
 }
+
+// TestCodesToldInContext: each code whose meaning depends on the request is
+// told with the sign-in's own account, tenant, app, redirect URI or scopes.
+func TestCodesToldInContext(t *testing.T) {
+	tests := []struct {
+		code int
+		want []string
+	}{
+		{50020, []string{"the account eve@fabrikam.example has no user object in the tenant " + tenant + " the app asked for"}},
+		{50034, []string{"the account eve@fabrikam.example was not found in the tenant " + tenant}},
+		{51004, []string{"the account eve@fabrikam.example was not found in the tenant " + tenant}},
+		{50105, []string{"the account eve@fabrikam.example is not assigned to the app " + appID}},
+		{700016, []string{"the app " + appID + " is not registered nor provisioned in the tenant " + tenant}},
+		{500011, []string{"the resource openid profile has no service principal in the tenant " + tenant}},
+		{50011, []string{"the app " + appID + " sent redirect_uri " + spa}},
+		{65001, []string{"the app " + appID + " has no consent for openid profile"}},
+		{50076, nil}, // told the same way everywhere
+	}
+	for _, tt := range tests {
+		var b fb
+		b.add("GET", authz("&login_hint=eve%40fabrikam.example"), nil, "", 302,
+			loc(spa+fmt.Sprintf("?error=invalid_request&error_description=AADSTS%d%%3a+synthetic&state=S1", tt.code)), "")
+		r, err := Run(sliceSource(b.flows), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var detail string
+		for _, f := range r.Findings {
+			if strings.HasSuffix(f.Code, fmt.Sprintf(".aadsts%d", tt.code)) {
+				detail = f.Detail
+			}
+		}
+		if detail == "" {
+			t.Errorf("AADSTS%d: no finding in %+v", tt.code, r.Findings)
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(detail, " Here: "+w+".") {
+				t.Errorf("AADSTS%d: detail %q lacks %q", tt.code, detail, w)
+			}
+		}
+		if tt.want == nil && strings.Contains(detail, "Here:") {
+			t.Errorf("AADSTS%d: context added where none applies: %q", tt.code, detail)
+		}
+	}
+}
