@@ -89,6 +89,7 @@ func (a *Analyzer) oauthError(f *trace.Flow, s *signin, e *oauth.ErrorResponse, 
 		if s != nil {
 			s.polls++
 		}
+		stepDetail(s, f, "waiting for the user to finish on the other device ("+e.Error+")")
 		return // the device flow polling as designed
 	}
 	code := e.AADSTS

@@ -401,6 +401,11 @@ func TestSyntheticCases(t *testing.T) {
 		if s.Grant != "device_code" || s.Result != ResultSuccess || s.ClientName != "Microsoft Azure CLI" || len(s.Steps) != 5 {
 			t.Errorf("device-code sign-in %+v", s)
 		}
+		for _, st := range s.Steps[1:4] {
+			if !strings.Contains(st.Detail, "waiting for the user") {
+				t.Errorf("poll %d not told as waiting: %q", st.FlowID, st.Detail)
+			}
+		}
 		for _, f := range r.Findings {
 			if f.Severity != SeverityInfo {
 				t.Errorf("polling reported as a problem: %+v", f)
