@@ -356,6 +356,9 @@ func (a *Analyzer) Add(f *trace.Flow) {
 		a.addStep(s, f, kind)
 	}
 	a.noteB2C(f, s, u, query, form)
+	if ep.Entra && ep.Kind == oauth.KindSAS {
+		a.processAuth(f, s, form)
+	}
 	if s == nil || s.Federation != nil {
 		if fs := a.federationHop(f, query); fs != nil {
 			s = fs

@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -185,6 +187,31 @@ func (a *Analyzer) sasAnswer(f *trace.Flow, s *signin, body []byte) {
 	if s != nil {
 		s.Result, s.Error = ResultError, firstLine(detail)
 	}
+}
+
+// processAuth reads the form the sign-in page posts to SAS/ProcessAuth to
+// finish an MFA attempt: the method and, for app notifications and calls,
+// how long the page waited for the answer (mfaLastPollStart / End, in
+// milliseconds since 1970). A one-time code the user typed (otc) is never
+// shown. The response is a sign-in page that signInPage reads.
+func (a *Analyzer) processAuth(f *trace.Flow, s *signin, form url.Values) {
+	if s == nil || form == nil || !strings.HasSuffix(strings.ToLower(strings.TrimRight(stripURL(f.Request.URL), "/")), "/sas/processauth") {
+		return
+	}
+	method := form.Get("mfaAuthMethod")
+	if method == "" || strings.Contains(method, "{{") {
+		return
+	}
+	d := "MFA finished with " + method
+	start, err1 := strconv.ParseInt(form.Get("mfaLastPollStart"), 10, 64)
+	end, err2 := strconv.ParseInt(form.Get("mfaLastPollEnd"), 10, 64)
+	if err1 == nil && err2 == nil && end >= start && end-start < 3600*1000 {
+		d += fmt.Sprintf(" after waiting %s for the answer", (time.Duration(end-start) * time.Millisecond).Round(100*time.Millisecond))
+	}
+	if form.Get("otc") != "" {
+		d += " (one-time code entered)"
+	}
+	stepDetail(s, f, d)
 }
 
 // estsSetCookies lists, by name and lifetime only, the cookies the Entra

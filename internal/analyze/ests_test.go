@@ -1,0 +1,47 @@
+package analyze
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestProcessAuth: the form the sign-in page posts to SAS/ProcessAuth is
+// told as a step (method, how long the page waited for the answer), and a
+// one-time code the user typed is never shown.
+func TestProcessAuth(t *testing.T) {
+	var b fb
+	b.add("GET", authz(""), nil, "", 200, ests(), `<script>$Config={"pgid":"ConvergedTFA","correlationId":"`+corrID+`","sPOST_Username":"alice@contoso.example"};</script>`)
+	b.add("POST", entra+"common/SAS/EndAuth", jsonCT(), `{"AuthMethodId":"PhoneAppNotification","Method":"EndAuth"}`, 200, ests(),
+		`{"Success":true,"ResultValue":"Success","AuthMethodId":"PhoneAppNotification","ErrCode":0}`)
+	b.add("POST", entra+"common/SAS/ProcessAuth", nil,
+		"type=22&request=REQ&mfaAuthMethod=PhoneAppNotification&flowToken=FLOWTOKEN-SECRET&mfaLastPollStart=1740823200000&mfaLastPollEnd=1740823212400", 200, ests(),
+		`<script>$Config={"pgid":"KmsiInterrupt","correlationId":"`+corrID+`"};</script>`)
+	b.add("POST", entra+"common/SAS/ProcessAuth", nil, "type=19&mfaAuthMethod=OneWaySMS&otc=OTC-SECRET-123456", 200, ests(),
+		`<script>$Config={"pgid":"KmsiInterrupt"};</script>`)
+	r, err := Run(sliceSource(b.flows), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Flows) != 1 {
+		t.Fatalf("sign-ins %+v", r.Flows)
+	}
+	var details []string
+	for _, st := range r.Flows[0].Steps {
+		details = append(details, st.Detail)
+	}
+	all := strings.Join(details, "\n")
+	for _, want := range []string{"MFA finished with PhoneAppNotification after waiting 12.4s for the answer", "MFA finished with OneWaySMS (one-time code entered)", "page KmsiInterrupt"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("steps lack %q:\n%s", want, all)
+		}
+	}
+	var txt strings.Builder
+	if err := WriteText(&txt, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"OTC-SECRET", "FLOWTOKEN-SECRET"} {
+		if strings.Contains(txt.String()+all, secret) {
+			t.Errorf("the report shows %s", secret)
+		}
+	}
+}
