@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -161,6 +162,37 @@ func TestCodesToldInContext(t *testing.T) {
 		}
 		if tt.want == nil && strings.Contains(detail, "Here:") {
 			t.Errorf("AADSTS%d: context added where none applies: %q", tt.code, detail)
+		}
+	}
+}
+
+// TestEveryB2CCodeFollowsItsCategory: each AADB2C code of the knowledge
+// base, returned to the app as an error redirect, gives one finding of the
+// severity its category gives, and only errors reach the verdict.
+func TestEveryB2CCodeFollowsItsCategory(t *testing.T) {
+	for _, e := range kb.B2CErrors() {
+		var b fb
+		b.add("GET", "https://login.contoso.example/"+tenant+"/B2C_1A_signin/oauth2/v2.0/authorize?client_id="+appID+"&response_type=code&redirect_uri="+url.QueryEscape(spa)+"&scope=openid&state=S1", nil, "", 302,
+			loc(spa+fmt.Sprintf("?error=server_error&error_description=AADB2C%d%%3a+synthetic&state=S1", e.Code)), "")
+		r, err := Run(sliceSource(b.flows), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range r.Findings {
+			if strings.HasSuffix(f.Code, fmt.Sprintf(".aadb2c%d", e.Code)) {
+				got = append(got, f.Severity)
+			}
+		}
+		if len(got) != 1 || got[0] != e.Severity() {
+			t.Errorf("AADB2C%d (%s): finding severities %v, want [%s]", e.Code, e.Category, got, e.Severity())
+		}
+		inVerdict := len(r.Verdict) > 0 && r.Verdict[0].Code == fmt.Sprintf("AADB2C%d", e.Code)
+		if inVerdict != (e.Severity() == SeverityError) {
+			t.Errorf("AADB2C%d (%s): in verdict %v", e.Code, e.Category, inVerdict)
+		}
+		if len(r.Flows) != 1 || !r.Flows[0].B2C || r.Flows[0].Policy != "B2C_1A_signin" {
+			t.Errorf("AADB2C%d: sign-in %+v", e.Code, r.Flows)
 		}
 	}
 }

@@ -20,9 +20,12 @@ type Row struct {
 	Name string
 }
 
-// rowRE matches a table row of the reference whose first cell is an AADSTS
-// code: "| AADSTS50076 | UserStrongAuthClientAuthNRequired - ... |".
-var rowRE = regexp.MustCompile(`^\s*\|\s*AADSTS(\d+)\s*\|(.*)$`)
+// rowRE matches a table row of the AADSTS reference whose first cell is a
+// code: "| AADSTS50076 | UserStrongAuthClientAuthNRequired - ... |"; the B2C
+// reference writes its codes in backticks: "| `AADB2C90118` | ... |".
+func rowRE(prefix string) *regexp.Regexp {
+	return regexp.MustCompile(`^\s*\|\s*` + "`?" + regexp.QuoteMeta(prefix) + `(\d+)` + "`?" + `\s*\|(.*)$`)
+}
 
 // nameRE is a symbolic name at the start of a description: an identifier
 // followed by a dash, or alone in the cell. "Invalid URI - ..." and
@@ -33,28 +36,34 @@ var nameRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9_]*)\s*(?:-|$)`)
 // kilobytes).
 const maxLine = 1 << 20
 
-// ParseReference reads the markdown of the error-code reference and returns
-// its AADSTS rows in page order (a code listed twice appears twice). Lines
-// that are not such rows are ignored; a row whose code is 0 or longer than
-// nine digits is an error naming the line.
-func ParseReference(r io.Reader) ([]Row, error) {
+// ParseReference reads the markdown of the AADSTS error-code reference and
+// returns its rows in page order (a code listed twice appears twice).
+func ParseReference(r io.Reader) ([]Row, error) { return ParseReferenceOf(r, "AADSTS") }
+
+// ParseReferenceOf reads the rows of codes with the given prefix ("AADSTS"
+// or "AADB2C") from a reference's markdown. Lines that are not such rows are
+// ignored; a row whose code is 0 or longer than nine digits is an error
+// naming the line. Symbolic names are read for AADSTS codes only (the B2C
+// reference has none: its first words are a message).
+func ParseReferenceOf(r io.Reader, prefix string) ([]Row, error) {
+	re := rowRE(prefix)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), maxLine)
 	var rows []Row
 	line := 0
 	for sc.Scan() {
 		line++
-		m := rowRE.FindStringSubmatch(sc.Text())
+		m := re.FindStringSubmatch(sc.Text())
 		if m == nil {
 			continue
 		}
 		code, err := strconv.Atoi(m[1])
 		if err != nil || code <= 0 || len(m[1]) > 9 {
-			return nil, fmt.Errorf("line %d: bad code AADSTS%s", line, m[1])
+			return nil, fmt.Errorf("line %d: bad code %s%s", line, prefix, m[1])
 		}
 		desc, _, _ := strings.Cut(m[2], "|")
 		var name string
-		if n := nameRE.FindStringSubmatch(strings.TrimSpace(desc)); n != nil {
+		if n := nameRE.FindStringSubmatch(strings.TrimSpace(desc)); n != nil && prefix == "AADSTS" {
 			name = n[1]
 		}
 		rows = append(rows, Row{Code: code, Name: name})
@@ -63,13 +72,13 @@ func ParseReference(r io.Reader) ([]Row, error) {
 		return nil, fmt.Errorf("line %d: %w", line+1, err)
 	}
 	if len(rows) == 0 {
-		return nil, fmt.Errorf("no AADSTS rows: not the error-code reference")
+		return nil, fmt.Errorf("no %s rows: not the error-code reference", prefix)
 	}
 	return rows, nil
 }
 
-// ParseTable reads the code and name columns of idtrace's aadsts.csv
-// (header code,name,category,meaning,action; '#' comments).
+// ParseTable reads the code and name columns of idtrace's aadsts.csv or
+// aadb2c.csv (header code,name,category,meaning,action; '#' comments).
 func ParseTable(r io.Reader) ([]Row, error) {
 	cr := csv.NewReader(r)
 	cr.Comment = '#'

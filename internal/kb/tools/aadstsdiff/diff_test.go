@@ -14,7 +14,7 @@ const refFile = "testdata/reference-error-codes-3164b3b5.md"
 // where it gives one.
 func TestTableHasEveryReferenceCode(t *testing.T) {
 	var out bytes.Buffer
-	n, err := run(&out, refFile, "../../data/aadsts.csv")
+	n, err := run(&out, "AADSTS", refFile, "../../data/aadsts.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,14 +105,14 @@ func TestRunReportsMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	n, err := run(&out, refPath, csvPath)
+	n, err := run(&out, "AADSTS", refPath, csvPath)
 	if err != nil || n != 1 || !strings.Contains(out.String(), "missing AADSTS53003 BlockedByConditionalAccess") {
 		t.Errorf("run = %d, %v:\n%s", n, err, out.String())
 	}
 	if err := os.WriteFile(csvPath, []byte("code,name,category,meaning,action\nx,,mfa,m,a\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := run(&out, refPath, csvPath); err == nil || !strings.Contains(err.Error(), "line 2: bad code") {
+	if _, err := run(&out, "AADSTS", refPath, csvPath); err == nil || !strings.Contains(err.Error(), "line 2: bad code") {
 		t.Errorf("bad table: error %v", err)
 	}
 }
@@ -131,4 +131,46 @@ func FuzzParseReference(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestB2CTableHasEveryReferenceCode: every code of the checked revision of
+// Microsoft's B2C error-code reference is in data/aadb2c.csv.
+func TestB2CTableHasEveryReferenceCode(t *testing.T) {
+	const b2cFile = "testdata/b2c-error-codes-8b40f798.md"
+	var out bytes.Buffer
+	n, err := run(&out, "AADB2C", b2cFile, "../../data/aadb2c.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d B2C codes missing:\n%s", n, out.String())
+	}
+	f, err := os.Open(b2cFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ref, err := ParseReferenceOf(f, "AADB2C")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ref) != 125 || ref[0].Code != 90002 || ref[len(ref)-1].Code != 99015 {
+		t.Errorf("B2C extract: %d rows, first %v, last %v; want 125 from 90002 to 99015", len(ref), ref[0], ref[len(ref)-1])
+	}
+	for _, r := range ref {
+		if r.Name != "" {
+			t.Errorf("AADB2C%d: name %q read from a message", r.Code, r.Name)
+		}
+	}
+}
+
+func TestParseB2CRows(t *testing.T) {
+	md := "| Error code | Message |\n| --- | --- |\n| `AADB2C90118` | The user has forgotten their password. |\n| `AADB2C90086` | Unsupported |\n| AADSTS50076 | UserStrongAuthClientAuthNRequired - x |\n"
+	rows, err := ParseReferenceOf(strings.NewReader(md), "AADB2C")
+	if err != nil || len(rows) != 2 || rows[0] != (Row{90118, ""}) || rows[1] != (Row{90086, ""}) {
+		t.Errorf("rows %v, %v", rows, err)
+	}
+	if rows, err := ParseReference(strings.NewReader(md)); err != nil || len(rows) != 1 || rows[0].Name != "UserStrongAuthClientAuthNRequired" {
+		t.Errorf("AADSTS rows of a mixed page: %v, %v", rows, err)
+	}
 }
