@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/idtrace/idtrace/internal/decode/jwt"
 	"github.com/idtrace/idtrace/internal/decode/oauth"
 	"github.com/idtrace/idtrace/internal/kb"
 	"github.com/idtrace/idtrace/internal/trace"
@@ -103,6 +104,17 @@ func (a *Analyzer) noteB2C(f *trace.Flow, s *signin, u *url.URL, q, form url.Val
 	if policy != "" {
 		a.byPolicy[policyKey(u.Host, policy)] = s.ID
 	}
+}
+
+// b2cTokenPolicy returns the B2C policy a token names: its tfp claim, or an
+// acr claim that is a policy ID (newer B2C tokens); "" for other tokens.
+func b2cTokenPolicy(c *jwt.Claims) string {
+	for _, k := range []string{"tfp", "acr"} {
+		if v := c.Str(k); isB2CPolicy(v) {
+			return v
+		}
+	}
+	return ""
 }
 
 func policyKey(host, policy string) string { return strings.ToLower(host + "|" + policy) }

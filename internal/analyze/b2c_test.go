@@ -89,3 +89,26 @@ func TestNoB2CInEntraCases(t *testing.T) {
 		}
 	}
 }
+
+// TestB2CFromToken: a token whose tfp or acr claim is a policy ID marks its
+// sign-in as B2C even when no URL shows it, and names the user by emails.
+func TestB2CFromToken(t *testing.T) {
+	idt := fakeJWT(map[string]any{"iss": "https://auth.contoso.example/" + tenant + "/v2.0/", "aud": appID, "acr": "b2c_1_susi",
+		"emails": []string{"gina@contoso.example"}, "iat": t0.Unix(), "exp": t0.Unix() + 3600})
+	var b fb
+	b.add("POST", "https://auth.contoso.example/token", nil, "grant_type=authorization_code&client_id="+appID+"&code=C1&redirect_uri="+url.QueryEscape(spa), 200, nil,
+		`{"id_token":"`+idt+`","token_type":"Bearer"}`)
+	r, err := Run(sliceSource(b.flows), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Flows) != 1 || !r.Flows[0].B2C || r.Flows[0].Policy != "b2c_1_susi" || r.Flows[0].User != "gina@contoso.example" {
+		t.Errorf("sign-ins %+v", r.Flows)
+	}
+	var b2 fb
+	entraID := fakeJWT(map[string]any{"iss": "https://login.microsoftonline.com/" + tenant + "/v2.0", "aud": appID, "acr": "1", "tid": tenant, "iat": t0.Unix(), "exp": t0.Unix() + 3600})
+	b2.add("POST", entra+tenant+"/oauth2/v2.0/token", nil, "grant_type=authorization_code&client_id="+appID+"&code=C1", 200, nil, `{"id_token":"`+entraID+`","token_type":"Bearer"}`)
+	if r, err := Run(sliceSource(b2.flows), Options{}); err != nil || len(r.Flows) != 1 || r.Flows[0].B2C {
+		t.Errorf("an Entra token taken for B2C: %+v %v", r.Flows, err)
+	}
+}

@@ -449,6 +449,9 @@ func TestSyntheticCases(t *testing.T) {
 		if !s.B2C || s.Policy != "B2C_1A_signup_signin" || s.IdP != "login.contoso.example" || s.Result != ResultSuccess || len(s.Steps) != 4 {
 			t.Errorf("sign-in %+v", s)
 		}
+		if s.User != "frank@contoso.example" || len(r.Tokens) != 1 || !strings.Contains(fmt.Sprint(r.Tokens[0].Summary), "tfp B2C_1A_signup_signin") {
+			t.Errorf("user %q from the B2C token's emails; token summary %v", s.User, r.Tokens)
+		}
 		if !strings.Contains(txt, "login.contoso.example (Azure AD B2C, custom domain)") {
 			t.Errorf("the text report does not name B2C behind the custom domain:\n%s", txt)
 		}
