@@ -132,6 +132,11 @@ func (a *Analyzer) loopFinding(key string, run []authzSeen) {
 	} else {
 		fmt.Fprintf(&b, "Entra stopped sign-in %d of %s with AADSTS50196: it saw the same request too often in a short time.", run[0].signIn, appName(client, ""))
 	}
+	if len(run) >= loopMinCycles && first != nil {
+		if c := cycleShape(first.Steps); c != "" {
+			b.WriteString(" One cycle: " + c + ", then the next authorize request.")
+		}
+	}
 	if len(code196) > 0 && len(run) >= loopMinCycles {
 		b.WriteString(" Entra ended it with AADSTS50196 (loop detected).")
 	}
@@ -168,6 +173,29 @@ func (a *Analyzer) loopFinding(key string, run []authzSeen) {
 		}
 		a.rep.Verdict = append(a.rep.Verdict, fl)
 	}
+}
+
+// cycleShape describes one cycle of a loop by the steps of its first sign-in:
+// "GET login.microsoftonline.com/.../authorize (200) → POST
+// app.contoso.com/signin-oidc (302) → ..."; at most six steps, "" for none.
+func cycleShape(steps []Step) string {
+	var parts []string
+	for i, st := range steps {
+		if i == 6 {
+			parts = append(parts, fmt.Sprintf("… %d more", len(steps)-i))
+			break
+		}
+		where := strings.TrimPrefix(strings.TrimPrefix(st.URL, "https://"), "http://")
+		if segs := strings.Split(where, "/"); len(segs) > 4 {
+			where = segs[0] + "/…/" + strings.Join(segs[len(segs)-2:], "/")
+		}
+		p := strings.TrimSpace(st.Method + " " + where)
+		if st.Status != 0 {
+			p += fmt.Sprintf(" (%d)", st.Status)
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, " → ")
 }
 
 // esctxGrowth tells how the esctx-* cookies carried to Entra grew: from the

@@ -38,3 +38,25 @@ func TestEsctxGrowth(t *testing.T) {
 		}
 	}
 }
+
+func TestCycleShape(t *testing.T) {
+	steps := []Step{
+		{Method: "GET", URL: "https://login.microsoftonline.com/t/oauth2/v2.0/authorize", Status: 200},
+		{Method: "POST", URL: "https://app.example/signin-oidc", Status: 302},
+		{Method: "GET", URL: "http://app.example/", Status: 0},
+	}
+	want := "GET login.microsoftonline.com/…/v2.0/authorize (200) → POST app.example/signin-oidc (302) → GET app.example/"
+	if got := cycleShape(steps); got != want {
+		t.Errorf("cycleShape = %q, want %q", got, want)
+	}
+	if got := cycleShape(nil); got != "" {
+		t.Errorf("no steps: %q", got)
+	}
+	var many []Step
+	for range 9 {
+		many = append(many, Step{Method: "GET", URL: "https://a.example/x"})
+	}
+	if got := cycleShape(many); !strings.HasSuffix(got, "→ … 3 more") || strings.Count(got, "GET") != 6 {
+		t.Errorf("nine steps: %q", got)
+	}
+}

@@ -462,7 +462,8 @@ func TestSyntheticCases(t *testing.T) {
 	t.Run("redirect_loop", func(t *testing.T) {
 		r, _ := synthetic(t, "redirect_loop")
 		f, ok := findingCodes(r)["signin_loop"]
-		if !ok || !strings.Contains(f.Title, "6 cycles") || !strings.Contains(f.Detail, "grew from 1 on the first cycle to 6 on the last, over 6 cycles") || len(f.FlowIDs) != 6 {
+		if !ok || !strings.Contains(f.Title, "6 cycles") || !strings.Contains(f.Detail, "grew from 1 on the first cycle to 6 on the last, over 6 cycles") ||
+			!strings.Contains(f.Detail, "One cycle: GET login.microsoftonline.com/"+tenant+"/oauth2/authorize (200) → POST app.contoso.example/signin-oidc (302) → GET app.contoso.example/ (302), then the next authorize request.") || len(f.FlowIDs) != 6 {
 			t.Errorf("loop finding %+v", f)
 		}
 		if len(r.Verdict) != 1 || r.Verdict[0].Code != "loop" || r.Verdict[0].RequestID != requestID || r.Verdict[0].App != appID {
