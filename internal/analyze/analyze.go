@@ -359,6 +359,9 @@ func (a *Analyzer) Add(f *trace.Flow) {
 	if ep.Entra && ep.Kind == oauth.KindSAS {
 		a.processAuth(f, s, form)
 	}
+	if ep.Entra && ep.Kind == oauth.KindKMSI {
+		a.kmsiAnswer(f, s, form)
+	}
 	if s == nil || s.Federation != nil {
 		if fs := a.federationHop(f, query); fs != nil {
 			s = fs

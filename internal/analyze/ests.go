@@ -214,6 +214,28 @@ func (a *Analyzer) processAuth(f *trace.Flow, s *signin, form url.Values) {
 	stepDetail(s, f, d)
 }
 
+// kmsiAnswer reads the user's answer to "Stay signed in?" from the form the
+// page posts to /kmsi: LoginOptions 1 is yes (a persistent session cookie),
+// 3 is no; DontShowAgain is the "Don't show this again" box.
+func (a *Analyzer) kmsiAnswer(f *trace.Flow, s *signin, form url.Values) {
+	if s == nil || form == nil {
+		return
+	}
+	var d string
+	switch form.Get("LoginOptions") {
+	case "1":
+		d = "'Stay signed in?': yes (persistent session)"
+	case "3":
+		d = "'Stay signed in?': no"
+	default:
+		return
+	}
+	if strings.EqualFold(form.Get("DontShowAgain"), "true") {
+		d += ", don't show again"
+	}
+	stepDetail(s, f, d)
+}
+
 // estsSetCookies lists, by name and lifetime only, the cookies the Entra
 // sign-in service sets (ESTSAUTH is the session, ESTSAUTHPERSISTENT the
 // "stay signed in" session, esctx-* one per sign-in attempt).

@@ -45,3 +45,23 @@ func TestProcessAuth(t *testing.T) {
 		}
 	}
 }
+
+// TestKMSIAnswer: the user's answer to "Stay signed in?" is a step detail.
+func TestKMSIAnswer(t *testing.T) {
+	for form, want := range map[string]string{
+		"LoginOptions=1&type=28&flowToken=FT&DontShowAgain=true": "'Stay signed in?': yes (persistent session), don't show again",
+		"LoginOptions=3&type=28&flowToken=FT":                    "'Stay signed in?': no",
+		"type=28&flowToken=FT":                                   "",
+	} {
+		var b fb
+		b.add("GET", authz(""), nil, "", 200, ests(), `<script>$Config={"pgid":"KmsiInterrupt","correlationId":"`+corrID+`"};</script>`)
+		b.add("POST", entra+"kmsi", nil, form, 200, ests(), "<html></html>")
+		r, err := Run(sliceSource(b.flows), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Flows) != 1 || len(r.Flows[0].Steps) != 2 || r.Flows[0].Steps[1].Detail != want {
+			t.Errorf("%s: steps %+v, want detail %q", form, r.Flows, want)
+		}
+	}
+}
