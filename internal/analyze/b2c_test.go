@@ -112,3 +112,24 @@ func TestB2CFromToken(t *testing.T) {
 		t.Errorf("an Entra token taken for B2C: %+v %v", r.Flows, err)
 	}
 }
+
+func FuzzB2CEvidence(f *testing.F) {
+	f.Add("https://login.contoso.example/tfp/t/B2C_1A_x/oauth2/v2.0/authorize?p=B2C_1_y", "x-ms-cpim-trans=1; a=b", "x-ms-cpim-sso:t_0=1; path=/", "p=B2C_1_z")
+	f.Add("https://contoso.b2clogin.com:443/", "", "", "")
+	f.Add("://%zz", "x-ms-cpim-", "=;=", "%")
+	f.Fuzz(func(t *testing.T, raw, cookie, setCookie, body string) {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return
+		}
+		form, _ := url.ParseQuery(body)
+		fl := &trace.Flow{Request: &trace.Request{Method: "POST", URL: raw, Headers: trace.Headers{{Name: "Cookie", Value: cookie}}},
+			Response: &trace.Response{Status: 200, Headers: trace.Headers{{Name: "Set-Cookie", Value: setCookie}}}}
+		policy, why := b2cEvidence(fl, u, u.Query(), form)
+		if policy != "" && (!isB2CPolicy(policy) || why == "") {
+			t.Fatalf("policy %q (why %q) from %q", policy, why, raw)
+		}
+		_ = b2cTenant(u.Path)
+		_ = b2cLabel(u.Host)
+	})
+}
