@@ -283,10 +283,15 @@ func (a *Analyzer) estsSetCookies(f *trace.Flow, s *signin) {
 }
 
 func lifetime(d time.Duration) string {
-	if d >= 48*time.Hour {
+	switch {
+	case d >= 48*time.Hour:
 		return fmt.Sprintf("for %d days", int(d.Hours()/24+0.5))
+	case d >= 2*time.Hour:
+		return "for " + plural(int(d.Hours()+0.5), "hour")
+	case d >= 2*time.Minute:
+		return "for " + plural(int(d.Minutes()+0.5), "minute")
 	}
-	return "for " + d.Round(time.Minute).String()
+	return "for " + plural(int(d.Seconds()+0.5), "second")
 }
 
 // cookieTime parses a Set-Cookie expires date in the forms servers use.

@@ -3,6 +3,7 @@ package analyze
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestProcessAuth: the form the sign-in page posts to SAS/ProcessAuth is
@@ -62,6 +63,21 @@ func TestKMSIAnswer(t *testing.T) {
 		}
 		if len(r.Flows) != 1 || len(r.Flows[0].Steps) != 2 || r.Flows[0].Steps[1].Detail != want {
 			t.Errorf("%s: steps %+v, want detail %q", form, r.Flows, want)
+		}
+	}
+}
+
+func TestLifetime(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		90 * 24 * time.Hour:          "for 90 days",
+		24 * time.Hour:               "for 24 hours",
+		time.Hour + 20*time.Second:   "for 60 minutes",
+		5 * time.Minute:              "for 5 minutes",
+		time.Second:                  "for 1 second",
+		90*time.Second + time.Second: "for 91 seconds",
+	} {
+		if got := lifetime(d); got != want {
+			t.Errorf("lifetime(%s) = %q, want %q", d, got, want)
 		}
 	}
 }
