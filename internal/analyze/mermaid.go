@@ -21,6 +21,9 @@ func mermaid(s SignIn) string {
 			if s.Protocol == "windows" {
 				return "server"
 			}
+			if s.B2C {
+				return "identity provider, Azure AD B2C"
+			}
 			return "identity provider"
 		case st.Kind == "api":
 			return "API"

@@ -452,6 +452,10 @@ func TestSyntheticCases(t *testing.T) {
 		if s.User != "frank@contoso.example" || len(r.Tokens) != 1 || !strings.Contains(fmt.Sprint(r.Tokens[0].Summary), "tfp B2C_1A_signup_signin") {
 			t.Errorf("user %q from the B2C token's emails; token summary %v", s.User, r.Tokens)
 		}
+		var md bytes.Buffer
+		if err := WriteMarkdown(&md, r); err != nil || !strings.Contains(md.String(), "as login.contoso.example (identity provider, Azure AD B2C)") {
+			t.Errorf("the Mermaid diagram does not name B2C (%v):\n%s", err, md.String())
+		}
 		if !strings.Contains(txt, "login.contoso.example (Azure AD B2C, custom domain)") {
 			t.Errorf("the text report does not name B2C behind the custom domain:\n%s", txt)
 		}
