@@ -22,7 +22,7 @@ func mermaid(s SignIn) string {
 				return "server"
 			}
 			if s.B2C {
-				return "identity provider, Azure AD B2C"
+				return "Azure AD B2C identity provider"
 			}
 			return "identity provider"
 		case st.Kind == "api":

@@ -453,7 +453,7 @@ func TestSyntheticCases(t *testing.T) {
 			t.Errorf("user %q from the B2C token's emails; token summary %v", s.User, r.Tokens)
 		}
 		var md bytes.Buffer
-		if err := WriteMarkdown(&md, r); err != nil || !strings.Contains(md.String(), "as login.contoso.example (identity provider, Azure AD B2C)") {
+		if err := WriteMarkdown(&md, r); err != nil || !strings.Contains(md.String(), "as login.contoso.example (Azure AD B2C identity provider)") {
 			t.Errorf("the Mermaid diagram does not name B2C (%v):\n%s", err, md.String())
 		}
 		if !strings.Contains(txt, "login.contoso.example (Azure AD B2C, custom domain)") {
