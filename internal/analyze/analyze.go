@@ -75,6 +75,7 @@ type Analyzer struct {
 	byPath     map[string]int // host+path of interaction steps -> sign-in
 	byRedirect map[string]int // redirect_uri -> latest sign-in that asked for it
 	byWinHost  map[string]int // host -> sign-in of its Windows authentication
+	byPolicy   map[string]int // B2C host|policy (lower case) -> latest sign-in of that policy
 	tokIndex   map[string]int // sha(token) -> index in rep.Tokens
 	endpoints  map[string]string
 	lastEntra  int
@@ -130,7 +131,7 @@ func New(opts Options) *Analyzer {
 	}
 	a := &Analyzer{opts: opts, keys: &jwt.KeySet{},
 		byState: map[string]int{}, byCode: map[string]int{}, byRefresh: map[string]int{}, byAccess: map[string]int{},
-		byDevice: map[string]int{}, byURL: map[string]int{}, byPath: map[string]int{}, byRedirect: map[string]int{}, byWinHost: map[string]int{}, tokIndex: map[string]int{},
+		byDevice: map[string]int{}, byURL: map[string]int{}, byPath: map[string]int{}, byRedirect: map[string]int{}, byWinHost: map[string]int{}, byPolicy: map[string]int{}, tokIndex: map[string]int{},
 		endpoints: map[string]string{}, findingKey: map[string]int{}, redeemed: map[string]int{}, seenClaims: map[string]struct{}{}}
 	a.loops = newLoopState()
 	a.ssoPending, a.verdictKey = map[int]int{}, map[string]int{}
@@ -314,6 +315,14 @@ func (a *Analyzer) Add(f *trace.Flow) {
 		if s == nil && u != nil {
 			s = a.byPathPrefix(u)
 		}
+		b2cPage := false
+		if s == nil && u != nil {
+			// A page of a B2C policy (SelfAsserted, api/...) names its policy.
+			if p, _ := b2cEvidence(f, u, query, form); p != "" {
+				s = a.get(a.byPolicy[policyKey(u.Host, p)])
+				b2cPage = s != nil
+			}
+		}
 		if s == nil && ep.Entra && ep.Kind != "" && ep.Kind != oauth.KindDiscovery && ep.Kind != oauth.KindJWKS {
 			s = a.get(a.lastEntra)
 		}
@@ -321,6 +330,9 @@ func (a *Analyzer) Add(f *trace.Flow) {
 			kind = "page"
 			switch ep.Kind {
 			case oauth.KindLogin, oauth.KindKMSI, oauth.KindSAS, oauth.KindGetCredentialType, oauth.KindReprocess:
+				kind = "login"
+			}
+			if b2cPage {
 				kind = "login"
 			}
 		}
@@ -342,6 +354,13 @@ func (a *Analyzer) Add(f *trace.Flow) {
 	}
 	if s != nil && kind != "" {
 		a.addStep(s, f, kind)
+	}
+	a.noteB2C(f, s, u, query, form)
+	if ep.Entra && ep.Kind == oauth.KindSAS {
+		a.processAuth(f, s, form)
+	}
+	if ep.Entra && ep.Kind == oauth.KindKMSI {
+		a.kmsiAnswer(f, s, form)
 	}
 	if s == nil || s.Federation != nil {
 		if fs := a.federationHop(f, query); fs != nil {
@@ -482,9 +501,6 @@ func (a *Analyzer) authorize(f *trace.Flow, v url.Values, ep oauth.Endpoint) *si
 	}
 	if ar.State != "" {
 		a.byState[ar.State] = s.ID
-	}
-	if u, err := url.Parse(f.Request.URL); err == nil {
-		s.Policy = b2cPolicy(u, v)
 	}
 	if ar.RedirectURI != "" {
 		a.byRedirect[stripURL(ar.RedirectURI)] = s.ID

@@ -89,6 +89,7 @@ func (a *Analyzer) oauthError(f *trace.Flow, s *signin, e *oauth.ErrorResponse, 
 		if s != nil {
 			s.polls++
 		}
+		stepDetail(s, f, "waiting for the user to finish on the other device ("+e.Error+")")
 		return // the device flow polling as designed
 	}
 	code := e.AADSTS
@@ -157,8 +158,11 @@ func (a *Analyzer) errorFindingIDs(f *trace.Flow, s *signin, code int, oerr, des
 			if code == 50196 && s != nil {
 				a.loops.code196[s.ID] = append(a.loops.code196[s.ID], f.ID)
 			}
-			if code == 16000 && s != nil {
-				fd.Detail += a.explain16000(s)
+			if ctx := explainInContext(code, s); ctx != "" {
+				if !strings.HasSuffix(fd.Detail, ".") {
+					fd.Detail += "."
+				}
+				fd.Detail += ctx
 			}
 		} else {
 			fd.Code, fd.Title = "oauth_error", fmt.Sprintf("Sign-in error (AADSTS%d, not in the knowledge base)", code)
@@ -220,20 +224,63 @@ func oauthOnly(fd *Finding, oerr, ld string) {
 	}
 }
 
-// explain16000 tells AADSTS16000 with the sign-in's own facts: which
-// account and which tenant.
-func (a *Analyzer) explain16000(s *signin) string {
-	var parts []string
-	if s.User != "" {
-		parts = append(parts, "the account "+s.User)
-	}
-	if s.Tenant != "" {
-		parts = append(parts, "the tenant "+s.Tenant+" the app asked for")
-	}
-	if len(parts) == 0 {
+// explainInContext tells a code whose meaning depends on the request with
+// the sign-in's own facts (which account, tenant, app, resource, redirect
+// URI or scopes): " Here: ..." or "" when the trace does not hold them.
+func explainInContext(code int, s *signin) string {
+	if s == nil {
 		return ""
 	}
-	return " Here: " + strings.Join(parts, " has no user object in ") + "."
+	var parts []string
+	add := func(format, v string) {
+		if v != "" {
+			parts = append(parts, fmt.Sprintf(format, v))
+		}
+	}
+	app := appName(s.ClientID, s.ClientName)
+	switch code {
+	case 16000, 50020:
+		add("the account %s", s.User)
+		add("the tenant %s the app asked for", s.Tenant)
+		return here(parts, " has no user object in ")
+	case 50034, 51004:
+		add("the account %s", s.User)
+		add("the tenant %s", s.Tenant)
+		return here(parts, " was not found in ")
+	case 50105:
+		add("the account %s", s.User)
+		add("the app %s", app)
+		return here(parts, " is not assigned to ")
+	case 700016, 700011:
+		add("the app %s", app)
+		add("the tenant %s", s.Tenant)
+		return here(parts, " is not registered nor provisioned in ")
+	case 500011:
+		add("the resource %s", firstNonEmpty(s.Resource, strings.Join(s.Scopes, " ")))
+		add("the tenant %s", s.Tenant)
+		return here(parts, " has no service principal in ")
+	case 50011, 70004:
+		add("the app %s", app)
+		add("redirect_uri %s", s.RedirectURI)
+		return here(parts, " sent ")
+	case 65001:
+		add("the app %s", app)
+		add("%s", firstNonEmpty(strings.Join(s.Scopes, " "), s.Resource))
+		return here(parts, " has no consent for ")
+	}
+	return ""
+}
+
+// here joins the two facts of a context sentence with link; with only one
+// fact, it names it alone.
+func here(parts []string, link string) string {
+	switch len(parts) {
+	case 0:
+		return ""
+	case 1:
+		return " Here: " + parts[0] + "."
+	}
+	return " Here: " + strings.Join(parts, link) + "."
 }
 
 // failure adds a row to the report's verdict (one per sign-in and code).

@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -187,6 +189,53 @@ func (a *Analyzer) sasAnswer(f *trace.Flow, s *signin, body []byte) {
 	}
 }
 
+// processAuth reads the form the sign-in page posts to SAS/ProcessAuth to
+// finish an MFA attempt: the method and, for app notifications and calls,
+// how long the page waited for the answer (mfaLastPollStart / End, in
+// milliseconds since 1970). A one-time code the user typed (otc) is never
+// shown. The response is a sign-in page that signInPage reads.
+func (a *Analyzer) processAuth(f *trace.Flow, s *signin, form url.Values) {
+	if s == nil || form == nil || !strings.HasSuffix(strings.ToLower(strings.TrimRight(stripURL(f.Request.URL), "/")), "/sas/processauth") {
+		return
+	}
+	method := form.Get("mfaAuthMethod")
+	if method == "" || strings.Contains(method, "{{") {
+		return
+	}
+	d := "MFA finished with " + method
+	start, err1 := strconv.ParseInt(form.Get("mfaLastPollStart"), 10, 64)
+	end, err2 := strconv.ParseInt(form.Get("mfaLastPollEnd"), 10, 64)
+	if err1 == nil && err2 == nil && end >= start && end-start < 3600*1000 {
+		d += fmt.Sprintf(" after waiting %s for the answer", (time.Duration(end-start) * time.Millisecond).Round(100*time.Millisecond))
+	}
+	if form.Get("otc") != "" {
+		d += " (one-time code entered)"
+	}
+	stepDetail(s, f, d)
+}
+
+// kmsiAnswer reads the user's answer to "Stay signed in?" from the form the
+// page posts to /kmsi: LoginOptions 1 is yes (a persistent session cookie),
+// 3 is no; DontShowAgain is the "Don't show this again" box.
+func (a *Analyzer) kmsiAnswer(f *trace.Flow, s *signin, form url.Values) {
+	if s == nil || form == nil {
+		return
+	}
+	var d string
+	switch form.Get("LoginOptions") {
+	case "1":
+		d = "'Stay signed in?': yes (persistent session)"
+	case "3":
+		d = "'Stay signed in?': no"
+	default:
+		return
+	}
+	if strings.EqualFold(form.Get("DontShowAgain"), "true") {
+		d += ", don't show again"
+	}
+	stepDetail(s, f, d)
+}
+
 // estsSetCookies lists, by name and lifetime only, the cookies the Entra
 // sign-in service sets (ESTSAUTH is the session, ESTSAUTHPERSISTENT the
 // "stay signed in" session, esctx-* one per sign-in attempt).
@@ -234,10 +283,15 @@ func (a *Analyzer) estsSetCookies(f *trace.Flow, s *signin) {
 }
 
 func lifetime(d time.Duration) string {
-	if d >= 48*time.Hour {
+	switch {
+	case d >= 48*time.Hour:
 		return fmt.Sprintf("for %d days", int(d.Hours()/24+0.5))
+	case d >= 2*time.Hour:
+		return "for " + plural(int(d.Hours()+0.5), "hour")
+	case d >= 2*time.Minute:
+		return "for " + plural(int(d.Minutes()+0.5), "minute")
 	}
-	return "for " + d.Round(time.Minute).String()
+	return "for " + plural(int(d.Seconds()+0.5), "second")
 }
 
 // cookieTime parses a Set-Cookie expires date in the forms servers use.

@@ -296,6 +296,9 @@ func FuzzAnalyzeFlow(f *testing.F) {
 	f.Add("https://login.microsoftonline.com/common/oauth2/v2.0/authorize?client_id=a&response_type=code&state=s", "", "https://app/#code=x&state=s", []byte(`$Config={"iErrorCode":50058}`))
 	f.Add("https://x/token", "grant_type=authorization_code&code=x&client_secret=s", "", []byte(`{"error":"invalid_grant","error_codes":[70008]}`))
 	f.Add("https://sp/acs", "SAMLResponse="+url.QueryEscape(samlResponse("_r", "a", t0, t0, "x")), "", []byte(fakeJWT(map[string]any{"aud": "x"})))
+	f.Add("https://login.contoso.example/tfp/t/B2C_1A_x/oauth2/v2.0/token", "grant_type=authorization_code&code=c&p=B2C_1A_x", "", []byte(`{"id_token":"`+fakeJWT(map[string]any{"tfp": "B2C_1A_x", "emails": []string{"a@b"}})+`"}`))
+	f.Add("https://login.microsoftonline.com/common/SAS/ProcessAuth", "mfaAuthMethod=PhoneAppNotification&mfaLastPollStart=1&mfaLastPollEnd=9&otc=1", "", []byte(`$Config={"pgid":"KmsiInterrupt"}`))
+	f.Add("https://login.microsoftonline.com/kmsi", "LoginOptions=1&DontShowAgain=true", "", []byte("<html></html>"))
 	for _, rel := range []string{"other/saml2aws_aad_ConvergedSignIn.html", "other/saml2aws_aad_SAMLResponse.html", "jwt/msalnet_v2_token.jwt", "jwt/msalnet_OpenidConfiguration.json"} {
 		if b, err := os.ReadFile(filepath.Join(testutil.Root(), "..", "shared", "testdata", rel)); err == nil {
 			f.Add("https://login.microsoftonline.com/common/oauth2/v2.0/authorize?client_id=a&response_type=code+id_token&response_mode=form_post", "SAMLResponse=x", "https://app/#id_token=x", b)

@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -116,5 +117,82 @@ func TestContextDependentCode(t *testing.T) {
 	}
 	if len(r.Verdict) != 1 || r.Verdict[0].User != "eve@fabrikam.example" || r.Verdict[0].Tenant != tenant || r.Verdict[0].App != appID {
 		t.Errorf("verdict %+v", r.Verdict)
+	}
+}
+
+// TestCodesToldInContext: each code whose meaning depends on the request is
+// told with the sign-in's own account, tenant, app, redirect URI or scopes.
+func TestCodesToldInContext(t *testing.T) {
+	tests := []struct {
+		code int
+		want []string
+	}{
+		{50020, []string{"the account eve@fabrikam.example has no user object in the tenant " + tenant + " the app asked for"}},
+		{50034, []string{"the account eve@fabrikam.example was not found in the tenant " + tenant}},
+		{51004, []string{"the account eve@fabrikam.example was not found in the tenant " + tenant}},
+		{50105, []string{"the account eve@fabrikam.example is not assigned to the app " + appID}},
+		{700016, []string{"the app " + appID + " is not registered nor provisioned in the tenant " + tenant}},
+		{500011, []string{"the resource openid profile has no service principal in the tenant " + tenant}},
+		{50011, []string{"the app " + appID + " sent redirect_uri " + spa}},
+		{65001, []string{"the app " + appID + " has no consent for openid profile"}},
+		{50076, nil}, // told the same way everywhere
+	}
+	for _, tt := range tests {
+		var b fb
+		b.add("GET", authz("&login_hint=eve%40fabrikam.example"), nil, "", 302,
+			loc(spa+fmt.Sprintf("?error=invalid_request&error_description=AADSTS%d%%3a+synthetic&state=S1", tt.code)), "")
+		r, err := Run(sliceSource(b.flows), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var detail string
+		for _, f := range r.Findings {
+			if strings.HasSuffix(f.Code, fmt.Sprintf(".aadsts%d", tt.code)) {
+				detail = f.Detail
+			}
+		}
+		if detail == "" {
+			t.Errorf("AADSTS%d: no finding in %+v", tt.code, r.Findings)
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(detail, " Here: "+w+".") {
+				t.Errorf("AADSTS%d: detail %q lacks %q", tt.code, detail, w)
+			}
+		}
+		if tt.want == nil && strings.Contains(detail, "Here:") {
+			t.Errorf("AADSTS%d: context added where none applies: %q", tt.code, detail)
+		}
+	}
+}
+
+// TestEveryB2CCodeFollowsItsCategory: each AADB2C code of the knowledge
+// base, returned to the app as an error redirect, gives one finding of the
+// severity its category gives, and only errors reach the verdict.
+func TestEveryB2CCodeFollowsItsCategory(t *testing.T) {
+	for _, e := range kb.B2CErrors() {
+		var b fb
+		b.add("GET", "https://login.contoso.example/"+tenant+"/B2C_1A_signin/oauth2/v2.0/authorize?client_id="+appID+"&response_type=code&redirect_uri="+url.QueryEscape(spa)+"&scope=openid&state=S1", nil, "", 302,
+			loc(spa+fmt.Sprintf("?error=server_error&error_description=AADB2C%d%%3a+synthetic&state=S1", e.Code)), "")
+		r, err := Run(sliceSource(b.flows), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range r.Findings {
+			if strings.HasSuffix(f.Code, fmt.Sprintf(".aadb2c%d", e.Code)) {
+				got = append(got, f.Severity)
+			}
+		}
+		if len(got) != 1 || got[0] != e.Severity() {
+			t.Errorf("AADB2C%d (%s): finding severities %v, want [%s]", e.Code, e.Category, got, e.Severity())
+		}
+		inVerdict := len(r.Verdict) > 0 && r.Verdict[0].Code == fmt.Sprintf("AADB2C%d", e.Code)
+		if inVerdict != (e.Severity() == SeverityError) {
+			t.Errorf("AADB2C%d (%s): in verdict %v", e.Code, e.Category, inVerdict)
+		}
+		if len(r.Flows) != 1 || !r.Flows[0].B2C || r.Flows[0].Policy != "B2C_1A_signin" {
+			t.Errorf("AADB2C%d: sign-in %+v", e.Code, r.Flows)
+		}
 	}
 }

@@ -27,28 +27,46 @@ type authzSeen struct {
 	signIn int
 	at     time.Time
 	ids    CaseIDs
+	esctx  int // esctx-* cookies the authorize request carried
+}
+
+// esctxSeen is how many esctx-* cookies a sign-in's requests to Entra
+// carried: on the first and the last of them, and at most.
+type esctxSeen struct {
+	first, last, most, requests int
 }
 
 // loopState is what the analyzer keeps to find loops.
 type loopState struct {
 	byClient map[string][]authzSeen // client_id|redirect_uri -> authorize requests
-	esctx    map[int]int            // sign-in -> most esctx-* cookies sent to Entra
+	esctx    map[int]esctxSeen      // sign-in -> esctx-* cookies sent to Entra
 	code196  map[int][]int          // sign-in -> flows showing AADSTS50196
 }
 
 func newLoopState() loopState {
-	return loopState{byClient: map[string][]authzSeen{}, esctx: map[int]int{}, code196: map[int][]int{}}
+	return loopState{byClient: map[string][]authzSeen{}, esctx: map[int]esctxSeen{}, code196: map[int][]int{}}
 }
 
 // noteAuthorize records an authorize request and decodes its claims parameter.
 func (a *Analyzer) noteAuthorize(f *trace.Flow, s *signin, v url.Values) {
 	key := v.Get("client_id") + "|" + stripURL(v.Get("redirect_uri"))
 	if l := a.loops.byClient[key]; len(l) < 1<<13 {
-		a.loops.byClient[key] = append(l, authzSeen{f.ID, s.ID, f.Started, caseIDs(f, nil, nil)})
+		a.loops.byClient[key] = append(l, authzSeen{f.ID, s.ID, f.Started, caseIDs(f, nil, nil), esctxCount(f)})
 	}
 	if c := v.Get("claims"); c != "" {
 		a.claimsParameter(f, s, c, "authorize request")
 	}
+}
+
+// esctxCount counts the esctx-* cookies a request carries.
+func esctxCount(f *trace.Flow) int {
+	n := 0
+	for _, c := range oauth.ESTSCookies(f.Request.Headers.Get("Cookie")) {
+		if strings.HasPrefix(strings.ToLower(c), "esctx") {
+			n++
+		}
+	}
+	return n
 }
 
 // noteCookies counts the esctx-* cookies a request carries to Entra.
@@ -56,15 +74,13 @@ func (a *Analyzer) noteCookies(f *trace.Flow, s *signin) {
 	if s == nil {
 		return
 	}
-	n := 0
-	for _, c := range oauth.ESTSCookies(f.Request.Headers.Get("Cookie")) {
-		if strings.HasPrefix(strings.ToLower(c), "esctx") {
-			n++
-		}
+	n := esctxCount(f)
+	e, ok := a.loops.esctx[s.ID]
+	if !ok {
+		e.first = n
 	}
-	if n > a.loops.esctx[s.ID] {
-		a.loops.esctx[s.ID] = n
-	}
+	e.last, e.most, e.requests = n, max(e.most, n), e.requests+1
+	a.loops.esctx[s.ID] = e
 }
 
 // finishLoops reports each run of loopMinCycles or more authorize requests
@@ -101,9 +117,10 @@ func (a *Analyzer) loopFinding(key string, run []authzSeen) {
 	esctx, code196 := 0, []int{}
 	for _, r := range run {
 		flows = append(flows, r.flow)
+		esctx = max(esctx, r.esctx)
 		if !slices.Contains(signIns, r.signIn) {
 			signIns = append(signIns, r.signIn)
-			esctx = max(esctx, a.loops.esctx[r.signIn])
+			esctx = max(esctx, a.loops.esctx[r.signIn].most)
 			code196 = append(code196, a.loops.code196[r.signIn]...)
 		}
 	}
@@ -115,12 +132,15 @@ func (a *Analyzer) loopFinding(key string, run []authzSeen) {
 	} else {
 		fmt.Fprintf(&b, "Entra stopped sign-in %d of %s with AADSTS50196: it saw the same request too often in a short time.", run[0].signIn, appName(client, ""))
 	}
+	if len(run) >= loopMinCycles && first != nil {
+		if c := cycleShape(first.Steps); c != "" {
+			b.WriteString(" One cycle: " + c + ", then the next authorize request.")
+		}
+	}
 	if len(code196) > 0 && len(run) >= loopMinCycles {
 		b.WriteString(" Entra ended it with AADSTS50196 (loop detected).")
 	}
-	if esctx > 0 {
-		fmt.Fprintf(&b, " The browser carried %d esctx-* cookies to Entra: Entra sets one per sign-in attempt, so a pile of them fingerprints a loop.", esctx)
-	}
+	b.WriteString(esctxGrowth(run, a.loops.esctx[run[0].signIn], esctx))
 	if first != nil && first.claimsIP != "" {
 		fmt.Fprintf(&b, " The app asks for tokens bound to IP address %s (xms_rp_ipaddr) and issued after a given time (nbf): if Entra sees the user at another address, the app rejects every new token and starts over.", first.claimsIP)
 	}
@@ -153,6 +173,67 @@ func (a *Analyzer) loopFinding(key string, run []authzSeen) {
 		}
 		a.rep.Verdict = append(a.rep.Verdict, fl)
 	}
+}
+
+// cycleShape describes one cycle of a loop by the steps of its first sign-in:
+// "GET login.microsoftonline.com/.../authorize (200) → POST
+// app.contoso.com/signin-oidc (302) → ..."; at most six steps, "" for none.
+func cycleShape(steps []Step) string {
+	var parts []string
+	for i, st := range steps {
+		if i == 6 {
+			parts = append(parts, fmt.Sprintf("… %d more", len(steps)-i))
+			break
+		}
+		where := strings.TrimPrefix(strings.TrimPrefix(st.URL, "https://"), "http://")
+		if segs := strings.Split(where, "/"); len(segs) > 4 {
+			where = segs[0] + "/…/" + strings.Join(segs[len(segs)-2:], "/")
+		}
+		p := strings.TrimSpace(st.Method + " " + where)
+		if st.Status != 0 {
+			p += fmt.Sprintf(" (%d)", st.Status)
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, " → ")
+}
+
+// esctxGrowth tells how the esctx-* cookies carried to Entra grew: from the
+// first cycle's authorize request to the last one's for a run of cycles, or
+// from the sign-in's first request to Entra to its last for a single sign-in
+// stopped with AADSTS50196; with no growth, the most carried ("up to" unless
+// every request carried as many). most is the
+// largest count seen; "" when no request carried any.
+func esctxGrowth(run []authzSeen, one esctxSeen, most int) string {
+	const why = ": Entra sets one per sign-in attempt, so a growing pile of them fingerprints a loop."
+	switch {
+	case most == 0:
+		return ""
+	case len(run) >= loopMinCycles && run[len(run)-1].esctx > run[0].esctx:
+		return fmt.Sprintf(" The esctx-* cookies the browser carried to Entra grew from %d on the first cycle to %d on the last, over %s%s",
+			run[0].esctx, run[len(run)-1].esctx, plural(len(run), "cycle"), why)
+	case len(run) < loopMinCycles && one.requests >= 2 && one.last > one.first:
+		return fmt.Sprintf(" The esctx-* cookies the browser carried to Entra grew from %d on the sign-in's first request to Entra to %d on its last, over %s (at most %d)%s",
+			one.first, one.last, plural(one.requests, "request"), one.most, why)
+	}
+	upTo := "up to "
+	if flat(run, one, most) {
+		upTo = ""
+	}
+	return fmt.Sprintf(" The browser carried %s%d esctx-* cookies to Entra: Entra sets one per sign-in attempt, so a pile of them fingerprints a loop.", upTo, most)
+}
+
+// flat reports whether every request counted carried most esctx-* cookies.
+func flat(run []authzSeen, one esctxSeen, most int) bool {
+	if len(run) >= loopMinCycles {
+		for _, r := range run {
+			if r.esctx != most {
+				return false
+			}
+		}
+		return true
+	}
+	return one.first == most && one.last == most
 }
 
 func joinInts(v []int) string {

@@ -21,6 +21,9 @@ func mermaid(s SignIn) string {
 			if s.Protocol == "windows" {
 				return "server"
 			}
+			if s.B2C {
+				return "Azure AD B2C identity provider"
+			}
 			return "identity provider"
 		case st.Kind == "api":
 			return "API"

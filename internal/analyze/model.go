@@ -108,6 +108,10 @@ type SignIn struct {
 	Error string `json:"error,omitempty"`
 	// Tokens lists the indexes (in Report.Tokens) of tokens issued or used in it.
 	Tokens []int `json:"tokens,omitempty"`
+	// B2C is set when the sign-in is Azure AD B2C's: a b2clogin host, or on
+	// any host (custom domains included) a policy ID in the URL, the /tfp/
+	// authority form or B2C's x-ms-cpim-* cookies.
+	B2C bool `json:"b2c,omitempty"`
 	// Policy is the Azure AD B2C policy (user flow or custom policy) of a B2C sign-in.
 	Policy string `json:"policy,omitempty"`
 	// Federation is the federated identity provider (AD FS or another) the

@@ -312,6 +312,9 @@ func (w *writer) signIns(r *Report) {
 		}
 		w.kv("app", appName(s.ClientID, s.ClientName))
 		idp := s.IdP
+		if s.B2C {
+			idp += " (" + b2cLabel(s.IdP) + ")"
+		}
 		if s.EndpointVersion != "" {
 			idp += " (" + s.EndpointVersion + " endpoint)"
 		}

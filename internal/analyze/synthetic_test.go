@@ -84,6 +84,24 @@ var cases = map[string]func(b *fb){
 		b.add("POST", "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signupsignin/api/CombinedSigninAndSignup/forgotPassword", nil, "x=1", 302,
 			loc(spa+"?error=access_denied&error_description=AADB2C90118%3a+The+user+has+forgotten+their+password.%0d%0aCorrelation+ID%3a+"+corrID+"&state=S1"), "")
 	},
+	// Azure AD B2C behind a custom domain (Azure Front Door) with the tenant
+	// ID in the path: nothing says b2clogin, the custom policy's ID and the
+	// x-ms-cpim-* cookies do.
+	"b2c_custom_domain": func(b *fb) {
+		base := "https://login.contoso.example/" + tenant + "/B2C_1A_signup_signin/"
+		b.add("GET", base+"oauth2/v2.0/authorize?client_id="+appID+"&response_type=code&redirect_uri="+url.QueryEscape(spa)+"&scope=openid+offline_access&state=S1&nonce=N1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256", nil, "", 200,
+			trace.Headers{{Name: "Set-Cookie", Value: "x-ms-cpim-csrf=CSRF-SECRET; domain=login.contoso.example; path=/; SameSite=None; secure"},
+				{Name: "Set-Cookie", Value: "x-ms-cpim-trans=TRANS-SECRET; domain=login.contoso.example; path=/; SameSite=None; secure; HttpOnly"}}, "<html>sign-in page of the custom policy</html>")
+		cpim := trace.Headers{{Name: "Cookie", Value: "x-ms-cpim-csrf=CSRF-SECRET; x-ms-cpim-trans=TRANS-SECRET"}}
+		b.add("POST", base+"SelfAsserted?tx=StateProperties%3DeyJUSUQiOiJ0eDEifQ&p=B2C_1A_signup_signin", cpim,
+			"request_type=RESPONSE&signInName=frank%40contoso.example&password=PASSWORD-SECRET", 200, nil, `{"status":"200"}`)
+		b.add("GET", base+"api/CombinedSigninAndSignup/confirmed?rememberMe=false&csrf_token=CSRF-SECRET&tx=StateProperties%3DeyJUSUQiOiJ0eDEifQ&p=B2C_1A_signup_signin", cpim, "", 302,
+			append(loc(spa+"?state=S1&code=C1"), trace.Header{Name: "Set-Cookie", Value: "x-ms-cpim-sso:" + tenant + "_0=SSO-SECRET; domain=login.contoso.example; path=/; SameSite=None; secure; HttpOnly"}), "")
+		idt := fakeJWT(map[string]any{"iss": "https://login.contoso.example/" + tenant + "/v2.0/", "aud": appID, "sub": "f0000000-0000-4000-8000-00000000000f", "tfp": "B2C_1A_signup_signin",
+			"name": "Frank", "emails": []string{"frank@contoso.example"}, "nonce": "N1", "ver": "1.0", "iat": t0.Unix(), "nbf": t0.Unix(), "exp": t0.Add(time.Hour).Unix()})
+		b.add("POST", base+"oauth2/v2.0/token", nil, "grant_type=authorization_code&client_id="+appID+"&code=C1&redirect_uri="+url.QueryEscape(spa)+"&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", 200, nil,
+			`{"id_token":"`+idt+`","token_type":"Bearer","not_before":`+fmt.Sprint(t0.Unix())+`,"id_token_expires_in":3600,"profile_info":"e30","scope":"openid offline_access","refresh_token":"RT-SECRET","refresh_token_expires_in":86400}`)
+	},
 	// The app bounces the user back to Entra six times in a few seconds.
 	"redirect_loop": func(b *fb) {
 		for i := 0; i < 6; i++ {
@@ -321,7 +339,7 @@ func synthetic(t *testing.T, name string) (*Report, string) {
 	}
 	checkMarkdown(t, name, md.Bytes())
 	all := txt.String() + md.String() + js.String()
-	for _, secret := range []string{"SESSION-SECRET", "PERSISTENT-SECRET", "SECRET-PRT-SHOULD-NEVER-SHOW", "DEVICECODE-SECRET", "RT-SECRET", "secretsession", "TICKET-CIPHERTEXT", "AUTHENTICATOR"} {
+	for _, secret := range []string{"SESSION-SECRET", "PERSISTENT-SECRET", "SECRET-PRT-SHOULD-NEVER-SHOW", "DEVICECODE-SECRET", "RT-SECRET", "secretsession", "TICKET-CIPHERTEXT", "AUTHENTICATOR", "PASSWORD-SECRET", "CSRF-SECRET", "TRANS-SECRET", "SSO-SECRET"} {
 		if strings.Contains(all, secret) {
 			t.Errorf("%s: a secret value of the trace is in the report", name)
 		}
@@ -383,6 +401,11 @@ func TestSyntheticCases(t *testing.T) {
 		if s.Grant != "device_code" || s.Result != ResultSuccess || s.ClientName != "Microsoft Azure CLI" || len(s.Steps) != 5 {
 			t.Errorf("device-code sign-in %+v", s)
 		}
+		for _, st := range s.Steps[1:4] {
+			if !strings.Contains(st.Detail, "waiting for the user") {
+				t.Errorf("poll %d not told as waiting: %q", st.FlowID, st.Detail)
+			}
+		}
 		for _, f := range r.Findings {
 			if f.Severity != SeverityInfo {
 				t.Errorf("polling reported as a problem: %+v", f)
@@ -417,10 +440,34 @@ func TestSyntheticCases(t *testing.T) {
 			t.Error("a user's choice reported as an incomplete sign-in")
 		}
 	})
+	t.Run("b2c_custom_domain", func(t *testing.T) {
+		r, txt := synthetic(t, "b2c_custom_domain")
+		if len(r.Flows) != 1 {
+			t.Fatalf("%d sign-ins, want one: %+v", len(r.Flows), r.Flows)
+		}
+		s := r.Flows[0]
+		if !s.B2C || s.Policy != "B2C_1A_signup_signin" || s.IdP != "login.contoso.example" || s.Result != ResultSuccess || len(s.Steps) != 4 {
+			t.Errorf("sign-in %+v", s)
+		}
+		if s.User != "frank@contoso.example" || len(r.Tokens) != 1 || !strings.Contains(fmt.Sprint(r.Tokens[0].Summary), "tfp B2C_1A_signup_signin") {
+			t.Errorf("user %q from the B2C token's emails; token summary %v", s.User, r.Tokens)
+		}
+		var md bytes.Buffer
+		if err := WriteMarkdown(&md, r); err != nil || !strings.Contains(md.String(), "as login.contoso.example (Azure AD B2C identity provider)") {
+			t.Errorf("the Mermaid diagram does not name B2C (%v):\n%s", err, md.String())
+		}
+		if !strings.Contains(txt, "login.contoso.example (Azure AD B2C, custom domain)") {
+			t.Errorf("the text report does not name B2C behind the custom domain:\n%s", txt)
+		}
+		if len(r.Verdict) != 0 {
+			t.Errorf("verdict %+v", r.Verdict)
+		}
+	})
 	t.Run("redirect_loop", func(t *testing.T) {
 		r, _ := synthetic(t, "redirect_loop")
 		f, ok := findingCodes(r)["signin_loop"]
-		if !ok || !strings.Contains(f.Title, "6 cycles") || !strings.Contains(f.Detail, "6 esctx") || len(f.FlowIDs) != 6 {
+		if !ok || !strings.Contains(f.Title, "6 cycles") || !strings.Contains(f.Detail, "grew from 1 on the first cycle to 6 on the last, over 6 cycles") ||
+			!strings.Contains(f.Detail, "One cycle: GET login.microsoftonline.com/"+tenant+"/oauth2/authorize (200) → POST app.contoso.example/signin-oidc (302) → GET app.contoso.example/ (302), then the next authorize request.") || len(f.FlowIDs) != 6 {
 			t.Errorf("loop finding %+v", f)
 		}
 		if len(r.Verdict) != 1 || r.Verdict[0].Code != "loop" || r.Verdict[0].RequestID != requestID || r.Verdict[0].App != appID {

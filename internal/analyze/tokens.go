@@ -252,6 +252,15 @@ func (a *Analyzer) tokenFacts(f *trace.Flow, s *signin, tok *jwt.Token, t *Token
 				break
 			}
 		}
+		if e := c.Strings("emails"); s.User == "" && len(e) > 0 && (s.B2C || b2cTokenPolicy(c) != "") {
+			s.User = e[0] // B2C puts a local account's addresses in emails
+		}
+	}
+	if p := b2cTokenPolicy(c); p != "" && !strings.HasPrefix(t.Where, "request.") {
+		s.B2C = true
+		if s.Policy == "" {
+			s.Policy = p
+		}
 	}
 	if t.Kind == "id_token" && strings.HasSuffix(t.Where, "id_token") {
 		if s.nonce != "" && c.Has("nonce") && c.Str("nonce") != s.nonce {
@@ -348,9 +357,11 @@ func summary(tok *jwt.Token) []KV {
 	if app := c.AppID(); app != "" {
 		add("app", appName(app, ""))
 	}
+	add("tfp", c.Str("tfp")) // the B2C policy that issued it
 	for _, k := range []string{"upn", "preferred_username", "unique_name", "email", "sub", "oid"} {
 		add(k, c.Str(k))
 	}
+	add("emails", strings.Join(c.Strings("emails"), " "))
 	decisionFacts(c, add)
 	add("scp", strings.Join(c.Scopes(), " "))
 	add("roles", strings.Join(c.Roles(), " "))

@@ -67,7 +67,7 @@ Exit codes: 0 ok, 1 error (bad CSV: file, line and column), 2 usage.`,
 	}
 	for _, w := range []struct{ what, short string }{
 		{"apps", "List Microsoft first-party applications (app ID, name, owner tenant, source)"},
-		{"errors", "List AADSTS error codes with their meaning and the next step"},
+		{"errors", "List AADSTS and Azure AD B2C (AADB2C) error codes with their category, meaning and next step"},
 		{"claims", "List token claims and what they mean"},
 		{"actors", "List Microsoft internal actors seen in Entra audit logs"},
 	} {
@@ -78,10 +78,10 @@ Exit codes: 0 ok, 1 error (bad CSV: file, line and column), 2 usage.`,
 			Long: w.short + `.
 
 With no KEY, every entry is listed as a table (or a JSON array with --json).
-With KEYs (AADSTS codes for errors, claim names, app IDs or display names,
+With KEYs (AADSTS or AADB2C codes for errors, claim names, app IDs or display names,
 actor names, UPNs or app IDs), those entries are printed in full; an unknown
 KEY is an error (exit 1).`,
-			Example: "  idtrace kb errors 50076 AADSTS53003\n  idtrace kb claims scp roles\n  idtrace kb apps 89bee1f7-5e6e-4d8a-9f3d-ecd601259da7\n  idtrace kb actors fim_password_service@support.onmicrosoft.com --json",
+			Example: "  idtrace kb errors 50076 AADSTS53003 AADB2C90118\n  idtrace kb claims scp roles\n  idtrace kb apps 89bee1f7-5e6e-4d8a-9f3d-ecd601259da7\n  idtrace kb actors fim_password_service@support.onmicrosoft.com --json",
 			RunE: func(cmd *cobra.Command, args []string) error {
 				opts.Keys = args
 				return runKBList(app, opts)
@@ -163,11 +163,17 @@ type kbAppJSON struct {
 }
 
 type kbErrorJSON struct {
+	// ID is the code as services print it: "AADSTS50076", "AADB2C90118".
+	ID       string `json:"id"`
 	Code     int    `json:"code"`
 	Name     string `json:"name"`
 	Category string `json:"category"`
 	Meaning  string `json:"meaning"`
 	Action   string `json:"action"`
+}
+
+func errorJSON(prefix string, e kb.ErrorCode) kbErrorJSON {
+	return kbErrorJSON{ID: fmt.Sprintf("%s%d", prefix, e.Code), Code: e.Code, Name: e.Name, Category: e.Category, Meaning: e.Meaning, Action: e.Action}
 }
 
 type kbClaimJSON struct {
@@ -188,6 +194,9 @@ type kbActorJSON struct {
 
 func runKBList(app *App, opts KBListOptions) error {
 	if err := kb.Check(); err != nil {
+		return err
+	}
+	if err := kb.CheckErrors(); err != nil {
 		return err
 	}
 	if len(opts.Keys) > 0 {
@@ -216,12 +225,17 @@ func runKBList(app *App, opts KBListOptions) error {
 		if !opts.JSON {
 			fmt.Fprintln(tw, "CODE\tNAME\tCATEGORY\tMEANING")
 		}
-		for _, e := range kb.Errors() {
-			if opts.JSON {
-				rows = append(rows, kbErrorJSON{Code: e.Code, Name: e.Name, Category: e.Category, Meaning: e.Meaning, Action: e.Action})
-				continue
+		for _, l := range []struct {
+			prefix string
+			codes  []kb.ErrorCode
+		}{{"AADSTS", kb.Errors()}, {"AADB2C", kb.B2CErrors()}} {
+			for _, e := range l.codes {
+				if opts.JSON {
+					rows = append(rows, errorJSON(l.prefix, e))
+					continue
+				}
+				fmt.Fprintf(tw, "%s%d\t%s\t%s\t%s\n", l.prefix, e.Code, cell(e.Name), e.Category, oneLine(e.Meaning))
 			}
-			fmt.Fprintf(tw, "AADSTS%d\t%s\t%s\t%s\n", e.Code, cell(e.Name), e.Category, oneLine(e.Meaning))
 		}
 	case "claims":
 		if !opts.JSON {
@@ -545,7 +559,7 @@ func runKBShow(app *App, opts KBListOptions) error {
 				if !ok {
 					return fmt.Errorf("kb errors: AADB2C%d is not in the knowledge base", b2c)
 				}
-				rows = append(rows, kbErrorJSON{Code: e.Code, Name: e.Name, Category: e.Category, Meaning: e.Meaning, Action: e.Action})
+				rows = append(rows, errorJSON("AADB2C", e))
 				blocks = append(blocks, []kbField{{"code", fmt.Sprintf("AADB2C%d", e.Code)}, {"category", e.Category + " (" + e.Severity() + ")"}, {"meaning", e.Meaning}, {"next step", e.Action}})
 				continue
 			}
@@ -557,7 +571,7 @@ func runKBShow(app *App, opts KBListOptions) error {
 			if !ok {
 				return fmt.Errorf("kb errors: AADSTS%d is not in the knowledge base", code)
 			}
-			rows = append(rows, kbErrorJSON{Code: e.Code, Name: e.Name, Category: e.Category, Meaning: e.Meaning, Action: e.Action})
+			rows = append(rows, errorJSON("AADSTS", e))
 			blocks = append(blocks, []kbField{{"code", fmt.Sprintf("AADSTS%d", e.Code)}, {"name", e.Name}, {"category", e.Category + " (" + e.Severity() + ")"}, {"meaning", e.Meaning}, {"next step", e.Action}})
 		case "claims":
 			c, ok := kb.LookupClaim(key)

@@ -146,7 +146,12 @@ func (a ClaimAsk) Explain(at time.Time) string {
 			t := time.Unix(n, 0).UTC()
 			s := "a token issued no earlier than " + t.Format(time.RFC3339)
 			if !at.IsZero() {
-				s += fmt.Sprintf(" (%s before this request)", at.Sub(t).Round(time.Second))
+				switch d := at.Sub(t).Round(time.Second); {
+				case d >= 0:
+					s += fmt.Sprintf(" (%s before this request)", d)
+				default:
+					s += fmt.Sprintf(" (%s after this request)", -d)
+				}
 			}
 			return s + ": the resource forces a fresh sign-in rather than a cached session"
 		}

@@ -31,6 +31,9 @@ func TestParseClaimsRequest(t *testing.T) {
 	if e := nbf.Explain(at); !strings.Contains(e, "2024-10-02T11:53:17Z") || !strings.Contains(e, "20s before") {
 		t.Errorf("nbf explained as %q", e)
 	}
+	if e := nbf.Explain(at.Add(-50 * time.Second)); !strings.Contains(e, "30s after this request") || strings.Contains(e, "-30s") {
+		t.Errorf("nbf later than the request explained as %q", e)
+	}
 	// A CAE challenge carries the same JSON base64-encoded.
 	cae := `{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}`
 	for _, enc := range []string{base64.StdEncoding.EncodeToString([]byte(cae)), base64.RawURLEncoding.EncodeToString([]byte(cae))} {
