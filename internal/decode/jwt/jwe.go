@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -15,6 +16,10 @@ import (
 
 // ErrDecrypt is wrapped by every JWE decryption failure.
 var ErrDecrypt = errors.New("cannot decrypt")
+
+// ErrUnsupported is wrapped (beside ErrDecrypt) when the JWE uses an
+// algorithm idtrace does not decrypt, such as the password-based PBES2.
+var ErrUnsupported = errors.New("unsupported")
 
 // ParsePrivateKey reads a recipient's private key for JWE: PEM or DER,
 // PKCS #1, PKCS #8 or SEC 1 (RSA or EC).
@@ -55,6 +60,9 @@ var (
 func Decrypt(tok *Token, key any, ks *KeySet) (*Token, error) {
 	if tok == nil || !tok.Encrypted {
 		return nil, fmt.Errorf("%w: not an encrypted token", ErrDecrypt)
+	}
+	if alg := tok.Alg(); !slices.Contains(jweKeyAlgs, jose.KeyAlgorithm(alg)) {
+		return nil, fmt.Errorf("%w: key management algorithm %q is %w (idtrace decrypts RSA-OAEP, RSA1_5, ECDH-ES, dir and AES key wrap; not password-based PBES2)", ErrDecrypt, alg, ErrUnsupported)
 	}
 	jwe, err := jose.ParseEncryptedCompact(tok.Raw, jweKeyAlgs, jweEncs)
 	if err != nil {
