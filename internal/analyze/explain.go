@@ -45,6 +45,10 @@ type JWTReport struct {
 	Decrypted bool     `json:"decrypted,omitempty"`
 	Nested    bool     `json:"nested,omitempty"`
 	Issues    []string `json:"issues,omitempty"`
+
+	// Signatures has one verdict per signature of a JWS with several (the
+	// general JSON serialization); the verdict above is the overall one.
+	Signatures []SignatureVerdict `json:"signatures,omitempty"`
 }
 
 // Explained is one claim with its value rendered and its meaning from the kb.
@@ -113,6 +117,7 @@ func ExplainJWTWith(raw string, keys *jwt.KeySet, at time.Time, skew time.Durati
 	v := jwt.Verify(tok, keys)
 	r.Verified, r.VerifyDetail, r.Unsigned = v.Verified, v.Reason, v.Unsigned
 	r.Verdict = SignatureWord(r.Verified, r.Unsigned)
+	r.Signatures = signatureVerdicts(v.Each)
 	return r, nil
 }
 
