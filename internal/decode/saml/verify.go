@@ -2,10 +2,13 @@ package saml
 
 import (
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math/big"
 	"sort"
 	"strings"
 
@@ -509,7 +512,11 @@ func checkOne(el *etree.Element, trusted []*x509.Certificate, userCerts bool) Si
 			ctx.IdAttribute = fm.idAttr
 			// Certificate lifetimes are reported, not enforced: see Verify.
 			ctx.Clock = dsig.NewFakeClockAt(cert.NotBefore.Add(cert.NotAfter.Sub(cert.NotBefore) / 2))
-			if _, err := ctx.Validate(fm.el); err != nil {
+			fel := fm.el
+			if c := ecdsaSignatureAsDER(fm.el, cert); c != nil {
+				fel = c
+			}
+			if _, err := ctx.Validate(fel); err != nil {
 				// A DigestValue with spaces or tabs (base64Binary allows
 				// them) fails goxmldsig's decoding only after the trusted
 				// key's signature over SignedInfo checked out; the digest
@@ -544,7 +551,7 @@ func checkOne(el *etree.Element, trusted []*x509.Certificate, userCerts bool) Si
 	switch msg := lastErr.Error(); {
 	case strings.Contains(msg, "Could not decode signature"):
 		sc.Reason = "malformed: SignatureValue is not base64"
-	case strings.Contains(msg, "verification error"), strings.Contains(msg, "Signature could not be verified"), errors.Is(lastErr, dsig.ErrInvalidSignature):
+	case strings.Contains(msg, "verification error"), strings.Contains(msg, "verification failure"), strings.Contains(msg, "Signature could not be verified"), errors.Is(lastErr, dsig.ErrInvalidSignature):
 		if len(embedded) == 0 && len(trusted) > 0 {
 			sc.Reason = fmt.Sprintf("altered or wrong key: %v", lastErr)
 		} else {
@@ -554,6 +561,43 @@ func checkOne(el *etree.Element, trusted []*x509.Certificate, userCerts bool) Si
 		sc.Reason = fmt.Sprintf("malformed: %v", lastErr)
 	}
 	return sc
+}
+
+// ecdsaSignatureAsDER returns a copy of el whose ECDSA SignatureValue is
+// rewritten from the r || s form XML Signature prescribes (RFC 4051 §3.3,
+// what xmlsec, Shibboleth and Santuario write) into the ASN.1 DER form
+// goxmldsig checks, when the signature uses ECDSA, cert holds an EC key and
+// the value has exactly the length of r || s for its curve; nil otherwise
+// (a DER value, as goxmldsig itself writes, is then checked as it is).
+// SignatureValue lies outside SignedInfo: nothing signed changes.
+func ecdsaSignatureAsDER(el *etree.Element, cert *x509.Certificate) *etree.Element {
+	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		return nil
+	}
+	sig := sigChild(el)
+	if sig == nil || child(sig, "SignedInfo") == nil {
+		return nil
+	}
+	if sm := child(child(sig, "SignedInfo"), "SignatureMethod"); sm == nil || !strings.Contains(sm.SelectAttrValue("Algorithm", ""), "#ecdsa-") {
+		return nil
+	}
+	sv := child(sig, "SignatureValue")
+	if sv == nil {
+		return nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(sv.Text()), ""))
+	size := (pub.Curve.Params().BitSize + 7) / 8
+	if err != nil || len(raw) != 2*size {
+		return nil
+	}
+	der, err := asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(raw[:size]), new(big.Int).SetBytes(raw[size:])})
+	if err != nil {
+		return nil
+	}
+	c := el.Copy()
+	child(sigChild(c), "SignatureValue").SetText(base64.StdEncoding.EncodeToString(der))
+	return c
 }
 
 func sigChild(el *etree.Element) *etree.Element {
