@@ -243,22 +243,8 @@ func ExplainSAMLWith(input string, o SAMLExplainOptions) (*SAMLReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Key != nil {
-		// Show the decrypted assertions in place of the encrypted ones.
-		if pts, err := saml.DecryptAssertions(xmlb, o.Key); err == nil {
-			k := 0
-			for i := range m.Assertions {
-				if !m.Assertions[i].Encrypted || k >= len(pts) {
-					continue
-				}
-				if dm, err := saml.ParseWithKey(pts[k], o.Key); err == nil && len(dm.Assertions) == 1 {
-					dm.Assertions[0].Path = m.Assertions[i].Path + " (decrypted)"
-					m.Assertions[i] = dm.Assertions[0]
-				}
-				k++
-			}
-		}
-	}
+	// Show the decrypted assertions in place of the encrypted ones.
+	_ = saml.ShowDecrypted(m, xmlb, o.Key)
 	a := New(Options{SAMLCerts: certs, Skew: o.Skew, SAMLAudience: o.Audience, SAMLKey: o.Key})
 	s := a.newSignIn("saml", "")
 	a.samlToken(fakeFlow(at), s, m, "saml_"+strings.ToLower(m.Kind), "", fp(input), xmlb)

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/idtrace/idtrace/internal/decode/jwt"
+	"github.com/idtrace/idtrace/internal/decode/saml"
 )
 
 // The signature verdict vocabulary, shared by every report format and by
@@ -87,6 +88,16 @@ func signatureVerdicts(each []jwt.Verification) []SignatureVerdict {
 	for _, e := range each {
 		d := e.Verdict()
 		out = append(out, SignatureVerdict{Index: e.Signature, Alg: e.Alg, KeyID: e.KeyID, Verdict: d.Status, VerifyDetail: d.Why})
+	}
+	return out
+}
+
+// decryptedSummary tells, for each assertion decrypted with the SP's key,
+// where it came from and its own verdict, for the token's summary lines.
+func decryptedSummary(ds []saml.Decrypted) []KV {
+	var out []KV
+	for _, d := range ds {
+		out = append(out, KV{"decrypted", "assertion decrypted with --key from " + d.From + "; signature " + d.Verdict.String()})
 	}
 	return out
 }

@@ -116,6 +116,9 @@ type Verification struct {
 	Warnings []string
 	// Reason is the "why" of the verdict, in a few words.
 	Reason string
+	// Decrypted lists the assertions VerifyDecrypting decrypted, each
+	// with its own verdict (nil from Verify).
+	Decrypted []Decrypted
 }
 
 // Verdict returns the verification in the common vocabulary.
