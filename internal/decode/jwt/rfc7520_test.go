@@ -291,6 +291,7 @@ func TestRFC7520Sec5(t *testing.T) {
 		{"RFC 7520 §5.6 dir + A128GCM", rfc7520Sec56, nil, keySet(t, rfc7520DirA128GCM), nil},
 		{"RFC 7520 §5.7 A256GCMKW + A128CBC-HS256", rfc7520Sec57, nil, keySet(t, rfc7520A256GCMKW), nil},
 		{"RFC 7520 §5.8 A128KW + A128GCM", rfc7520Sec58, nil, keySet(t, rfc7520A128KW), nil},
+		{"RFC 7520 §5.9 compressed content", rfc7520Sec59, nil, keySet(t, rfc7520A128KW), nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -339,4 +340,31 @@ func TestRFC7520Sec5(t *testing.T) {
 			t.Errorf("decrypt: %v, want unsupported", err)
 		}
 	})
+}
+
+// TestRFC7520Sec6Nested: §6's JWE carries a PS256-signed JWT; decrypted
+// with Samwise's key it is read as a nested token and verified with the
+// signer's key, which the RFC says made it; with another signing key it is
+// invalid, never verified.
+func TestRFC7520Sec6Nested(t *testing.T) {
+	tok, err := Parse(rfc7520Sec6)
+	if err != nil || !tok.Encrypted {
+		t.Fatalf("parse: %v", err)
+	}
+	dec, err := Decrypt(tok, rsaJWK(t, rfc7520SamwiseRSA), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !dec.Nested || dec.Raw != rfc7520Sec6JWS || dec.Claims.Issuer() != "hobbiton.example" || dec.Alg() != "PS256" {
+		t.Errorf("inner token: nested %v, iss %q, alg %q", dec.Nested, dec.Claims.Issuer(), dec.Alg())
+	}
+	if d := Verify(dec, keySet(t, rfc7520HobbitonRSA)).Verdict(); d.Status != StatusVerified {
+		t.Errorf("RFC 7520 §6 inner JWS with hobbiton.example's key: %s", d)
+	}
+	if d := Verify(dec, keySet(t, strings.Replace(rfc7520BilboRSA, "bilbo.baggins@hobbiton.example", "hobbiton.example", 1))).Verdict(); d.Status != StatusInvalid {
+		t.Errorf("inner JWS with another key under the same kid: %s", d)
+	}
+	if _, err := Decrypt(tok, rsaJWK(t, rfc7520FrodoRSA), nil); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("another recipient's key: %v", err)
+	}
 }
