@@ -61,10 +61,17 @@ func Decrypt(tok *Token, key any, ks *KeySet) (*Token, error) {
 	if tok == nil || !tok.Encrypted {
 		return nil, fmt.Errorf("%w: not an encrypted token", ErrDecrypt)
 	}
-	if alg := tok.Alg(); !slices.Contains(jweKeyAlgs, jose.KeyAlgorithm(alg)) {
+	jsonForm := strings.HasPrefix(tok.Raw, "{")
+	if alg := tok.Alg(); !slices.Contains(jweKeyAlgs, jose.KeyAlgorithm(alg)) && (!jsonForm || tok.Signatures == 1) {
 		return nil, fmt.Errorf("%w: key management algorithm %q is %w (idtrace decrypts RSA-OAEP, RSA1_5, ECDH-ES, dir and AES key wrap; not password-based PBES2)", ErrDecrypt, alg, ErrUnsupported)
 	}
-	jwe, err := jose.ParseEncryptedCompact(tok.Raw, jweKeyAlgs, jweEncs)
+	var jwe *jose.JSONWebEncryption
+	var err error
+	if jsonForm {
+		jwe, err = jose.ParseEncryptedJSON(tok.Raw, jweKeyAlgs, jweEncs)
+	} else {
+		jwe, err = jose.ParseEncryptedCompact(tok.Raw, jweKeyAlgs, jweEncs)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
 	}
@@ -84,7 +91,8 @@ func Decrypt(tok *Token, key any, ks *KeySet) (*Token, error) {
 	}
 	var pt []byte
 	for _, k := range keys {
-		if pt, err = jwe.Decrypt(k); err == nil {
+		// DecryptMulti tries every recipient of a JSON serialization.
+		if _, _, pt, err = jwe.DecryptMulti(k); err == nil {
 			break
 		}
 	}

@@ -403,6 +403,9 @@ func Parse(s string) (*Token, error) {
 		return nil, &ParseError{Part: "token", Index: -1, Offset: -1, Err: fmt.Errorf("%d bytes exceeds the %d-byte cap", len(s), MaxTokenSize)}
 	}
 	if strings.HasPrefix(s, "{") {
+		if isJWEJSON(s) {
+			return parseJWEJSON(s)
+		}
 		return parseJSONSerialization(s)
 	}
 	return parseCompact(s)

@@ -368,3 +368,77 @@ func TestRFC7520Sec6Nested(t *testing.T) {
 		t.Errorf("another recipient's key: %v", err)
 	}
 }
+
+// TestRFC7520Sec5JSON decrypts §5.10–§5.13, which exist only in the JWE
+// JSON serialization: additional authenticated data, header members
+// outside the protection, and three recipients (each of whose keys
+// decrypts it); altering the AAD or the ciphertext fails.
+func TestRFC7520Sec5JSON(t *testing.T) {
+	a128kw := keySet(t, rfc7520A128KW)
+	cases := []struct {
+		name, jwe string
+		key       any
+		ks        *KeySet
+		alg       string
+	}{
+		{"RFC 7520 §5.10 additional authenticated data", rfc7520Sec510, nil, a128kw, "A128KW"},
+		{"RFC 7520 §5.11 alg and kid unprotected", rfc7520Sec511, nil, a128kw, "A128KW"},
+		{"RFC 7520 §5.12 no protected header", rfc7520Sec512, nil, a128kw, "A128KW"},
+		{"RFC 7520 §5.13 recipient 1, RSA1_5", rfc7520Sec513, rsaJWK(t, rfc7520FrodoRSA), nil, "RSA1_5"},
+		{"RFC 7520 §5.13 recipient 2, ECDH-ES+A256KW", rfc7520Sec513, ecJWK(t, rfc7520PeregrinEC), nil, "RSA1_5"},
+		{"RFC 7520 §5.13 recipient 3, A256GCMKW", rfc7520Sec513, nil, keySet(t, rfc7520A256GCMKW), "RSA1_5"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tok, err := Parse(c.jwe)
+			if err != nil || !tok.Encrypted || !strings.HasPrefix(tok.Serialization, "json") || tok.Alg() != c.alg {
+				t.Fatalf("parse: %v (%+v)", err, tok)
+			}
+			if d := Verify(tok, c.ks).Verdict(); d.Status != StatusNotChecked {
+				t.Errorf("before decryption: %s", d)
+			}
+			dec, err := Decrypt(tok, c.key, c.ks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(dec.Payload) != rfc7520Plaintext {
+				t.Errorf("plaintext %q", dec.Payload)
+			}
+			if d := Verify(dec, c.ks).Verdict(); d.Status != StatusUnsigned {
+				t.Errorf("decrypted: %s, want unsigned", d)
+			}
+			var obj map[string]any
+			if err := json.Unmarshal([]byte(c.jwe), &obj); err != nil {
+				t.Fatal(err)
+			}
+			for _, member := range []string{"aad", "ciphertext"} {
+				v, ok := obj[member].(string)
+				if !ok {
+					continue
+				}
+				flip := "A"
+				if v[0] == 'A' {
+					flip = "B"
+				}
+				bad, err := Parse(strings.Replace(c.jwe, `"`+v+`"`, `"`+flip+v[1:]+`"`, 1))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := Decrypt(bad, c.key, c.ks); !errors.Is(err, ErrDecrypt) {
+					t.Errorf("%s altered: %v", member, err)
+				}
+			}
+		})
+	}
+	for name, in := range map[string]string{
+		"no enc":           `{"protected":"eyJhbGciOiJBMTI4S1cifQ","encrypted_key":"AA","iv":"AA","ciphertext":"AA","tag":"AA"}`,
+		"member twice":     `{"protected":"eyJlbmMiOiJBMTI4R0NNIn0","unprotected":{"enc":"A128GCM","alg":"dir"},"iv":"AA","ciphertext":"AA","tag":"AA"}`,
+		"both forms":       `{"protected":"eyJlbmMiOiJBMTI4R0NNIn0","encrypted_key":"AA","recipients":[{"encrypted_key":"AA"}],"iv":"AA","ciphertext":"AA","tag":"AA"}`,
+		"null ciphertext":  `{"protected":"eyJlbmMiOiJBMTI4R0NNIn0","iv":"AA","ciphertext":null,"tag":"AA"}`,
+		"bad base64 in iv": `{"protected":"eyJlbmMiOiJBMTI4R0NNIn0","unprotected":{"alg":"dir"},"iv":"A!","ciphertext":"AA","tag":"AA"}`,
+	} {
+		if _, err := Parse(in); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
