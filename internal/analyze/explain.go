@@ -70,9 +70,25 @@ func ExplainJWT(raw string, keys *jwt.KeySet, at time.Time, skew time.Duration) 
 // explains and verifies what is inside (a nested JWS is verified like any
 // other token). A decryption failure is reported among the issues.
 func ExplainJWTWith(raw string, keys *jwt.KeySet, at time.Time, skew time.Duration, decryptKey any) (*JWTReport, error) {
+	return ExplainJWTDetached(raw, keys, at, skew, decryptKey, nil)
+}
+
+// ExplainJWTDetached is ExplainJWTWith for a JWS whose content is detached
+// (RFC 7515 Appendix F): payload is that content, checked and explained as
+// if the token carried it (nil: none given). A token that carries its own
+// payload ignores it, and says so among the issues.
+func ExplainJWTDetached(raw string, keys *jwt.KeySet, at time.Time, skew time.Duration, decryptKey any, payload []byte) (*JWTReport, error) {
 	tok, err := jwt.Parse(raw)
 	if err != nil {
 		return nil, err
+	}
+	var payloadIssue string
+	if payload != nil {
+		if tok.Detached {
+			tok = tok.WithPayload(payload)
+		} else {
+			payloadIssue = "payload_ignored: the token carries its own payload; a separate payload is only for a detached signature"
+		}
 	}
 	var decryptErr error
 	outer := tok
@@ -87,6 +103,9 @@ func ExplainJWTWith(raw string, keys *jwt.KeySet, at time.Time, skew time.Durati
 		Kind: guessKind(tok), Explained: []Explained{}, Decrypted: tok != outer, Nested: tok.Nested}
 	if decryptErr != nil {
 		r.Issues = append(r.Issues, "decrypt_failed: "+decryptErr.Error())
+	}
+	if payloadIssue != "" {
+		r.Issues = append(r.Issues, payloadIssue)
 	}
 	if tok.Encrypted {
 		r.Claims = json.RawMessage(`{}`)

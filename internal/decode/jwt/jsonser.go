@@ -58,9 +58,27 @@ func parseJSONSerialization(s string) (*Token, error) {
 		return nil, &ParseError{Part: "signature", Index: 2, Offset: -1, Err: fmt.Errorf("JWS JSON serialization with %d signatures; idtrace reads at most %d", len(entries), maxSignatures)}
 	}
 	tok := &Token{Serialization: kind, Signatures: len(entries)}
-	if j.Payload == nil {
+	for i, e := range entries {
+		sg, err := parseSig(e, i, len(entries))
+		if err != nil {
+			return nil, err
+		}
+		tok.Sigs = append(tok.Sigs, *sg)
+		unencoded := string(sg.Header.Raw("b64")) == "false"
+		if i == 0 {
+			tok.Unencoded = unencoded
+		} else if unencoded != tok.Unencoded {
+			return nil, &ParseError{Part: "header", Index: 0, Offset: -1, Err: errors.New(`signatures disagree on "b64" (RFC 7797 §3)`)}
+		}
+	}
+	switch {
+	case j.Payload == nil:
 		tok.Detached = true
-	} else {
+	case tok.Unencoded:
+		// RFC 7797: the payload is the content itself.
+		tok.payloadB64, tok.Payload = *j.Payload, []byte(*j.Payload)
+		tok.Detached = len(tok.Payload) == 0
+	default:
 		tok.payloadB64 = *j.Payload
 		if err := checkSegment(tok.payloadB64, "payload", 1, &tok.Malformed); err != nil {
 			return nil, err
@@ -71,13 +89,6 @@ func parseJSONSerialization(s string) (*Token, error) {
 		}
 		tok.Payload = pb
 		tok.Detached = len(pb) == 0
-	}
-	for i, e := range entries {
-		sg, err := parseSig(e, i, len(entries))
-		if err != nil {
-			return nil, err
-		}
-		tok.Sigs = append(tok.Sigs, *sg)
 	}
 	first := tok.Sigs[0]
 	if tok.Malformed == "" {
@@ -192,6 +203,9 @@ func (t *Token) WithPayload(b []byte) *Token {
 	c := *t
 	c.Payload = append([]byte(nil), b...)
 	c.payloadB64 = base64.RawURLEncoding.EncodeToString(b)
+	if c.Unencoded {
+		c.payloadB64 = string(b)
+	}
 	c.PayloadNotJSON, c.Masked = false, nil
 	c.Claims = Claims{}
 	if o, err := parseObject(c.Payload); err == nil {

@@ -313,6 +313,9 @@ type Token struct {
 	// member in the JSON ones. Its signatures can be checked only once the
 	// content is given (see WithPayload).
 	Detached bool
+	// Unencoded is true for a JWS whose header says "b64": false (RFC
+	// 7797): its payload is written and signed as it is, not base64url.
+	Unencoded bool
 	// payloadB64 is the payload part as written (the second half of every
 	// signature's signing input).
 	payloadB64 string
@@ -467,6 +470,7 @@ func parseCompact(s string) (*Token, error) {
 		return nil, &ParseError{Part: "payload", Index: 1, Offset: offs[1], Err: err}
 	}
 	tok.Payload, tok.payloadB64, tok.Detached = pb, parts[1], parts[1] == ""
+	tok.Unencoded = string(h.Raw("b64")) == "false"
 	if c, err := parseObject(pb); err == nil {
 		tok.Claims.Object = *c
 		tok.Masked = maskSecretClaims(&tok.Claims.Object)

@@ -442,3 +442,70 @@ func TestRFC7520Sec5JSON(t *testing.T) {
 		}
 	}
 }
+
+// RFC 7797 §4.2: an HS256 JWS with an unencoded payload ("b64": false,
+// named in "crit"), signed with RFC 7515 A.1's key.
+const (
+	rfc7797Protected = "eyJhbGciOiJIUzI1NiIsImI2NCI6ZmFsc2UsImNyaXQiOlsiYjY0Il19"
+	rfc7797Sig       = "A5dxf2s96_n5FLueVuW1Z_vh161FwXZC4YLPff6dmDY"
+	rfc7797Payload   = "$.02"
+)
+
+// TestRFC7797UnencodedPayload: the "b64" extension is understood: the RFC's
+// example verifies detached (once the content is given) and in the JSON
+// serializations, where the payload is written as it is; "b64" outside
+// "crit" is malformed, and other content is invalid.
+func TestRFC7797UnencodedPayload(t *testing.T) {
+	ks := keySet(t, rfcVectors[0].jwk)
+	detached, err := Parse(rfc7797Protected + ".." + rfc7797Sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !detached.Unencoded || !detached.Detached {
+		t.Errorf("unencoded %v, detached %v", detached.Unencoded, detached.Detached)
+	}
+	if d := Verify(detached, ks).Verdict(); d.Status != StatusNotChecked || !strings.Contains(d.Why, "detached") {
+		t.Errorf("RFC 7797 §4.2 without the content: %s", d)
+	}
+	if d := Verify(detached.WithPayload([]byte(rfc7797Payload)), ks).Verdict(); d.Status != StatusVerified {
+		t.Errorf("RFC 7797 §4.2 with the content: %s", d)
+	}
+	if d := Verify(detached.WithPayload([]byte("$.03")), ks).Verdict(); d.Status != StatusInvalid {
+		t.Errorf("RFC 7797 §4.2 with other content: %s", d)
+	}
+	for name, in := range map[string]string{
+		"general JSON":   `{"payload":"` + rfc7797Payload + `","signatures":[{"protected":"` + rfc7797Protected + `","signature":"` + rfc7797Sig + `"}]}`,
+		"flattened JSON": `{"payload":"` + rfc7797Payload + `","protected":"` + rfc7797Protected + `","signature":"` + rfc7797Sig + `"}`,
+	} {
+		tok, err := Parse(in)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if string(tok.Payload) != rfc7797Payload {
+			t.Errorf("%s: payload %q", name, tok.Payload)
+		}
+		if d := Verify(tok, ks).Verdict(); d.Status != StatusVerified {
+			t.Errorf("RFC 7797 §4.2 %s: %s", name, d)
+		}
+		if d := Verify(mustParse(t, strings.Replace(in, rfc7797Payload, "$.03", 1)), ks).Verdict(); d.Status != StatusInvalid {
+			t.Errorf("%s, payload altered: %s", name, d)
+		}
+	}
+	noCrit := b64url(`{"alg":"HS256","b64":false}`) + ".." + rfc7797Sig
+	if d := Verify(mustParse(t, noCrit), ks).Verdict(); d.Status != StatusInvalid || !strings.Contains(d.Why, "crit") {
+		t.Errorf(`"b64" without "crit": %s`, d)
+	}
+	mixed := `{"payload":"e30","signatures":[{"protected":"` + rfc7797Protected + `","signature":"AA"},{"protected":"eyJhbGciOiJIUzI1NiJ9","signature":"AA"}]}`
+	if _, err := Parse(mixed); err == nil {
+		t.Error(`signatures disagreeing on "b64" accepted`)
+	}
+}
+
+func mustParse(t *testing.T, s string) *Token {
+	t.Helper()
+	tok, err := Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}

@@ -263,6 +263,11 @@ func verifySig(tok *Token, sg *Sig, input string, ks *KeySet) Verification {
 		v.Reason = "the token has no signature"
 		return v
 	}
+	if why := b64Problem(h); why != "" {
+		v.Verified = ptr(false)
+		v.Reason = why
+		return v
+	}
 	if why, bad := critProblem(h); why != "" {
 		if bad {
 			v.Verified = ptr(false)
@@ -442,7 +447,33 @@ func critProblem(h *Object) (why string, bad bool) {
 			return fmt.Sprintf(`malformed: "crit" names %q, which the header lacks`, n), true
 		}
 	}
-	return fmt.Sprintf("unsupported critical header %q: RFC 7515 forbids accepting a token whose critical extensions are not understood", names[0]), false
+	for _, n := range names {
+		if !understoodCrit[n] {
+			return fmt.Sprintf("unsupported critical header %q: RFC 7515 forbids accepting a token whose critical extensions are not understood", n), false
+		}
+	}
+	return "", false
+}
+
+// understoodCrit lists the critical header extensions Verify implements:
+// "b64" (RFC 7797, unencoded payload).
+var understoodCrit = map[string]bool{"b64": true}
+
+// b64Problem checks the "b64" header of RFC 7797: a boolean, and listed in
+// "crit" (§6), or the token is malformed.
+func b64Problem(h *Object) string {
+	raw := h.Raw("b64")
+	if raw == nil {
+		return ""
+	}
+	if s := string(raw); s != "true" && s != "false" {
+		return `malformed: "b64" must be true or false`
+	}
+	var names []string
+	if json.Unmarshal(h.Raw("crit"), &names) != nil || !slices.Contains(names, "b64") {
+		return `malformed: "b64" is used without naming it in "crit" (RFC 7797 §6)`
+	}
+	return ""
 }
 
 const graphNonceReason = `signature not verifiable: the header carries a "nonce", which marks an Entra access token for Microsoft Graph; only Graph can check its signature (this is expected, not a sign of tampering)`
