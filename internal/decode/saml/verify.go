@@ -515,11 +515,13 @@ func checkOne(el *etree.Element, trusted []*x509.Certificate, userCerts bool) Si
 			ctx.IdAttribute = fm.idAttr
 			// Certificate lifetimes are reported, not enforced: see Verify.
 			ctx.Clock = dsig.NewFakeClockAt(cert.NotBefore.Add(cert.NotAfter.Sub(cert.NotBefore) / 2))
-			fel := fm.el
-			if c := ecdsaSignatureAsDER(fm.el, cert); c != nil {
-				fel = c
+			_, err := ctx.Validate(fm.el)
+			if c := ecdsaSignatureAsDER(fm.el, cert); c != nil && err != nil {
+				// r || s rewritten as DER; a DER value that happens to
+				// have r || s's length was checked as it is just above.
+				_, err = ctx.Validate(c)
 			}
-			if _, err := ctx.Validate(fel); err != nil {
+			if err != nil {
 				// A DigestValue with spaces or tabs (base64Binary allows
 				// them) fails goxmldsig's decoding only after the trusted
 				// key's signature over SignedInfo checked out; the digest
