@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 )
 
 // rfc7520PayloadText is what rfc7520Payload decodes to.
@@ -90,6 +91,9 @@ func TestRFC7520Sec4(t *testing.T) {
 			}
 			if tok.Serialization != c.wantSerial || tok.Alg() != c.wantAlg || string(tok.Payload) != rfc7520PayloadText || !tok.PayloadNotJSON {
 				t.Errorf("read as %s, alg %q, payload %q", tok.Serialization, tok.Alg(), tok.Payload)
+			}
+			if is := CheckTimes(tok, time.Now(), time.Minute); len(is) != 0 {
+				t.Errorf("time issues %v for a payload that is not claims", is)
 			}
 			v := Verify(tok, c.ks)
 			if d := v.Verdict(); d.Status != StatusVerified || !strings.Contains(d.Why, c.wantWhy) {
