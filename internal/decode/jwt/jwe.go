@@ -107,7 +107,7 @@ func Decrypt(tok *Token, key any, ks *KeySet) (*Token, error) {
 		inner.Nested = true
 		return inner, nil
 	}
-	out := &Token{Raw: tok.Raw, Header: tok.Header, Payload: pt, Serialization: tok.Serialization, Signatures: 0}
+	out := &Token{Raw: tok.Raw, Header: tok.Header, Payload: pt, Serialization: tok.Serialization, Signatures: 0, decryptedOnly: true}
 	if c, err := parseObject(pt); err == nil {
 		out.Claims.Object = *c
 		out.Masked = maskSecretClaims(&out.Claims.Object)

@@ -316,6 +316,9 @@ type Token struct {
 	// Unencoded is true for a JWS whose header says "b64": false (RFC
 	// 7797): its payload is written and signed as it is, not base64url.
 	Unencoded bool
+	// decryptedOnly marks the plaintext of a JWE that held no signed
+	// token (see Decrypt).
+	decryptedOnly bool
 	// payloadB64 is the payload part as written (the second half of every
 	// signature's signing input).
 	payloadB64 string

@@ -313,7 +313,7 @@ func TestRFC7520Sec5(t *testing.T) {
 			if string(dec.Payload) != rfc7520Plaintext || !dec.PayloadNotJSON || dec.Nested {
 				t.Errorf("plaintext %q", dec.Payload)
 			}
-			if d := Verify(dec, c.ks).Verdict(); d.Status != StatusUnsigned {
+			if d := Verify(dec, c.ks).Verdict(); d.Status != StatusUnsigned || !strings.Contains(d.Why, "no signed token inside") {
 				t.Errorf("decrypted: %s, want unsigned", d)
 			}
 			tag := c.jwe[strings.LastIndexByte(c.jwe, '.')+1:]

@@ -162,6 +162,10 @@ func Verify(tok *Token, ks *KeySet) Verification {
 		v.Reason = SanitizedReason
 		return v
 	}
+	if tok.decryptedOnly {
+		return Verification{Alg: tok.Alg(), Verified: ptr(false), Unsigned: true,
+			Reason: "decrypted, and no signed token inside: encryption says who can read it, not who wrote it"}
+	}
 	if len(tok.Sigs) <= 1 {
 		sg := Sig{Header: tok.Header, Signature: tok.Signature, Malformed: tok.Malformed}
 		input := tok.Raw
