@@ -40,7 +40,12 @@ type ecIdP struct {
 
 func newECIdP(t testing.TB, dir, name string) *ecIdP {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	return newECIdPOn(t, dir, name, elliptic.P256())
+}
+
+func newECIdPOn(t testing.TB, dir, name string, curve elliptic.Curve) *ecIdP {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(curve, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,8 +99,13 @@ const xmlsecAssertion = "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"
 // certificate in KeyInfo.
 func xmlsec1Sign(t *testing.T, bin, dir string, p *ecIdP) []byte {
 	t.Helper()
+	return xmlsec1SignTemplate(t, bin, dir, p, ecTemplate)
+}
+
+func xmlsec1SignTemplate(t *testing.T, bin, dir string, p *ecIdP, template string) []byte {
+	t.Helper()
 	in, out := filepath.Join(dir, "template.xml"), filepath.Join(dir, "signed.xml")
-	if err := os.WriteFile(in, []byte(ecTemplate), 0o600); err != nil {
+	if err := os.WriteFile(in, []byte(template), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "--sign", "--privkey-pem", p.keyFile+","+p.certFile, xmlsecIDAttr, xmlsecAssertion, "--output", out, in)
@@ -347,5 +357,45 @@ func TestECDSAGoxmldsigSigned(t *testing.T) {
 		if v := Verify(msg, []*x509.Certificate{ec.cert}); v.Verified == nil || !*v.Verified {
 			t.Errorf("%s: %s", name, v.Verdict())
 		}
+	}
+}
+
+// TestECDSACurvesWithXmlsec1: P-384 with ecdsa-sha384 and P-521 with
+// ecdsa-sha512 (r || s of 96 and 132 bytes), signed by xmlsec1 and with
+// the SignatureValue spread over lines: verified as xmlsec1 verifies them,
+// and invalid, as for xmlsec1, once the NameID changes.
+func TestECDSACurvesWithXmlsec1(t *testing.T) {
+	bin := testutil.Tool(t, "xmlsec1")
+	for _, c := range []struct {
+		name   string
+		curve  elliptic.Curve
+		method string
+	}{
+		{"P-384 ecdsa-sha384", elliptic.P384(), "ecdsa-sha384"},
+		{"P-521 ecdsa-sha512", elliptic.P521(), "ecdsa-sha512"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			idp := newECIdPOn(t, dir, "idp", c.curve)
+			signed := xmlsec1SignTemplate(t, bin, dir, idp, strings.Replace(ecTemplate, "ecdsa-sha256", c.method, 1))
+			if !bytes.Contains(signed, []byte(c.method)) {
+				t.Fatalf("xmlsec1 did not sign with %s", c.method)
+			}
+			trusted := []*x509.Certificate{idp.cert}
+			for name, msg := range map[string][]byte{
+				"as written":            signed,
+				"SignatureValue spread": reshape{sigWS: true}.apply(t, signed),
+			} {
+				v := Verify(msg, trusted)
+				if peer := xmlsec1Verifies(t, bin, dir, msg, idp); !peer || v.Verified == nil || !*v.Verified {
+					t.Errorf("%s: idtrace %s, xmlsec1 verified=%v", name, v.Verdict(), peer)
+				}
+			}
+			bad := bytes.Replace(signed, []byte("alice@example.com</saml:NameID>"), []byte("admin@example.com</saml:NameID>"), 1)
+			v := Verify(bad, trusted)
+			if peer := xmlsec1Verifies(t, bin, dir, bad, idp); peer || v.Verified == nil || *v.Verified {
+				t.Errorf("altered NameID: idtrace %s, xmlsec1 verified=%v", v.Verdict(), peer)
+			}
+		})
 	}
 }
