@@ -365,6 +365,14 @@ func VerifyDecrypting(xmlb []byte, certs []*x509.Certificate, key *rsa.PrivateKe
 		if out.SelfAsserted {
 			out.Reason += " (" + SelfAssertedNote + ")"
 		}
+		for _, n := range inner.Notes {
+			if !slices.Contains(out.Notes, n) {
+				out.Notes = append(out.Notes, n)
+			}
+		}
+		for _, n := range out.Notes {
+			out.Reason += "; " + n
+		}
 		why := "its own signature"
 		if inner.SelfAsserted {
 			why += "; " + SelfAssertedNote

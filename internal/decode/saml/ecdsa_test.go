@@ -278,8 +278,8 @@ func TestECDSASignedSAMLWithXmlsec1(t *testing.T) {
 			if !c.want && (v.Verified == nil || !strings.Contains(v.Reason, c.why)) {
 				t.Errorf("idtrace %s, want invalid (%s)", v.Verdict(), c.why)
 			}
-			if c.want && !v.Covers("/Response/Assertion[1]") {
-				t.Errorf("covered %v", v.Covered)
+			if c.want && (!v.Covers("/Response/Assertion[1]") || len(v.Notes) != 0) {
+				t.Errorf("covered %v, notes %v", v.Covered, v.Notes)
 			}
 		})
 	}
@@ -299,8 +299,8 @@ func TestECDSASignatureDER(t *testing.T) {
 	idp := newECIdP(t, dir, "idp")
 	signed := xmlsec1Sign(t, bin, dir, idp)
 	der := reshape{sigWS: true, signer: idp.key, der: true}.apply(t, signed)
-	if v := Verify(der, []*x509.Certificate{idp.cert}); v.Verified == nil || !*v.Verified {
-		t.Errorf("DER ECDSA signature: %s", v.Verdict())
+	if v := Verify(der, []*x509.Certificate{idp.cert}); v.Verified == nil || !*v.Verified || !strings.Contains(v.Verdict().String(), DERNote) || !strings.Contains(v.Reason, DERNote) {
+		t.Errorf("DER ECDSA signature: %s, want verified with the DER note", v.Verdict())
 	}
 	if xmlsec1Verifies(t, bin, dir, der, idp) {
 		t.Error("xmlsec1 now accepts DER ECDSA signatures: update docs/signatures.md")

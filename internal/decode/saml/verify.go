@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 	"strings"
 
@@ -36,7 +37,14 @@ type SignatureCheck struct {
 	// Covers is the path of what a verified signature covers when it is
 	// not its parent: a Reference URI="" covers the whole document.
 	Covers string
+	// Note is a caveat on a verified signature that some service
+	// providers would still refuse (see DERNote).
+	Note string
 }
+
+// DERNote is the caveat on an ECDSA signature whose SignatureValue is
+// ASN.1 DER (as goxmldsig writes) rather than XML Signature's r || s.
+const DERNote = "ECDSA SignatureValue in DER, not XML Signature's r || s: xmlsec-based service providers reject it"
 
 // indexPath returns the child-element indexes leading from root to el.
 func indexPath(root, el *etree.Element) []int {
@@ -116,6 +124,8 @@ type Verification struct {
 	Warnings []string
 	// Reason is the "why" of the verdict, in a few words.
 	Reason string
+	// Notes are the caveats of verified signatures (SignatureCheck.Note).
+	Notes []string
 	// Decrypted lists the assertions VerifyDecrypting decrypted, each
 	// with its own verdict (nil from Verify).
 	Decrypted []Decrypted
@@ -127,11 +137,12 @@ func (v Verification) Verdict() Verdict {
 	case v.Verified == nil:
 		return Verdict{Status: StatusNotChecked, Why: v.Reason}
 	case *v.Verified:
-		why := ""
+		var why []string
 		if v.SelfAsserted {
-			why = SelfAssertedNote
+			why = append(why, SelfAssertedNote)
 		}
-		return Verdict{Status: StatusVerified, Why: why, Covers: v.Covered}
+		why = append(why, v.Notes...)
+		return Verdict{Status: StatusVerified, Why: strings.Join(why, "; "), Covers: v.Covered}
 	}
 	return Verdict{Status: StatusInvalid, Why: v.Reason}
 }
@@ -300,6 +311,9 @@ func Verify(xmlb []byte, certs []*x509.Certificate) Verification {
 		case sc.Verified == nil:
 			unchecked = append(unchecked, sc.Reason)
 		case *sc.Verified:
+			if sc.Note != "" && !slices.Contains(v.Notes, sc.Note) {
+				v.Notes = append(v.Notes, sc.Note)
+			}
 			if sc.Covers != "" {
 				v.Covered = append(v.Covered, sc.Covers)
 			} else {
@@ -327,6 +341,9 @@ func Verify(xmlb []byte, certs []*x509.Certificate) Verification {
 		v.Reason = "covers " + strings.Join(v.Covered, ", ")
 		if v.SelfAsserted {
 			v.Reason += " (" + SelfAssertedNote + ")"
+		}
+		for _, n := range v.Notes {
+			v.Reason += "; " + n
 		}
 		return v
 	case len(v.Uncovered) == 1 && strings.Contains(v.Uncovered[0], "EncryptedAssertion"):
@@ -516,6 +533,7 @@ func checkOne(el *etree.Element, trusted []*x509.Certificate, userCerts bool) Si
 			// Certificate lifetimes are reported, not enforced: see Verify.
 			ctx.Clock = dsig.NewFakeClockAt(cert.NotBefore.Add(cert.NotAfter.Sub(cert.NotBefore) / 2))
 			_, err := ctx.Validate(fm.el)
+			derAsWritten := err == nil
 			if c := ecdsaSignatureAsDER(fm.el, cert); c != nil && err != nil {
 				// r || s rewritten as DER; a DER value that happens to
 				// have r || s's length was checked as it is just above.
@@ -540,6 +558,9 @@ func checkOne(el *etree.Element, trusted []*x509.Certificate, userCerts bool) Si
 			sc.Certificate = cert
 			sc.Reason = "valid"
 			sc.Covers = fm.covers
+			if _, ec := cert.PublicKey.(*ecdsa.PublicKey); ec && derAsWritten {
+				sc.Note = DERNote
+			}
 			return sc
 		}
 	}
