@@ -66,7 +66,7 @@ func TestAnalyzeKeyShowsDecryptedAssertion(t *testing.T) {
 		file, name string
 		key        *rsa.PrivateKey
 		decrypted  bool
-		summary    string // in the "decrypted" summary line
+		summary    string // in the "assertion" summary line
 		finding    string
 	}{
 		{"signed_encrypted_assertion2.xml.base64", "assertion signed inside the encryption", spKey, true, "signature verified (covers /Response/EncryptedAssertion[1] (decrypted); its own signature)", ""},
@@ -126,7 +126,7 @@ func TestAnalyzeKeyShowsDecryptedAssertion(t *testing.T) {
 					t.Errorf("verdict %s (%s)", tok.Verdict, tok.VerifyDetail)
 				}
 				for _, out := range []string{text.String(), md.String(), js.String()} {
-					if strings.Contains(out, "assertion decrypted") {
+					if strings.Contains(out, "decrypted with --key") {
 						t.Error("a report says decrypted")
 					}
 				}
@@ -137,14 +137,14 @@ func TestAnalyzeKeyShowsDecryptedAssertion(t *testing.T) {
 				if tok.Verdict != VerdictVerified {
 					t.Errorf("verdict %s (%s)", tok.Verdict, tok.VerifyDetail)
 				}
-				want := "assertion decrypted with --key from /Response/EncryptedAssertion[1]; " + c.summary
-				if !slices.Contains(tok.Summary, KV{"decrypted", want}) {
+				want := "decrypted with --key from /Response/EncryptedAssertion[1]; " + c.summary
+				if !slices.Contains(tok.Summary, KV{"assertion", want}) {
 					t.Errorf("summary %v lacks %q", tok.Summary, want)
 				}
 				if !slices.Contains(tok.Summary, KV{"name_id", as.NameID}) || r.Flows[0].User != as.NameID {
 					t.Errorf("summary %v, user %q: want the decrypted name_id %q", tok.Summary, r.Flows[0].User, as.NameID)
 				}
-				said := "assertion decrypted with --key from /Response/EncryptedAssertion[1]"
+				said := "decrypted with --key from /Response/EncryptedAssertion[1]"
 				for name, out := range map[string]string{"text": text.String(), "md": md.String(), "json": js.String()} {
 					if name == "md" {
 						out = strings.NewReplacer(`\[`, "[", `\]`, "]").Replace(out)

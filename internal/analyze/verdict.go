@@ -97,7 +97,7 @@ func signatureVerdicts(each []jwt.Verification) []SignatureVerdict {
 func decryptedSummary(ds []saml.Decrypted) []KV {
 	var out []KV
 	for _, d := range ds {
-		out = append(out, KV{"decrypted", "assertion decrypted with --key from " + d.From + "; signature " + d.Verdict.String()})
+		out = append(out, KV{"assertion", "decrypted with --key from " + d.From + "; signature " + d.Verdict.String()})
 	}
 	return out
 }
