@@ -19,7 +19,7 @@ for d in tools/harvalidate tests/oidc tests/kusto tests/playwright; do
 	fi
 done
 
-step "programs the peer tests use (7-Zip, curl, openssl, certutil, lsof, mitmdump, chromium)"
+step "programs the peer tests use (7-Zip, curl, openssl, certutil, lsof, mitmdump, chromium, xmlsec1)"
 missing=()
 command -v 7zz >/dev/null || command -v 7z >/dev/null || missing+=(7zip)
 command -v curl >/dev/null || missing+=(curl)
@@ -28,6 +28,7 @@ command -v certutil >/dev/null || missing+=(libnss3-tools)
 command -v lsof >/dev/null || missing+=(lsof)
 command -v mitmdump >/dev/null || missing+=(mitmproxy)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v xmlsec1 >/dev/null || missing+=(xmlsec1)
 if [ ${#missing[@]} -gt 0 ]; then
 	SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 	export DEBIAN_FRONTEND=noninteractive

@@ -45,6 +45,10 @@ type JWTReport struct {
 	Decrypted bool     `json:"decrypted,omitempty"`
 	Nested    bool     `json:"nested,omitempty"`
 	Issues    []string `json:"issues,omitempty"`
+
+	// Signatures has one verdict per signature of a JWS with several (the
+	// general JSON serialization); the verdict above is the overall one.
+	Signatures []SignatureVerdict `json:"signatures,omitempty"`
 }
 
 // Explained is one claim with its value rendered and its meaning from the kb.
@@ -66,9 +70,25 @@ func ExplainJWT(raw string, keys *jwt.KeySet, at time.Time, skew time.Duration) 
 // explains and verifies what is inside (a nested JWS is verified like any
 // other token). A decryption failure is reported among the issues.
 func ExplainJWTWith(raw string, keys *jwt.KeySet, at time.Time, skew time.Duration, decryptKey any) (*JWTReport, error) {
+	return ExplainJWTDetached(raw, keys, at, skew, decryptKey, nil)
+}
+
+// ExplainJWTDetached is ExplainJWTWith for a JWS whose content is detached
+// (RFC 7515 Appendix F): payload is that content, checked and explained as
+// if the token carried it (nil: none given). A token that carries its own
+// payload ignores it, and says so among the issues.
+func ExplainJWTDetached(raw string, keys *jwt.KeySet, at time.Time, skew time.Duration, decryptKey any, payload []byte) (*JWTReport, error) {
 	tok, err := jwt.Parse(raw)
 	if err != nil {
 		return nil, err
+	}
+	var payloadIssue string
+	if payload != nil {
+		if tok.Detached {
+			tok = tok.WithPayload(payload)
+		} else {
+			payloadIssue = "payload_ignored: the token carries its own payload; a separate payload is only for a detached signature"
+		}
 	}
 	var decryptErr error
 	outer := tok
@@ -83,6 +103,9 @@ func ExplainJWTWith(raw string, keys *jwt.KeySet, at time.Time, skew time.Durati
 		Kind: guessKind(tok), Explained: []Explained{}, Decrypted: tok != outer, Nested: tok.Nested}
 	if decryptErr != nil {
 		r.Issues = append(r.Issues, "decrypt_failed: "+decryptErr.Error())
+	}
+	if payloadIssue != "" {
+		r.Issues = append(r.Issues, payloadIssue)
 	}
 	if tok.Encrypted {
 		r.Claims = json.RawMessage(`{}`)
@@ -113,6 +136,7 @@ func ExplainJWTWith(raw string, keys *jwt.KeySet, at time.Time, skew time.Durati
 	v := jwt.Verify(tok, keys)
 	r.Verified, r.VerifyDetail, r.Unsigned = v.Verified, v.Reason, v.Unsigned
 	r.Verdict = SignatureWord(r.Verified, r.Unsigned)
+	r.Signatures = signatureVerdicts(v.Each)
 	return r, nil
 }
 
@@ -238,22 +262,8 @@ func ExplainSAMLWith(input string, o SAMLExplainOptions) (*SAMLReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Key != nil {
-		// Show the decrypted assertions in place of the encrypted ones.
-		if pts, err := saml.DecryptAssertions(xmlb, o.Key); err == nil {
-			k := 0
-			for i := range m.Assertions {
-				if !m.Assertions[i].Encrypted || k >= len(pts) {
-					continue
-				}
-				if dm, err := saml.ParseWithKey(pts[k], o.Key); err == nil && len(dm.Assertions) == 1 {
-					dm.Assertions[0].Path = m.Assertions[i].Path + " (decrypted)"
-					m.Assertions[i] = dm.Assertions[0]
-				}
-				k++
-			}
-		}
-	}
+	// Show the decrypted assertions in place of the encrypted ones.
+	_ = saml.ShowDecrypted(m, xmlb, o.Key)
 	a := New(Options{SAMLCerts: certs, Skew: o.Skew, SAMLAudience: o.Audience, SAMLKey: o.Key})
 	s := a.newSignIn("saml", "")
 	a.samlToken(fakeFlow(at), s, m, "saml_"+strings.ToLower(m.Kind), "", fp(input), xmlb)

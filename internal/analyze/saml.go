@@ -129,6 +129,9 @@ func (a *Analyzer) samlFlow(f *trace.Flow, s *signin, q, form url.Values) {
 }
 
 func (a *Analyzer) samlMessage(f *trace.Flow, s *signin, m *saml.Message, where, key string, xmlb []byte) {
+	// With the SP's key, the assertion the IdP encrypted is what the report
+	// shows and checks (a failure is reported with the verdict, at Finish).
+	_ = saml.ShowDecrypted(m, xmlb, a.opts.SAMLKey)
 	switch {
 	case m.Kind == "AuthnRequest":
 		if s == nil || s.Protocol != "saml" {
@@ -275,6 +278,9 @@ func (a *Analyzer) samlToken(f *trace.Flow, s *signin, m *saml.Message, kind, wh
 	var as []map[string]any
 	for _, x := range m.Assertions {
 		am := map[string]any{"id": x.ID, "issuer": x.Issuer, "signed": x.Signed, "encrypted": x.Encrypted}
+		if x.DecryptedFrom != "" {
+			am["decrypted_from"] = x.DecryptedFrom
+		}
 		if x.Subject != nil {
 			am["name_id"] = x.Subject.Value
 		}
@@ -371,6 +377,7 @@ func (a *Analyzer) verifySAML(idx int, xmlb []byte) {
 	t := &a.rep.Tokens[idx]
 	v, _, derr := saml.VerifyDecrypting(xmlb, a.samlCerts, a.opts.SAMLKey)
 	t.Verified, t.VerifyDetail = v.Verified, v.Reason
+	t.Summary = append(t.Summary, decryptedSummary(v.Decrypted)...)
 	if derr != nil {
 		a.finding(a.get(t.SignIn), Finding{Severity: SeverityWarning, Code: "saml_decrypt_failed", Title: "Encrypted SAML assertion cannot be decrypted with the given key",
 			Detail: fmt.Sprintf("SAML message %s: %v", t.Fingerprint, derr), Hint: "Give the private key of the service provider's encryption certificate (the one in its metadata).", FlowIDs: []int{t.FlowID}})

@@ -1,6 +1,11 @@
 package analyze
 
-import "time"
+import (
+	"time"
+
+	"github.com/idtrace/idtrace/internal/decode/jwt"
+	"github.com/idtrace/idtrace/internal/decode/saml"
+)
 
 // The signature verdict vocabulary, shared by every report format and by
 // `idtrace jwt` and `idtrace saml`: the words of saml.Verdict and
@@ -63,4 +68,36 @@ func (r *Report) setVerdicts() {
 	for i := range r.Tokens {
 		r.Tokens[i].Verdict = SignatureWord(r.Tokens[i].Verified, r.Tokens[i].Unsigned)
 	}
+}
+
+// SignatureVerdict is the verdict of one signature of a JWS that carries
+// several.
+type SignatureVerdict struct {
+	// Index is the signature's 1-based position in "signatures".
+	Index int    `json:"index"`
+	Alg   string `json:"alg"`
+	KeyID string `json:"kid,omitempty"`
+	// Verdict is the word, VerifyDetail why.
+	Verdict      string `json:"verdict"`
+	VerifyDetail string `json:"verify_detail,omitempty"`
+}
+
+// signatureVerdicts turns jwt.Verification.Each into report rows.
+func signatureVerdicts(each []jwt.Verification) []SignatureVerdict {
+	var out []SignatureVerdict
+	for _, e := range each {
+		d := e.Verdict()
+		out = append(out, SignatureVerdict{Index: e.Signature, Alg: e.Alg, KeyID: e.KeyID, Verdict: d.Status, VerifyDetail: d.Why})
+	}
+	return out
+}
+
+// decryptedSummary tells, for each assertion decrypted with the SP's key,
+// where it came from and its own verdict, for the token's summary lines.
+func decryptedSummary(ds []saml.Decrypted) []KV {
+	var out []KV
+	for _, d := range ds {
+		out = append(out, KV{"assertion", "decrypted with --key from " + d.From + "; signature " + d.Verdict.String()})
+	}
+	return out
 }

@@ -40,6 +40,7 @@ var allowed = map[string][]string{
 	"bench/capture":         {"*"},
 	"bench/capture/rec":     {"*"},
 	"bench/viewer":          {"*"},
+	"bench/jws":             {"internal/decode/jwt"},
 }
 
 // runsCLI are the programs that run idtrace's command line itself: the

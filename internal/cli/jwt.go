@@ -25,6 +25,8 @@ type JWTOptions struct {
 	Skew string
 	// KeyFile holds the recipient's private key, to decrypt JWE tokens.
 	KeyFile string
+	// PayloadFile holds the content of a detached JWS (RFC 7515 Appendix F).
+	PayloadFile string
 }
 
 func newJWTCmd(app *App) *cobra.Command {
@@ -67,6 +69,7 @@ flag value such as --at or --skew).`,
 	cmd.Flags().StringVar(&opts.Secret, "secret", "", "shared `SECRET` to verify HS256/384/512 signatures (never printed)")
 	cmd.Flags().StringVar(&opts.Skew, "skew", "", "clock skew `DURATION` allowed when checking times (default 5m)")
 	cmd.Flags().StringVar(&opts.KeyFile, "key", "", "the recipient's private key `FILE` (PEM or DER, RSA or EC) to decrypt JWE tokens")
+	cmd.Flags().StringVar(&opts.PayloadFile, "payload", "", "the content `FILE` a detached signature (empty payload part) covers, as bytes")
 	return cmd
 }
 
@@ -109,6 +112,10 @@ func runJWT(app *App, arg string, opts JWTOptions) error {
 			return fmt.Errorf("--key %s: %w", opts.KeyFile, err)
 		}
 	}
+	payload, err := detachedPayload(opts.PayloadFile)
+	if err != nil {
+		return err
+	}
 	var toks []string
 	if _, err := jwt.Parse(strings.TrimSpace(text)); err == nil {
 		toks = []string{strings.TrimSpace(text)}
@@ -126,7 +133,7 @@ func runJWT(app *App, arg string, opts JWTOptions) error {
 	}
 	var reps []*analyze.JWTReport
 	for _, t := range toks {
-		r, err := analyze.ExplainJWTWith(t, keys, at, skew, decryptKey)
+		r, err := analyze.ExplainJWTDetached(t, keys, at, skew, decryptKey, payload)
 		if err != nil {
 			if len(toks) == 1 {
 				return err

@@ -44,6 +44,12 @@ func FuzzParseJWT(f *testing.F) {
 	}
 	f.Add(`{"payload":"` + rfc7520Payload + `","signatures":[{"protected":"` + rfc7520Protected + `","header":{"kid":"k"},"signature":"` + rfc7520Sig + `"}]}`)
 	f.Add(`{"payload":"e30","protected":"eyJhbGciOiJIUzI1NiJ9","signature":"AAAA"}`)
+	f.Add(rfc7520Sec48)
+	f.Add(rfc7520Protected + ".." + rfc7520Sig)
+	f.Add(`{"signatures":[{"header":{"alg":"HS256","kid":"k"},"signature":"` + rfc7520Sig + `"}]}`)
+	f.Add(rfc7520Sec53)
+	f.Add(rfc7520Sec510)
+	f.Add(rfc7520Sec513)
 	f.Add(b64url(`{"alg":"HS256","crit":["x"],"x":1}`) + "." + b64url(`{"refresh_token":"abc","is_primary":"true"}`) + ".c2ln")
 	f.Fuzz(func(t *testing.T, s string) {
 		tok, err := Parse(s)

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -15,6 +16,10 @@ import (
 
 // ErrDecrypt is wrapped by every JWE decryption failure.
 var ErrDecrypt = errors.New("cannot decrypt")
+
+// ErrUnsupported is wrapped (beside ErrDecrypt) when the JWE uses an
+// algorithm idtrace does not decrypt, such as the password-based PBES2.
+var ErrUnsupported = errors.New("unsupported")
 
 // ParsePrivateKey reads a recipient's private key for JWE: PEM or DER,
 // PKCS #1, PKCS #8 or SEC 1 (RSA or EC).
@@ -56,7 +61,17 @@ func Decrypt(tok *Token, key any, ks *KeySet) (*Token, error) {
 	if tok == nil || !tok.Encrypted {
 		return nil, fmt.Errorf("%w: not an encrypted token", ErrDecrypt)
 	}
-	jwe, err := jose.ParseEncryptedCompact(tok.Raw, jweKeyAlgs, jweEncs)
+	jsonForm := strings.HasPrefix(tok.Raw, "{")
+	if alg := tok.Alg(); !slices.Contains(jweKeyAlgs, jose.KeyAlgorithm(alg)) && (!jsonForm || tok.Signatures == 1) {
+		return nil, fmt.Errorf("%w: key management algorithm %q is %w (idtrace decrypts RSA-OAEP, RSA1_5, ECDH-ES, dir and AES key wrap; not password-based PBES2)", ErrDecrypt, alg, ErrUnsupported)
+	}
+	var jwe *jose.JSONWebEncryption
+	var err error
+	if jsonForm {
+		jwe, err = jose.ParseEncryptedJSON(tok.Raw, jweKeyAlgs, jweEncs)
+	} else {
+		jwe, err = jose.ParseEncryptedCompact(tok.Raw, jweKeyAlgs, jweEncs)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
 	}
@@ -76,7 +91,8 @@ func Decrypt(tok *Token, key any, ks *KeySet) (*Token, error) {
 	}
 	var pt []byte
 	for _, k := range keys {
-		if pt, err = jwe.Decrypt(k); err == nil {
+		// DecryptMulti tries every recipient of a JSON serialization.
+		if _, _, pt, err = jwe.DecryptMulti(k); err == nil {
 			break
 		}
 	}
@@ -91,7 +107,7 @@ func Decrypt(tok *Token, key any, ks *KeySet) (*Token, error) {
 		inner.Nested = true
 		return inner, nil
 	}
-	out := &Token{Raw: tok.Raw, Header: tok.Header, Payload: pt, Serialization: tok.Serialization, Signatures: 0}
+	out := &Token{Raw: tok.Raw, Header: tok.Header, Payload: pt, Serialization: tok.Serialization, Signatures: 0, decryptedOnly: true}
 	if c, err := parseObject(pt); err == nil {
 		out.Claims.Object = *c
 		out.Masked = maskSecretClaims(&out.Claims.Object)

@@ -302,10 +302,26 @@ type Token struct {
 	// Verify calls such a token invalid (malformed).
 	Malformed string
 	// Serialization is "compact", or "json-flattened" / "json-general" for
-	// the JWS JSON serializations (RFC 7515 §7.2), whose first signature
-	// the token stands for; Signatures counts the signatures there.
+	// the JWS JSON serializations (RFC 7515 §7.2); Signatures counts the
+	// signatures. Header, Signature and Malformed describe the first one;
+	// Sigs lists them all (Verify checks each).
 	Serialization string
 	Signatures    int
+	Sigs          []Sig
+	// Detached is true when the JWS does not carry its payload (RFC 7515
+	// Appendix F): an empty payload part in the compact form, no "payload"
+	// member in the JSON ones. Its signatures can be checked only once the
+	// content is given (see WithPayload).
+	Detached bool
+	// Unencoded is true for a JWS whose header says "b64": false (RFC
+	// 7797): its payload is written and signed as it is, not base64url.
+	Unencoded bool
+	// decryptedOnly marks the plaintext of a JWE that held no signed
+	// token (see Decrypt).
+	decryptedOnly bool
+	// payloadB64 is the payload part as written (the second half of every
+	// signature's signing input).
+	payloadB64 string
 	// Nested is true for the signed token found inside a decrypted JWE
 	// (see Decrypt).
 	Nested bool
@@ -313,6 +329,24 @@ type Token struct {
 	// because they are live credentials (a PRT cookie's refresh_token):
 	// Claims never holds them whole.
 	Masked []string
+}
+
+// Sig is one signature of a JWS.
+type Sig struct {
+	// Protected is the protected header as written (base64url), "" when
+	// the signature has none (RFC 7520 §4.7).
+	Protected string
+	// Header holds the protected and unprotected members together.
+	Header Object
+	// Unprotected names the members outside the protected header: the
+	// signature does not cover them.
+	Unprotected []string
+	// Signature is the decoded signature.
+	Signature []byte
+	// Malformed names an encoding a strict library rejects (see Token).
+	Malformed string
+	// sigB64 is the signature as written.
+	sigB64 string
 }
 
 // Alg is the header's "alg".
@@ -375,6 +409,9 @@ func Parse(s string) (*Token, error) {
 		return nil, &ParseError{Part: "token", Index: -1, Offset: -1, Err: fmt.Errorf("%d bytes exceeds the %d-byte cap", len(s), MaxTokenSize)}
 	}
 	if strings.HasPrefix(s, "{") {
+		if isJWEJSON(s) {
+			return parseJWEJSON(s)
+		}
 		return parseJSONSerialization(s)
 	}
 	return parseCompact(s)
@@ -435,7 +472,8 @@ func parseCompact(s string) (*Token, error) {
 	if err != nil {
 		return nil, &ParseError{Part: "payload", Index: 1, Offset: offs[1], Err: err}
 	}
-	tok.Payload = pb
+	tok.Payload, tok.payloadB64, tok.Detached = pb, parts[1], parts[1] == ""
+	tok.Unencoded = string(h.Raw("b64")) == "false"
 	if c, err := parseObject(pb); err == nil {
 		tok.Claims.Object = *c
 		tok.Masked = maskSecretClaims(&tok.Claims.Object)
@@ -452,6 +490,7 @@ func parseCompact(s string) (*Token, error) {
 		tok.Signature = sig
 		tok.HasSignature = len(sig) > 0
 	}
+	tok.Sigs = []Sig{{Protected: parts[0], Header: tok.Header, Signature: tok.Signature, Malformed: tok.Malformed, sigB64: parts[2]}}
 	return tok, nil
 }
 

@@ -160,9 +160,11 @@ func TestRFC7520Serializations(t *testing.T) {
 	}
 	for name, in := range map[string]string{
 		"duplicate member": `{"payload":"e30","protected":"eyJhbGciOiJIUzI1NiJ9","header":{"alg":"none"},"signature":"AAAA"}`,
-		"no protected":     `{"payload":"e30","header":{"alg":"HS256"},"signature":"AAAA"}`,
+		"no alg anywhere":  `{"payload":"e30","header":{"kid":"k"},"signature":"AAAA"}`,
+		"crit unprotected": `{"payload":"e30","protected":"eyJhbGciOiJIUzI1NiJ9","header":{"crit":["b64"]},"signature":"AAAA"}`,
 		"both forms":       `{"payload":"e30","protected":"eyJhbGciOiJIUzI1NiJ9","signature":"AAAA","signatures":[{"protected":"eyJhbGciOiJIUzI1NiJ9","signature":"AAAA"}]}`,
-		"no payload":       `{"protected":"eyJhbGciOiJIUzI1NiJ9","signature":"AAAA"}`,
+		"no signature":     `{"payload":"e30","signatures":[{"protected":"eyJhbGciOiJIUzI1NiJ9"}]}`,
+		"empty signatures": `{"payload":"e30","signatures":[]}`,
 	} {
 		if _, err := Parse(in); err == nil {
 			t.Errorf("%s: accepted", name)

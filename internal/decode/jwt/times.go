@@ -34,10 +34,12 @@ type TimeIssue struct {
 
 // CheckTimes checks exp, nbf and iat against at, the time of the REQUEST
 // that carried the token (not the time of analysis), allowing skew for
-// clock differences (Entra allows 5 minutes). Encrypted tokens have no
-// readable claims and give no issues.
+// clock differences (Entra allows 5 minutes). Encrypted tokens and
+// payloads that are not a JSON object have no readable claims and give no
+// issues.
 func CheckTimes(tok *Token, at time.Time, skew time.Duration) []TimeIssue {
-	if tok == nil || tok.Encrypted {
+	if tok == nil || tok.Encrypted || tok.PayloadNotJSON {
+		// A payload that is not a JSON object has no claims, so no times.
 		return nil
 	}
 	c := &tok.Claims

@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -76,6 +77,44 @@ func DecryptAssertions(xmlb []byte, key *rsa.PrivateKey) ([][]byte, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// ShowDecrypted replaces each EncryptedAssertion of m, a message parsed
+// from xmlb, with the assertion decrypted from it with the service
+// provider's key: its Path is the encrypted one's with " (decrypted)"
+// appended (the path VerifyDecrypting's verdict names) and DecryptedFrom
+// the encrypted one's. On a decryption error m is left as it was.
+func ShowDecrypted(m *Message, xmlb []byte, key *rsa.PrivateKey) error {
+	if m == nil || key == nil || !slices.ContainsFunc(m.Assertions, func(a Assertion) bool { return a.Encrypted }) {
+		return nil
+	}
+	pts, err := DecryptAssertions(xmlb, key)
+	if err != nil {
+		return err
+	}
+	out := slices.Clone(m.Assertions)
+	k := 0
+	for i := range out {
+		if !out[i].Encrypted {
+			continue
+		}
+		if k >= len(pts) {
+			return fmt.Errorf("saml: %d encrypted assertions, %d decrypted", k+1, len(pts))
+		}
+		dm, err := ParseWithKey(pts[k], key)
+		if err != nil {
+			return fmt.Errorf("saml: EncryptedAssertion %d: the plaintext: %w", k+1, err)
+		}
+		if len(dm.Assertions) != 1 || dm.Kind != "Assertion" {
+			return fmt.Errorf("saml: EncryptedAssertion %d: the plaintext is a %s, not one assertion", k+1, dm.Kind)
+		}
+		d := dm.Assertions[0]
+		d.DecryptedFrom, d.Path = out[i].Path, out[i].Path+" (decrypted)"
+		out[i] = d
+		k++
+	}
+	m.Assertions = out
+	return nil
 }
 
 // Algorithm identifiers of XML Encryption 1.0 and 1.1.
@@ -303,13 +342,16 @@ func VerifyDecrypting(xmlb []byte, certs []*x509.Certificate, key *rsa.PrivateKe
 	}
 	inner := Verify(pts[0], certs)
 	label := encPath + " (decrypted)"
+	byResponse := Decrypted{From: encPath, Verdict: Verdict{Status: StatusVerified, Why: "covered by the " + strings.TrimPrefix(v.cover0(), "/") + " signature over its encrypted form"}}
 	switch {
 	case inner.Verified != nil && !*inner.Verified:
 		if v.Verified != nil && *v.Verified && strings.HasPrefix(inner.Reason, "unsigned") {
 			// The Response signature covers the encrypted assertion.
+			v.Decrypted = []Decrypted{byResponse}
 			return v, pts, nil
 		}
-		return Verification{Verified: ptrB(false), Reason: "decrypted assertion: " + inner.Reason, Signatures: append(v.Signatures, inner.Signatures...)}, pts, nil
+		return Verification{Verified: ptrB(false), Reason: "decrypted assertion: " + inner.Reason, Signatures: append(v.Signatures, inner.Signatures...),
+			Decrypted: []Decrypted{{From: encPath, Verdict: inner.Verdict()}}}, pts, nil
 	case inner.Verified != nil && *inner.Verified:
 		out := v
 		out.Signatures = append(out.Signatures, inner.Signatures...)
@@ -323,12 +365,43 @@ func VerifyDecrypting(xmlb []byte, certs []*x509.Certificate, key *rsa.PrivateKe
 		if out.SelfAsserted {
 			out.Reason += " (" + SelfAssertedNote + ")"
 		}
+		for _, n := range inner.Notes {
+			if !slices.Contains(out.Notes, n) {
+				out.Notes = append(out.Notes, n)
+			}
+		}
+		for _, n := range out.Notes {
+			out.Reason += "; " + n
+		}
+		why := "its own signature"
+		if inner.SelfAsserted {
+			why += "; " + SelfAssertedNote
+		}
+		out.Decrypted = []Decrypted{{From: encPath, Verdict: Verdict{Status: StatusVerified, Why: why, Covers: []string{label}}}}
 		return out, pts, nil
 	}
 	if v.Verified != nil && *v.Verified {
+		v.Decrypted = []Decrypted{byResponse}
 		return v, pts, nil
 	}
-	return Verification{Reason: "decrypted assertion: " + inner.Reason, Signatures: inner.Signatures}, pts, nil
+	return Verification{Reason: "decrypted assertion: " + inner.Reason, Signatures: inner.Signatures,
+		Decrypted: []Decrypted{{From: encPath, Verdict: inner.Verdict()}}}, pts, nil
+}
+
+// Decrypted says which EncryptedAssertion VerifyDecrypting decrypted, and
+// the verdict on the assertion inside: its own signature, or the
+// Response's signature over the encrypted form.
+type Decrypted struct {
+	From    string
+	Verdict Verdict
+}
+
+// cover0 is the first covered path, or "Response".
+func (v *Verification) cover0() string {
+	if len(v.Covered) > 0 {
+		return v.Covered[0]
+	}
+	return "Response"
 }
 
 // DecryptNameID reads an EncryptedID element. With the service provider's

@@ -17,6 +17,12 @@ func FuzzSAMLParse(f *testing.F) {
 	f.Add([]byte(`<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>`))
 	f.Add([]byte("\xef\xbb\xbf<saml:Assertion ID=\"a\"><ds:Signature><ds:SignedInfo><ds:Reference URI=\"\"/></ds:SignedInfo></ds:Signature></saml:Assertion>"))
 	f.Add([]byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="r"><saml:EncryptedAssertion/><saml:Assertion ID="r"/></samlp:Response>`))
+	// ECDSA: the DER SignatureValue goxmldsig writes, and the r || s one
+	// of XML Signature, pretty-printed.
+	ec := newECIdP(f, f.TempDir(), "fuzz")
+	der := goxmldsigSignedEC(f, ec)
+	f.Add(der)
+	f.Add(reshape{digestWS: true, sigWS: true, signer: ec.key}.apply(f, der))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Parse(b)
 		if err == nil {

@@ -105,7 +105,10 @@ type Assertion struct {
 	// Presence only: see Verify for whether it is valid.
 	Signed bool
 	// Encrypted is true for an EncryptedAssertion: nothing else is readable.
-	Encrypted            bool
+	Encrypted bool
+	// DecryptedFrom is the path of the EncryptedAssertion this assertion
+	// was decrypted from (see ShowDecrypted), "" for one sent in clear.
+	DecryptedFrom        string
 	Subject              *NameID
 	SubjectConfirmations []SubjectConfirmation
 	Conditions           *Conditions

@@ -2,10 +2,14 @@ package saml
 
 import (
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math/big"
+	"slices"
 	"sort"
 	"strings"
 
@@ -33,7 +37,14 @@ type SignatureCheck struct {
 	// Covers is the path of what a verified signature covers when it is
 	// not its parent: a Reference URI="" covers the whole document.
 	Covers string
+	// Note is a caveat on a verified signature that some service
+	// providers would still refuse (see DERNote).
+	Note string
 }
+
+// DERNote is the caveat on an ECDSA signature whose SignatureValue is
+// ASN.1 DER (as goxmldsig writes) rather than XML Signature's r || s.
+const DERNote = "ECDSA SignatureValue in DER, not XML Signature's r || s: xmlsec-based service providers reject it"
 
 // indexPath returns the child-element indexes leading from root to el.
 func indexPath(root, el *etree.Element) []int {
@@ -113,6 +124,11 @@ type Verification struct {
 	Warnings []string
 	// Reason is the "why" of the verdict, in a few words.
 	Reason string
+	// Notes are the caveats of verified signatures (SignatureCheck.Note).
+	Notes []string
+	// Decrypted lists the assertions VerifyDecrypting decrypted, each
+	// with its own verdict (nil from Verify).
+	Decrypted []Decrypted
 }
 
 // Verdict returns the verification in the common vocabulary.
@@ -121,11 +137,12 @@ func (v Verification) Verdict() Verdict {
 	case v.Verified == nil:
 		return Verdict{Status: StatusNotChecked, Why: v.Reason}
 	case *v.Verified:
-		why := ""
+		var why []string
 		if v.SelfAsserted {
-			why = SelfAssertedNote
+			why = append(why, SelfAssertedNote)
 		}
-		return Verdict{Status: StatusVerified, Why: why, Covers: v.Covered}
+		why = append(why, v.Notes...)
+		return Verdict{Status: StatusVerified, Why: strings.Join(why, "; "), Covers: v.Covered}
 	}
 	return Verdict{Status: StatusInvalid, Why: v.Reason}
 }
@@ -294,6 +311,9 @@ func Verify(xmlb []byte, certs []*x509.Certificate) Verification {
 		case sc.Verified == nil:
 			unchecked = append(unchecked, sc.Reason)
 		case *sc.Verified:
+			if sc.Note != "" && !slices.Contains(v.Notes, sc.Note) {
+				v.Notes = append(v.Notes, sc.Note)
+			}
 			if sc.Covers != "" {
 				v.Covered = append(v.Covered, sc.Covers)
 			} else {
@@ -321,6 +341,9 @@ func Verify(xmlb []byte, certs []*x509.Certificate) Verification {
 		v.Reason = "covers " + strings.Join(v.Covered, ", ")
 		if v.SelfAsserted {
 			v.Reason += " (" + SelfAssertedNote + ")"
+		}
+		for _, n := range v.Notes {
+			v.Reason += "; " + n
 		}
 		return v
 	case len(v.Uncovered) == 1 && strings.Contains(v.Uncovered[0], "EncryptedAssertion"):
@@ -509,7 +532,14 @@ func checkOne(el *etree.Element, trusted []*x509.Certificate, userCerts bool) Si
 			ctx.IdAttribute = fm.idAttr
 			// Certificate lifetimes are reported, not enforced: see Verify.
 			ctx.Clock = dsig.NewFakeClockAt(cert.NotBefore.Add(cert.NotAfter.Sub(cert.NotBefore) / 2))
-			if _, err := ctx.Validate(fm.el); err != nil {
+			_, err := ctx.Validate(fm.el)
+			derAsWritten := err == nil
+			if c := ecdsaSignatureAsDER(fm.el, cert); c != nil && err != nil {
+				// r || s rewritten as DER; a DER value that happens to
+				// have r || s's length was checked as it is just above.
+				_, err = ctx.Validate(c)
+			}
+			if err != nil {
 				// A DigestValue with spaces or tabs (base64Binary allows
 				// them) fails goxmldsig's decoding only after the trusted
 				// key's signature over SignedInfo checked out; the digest
@@ -528,6 +558,9 @@ func checkOne(el *etree.Element, trusted []*x509.Certificate, userCerts bool) Si
 			sc.Certificate = cert
 			sc.Reason = "valid"
 			sc.Covers = fm.covers
+			if _, ec := cert.PublicKey.(*ecdsa.PublicKey); ec && derAsWritten {
+				sc.Note = DERNote
+			}
 			return sc
 		}
 	}
@@ -544,7 +577,7 @@ func checkOne(el *etree.Element, trusted []*x509.Certificate, userCerts bool) Si
 	switch msg := lastErr.Error(); {
 	case strings.Contains(msg, "Could not decode signature"):
 		sc.Reason = "malformed: SignatureValue is not base64"
-	case strings.Contains(msg, "verification error"), strings.Contains(msg, "Signature could not be verified"), errors.Is(lastErr, dsig.ErrInvalidSignature):
+	case strings.Contains(msg, "verification error"), strings.Contains(msg, "verification failure"), strings.Contains(msg, "Signature could not be verified"), errors.Is(lastErr, dsig.ErrInvalidSignature):
 		if len(embedded) == 0 && len(trusted) > 0 {
 			sc.Reason = fmt.Sprintf("altered or wrong key: %v", lastErr)
 		} else {
@@ -554,6 +587,43 @@ func checkOne(el *etree.Element, trusted []*x509.Certificate, userCerts bool) Si
 		sc.Reason = fmt.Sprintf("malformed: %v", lastErr)
 	}
 	return sc
+}
+
+// ecdsaSignatureAsDER returns a copy of el whose ECDSA SignatureValue is
+// rewritten from the r || s form XML Signature prescribes (RFC 4051 §3.3,
+// what xmlsec, Shibboleth and Santuario write) into the ASN.1 DER form
+// goxmldsig checks, when the signature uses ECDSA, cert holds an EC key and
+// the value has exactly the length of r || s for its curve; nil otherwise
+// (a DER value, as goxmldsig itself writes, is then checked as it is).
+// SignatureValue lies outside SignedInfo: nothing signed changes.
+func ecdsaSignatureAsDER(el *etree.Element, cert *x509.Certificate) *etree.Element {
+	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		return nil
+	}
+	sig := sigChild(el)
+	if sig == nil || child(sig, "SignedInfo") == nil {
+		return nil
+	}
+	if sm := child(child(sig, "SignedInfo"), "SignatureMethod"); sm == nil || !strings.Contains(sm.SelectAttrValue("Algorithm", ""), "#ecdsa-") {
+		return nil
+	}
+	sv := child(sig, "SignatureValue")
+	if sv == nil {
+		return nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(sv.Text()), ""))
+	size := (pub.Curve.Params().BitSize + 7) / 8
+	if err != nil || len(raw) != 2*size {
+		return nil
+	}
+	der, err := asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(raw[:size]), new(big.Int).SetBytes(raw[size:])})
+	if err != nil {
+		return nil
+	}
+	c := el.Copy()
+	child(sigChild(c), "SignatureValue").SetText(base64.StdEncoding.EncodeToString(der))
+	return c
 }
 
 func sigChild(el *etree.Element) *etree.Element {
