@@ -64,7 +64,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 a finding at or above --fail-on.`,
 			return runAnalyzeFile(app, args[0], opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text, md or json")
+	addFormatFlag(cmd, &opts.Format, "text", "md", "json")
 	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 3 when a finding is at least this severe: warning or error")
 	cmd.Flags().BoolVar(&opts.ExplainClaims, "explain-claims", false, "add what each claim means to the text report (md has it in an appendix)")
 	cmd.Flags().StringVar(&opts.JWKSFile, "jwks", "", "JWKS `FILE` with extra signing keys")

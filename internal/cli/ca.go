@@ -26,6 +26,17 @@ type CAOptions struct {
 	DryRun bool
 	// Stores limits install and uninstall to these stores ("system", "nss"); all if empty.
 	Stores []string
+	// Format is how path prints: "text" or "json" (a caPathJSON object).
+	Format string
+}
+
+// caPathJSON is what `ca path --format json` prints.
+type caPathJSON struct {
+	Certificate string `json:"certificate"`
+	Key         string `json:"key"`
+	Name        string `json:"name"`
+	SHA256      string `json:"sha256"`
+	Expires     string `json:"expires"`
 }
 
 func newCACmd(app *App) *cobra.Command {
@@ -54,8 +65,16 @@ Exit codes: 0 ok, 1 error (or a step that failed), 2 usage.`,
 	cmd.PersistentFlags().StringVar(&opts.Dir, "dir", "", "CA `DIR`ectory (default: idtrace in the user config directory)")
 	path := &cobra.Command{
 		Use: "path", Short: "Print where the CA certificate and key are (creating them if needed)", Args: cobra.NoArgs,
+		Long: `path prints where the CA's certificate and private key are, its name, its
+SHA-256 fingerprint and its expiry date, creating the CA on first use.
+--format json prints them as {"certificate", "key", "name", "sha256", "expires"}.
+
+Exit codes: 0 ok, 1 error (the CA cannot be read or created), 2 usage.`,
+		Example: `  idtrace ca path
+  idtrace ca path --format json | jq -r .certificate`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runCAPath(app, opts) },
 	}
+	addFormatFlag(path, &opts.Format, "text", "json")
 	export := &cobra.Command{
 		Use: "export", Short: "Print the CA certificate (never the key)", Args: cobra.NoArgs,
 		Example: `  idtrace ca export > idtrace-ca.pem
@@ -110,6 +129,9 @@ func runCAPath(app *App, opts CAOptions) error {
 	ca, err := loadCA(app, opts)
 	if err != nil {
 		return err
+	}
+	if opts.Format == "json" {
+		return writeJSON(app.IO.Out, caPathJSON{ca.CertPath, ca.KeyPath, ca.Nickname(), ca.Fingerprint(), ca.Cert.NotAfter.UTC().Format("2006-01-02")})
 	}
 	fmt.Fprintf(app.IO.Out, "certificate: %s\nkey:         %s\nname:        %s\nsha256:      %s\nexpires:     %s\n",
 		ca.CertPath, ca.KeyPath, ca.Nickname(), ca.Fingerprint(), ca.Cert.NotAfter.UTC().Format("2006-01-02"))

@@ -61,7 +61,7 @@ flag value such as --at or --skew).`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runJWT(app, args[0], opts) },
 	}
-	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text or json")
+	addFormatFlag(cmd, &opts.Format, "text", "json")
 	cmd.Flags().StringVar(&opts.JWKSFile, "jwks", "", "JWKS `FILE` to verify the signature with")
 	cmd.Flags().StringVar(&opts.At, "at", "", "check token times against this RFC 3339 `TIME` instead of now")
 	cmd.Flags().StringVar(&opts.Secret, "secret", "", "shared `SECRET` to verify HS256/384/512 signatures (never printed)")

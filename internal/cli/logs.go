@@ -43,7 +43,6 @@ var logsProgressMinBytes int64 = 32 << 20
 
 func newLogsCmd(app *App) *cobra.Command {
 	opts := &LogsOptions{}
-	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "logs FILE...",
 		Short: "Label every actor in Entra audit and sign-in logs and tell their stories",
@@ -72,15 +71,11 @@ Exit codes: 0 ok, 1 unreadable or malformed input (file, line and field on stder
   idtrace logs --kql`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Files = args
-			if asJSON {
-				opts.Format = "json"
-			}
 			return runLogs(app, opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&opts.Format, "format", "f", "text", "output format: text, md, json or csv")
-	f.BoolVar(&asJSON, "json", false, "shorthand for --format json")
+	addFormatFlag(cmd, &opts.Format, "text", "md", "json", "csv")
 	f.StringVar(&opts.Actor, "actor", "", "list everything this actor (UPN, app ID, object ID or display name) did")
 	f.BoolVar(&opts.KQL, "kql", false, "print the classification and story rules as KQL queries and exit")
 	f.DurationVar(&opts.Window, "window", actors.DefaultWindow, "how far apart records may be and still join into one story")

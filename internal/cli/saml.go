@@ -62,7 +62,7 @@ Exit codes: 0 decoded (whatever the signature verdict: read it in the output),
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runSAML(app, args[0], opts) },
 	}
-	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text or json")
+	addFormatFlag(cmd, &opts.Format, "text", "json")
 	cmd.Flags().StringVar(&opts.At, "at", "", "check conditions against this RFC 3339 `TIME` instead of now")
 	cmd.Flags().StringVar(&opts.MetadataFile, "metadata", "", "IdP federation metadata `FILE` to verify the signature with")
 	cmd.Flags().StringVar(&opts.CertFile, "cert", "", "IdP signing certificate or public key `FILE` (PEM, DER or base64) to verify the signature with")

@@ -52,7 +52,6 @@ type ShowOptions struct {
 
 func newShowCmd(app *App) *cobra.Command {
 	var o ShowOptions
-	var jsonAlias bool
 	cmd := &cobra.Command{
 		Use:   "show [flags] N FILE",
 		Short: "Print one session: request, response, timings",
@@ -90,17 +89,6 @@ Exit codes: 0 ok, 1 error (no such session, malformed input), 2 usage.`,
 			if err := fileArg("FILE", args[1]); err != nil {
 				return err
 			}
-			if jsonAlias {
-				if cmd.Flags().Changed("format") && o.Format != "json" {
-					return usageErr("show: --json and --format %s disagree", o.Format)
-				}
-				o.Format = "json"
-			}
-			switch o.Format {
-			case "text", "json":
-			default:
-				return usageErr("show: --format %q: want text or json", o.Format)
-			}
 			switch o.As {
 			case "", "curl", "powershell":
 			default:
@@ -128,8 +116,7 @@ Exit codes: 0 ok, 1 error (no such session, malformed input), 2 usage.`,
 	f.StringVar(&o.Body, "body", "", "write the whole decoded body to FILE (- for stdout)")
 	f.BoolVar(&o.Follow, "follow", false, "show the redirect chain that starts at N")
 	f.StringVar(&o.As, "as", "", "print the request as a command: curl or powershell")
-	f.StringVarP(&o.Format, "format", "f", "text", "output format: text or json")
-	f.BoolVar(&jsonAlias, "json", false, "alias of --format json")
+	addFormatFlag(cmd, &o.Format, "text", "json")
 	addPasswordFlag(cmd, &o.traceOptions)
 	return cmd
 }
