@@ -159,9 +159,12 @@ func runJWT(app *App, arg string, opts JWTOptions) error {
 }
 
 func writeJWTText(b *strings.Builder, r *analyze.JWTReport) {
+	fmt.Fprintf(b, "Signature: %s\n", analyze.SignatureText(r.Verified, r.Unsigned, r.VerifyDetail))
+	for _, is := range r.Issues {
+		fmt.Fprintf(b, "Problem:   %s\n", is)
+	}
 	fmt.Fprintf(b, "Kind:      %s\n", r.Kind)
 	fmt.Fprintf(b, "Header:    %s\n", r.Header)
-	fmt.Fprintf(b, "Signature: %s\n", analyze.SignatureText(r.Verified, r.Unsigned, r.VerifyDetail))
 	switch {
 	case r.Nested:
 		b.WriteString("Encrypted: decrypted with --key; a signed token was inside, shown here\n")
@@ -176,11 +179,38 @@ func writeJWTText(b *strings.Builder, r *analyze.JWTReport) {
 	if len(r.Masked) > 0 {
 		fmt.Fprintf(b, "Masked:    %s (live credentials, never printed whole)\n", strings.Join(r.Masked, ", "))
 	}
-	for _, is := range r.Issues {
-		fmt.Fprintf(b, "Problem:   %s\n", is)
+	shown := map[string]bool{}
+	if len(r.Facts) > 0 {
+		b.WriteString("Key claims:\n")
+		for _, e := range r.Facts {
+			shown[e.Claim] = true
+			if e.Claim == "groups" {
+				shown["hasgroups"], shown["_claim_names"], shown["_claim_sources"] = true, true, true
+			}
+		}
+		writeExplained(b, r.Facts)
 	}
-	b.WriteString("Claims:\n")
+	var rest []analyze.Explained
 	for _, e := range r.Explained {
+		if !shown[e.Claim] {
+			rest = append(rest, e)
+		}
+	}
+	if len(rest) > 0 {
+		if len(r.Facts) > 0 {
+			b.WriteString("Other claims:\n")
+		} else {
+			b.WriteString("Claims:\n")
+		}
+		writeExplained(b, rest)
+	}
+	b.WriteString("\n")
+}
+
+// writeExplained writes claims (or SAML facts) one per line, each
+// followed by its meaning, indented, when the knowledge base has one.
+func writeExplained(b *strings.Builder, list []analyze.Explained) {
+	for _, e := range list {
 		v := e.Value
 		if len(v) > 200 {
 			v = v[:200] + "…"
@@ -190,7 +220,6 @@ func writeJWTText(b *strings.Builder, r *analyze.JWTReport) {
 			fmt.Fprintf(b, "  %-20s   %s\n", "", e.Meaning)
 		}
 	}
-	b.WriteString("\n")
 }
 
 // parseSkew reads --skew: a Go duration between 0 and 24h; the default

@@ -3,7 +3,6 @@ package cli
 import (
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -118,25 +117,28 @@ func runSAML(app *App, arg string, opts SAMLOptions) error {
 		return err
 	}
 	if opts.Format == "json" {
-		enc := json.NewEncoder(app.IO.Out)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(r)
+		return writeJSON(app.IO.Out, r)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Binding:   %s\n", r.Binding)
-	fmt.Fprintf(&b, "Signature: %s\n", analyze.SignatureText(r.Verified, r.Unsigned, r.VerifyDetail))
-	for _, p := range r.Problems {
-		fmt.Fprintf(&b, "Problem:   %s\n", p)
-	}
-	for _, p := range r.Issues {
-		fmt.Fprintf(&b, "Problem:   %s\n", p)
-	}
-	var pretty any
-	if json.Unmarshal(r.Message, &pretty) == nil {
-		out, _ := json.MarshalIndent(pretty, "", "  ")
-		fmt.Fprintf(&b, "Message:\n%s\n", out)
-	}
+	writeSAMLText(&b, r)
 	_, err = fmt.Fprint(app.IO.Out, b.String())
 	return err
+}
+
+// writeSAMLText writes the verdict first, then what is wrong, then the
+// message explained: issuer, subject, audience, validity, how the user
+// authenticated and the attributes, each with its meaning.
+func writeSAMLText(b *strings.Builder, r *analyze.SAMLReport) {
+	fmt.Fprintf(b, "Signature: %s\n", analyze.SignatureText(r.Verified, r.Unsigned, r.VerifyDetail))
+	for _, p := range r.Problems {
+		fmt.Fprintf(b, "Problem:   %s\n", p)
+	}
+	for _, p := range r.Issues {
+		fmt.Fprintf(b, "Problem:   %s\n", p)
+	}
+	fmt.Fprintf(b, "Binding:   %s\n", r.Binding)
+	if len(r.Facts) > 0 {
+		b.WriteString("Message:\n")
+		writeExplained(b, r.Facts)
+	}
 }
