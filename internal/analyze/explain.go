@@ -172,7 +172,7 @@ type SAMLReport struct {
 	// explained (see samlFacts).
 	Facts    []Explained `json:"facts,omitempty"`
 	Problems []string    `json:"problems,omitempty"`
-	Issues   []string `json:"issues,omitempty"`
+	Issues   []string    `json:"issues,omitempty"`
 }
 
 // ExplainSAML decodes a SAML message given as XML, as a POST-binding base64
