@@ -152,7 +152,7 @@ func runCAExport(app *App, opts CAOptions) error {
 		return err
 	}
 	if err := os.WriteFile(opts.Output, b, 0o644); err != nil {
-		return fmt.Errorf("export: %w", err)
+		return writeErr(opts.Output, err)
 	}
 	return nil
 }

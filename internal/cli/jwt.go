@@ -75,7 +75,7 @@ func runJWT(app *App, arg string, opts JWTOptions) error {
 	if err != nil {
 		return err
 	}
-	text, err := readArg(app, arg, 16<<20)
+	text, missing, err := readArg(app, arg, 16<<20)
 	if err != nil {
 		return err
 	}
@@ -121,6 +121,9 @@ func runJWT(app *App, arg string, opts JWTOptions) error {
 			}
 		}
 		if len(toks) == 0 {
+			if missing != nil {
+				return missing
+			}
 			return fmt.Errorf("jwt: no token found: %w", err)
 		}
 	}

@@ -344,7 +344,7 @@ func runKBUpdate(app *App, opts KBUpdateOptions) error {
 	if opts.File == "-" {
 		r, name = app.IO.In, "stdin"
 	} else {
-		f, err := os.Open(opts.File)
+		f, _, err := openInput(opts.File, "a CSV file")
 		if err != nil {
 			return err
 		}

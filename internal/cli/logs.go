@@ -109,7 +109,14 @@ func runLogs(app *App, opts *LogsOptions) error {
 	for _, f := range opts.Files {
 		if f == "-" {
 			stdin++
+			continue
 		}
+		// A mistyped name fails before the other files are read.
+		fh, _, err := openInput(f, "a log export")
+		if err != nil {
+			return err
+		}
+		fh.Close()
 	}
 	if stdin > 1 {
 		return usageErr("logs: - (stdin) given %d times: it can be read once", stdin)
@@ -340,14 +347,12 @@ func (r *logsRun) readFile(path string) error {
 	if path == "-" {
 		in, path = r.app.IO.In, "stdin"
 	} else {
-		f, err := os.Open(path)
+		f, st, err := openInput(path, "a log export")
 		if err != nil {
-			return fmt.Errorf("logs: %w", err)
+			return err
 		}
 		defer f.Close()
-		if st, err := f.Stat(); err == nil {
-			size = st.Size()
-		}
+		size = st.Size()
 		in = f
 	}
 	cr := &countingReader{r: in}

@@ -70,6 +70,11 @@ func runRecover(app *App, o *RecoverOptions) error {
 	if !ok {
 		return usageErr("recover: cannot tell the format of %q: use .har or .saz", out)
 	}
+	f, _, err := openInput(o.Journal, "a capture journal")
+	if err != nil {
+		return err
+	}
+	f.Close()
 	res, err := record.Finalize(o.Journal, out, format, nil)
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)

@@ -77,7 +77,7 @@ func runSAML(app *App, arg string, opts SAMLOptions) error {
 	if err != nil {
 		return err
 	}
-	in, err := readArg(app, arg, 16<<20)
+	in, missing, err := readArg(app, arg, 16<<20)
 	if err != nil {
 		return err
 	}
@@ -114,6 +114,9 @@ func runSAML(app *App, arg string, opts SAMLOptions) error {
 	}
 	r, err := analyze.ExplainSAMLWith(in, analyze.SAMLExplainOptions{At: at, Certs: certs, Skew: skew, Audience: strings.TrimSpace(opts.Audience), Key: key})
 	if err != nil {
+		if missing != nil {
+			return missing
+		}
 		return err
 	}
 	if opts.Format == "json" {

@@ -138,7 +138,7 @@ func runSanitize(app *App, o *SanitizeOptions) error {
 		if o.Report != "-" {
 			rf, err := os.Create(o.Report)
 			if err != nil {
-				return err
+				return writeErr(o.Report, err)
 			}
 			defer rf.Close()
 			rw = rf

@@ -215,7 +215,7 @@ func writeWholeBody(app *App, o *ShowOptions, f *trace.Flow) error {
 	}
 	out, err := os.Create(o.Body)
 	if err != nil {
-		return err
+		return writeErr(o.Body, err)
 	}
 	if _, err := out.Write(body); err != nil {
 		out.Close()
@@ -330,7 +330,7 @@ func streamHARBody(app *App, o *ShowOptions, id int) error {
 	var out *os.File
 	if o.Body != "-" {
 		if out, err = os.Create(o.Body); err != nil {
-			return err
+			return writeErr(o.Body, err)
 		}
 		defer out.Close()
 		w = out
