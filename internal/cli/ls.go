@@ -435,6 +435,9 @@ func responseSize(r *trace.Response) int64 {
 	if len(r.Body) == 0 && r.BodyOmitted && r.Size > 0 {
 		return r.Size
 	}
+	if len(r.Body) == 0 && r.BodyOmitted && r.BodySize > 0 {
+		return r.BodySize // a body left in a SAZ, of unknown decoded size: its size as recorded
+	}
 	return int64(len(r.Body))
 }
 

@@ -61,7 +61,12 @@ func openTrace(app *App, path string, opts traceOptions) (trace.Source, io.Close
 		return nil, nil, err
 	}
 	if bytes.HasPrefix(head[:n], []byte("PK")) {
-		r, err := saz.Open(f, st.Size(), name, saz.Options{Password: sazPassword(app, opts)})
+		so := saz.Options{Password: sazPassword(app, opts)}
+		if opts.skipBodies {
+			// Bodies over 1 MB stay in the archive (see skipBodies).
+			so.StreamOver = 1 << 20
+		}
+		r, err := saz.Open(f, st.Size(), name, so)
 		if err != nil {
 			f.Close()
 			return nil, nil, err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/idtrace/idtrace/internal/decode/oauth"
 	"github.com/idtrace/idtrace/internal/har"
+	"github.com/idtrace/idtrace/internal/saz"
 	"github.com/idtrace/idtrace/internal/trace"
 )
 
@@ -45,6 +46,9 @@ type ShowOptions struct {
 	traceOptions
 	// streamHAR: a body missing from the flow is streamed from the HAR file.
 	streamHAR bool
+	// saz, when set, holds the bodies the SAZ reader left in the archive
+	// (over 1 MB), streamed from their zip entries.
+	saz *saz.Reader
 	// reqWhole and respWhole are the sizes of bodies of which only the head
 	// was loaded (loadBodyHeads); 0 otherwise.
 	reqWhole, respWhole int
@@ -133,6 +137,9 @@ func runShow(app *App, o *ShowOptions) error {
 	defer c.Close()
 	_, isHAR := src.(*har.Reader)
 	o.streamHAR = opts.skipBodies && isHAR
+	if opts.skipBodies {
+		o.saz = sazOf(src)
+	}
 	m := masker{reveal: o.Reveal}
 	if o.Reveal && o.Body == "" {
 		fmt.Fprintln(app.IO.ErrOut, "idtrace: warning: --reveal prints tokens, cookies and passwords in clear; do not share this output")
@@ -187,6 +194,11 @@ func showOne(app *App, o *ShowOptions, f *trace.Flow, m masker) error {
 			return err
 		}
 	}
+	if o.saz != nil {
+		if err := loadSAZBodyHeads(o, f); err != nil {
+			return err
+		}
+	}
 	if o.Format == "json" {
 		return writeShowJSON(app.IO.Out, f, m, o)
 	}
@@ -205,6 +217,9 @@ func writeWholeBody(app *App, o *ShowOptions, f *trace.Flow) error {
 	}
 	if len(body) == 0 && o.streamHAR {
 		return streamHARBody(app, o, f.ID)
+	}
+	if len(body) == 0 && o.saz != nil {
+		return streamSAZBody(app, o, f.ID)
 	}
 	if o.Body == "-" {
 		if app.IO.OutTTY && !utf8.Valid(body) {
