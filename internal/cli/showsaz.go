@@ -43,7 +43,11 @@ func loadSAZBodyHeads(o *ShowOptions, f *trace.Flow) error {
 		}
 		var head headWriter
 		n, err := io.Copy(&head, rc)
-		if errors.Is(err, errHeadFull) {
+		switch {
+		case errors.Is(err, errHeadFull) && !req && f.Response.Size > 0:
+			// Stored as it is: the size is known without reading the rest.
+			n, err = f.Response.Size, nil
+		case errors.Is(err, errHeadFull):
 			var rest int64
 			rest, err = io.Copy(io.Discard, rc)
 			n = int64(len(head.b)) + rest
