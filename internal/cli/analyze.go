@@ -40,7 +40,7 @@ type AnalyzeOptions struct {
 func newAnalyzeCmd(app *App) *cobra.Command {
 	opts := AnalyzeOptions{}
 	cmd := &cobra.Command{
-		Use:   "analyze FILE",
+		Use:   "analyze [flags] FILE",
 		Short: "Explain the sign-ins in a trace: flows, tokens, findings",
 		Long: `analyze reads a HAR or Fiddler SAZ trace ("-": HAR on standard input), reconstructs each OAuth2 / OpenID Connect /
 SAML / WS-Fed sign-in in it (with federation hops, MFA, Windows

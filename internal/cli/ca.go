@@ -59,6 +59,10 @@ certutil.exe); a step that needs administrator rights or a missing tool is print
 as the exact command or manual instructions instead. --dry-run only prints.
 
 Exit codes: 0 ok, 1 error (or a step that failed), 2 usage.`,
+		Example: `  idtrace ca path
+  idtrace ca install --dry-run
+  idtrace ca install
+  idtrace ca uninstall`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
@@ -77,6 +81,11 @@ Exit codes: 0 ok, 1 error (the CA cannot be read or created), 2 usage.`,
 	addFormatFlag(path, &opts.Format, "text", "json")
 	export := &cobra.Command{
 		Use: "export", Short: "Print the CA certificate (never the key)", Args: cobra.NoArgs,
+		Long: `export prints the CA's certificate, PEM by default (--der for the binary form
+Windows' .cer files use), on stdout or to the file -o names. The private key is
+never exported.
+
+Exit codes: 0 ok, 1 error (the CA cannot be read or created, cannot write FILE), 2 usage.`,
 		Example: `  idtrace ca export > idtrace-ca.pem
   idtrace ca export --der -o idtrace-ca.cer`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runCAExport(app, opts) },
@@ -85,10 +94,30 @@ Exit codes: 0 ok, 1 error (the CA cannot be read or created), 2 usage.`,
 	export.Flags().StringVarP(&opts.Output, "output", "o", "", "write to `FILE` instead of stdout")
 	install := &cobra.Command{
 		Use: "install", Short: "Trust the CA in the OS store and the browsers", Args: cobra.NoArgs,
+		Long: `install adds the CA's certificate to the operating system's trust store
+(Linux: the ca-certificates anchors, then update-ca-certificates or
+update-ca-trust; macOS: the login keychain; Windows: the current user's Trusted
+Root store) and to the NSS databases of Chromium and Firefox profiles
+(certutil). A step that needs administrator rights or a missing tool is printed
+as the exact command to run instead; --dry-run prints every step, runs none.
+--store system or --store nss limits it to one kind of store.
+
+Remove it when the capture is done: idtrace ca uninstall.
+
+Exit codes: 0 ok, 1 error (a step failed: the others still ran), 2 usage.`,
+		Example: `  idtrace ca install --dry-run
+  idtrace ca install
+  idtrace ca install --store nss`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runCATrust(app, opts, true) },
 	}
 	uninstall := &cobra.Command{
 		Use: "uninstall", Short: "Remove the CA from the OS store and the browsers", Args: cobra.NoArgs,
+		Long: `uninstall removes the CA's certificate from the stores install adds it to. The
+CA's files stay in its directory (idtrace ca path); the proxy would use them again.
+
+Exit codes: 0 ok, 1 error (a step failed: the others still ran), 2 usage.`,
+		Example: `  idtrace ca uninstall --dry-run
+  idtrace ca uninstall`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runCATrust(app, opts, false) },
 	}
 	for _, c := range []*cobra.Command{install, uninstall} {
@@ -97,7 +126,13 @@ Exit codes: 0 ok, 1 error (the CA cannot be read or created), 2 usage.`,
 	}
 	regen := &cobra.Command{
 		Use: "regenerate", Short: "Replace the CA with a new one", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runCARegenerate(app, opts) },
+		Long: `regenerate creates a new CA in place of the current one (a new key and
+certificate) and prints how to remove the old one from the stores where it was
+trusted. Run 'idtrace ca uninstall' before it to do that in one step.
+
+Exit codes: 0 ok, 1 error, 2 usage.`,
+		Example: `  idtrace ca uninstall && idtrace ca regenerate && idtrace ca install`,
+		RunE:    func(cmd *cobra.Command, args []string) error { return runCARegenerate(app, opts) },
 	}
 	cmd.AddCommand(path, export, install, uninstall, regen)
 	return cmd

@@ -30,7 +30,7 @@ type JWTOptions struct {
 func newJWTCmd(app *App) *cobra.Command {
 	opts := JWTOptions{}
 	cmd := &cobra.Command{
-		Use:   "jwt TOKEN|FILE|-",
+		Use:   "jwt [flags] TOKEN|FILE|-",
 		Short: "Decode a JWT and explain its claims",
 		Long: `jwt decodes a JSON Web Token (given as is, in a file, or on standard input with -;
 a "Bearer " prefix is fine), explains each claim, checks its times and, with

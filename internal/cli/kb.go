@@ -65,6 +65,10 @@ verified; rows named only in Microsoft's docs and community rows ("GitHub") are
 not, and their evidence says so.
 
 Exit codes: 0 ok, 1 error (bad CSV: file, line and column), 2 usage.`,
+		Example: `  idtrace kb errors 50076
+  idtrace kb apps "Azure Portal"
+  idtrace kb claims amr acr
+  idtrace kb update --dry-run MicrosoftApps.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
@@ -80,7 +84,7 @@ Exit codes: 0 ok, 1 error (bad CSV: file, line and column), 2 usage.`,
 	} {
 		opts := KBListOptions{What: w.what}
 		c := &cobra.Command{
-			Use:   w.what + " [KEY...]",
+			Use:   w.what + " [flags] [KEY...]",
 			Short: w.short,
 			Long: w.short + `.
 
@@ -101,7 +105,7 @@ Exit codes: 0 ok, 1 error (unknown KEY), 2 usage.`,
 	}
 	uopts := KBUpdateOptions{}
 	update := &cobra.Command{
-		Use:   "update FILE.csv",
+		Use:   "update [flags] FILE.csv",
 		Short: "Replace the app list with a newer MicrosoftApps.csv export",
 		Long: `update reads a CSV in the shape of merill/microsoft-info's MicrosoftApps.csv
 (columns AppId, AppDisplayName, AppOwnerOrganizationId, Source), reports how

@@ -44,7 +44,7 @@ var logsProgressMinBytes int64 = 32 << 20
 func newLogsCmd(app *App) *cobra.Command {
 	opts := &LogsOptions{}
 	cmd := &cobra.Command{
-		Use:   "logs FILE...",
+		Use:   "logs [flags] FILE...",
 		Short: "Label every actor in Entra audit and sign-in logs and tell their stories",
 		Long: `Read Entra ID audit and sign-in exports (portal CSV and JSON, Microsoft Graph JSON,
 Log Analytics / Sentinel CSV and JSON, diagnostic-settings NDJSON; the shape is

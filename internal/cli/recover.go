@@ -33,7 +33,7 @@ type recoverJSON struct {
 func newRecoverCmd(app *App) *cobra.Command {
 	var o RecoverOptions
 	cmd := &cobra.Command{
-		Use:   "recover JOURNAL [-o case.saz|case.har]",
+		Use:   "recover [flags] JOURNAL",
 		Short: "Write the trace of a capture that was killed, from its journal",
 		Long: `recover turns the journal a capture leaves beside its output
 (case.saz.idtrace-journal) into the trace, when the capture could not finish:

@@ -32,7 +32,7 @@ type SAMLOptions struct {
 func newSAMLCmd(app *App) *cobra.Command {
 	opts := SAMLOptions{}
 	cmd := &cobra.Command{
-		Use:   "saml MESSAGE|FILE|-",
+		Use:   "saml [flags] MESSAGE|FILE|-",
 		Short: "Decode a SAML request or response",
 		Long: `saml decodes a SAMLRequest or SAMLResponse given as XML, as the base64 value of
 the POST binding, as the DEFLATE+base64 value of the redirect binding, or as a

@@ -20,7 +20,7 @@ type WhoisOptions struct {
 func newWhoisCmd(app *App) *cobra.Command {
 	opts := &WhoisOptions{}
 	cmd := &cobra.Command{
-		Use:   "whois UPN|APPID|NAME",
+		Use:   "whois [flags] UPN|APPID|NAME",
 		Short: "Say who a principal from an Entra log is: Microsoft, sync, yours, or unknown",
 		Long: `Look up one principal — a user principal name, a GUID or a display name — in
 idtrace's knowledge base and say what it really is:
