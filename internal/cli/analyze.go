@@ -68,7 +68,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 a finding at or above --fail-on.`,
 		},
 	}
 	addFormatFlag(cmd, &opts.Format, "text", "md", "json")
-	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 3 when a finding is at least this severe: warning or error")
+	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 3 when a finding is at least this severe: info (any finding), warning or error")
 	cmd.Flags().BoolVar(&opts.ExplainClaims, "explain-claims", false, "add what each claim means to the text report (md has it in an appendix)")
 	cmd.Flags().StringVar(&opts.JWKSFile, "jwks", "", "JWKS `FILE` with extra signing keys")
 	cmd.Flags().StringVar(&opts.MetadataFile, "metadata", "", "SAML federation metadata `FILE` with signing certificates")
@@ -86,7 +86,7 @@ func checkAnalyzeOptions(opts AnalyzeOptions) error {
 	switch opts.FailOn {
 	case "", "warning", "error", "info":
 	default:
-		return usageErr("--fail-on: want warning or error, got %q", opts.FailOn)
+		return usageErr("--fail-on: want info, warning or error, got %q", opts.FailOn)
 	}
 	if _, err := parseSkew(opts.Skew); err != nil {
 		return err

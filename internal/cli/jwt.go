@@ -254,7 +254,7 @@ func decodeFlags(format, atFlag string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, atFlag)
 	if err != nil {
-		return time.Time{}, usageErr("--at: %v", err)
+		return time.Time{}, usageErr("--at %q: want an RFC 3339 time such as 2024-05-01T10:00:00Z", atFlag)
 	}
 	return t, nil
 }
