@@ -9,6 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
+	east "github.com/yuin/goldmark/extension/ast"
+	gmtext "github.com/yuin/goldmark/text"
+
 	"github.com/idtrace/idtrace/internal/record"
 	"github.com/idtrace/idtrace/internal/sample"
 )
@@ -154,5 +160,42 @@ func TestFormatUsageErrors(t *testing.T) {
 	// --json with --format ndjson agree (both machine formats).
 	if code, _, errOut := run(t, "", "ls", "--json", "--format", "ndjson", "-"); code == 2 {
 		t.Errorf("ls --json --format ndjson: usage error %s", errOut)
+	}
+}
+
+// TestKBMarkdownIsATable: kb --format md parses, with a CommonMark parser
+// and the GFM table extension, as one table with a row per entry and the
+// same number of cells in each, whatever the entries hold (pipes, stars,
+// underscores in names).
+func TestKBMarkdownIsATable(t *testing.T) {
+	for _, what := range []string{"apps", "errors", "claims", "actors"} {
+		code, out, errOut := run(t, "", "kb", what, "--format", "md")
+		if code != 0 {
+			t.Fatalf("kb %s: exit %d: %s", what, code, errOut)
+		}
+		src := []byte(out)
+		doc := goldmark.New(goldmark.WithExtensions(extension.Table)).Parser().Parse(gmtext.NewReader(src))
+		var tables, rows int
+		cells := -1
+		ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+			if !entering {
+				return ast.WalkContinue, nil
+			}
+			switch n.Kind() {
+			case east.KindTable:
+				tables++
+			case east.KindTableRow, east.KindTableHeader:
+				rows++
+				if c := n.ChildCount(); cells == -1 {
+					cells = c
+				} else if c != cells {
+					t.Errorf("kb %s: a row of %d cells, the header has %d", what, c, cells)
+				}
+			}
+			return ast.WalkContinue, nil
+		})
+		if lines := strings.Count(out, "\n"); tables != 1 || rows != lines-1 {
+			t.Errorf("kb %s --format md: %d tables and %d rows for %d lines, want 1 table and a row per line but the separator", what, tables, rows, lines)
+		}
 	}
 }
