@@ -82,6 +82,29 @@ func samlFacts(m *saml.Message) []Explained {
 	add("issuer", m.Issuer, "Who sent the message: the IdP's entity ID (for Entra, https://sts.windows.net/{tenant}/), or the SP's in a request.")
 	add("destination", m.Destination, "The URL the message was sent to; the receiver must reject it if that is not its own endpoint.")
 	add("acs_url", m.AssertionConsumerServiceURL, "Where the SP wants the response posted: it must equal a Reply URL of the IdP's app configuration.")
+	if m.ForceAuthn == "true" || m.ForceAuthn == "1" {
+		add("force_authn", m.ForceAuthn, "The SP wants the user to sign in again, whatever session the IdP has.")
+	}
+	if m.IsPassive == "true" || m.IsPassive == "1" {
+		add("is_passive", m.IsPassive, "The IdP must not show any page: without a session it answers with an error (NoPassive).")
+	}
+	add("nameid_policy", short(m.NameIDPolicyFormat), "The NameID format the SP asks for; an IdP that cannot give it refuses (InvalidNameIDPolicy).")
+	if len(m.RequestedAuthnContext) > 0 {
+		v := ""
+		for i, c := range m.RequestedAuthnContext {
+			if i > 0 {
+				v += " "
+			}
+			v += c
+			if w, ok := authnContexts[c]; ok {
+				v += " (" + w + ")"
+			}
+		}
+		if m.RequestedAuthnComparison != "" {
+			v += ", comparison " + m.RequestedAuthnComparison
+		}
+		add("authn_context_asked", v, "How the SP wants the user to authenticate; when the IdP's authentication does not match, Entra refuses the sign-in (AADSTS75011).")
+	}
 	add("in_response_to", m.InResponseTo, "The ID of the AuthnRequest this answers; an SP that started the sign-in rejects a response to a request it never sent.")
 	if m.Status != nil {
 		v := strings.Join(append([]string{short(m.Status.Code)}, mapShort(m.Status.SubCodes)...), " / ")
