@@ -75,7 +75,7 @@ func addFormatFlag(cmd *cobra.Command, p *string, formats ...string) {
 	v := &formatValue{p: p, allowed: formats}
 	*p = formats[0]
 	f := cmd.Flags()
-	f.VarP(v, "format", "f", "output format: "+orList(formats))
+	f.VarP(v, "format", "f", "output `FORMAT`: "+orList(formats))
 	if slices.Contains(formats, "json") {
 		fl := f.VarPF(jsonAliasValue{v}, "json", "", "alias of --format json")
 		fl.NoOptDefVal = "true"
