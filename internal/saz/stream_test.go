@@ -166,3 +166,60 @@ func TestOpenBodyBomb(t *testing.T) {
 		t.Fatal("OpenBody(2) of a one-session archive: no error")
 	}
 }
+
+// FuzzStreamOver: for any response entry, a reader that leaves every body
+// in the archive (StreamOver 1) never panics, gives the same status and
+// headers as the whole-entry reader, and OpenBody streams the body that
+// reader decodes whenever it decodes one without a warning.
+func FuzzStreamOver(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"))
+	f.Add([]byte("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 302 Found\nLocation: /x\n\n"))
+	f.Fuzz(func(t *testing.T, resp []byte) {
+		var buf bytes.Buffer
+		w := zip.NewWriter(&buf)
+		c, _ := w.Create("raw/1_c.txt")
+		io.WriteString(c, "GET https://a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n")
+		s, _ := w.Create("raw/1_s.txt")
+		s.Write(resp)
+		w.Close()
+		b := buf.Bytes()
+		whole, err := Open(bytes.NewReader(b), int64(len(b)), "f.saz", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []byte
+		var wantStatus int
+		var clean bool
+		for fl, err := range whole.Flows() {
+			if err != nil || fl.Response == nil {
+				return
+			}
+			want, wantStatus, clean = fl.Response.Body, fl.Response.Status, len(whole.Warnings()) == 0
+		}
+		r, err := Open(bytes.NewReader(b), int64(len(b)), "f.saz", Options{StreamOver: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for fl, err := range r.Flows() {
+			if err != nil {
+				t.Fatalf("the streaming reader fails where the whole one reads: %v", err)
+			}
+			if fl.Response == nil || fl.Response.Status != wantStatus {
+				t.Fatalf("status differs from the whole-entry reader")
+			}
+		}
+		rc, err := r.OpenBody(1, false)
+		if err != nil {
+			if clean && len(want) > 0 {
+				t.Fatalf("OpenBody: %v", err)
+			}
+			return
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if clean && (err != nil || !bytes.Equal(got, want)) {
+			t.Fatalf("OpenBody gave %q (%v), the whole-entry reader %q", got, err, want)
+		}
+	})
+}
