@@ -24,6 +24,10 @@ type JWTReport struct {
 	Header    json.RawMessage `json:"header"`
 	Claims    json.RawMessage `json:"claims"`
 	Explained []Explained     `json:"explained"`
+	// Facts are the claims that decide most cases (tenant, app, user, how
+	// they authenticated, roles, groups, scopes, times), rendered as in
+	// analyze's token summaries (apps and roles named) and explained.
+	Facts []Explained `json:"facts,omitempty"`
 	// Verified is true or false when checked against the given keys, null
 	// otherwise; Verdict says it in words (see VerdictText), VerifyDetail why.
 	Verified     *bool  `json:"verified"`
@@ -125,6 +129,7 @@ func ExplainJWTDetached(raw string, keys *jwt.KeySet, at time.Time, skew time.Du
 		}
 	}
 	r.Masked = tok.Masked
+	r.Facts = decisiveClaims(tok)
 	if !at.IsZero() {
 		if skew == 0 {
 			skew = DefaultSkew
@@ -184,9 +189,14 @@ type SAMLReport struct {
 	Verdict      string `json:"verdict"`
 	VerifyDetail string `json:"verify_detail,omitempty"`
 	// Unsigned is set when the message has no signature (Verdict "unsigned").
-	Unsigned bool     `json:"-"`
-	Problems []string `json:"problems,omitempty"`
-	Issues   []string `json:"issues,omitempty"`
+	Unsigned bool `json:"-"`
+	// Facts are what decides a SAML case, in reading order: the message
+	// (kind, issuer, destination, status), then each assertion's subject,
+	// audience, validity, authentication context and attributes, each
+	// explained (see samlFacts).
+	Facts    []Explained `json:"facts,omitempty"`
+	Problems []string    `json:"problems,omitempty"`
+	Issues   []string    `json:"issues,omitempty"`
 }
 
 // ExplainSAML decodes a SAML message given as XML, as a POST-binding base64
@@ -271,7 +281,7 @@ func ExplainSAMLWith(input string, o SAMLExplainOptions) (*SAMLReport, error) {
 		a.samlAssertion(fakeFlow(at), s, &m.Assertions[i], m)
 	}
 	a.finishSAML()
-	r := &SAMLReport{Binding: binding, Message: a.rep.Tokens[0].Claims, Problems: m.Problems,
+	r := &SAMLReport{Binding: binding, Message: a.rep.Tokens[0].Claims, Problems: m.Problems, Facts: samlFacts(m),
 		Verified: a.rep.Tokens[0].Verified, Verdict: SignatureWord(a.rep.Tokens[0].Verified, a.rep.Tokens[0].Unsigned), VerifyDetail: a.rep.Tokens[0].VerifyDetail,
 		Unsigned: a.rep.Tokens[0].Unsigned}
 	for _, f := range a.rep.Findings {

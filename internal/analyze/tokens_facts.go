@@ -61,6 +61,8 @@ func decisionFacts(c *jwt.Claims, add func(k, v string)) {
 			add("wids", strings.Join(names, ", "))
 		}
 	}
+	groupFacts(c, add)
+	add("ipaddr", c.Str("ipaddr"))
 	add("deviceid", c.Str("deviceid"))
 	if cc := c.Strings("xms_cc"); len(cc) > 0 {
 		add("xms_cc", strings.Join(cc, " ")+" (client capabilities: CP1 = can answer claims challenges)")
@@ -72,6 +74,26 @@ func decisionFacts(c *jwt.Claims, add func(k, v string)) {
 	}
 	if azp := c.Str("azp"); azp != "" && c.AppID() != azp {
 		add("azp", appName(azp, ""))
+	}
+}
+
+// groupFacts says how many groups a token carries (the first few by
+// object ID), or that it carries none because there were too many
+// (overage: hasgroups, or groups named in _claim_names).
+func groupFacts(c *jwt.Claims, add func(k, v string)) {
+	overage := c.Has("hasgroups")
+	if raw := c.Raw("_claim_names"); raw != nil && strings.Contains(string(raw), `"groups"`) {
+		overage = true
+	}
+	if g := c.Strings("groups"); len(g) > 0 {
+		const shown = 3
+		v := plural(len(g), "group") + ": " + strings.Join(g[:min(len(g), shown)], ", ")
+		if len(g) > shown {
+			v += fmt.Sprintf(" and %d more", len(g)-shown)
+		}
+		add("groups", v)
+	} else if overage {
+		add("groups", "none listed: too many groups for the token (overage); the app must read them from Microsoft Graph")
 	}
 }
 

@@ -4,8 +4,11 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -37,7 +40,7 @@ type AnalyzeOptions struct {
 func newAnalyzeCmd(app *App) *cobra.Command {
 	opts := AnalyzeOptions{}
 	cmd := &cobra.Command{
-		Use:   "analyze FILE",
+		Use:   "analyze [flags] FILE",
 		Short: "Explain the sign-ins in a trace: flows, tokens, findings",
 		Long: `analyze reads a HAR or Fiddler SAZ trace ("-": HAR on standard input), reconstructs each OAuth2 / OpenID Connect /
 SAML / WS-Fed sign-in in it (with federation hops, MFA, Windows
@@ -64,8 +67,8 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 a finding at or above --fail-on.`,
 			return runAnalyzeFile(app, args[0], opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text, md or json")
-	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 3 when a finding is at least this severe: warning or error")
+	addFormatFlag(cmd, &opts.Format, "text", "md", "json")
+	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 3 when a finding is at least this severe: info (any finding), warning or error")
 	cmd.Flags().BoolVar(&opts.ExplainClaims, "explain-claims", false, "add what each claim means to the text report (md has it in an appendix)")
 	cmd.Flags().StringVar(&opts.JWKSFile, "jwks", "", "JWKS `FILE` with extra signing keys")
 	cmd.Flags().StringVar(&opts.MetadataFile, "metadata", "", "SAML federation metadata `FILE` with signing certificates")
@@ -83,7 +86,7 @@ func checkAnalyzeOptions(opts AnalyzeOptions) error {
 	switch opts.FailOn {
 	case "", "warning", "error", "info":
 	default:
-		return usageErr("--fail-on: want warning or error, got %q", opts.FailOn)
+		return usageErr("--fail-on: want info, warning or error, got %q", opts.FailOn)
 	}
 	if _, err := parseSkew(opts.Skew); err != nil {
 		return err
@@ -194,14 +197,14 @@ func metadataCerts(path string) ([]*x509.Certificate, error) {
 
 // readCapped reads a file of at most max bytes.
 func readCapped(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, _, err := openInput(path, "")
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
-		return nil, err
+		return nil, fileErr(path, err)
 	}
 	if int64(len(b)) > max {
 		return nil, fmt.Errorf("%s: larger than %d bytes", path, max)
@@ -210,21 +213,43 @@ func readCapped(path string, max int64) ([]byte, error) {
 }
 
 // readArg reads a command's TOKEN|FILE|- argument: "-" is standard input,
-// an existing file is read, anything else is the value itself.
-func readArg(app *App, arg string, max int64) (string, error) {
+// an existing file is read, a directory is an error, anything else is the
+// value itself. When the value is not an existing file but reads like a
+// file name, missing is the error to report if it does not decode either
+// (see argFileErr): a mistyped file name is a file error, never a token.
+func readArg(app *App, arg string, max int64) (text string, missing error, err error) {
 	if arg == "-" {
 		b, err := io.ReadAll(io.LimitReader(app.IO.In, max+1))
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		if int64(len(b)) > max {
-			return "", fmt.Errorf("standard input: larger than %d bytes", max)
+			return "", nil, fmt.Errorf("standard input: larger than %d bytes", max)
 		}
-		return string(b), nil
+		return string(b), nil, nil
 	}
-	if st, err := os.Stat(arg); err == nil && !st.IsDir() {
+	st, serr := os.Stat(arg)
+	switch {
+	case serr == nil && st.IsDir():
+		return "", nil, &FileError{Path: arg, Why: "is a directory, not a file", Err: fs.ErrInvalid}
+	case serr == nil:
 		b, err := readCapped(arg, max)
-		return string(b), err
+		return string(b), nil, err
+	case looksLikePath(arg):
+		return arg, fileErr(arg, serr), nil
 	}
-	return arg, nil
+	return arg, nil, nil
+}
+
+// extRE matches a file name's extension at the end of an argument.
+var extRE = regexp.MustCompile(`\.[A-Za-z][A-Za-z0-9]{0,4}$`)
+
+// looksLikePath reports whether an argument that is not an existing file
+// reads like a file name rather than a token or a message: one short line
+// with a path separator or a file extension.
+func looksLikePath(arg string) bool {
+	if len(arg) > 4096 || strings.ContainsAny(arg, "\n\r<=?") || strings.HasPrefix(arg, "eyJ") {
+		return false
+	}
+	return strings.ContainsAny(arg, `/\`) || extRE.MatchString(arg)
 }

@@ -26,6 +26,17 @@ type CAOptions struct {
 	DryRun bool
 	// Stores limits install and uninstall to these stores ("system", "nss"); all if empty.
 	Stores []string
+	// Format is how path prints: "text" or "json" (a caPathJSON object).
+	Format string
+}
+
+// caPathJSON is what `ca path --format json` prints.
+type caPathJSON struct {
+	Certificate string `json:"certificate"`
+	Key         string `json:"key"`
+	Name        string `json:"name"`
+	SHA256      string `json:"sha256"`
+	Expires     string `json:"expires"`
 }
 
 func newCACmd(app *App) *cobra.Command {
@@ -48,16 +59,33 @@ certutil.exe); a step that needs administrator rights or a missing tool is print
 as the exact command or manual instructions instead. --dry-run only prints.
 
 Exit codes: 0 ok, 1 error (or a step that failed), 2 usage.`,
+		Example: `  idtrace ca path
+  idtrace ca install --dry-run
+  idtrace ca install
+  idtrace ca uninstall`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.PersistentFlags().StringVar(&opts.Dir, "dir", "", "CA `DIR`ectory (default: idtrace in the user config directory)")
 	path := &cobra.Command{
 		Use: "path", Short: "Print where the CA certificate and key are (creating them if needed)", Args: cobra.NoArgs,
+		Long: `path prints where the CA's certificate and private key are, its name, its
+SHA-256 fingerprint and its expiry date, creating the CA on first use.
+--format json prints them as {"certificate", "key", "name", "sha256", "expires"}.
+
+Exit codes: 0 ok, 1 error (the CA cannot be read or created), 2 usage.`,
+		Example: `  idtrace ca path
+  idtrace ca path --format json | jq -r .certificate`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runCAPath(app, opts) },
 	}
+	addFormatFlag(path, &opts.Format, "text", "json")
 	export := &cobra.Command{
 		Use: "export", Short: "Print the CA certificate (never the key)", Args: cobra.NoArgs,
+		Long: `export prints the CA's certificate, PEM by default (--der for the binary form
+Windows' .cer files use), on stdout or to the file -o names. The private key is
+never exported.
+
+Exit codes: 0 ok, 1 error (the CA cannot be read or created, cannot write FILE), 2 usage.`,
 		Example: `  idtrace ca export > idtrace-ca.pem
   idtrace ca export --der -o idtrace-ca.cer`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runCAExport(app, opts) },
@@ -66,10 +94,30 @@ Exit codes: 0 ok, 1 error (or a step that failed), 2 usage.`,
 	export.Flags().StringVarP(&opts.Output, "output", "o", "", "write to `FILE` instead of stdout")
 	install := &cobra.Command{
 		Use: "install", Short: "Trust the CA in the OS store and the browsers", Args: cobra.NoArgs,
+		Long: `install adds the CA's certificate to the operating system's trust store
+(Linux: the ca-certificates anchors, then update-ca-certificates or
+update-ca-trust; macOS: the login keychain; Windows: the current user's Trusted
+Root store) and to the NSS databases of Chromium and Firefox profiles
+(certutil). A step that needs administrator rights or a missing tool is printed
+as the exact command to run instead; --dry-run prints every step, runs none.
+--store system or --store nss limits it to one kind of store.
+
+Remove it when the capture is done: idtrace ca uninstall.
+
+Exit codes: 0 ok, 1 error (a step failed: the others still ran), 2 usage.`,
+		Example: `  idtrace ca install --dry-run
+  idtrace ca install
+  idtrace ca install --store nss`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runCATrust(app, opts, true) },
 	}
 	uninstall := &cobra.Command{
 		Use: "uninstall", Short: "Remove the CA from the OS store and the browsers", Args: cobra.NoArgs,
+		Long: `uninstall removes the CA's certificate from the stores install adds it to. The
+CA's files stay in its directory (idtrace ca path); the proxy would use them again.
+
+Exit codes: 0 ok, 1 error (a step failed: the others still ran), 2 usage.`,
+		Example: `  idtrace ca uninstall --dry-run
+  idtrace ca uninstall`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runCATrust(app, opts, false) },
 	}
 	for _, c := range []*cobra.Command{install, uninstall} {
@@ -78,7 +126,13 @@ Exit codes: 0 ok, 1 error (or a step that failed), 2 usage.`,
 	}
 	regen := &cobra.Command{
 		Use: "regenerate", Short: "Replace the CA with a new one", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runCARegenerate(app, opts) },
+		Long: `regenerate creates a new CA in place of the current one (a new key and
+certificate) and prints how to remove the old one from the stores where it was
+trusted. Run 'idtrace ca uninstall' before it to do that in one step.
+
+Exit codes: 0 ok, 1 error, 2 usage.`,
+		Example: `  idtrace ca uninstall && idtrace ca regenerate && idtrace ca install`,
+		RunE:    func(cmd *cobra.Command, args []string) error { return runCARegenerate(app, opts) },
 	}
 	cmd.AddCommand(path, export, install, uninstall, regen)
 	return cmd
@@ -111,6 +165,9 @@ func runCAPath(app *App, opts CAOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Format == "json" {
+		return writeJSON(app.IO.Out, caPathJSON{ca.CertPath, ca.KeyPath, ca.Nickname(), ca.Fingerprint(), ca.Cert.NotAfter.UTC().Format("2006-01-02")})
+	}
 	fmt.Fprintf(app.IO.Out, "certificate: %s\nkey:         %s\nname:        %s\nsha256:      %s\nexpires:     %s\n",
 		ca.CertPath, ca.KeyPath, ca.Nickname(), ca.Fingerprint(), ca.Cert.NotAfter.UTC().Format("2006-01-02"))
 	return nil
@@ -130,7 +187,7 @@ func runCAExport(app *App, opts CAOptions) error {
 		return err
 	}
 	if err := os.WriteFile(opts.Output, b, 0o644); err != nil {
-		return fmt.Errorf("export: %w", err)
+		return writeErr(opts.Output, err)
 	}
 	return nil
 }

@@ -72,7 +72,7 @@ func newCaptureCmd(app *App) *cobra.Command {
 	var o CaptureOptions
 	var analyzeFlag, noAnalyze bool
 	cmd := &cobra.Command{
-		Use:   "capture -o case.saz|case.har [flags]",
+		Use:   "capture [flags] -o case.saz|case.har",
 		Short: "Capture sign-in traffic through a local proxy or a browser, explained as it happens",
 		Long: `capture records HTTP(S) traffic into a HAR or SAZ file (by -o's extension).
 

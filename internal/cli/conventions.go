@@ -12,7 +12,11 @@ func newConventionsTopic() *cobra.Command {
 
 Files
   FILE is a HAR or Fiddler SAZ trace; the format is read from the content, not
-  the name. "-" reads from stdin (HAR only: a SAZ is a zip and needs its file).
+  the name. "-" reads from stdin (HAR only: a SAZ is a zip and needs its file;
+  logs, jwt and saml read "-" too). A file that cannot be opened is named as
+  you typed it ("case.har: no such file"), whatever the command; for jwt and
+  saml, an argument that looks like a file name and does not exist is a file
+  error, never taken for a token.
   Errors name the file as you typed it and say what it is not, in one line:
     idtrace: case.bin: not a HAR or SAZ file: starts with bytes 80 3f 12 00 …
   Sessions are numbered from 1 in file order, as 'idtrace ls' shows them;
@@ -20,8 +24,12 @@ Files
 
 Output
   Data goes to stdout, messages and progress to stderr.
-  --format text|md|json|ndjson where a command's output is structured (each
-  command lists the ones it has); --json is an alias of --format json.
+  --format (-f) text|md|json|ndjson where a command's output is structured
+  (each command's help lists the ones it has; another value is a usage error
+  naming them); --json is an alias of --format json. That is ls, show,
+  analyze, diff, jwt, saml, logs, whois, kb, sanitize --check and --report,
+  recover, ca path and demo. capture and convert write a trace file: what they
+  print on stderr is a summary for people, not data.
   Tables fit the terminal's width (else $COLUMNS); --wide prints them whole.
   Colours only on a terminal, never with NO_COLOR set or TERM=dumb.
 

@@ -17,7 +17,7 @@ import (
 func newDemoCmd(app *App) *cobra.Command {
 	var view ViewOptions
 	var open, force bool
-	var write string
+	var write, format string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Show what idtrace does, on a built-in sample trace",
@@ -27,13 +27,15 @@ analyze it: the sign-ins, the tokens, and what went wrong. With --view, open
 it in the viewer (see 'idtrace view') instead. With --write FILE, save it as a
 HAR or SAZ file (from FILE's extension; "-" writes the HAR to stdout) to try
 the other commands on, or to open in Fiddler or a browser's DevTools.
+--format md or json prints only the analysis, as 'idtrace analyze' would.
 
 Exit codes: 0 ok, 1 error (cannot write FILE), 2 usage (FILE exists without
 --force, or has neither a .har nor a .saz extension).`,
 		Example: `  idtrace demo
   idtrace demo --view
   idtrace demo --write sample.har && idtrace ls sample.har
-  idtrace demo --write sample.saz`,
+  idtrace demo --write sample.saz
+  idtrace demo --format md > sample-report.md`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("write") {
@@ -45,9 +47,10 @@ Exit codes: 0 ok, 1 error (cannot write FILE), 2 usage (FILE exists without
 			if open {
 				return runDemoView(app, &view)
 			}
-			return runDemo(app)
+			return runDemo(app, format)
 		},
 	}
+	addFormatFlag(cmd, &format, "text", "md", "json")
 	cmd.Flags().BoolVar(&open, "view", false, "open the sample in the viewer")
 	cmd.Flags().StringVar(&write, "write", "", "save the sample trace to this .har or .saz file (- for a HAR on stdout)")
 	cmd.Flags().BoolVar(&force, "force", false, "with --write: replace the file if it exists")
@@ -142,7 +145,10 @@ func runDemoView(app *App, o *ViewOptions) error {
 	return runView(app, o)
 }
 
-func runDemo(app *App) error {
+func runDemo(app *App, format string) error {
+	if format == "md" || format == "json" {
+		return RunAnalyze(app, har.NewReader(sample.Open(), sample.Name), AnalyzeOptions{Name: sample.Name, Format: format})
+	}
 	src := har.NewReader(sample.Open(), sample.Name)
 	fmt.Fprintf(app.IO.ErrOut, "idtrace demo: the built-in sample trace %s (synthetic sign-in)\n\n", sample.Name)
 	n := 0

@@ -41,7 +41,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 differences found (with --exit-code).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Format, "format", "text", "output format: text or json")
+	addFormatFlag(cmd, &o.Format, "text", "json")
 	f.BoolVar(&o.ExitCode, "exit-code", false, "exit 3 when the traces differ")
 	f.BoolVar(&o.NoCache, "no-cache", false, "do not keep the indexes in the cache directory")
 	addPasswordFlag(cmd, &o.traceOptions)

@@ -32,7 +32,7 @@ type JWTOptions struct {
 func newJWTCmd(app *App) *cobra.Command {
 	opts := JWTOptions{}
 	cmd := &cobra.Command{
-		Use:   "jwt TOKEN|FILE|-",
+		Use:   "jwt [flags] TOKEN|FILE|-",
 		Short: "Decode a JWT and explain its claims",
 		Long: `jwt decodes a JSON Web Token (given as is, in a file, or on standard input with -;
 a "Bearer " prefix is fine), explains each claim, checks its times and, with
@@ -63,7 +63,7 @@ flag value such as --at or --skew).`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runJWT(app, args[0], opts) },
 	}
-	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text or json")
+	addFormatFlag(cmd, &opts.Format, "text", "json")
 	cmd.Flags().StringVar(&opts.JWKSFile, "jwks", "", "JWKS `FILE` to verify the signature with")
 	cmd.Flags().StringVar(&opts.At, "at", "", "check token times against this RFC 3339 `TIME` instead of now")
 	cmd.Flags().StringVar(&opts.Secret, "secret", "", "shared `SECRET` to verify HS256/384/512 signatures (never printed)")
@@ -78,7 +78,7 @@ func runJWT(app *App, arg string, opts JWTOptions) error {
 	if err != nil {
 		return err
 	}
-	text, err := readArg(app, arg, 16<<20)
+	text, missing, err := readArg(app, arg, 16<<20)
 	if err != nil {
 		return err
 	}
@@ -128,6 +128,9 @@ func runJWT(app *App, arg string, opts JWTOptions) error {
 			}
 		}
 		if len(toks) == 0 {
+			if missing != nil {
+				return missing
+			}
 			return fmt.Errorf("jwt: no token found: %w", err)
 		}
 	}
@@ -166,9 +169,12 @@ func runJWT(app *App, arg string, opts JWTOptions) error {
 }
 
 func writeJWTText(b *strings.Builder, r *analyze.JWTReport) {
+	fmt.Fprintf(b, "Signature: %s\n", analyze.SignatureText(r.Verified, r.Unsigned, r.VerifyDetail))
+	for _, is := range r.Issues {
+		fmt.Fprintf(b, "Problem:   %s\n", is)
+	}
 	fmt.Fprintf(b, "Kind:      %s\n", r.Kind)
 	fmt.Fprintf(b, "Header:    %s\n", r.Header)
-	fmt.Fprintf(b, "Signature: %s\n", analyze.SignatureText(r.Verified, r.Unsigned, r.VerifyDetail))
 	switch {
 	case r.Nested:
 		b.WriteString("Encrypted: decrypted with --key; a signed token was inside, shown here\n")
@@ -183,11 +189,38 @@ func writeJWTText(b *strings.Builder, r *analyze.JWTReport) {
 	if len(r.Masked) > 0 {
 		fmt.Fprintf(b, "Masked:    %s (live credentials, never printed whole)\n", strings.Join(r.Masked, ", "))
 	}
-	for _, is := range r.Issues {
-		fmt.Fprintf(b, "Problem:   %s\n", is)
+	shown := map[string]bool{}
+	if len(r.Facts) > 0 {
+		b.WriteString("Key claims:\n")
+		for _, e := range r.Facts {
+			shown[e.Claim] = true
+			if e.Claim == "groups" {
+				shown["hasgroups"], shown["_claim_names"], shown["_claim_sources"] = true, true, true
+			}
+		}
+		writeExplained(b, r.Facts)
 	}
-	b.WriteString("Claims:\n")
+	var rest []analyze.Explained
 	for _, e := range r.Explained {
+		if !shown[e.Claim] {
+			rest = append(rest, e)
+		}
+	}
+	if len(rest) > 0 {
+		if len(r.Facts) > 0 {
+			b.WriteString("Other claims:\n")
+		} else {
+			b.WriteString("Claims:\n")
+		}
+		writeExplained(b, rest)
+	}
+	b.WriteString("\n")
+}
+
+// writeExplained writes claims (or SAML facts) one per line, each
+// followed by its meaning, indented, when the knowledge base has one.
+func writeExplained(b *strings.Builder, list []analyze.Explained) {
+	for _, e := range list {
 		v := e.Value
 		if len(v) > 200 {
 			v = v[:200] + "…"
@@ -197,7 +230,6 @@ func writeJWTText(b *strings.Builder, r *analyze.JWTReport) {
 			fmt.Fprintf(b, "  %-20s   %s\n", "", e.Meaning)
 		}
 	}
-	b.WriteString("\n")
 }
 
 // parseSkew reads --skew: a Go duration between 0 and 24h; the default
@@ -229,7 +261,7 @@ func decodeFlags(format, atFlag string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, atFlag)
 	if err != nil {
-		return time.Time{}, usageErr("--at: %v", err)
+		return time.Time{}, usageErr("--at %q: want an RFC 3339 time such as 2024-05-01T10:00:00Z", atFlag)
 	}
 	return t, nil
 }

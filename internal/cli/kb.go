@@ -21,7 +21,10 @@ import (
 type KBListOptions struct {
 	// What is "apps", "errors", "claims" or "actors".
 	What string
-	// JSON prints a JSON array instead of a table.
+	// Format is "text" (a table, or labelled lines for selected entries),
+	// "md", "json" (an array) or "ndjson" (one object per line).
+	Format string
+	// JSON is set by runKBList when Format is json or ndjson.
 	JSON bool
 	// Keys, when set, select entries: AADSTS codes ("50076", "AADSTS50076"),
 	// claim names, app IDs or names, actor names, UPNs or app IDs. Selected
@@ -62,37 +65,47 @@ verified; rows named only in Microsoft's docs and community rows ("GitHub") are
 not, and their evidence says so.
 
 Exit codes: 0 ok, 1 error (bad CSV: file, line and column), 2 usage.`,
+		Example: `  idtrace kb errors 50076
+  idtrace kb apps "Azure Portal"
+  idtrace kb claims amr acr
+  idtrace kb update --dry-run MicrosoftApps.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	for _, w := range []struct{ what, short string }{
-		{"apps", "List Microsoft first-party applications (app ID, name, owner tenant, source)"},
-		{"errors", "List AADSTS and Azure AD B2C (AADB2C) error codes with their category, meaning and next step"},
-		{"claims", "List token claims and what they mean"},
-		{"actors", "List Microsoft internal actors seen in Entra audit logs"},
+	for _, w := range []struct{ what, short, example string }{
+		{"apps", "List Microsoft first-party applications (app ID, name, owner tenant, source)",
+			"  idtrace kb apps 89bee1f7-5e6e-4d8a-9f3d-ecd601259da7\n  idtrace kb apps \"Azure Portal\"\n  idtrace kb apps --format json > apps.json"},
+		{"errors", "List AADSTS and Azure AD B2C (AADB2C) error codes with their category, meaning and next step",
+			"  idtrace kb errors 50076 AADSTS53003 AADB2C90118\n  idtrace kb errors --format md"},
+		{"claims", "List token claims and what they mean",
+			"  idtrace kb claims scp roles\n  idtrace kb claims --format ndjson"},
+		{"actors", "List Microsoft internal actors seen in Entra audit logs",
+			"  idtrace kb actors fim_password_service@support.onmicrosoft.com --json\n  idtrace kb actors"},
 	} {
 		opts := KBListOptions{What: w.what}
 		c := &cobra.Command{
-			Use:   w.what + " [KEY...]",
+			Use:   w.what + " [flags] [KEY...]",
 			Short: w.short,
 			Long: w.short + `.
 
-With no KEY, every entry is listed as a table (or a JSON array with --json).
-With KEYs (AADSTS or AADB2C codes for errors, claim names, app IDs or display names,
-actor names, UPNs or app IDs), those entries are printed in full; an unknown
-KEY is an error (exit 1).`,
-			Example: "  idtrace kb errors 50076 AADSTS53003 AADB2C90118\n  idtrace kb claims scp roles\n  idtrace kb apps 89bee1f7-5e6e-4d8a-9f3d-ecd601259da7\n  idtrace kb actors fim_password_service@support.onmicrosoft.com --json",
+With no KEY, every entry is listed as a table (--format md: a Markdown table,
+json: an array, ndjson: one object per line). With KEYs (AADSTS or AADB2C codes
+for errors, claim names, app IDs or display names, actor names, UPNs or app
+IDs), those entries are printed in full; an unknown KEY is an error (exit 1).
+
+Exit codes: 0 ok, 1 error (unknown KEY), 2 usage.`,
+			Example: w.example,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				opts.Keys = args
 				return runKBList(app, opts)
 			},
 		}
-		c.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON array")
+		addFormatFlag(c, &opts.Format, "text", "md", "json", "ndjson")
 		cmd.AddCommand(c)
 	}
 	uopts := KBUpdateOptions{}
 	update := &cobra.Command{
-		Use:   "update FILE.csv",
+		Use:   "update [flags] FILE.csv",
 		Short: "Replace the app list with a newer MicrosoftApps.csv export",
 		Long: `update reads a CSV in the shape of merill/microsoft-info's MicrosoftApps.csv
 (columns AppId, AppDisplayName, AppOwnerOrganizationId, Source), reports how
@@ -199,12 +212,19 @@ func runKBList(app *App, opts KBListOptions) error {
 	if err := kb.CheckErrors(); err != nil {
 		return err
 	}
+	opts.JSON = isJSONFormat(opts.Format)
 	if len(opts.Keys) > 0 {
 		return runKBShow(app, opts)
 	}
 	w := app.IO.Out
 	var rows []any
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	var tw interface {
+		io.Writer
+		Flush() error
+	} = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if opts.Format == "md" {
+		tw = &mdTable{w: w}
+	}
 	switch opts.What {
 	case "apps":
 		if !opts.JSON {
@@ -265,6 +285,9 @@ func runKBList(app *App, opts KBListOptions) error {
 		}
 	default:
 		return usageErr("kb: unknown list %q (want apps, errors, claims or actors)", opts.What)
+	}
+	if opts.Format == "ndjson" {
+		return writeNDJSON(w, rows)
 	}
 	if opts.JSON {
 		if rows == nil {
@@ -339,7 +362,7 @@ func runKBUpdate(app *App, opts KBUpdateOptions) error {
 	if opts.File == "-" {
 		r, name = app.IO.In, "stdin"
 	} else {
-		f, err := os.Open(opts.File)
+		f, _, err := openInput(opts.File, "a CSV file")
 		if err != nil {
 			return err
 		}
@@ -592,6 +615,9 @@ func runKBShow(app *App, opts KBListOptions) error {
 		}
 	}
 	w := app.IO.Out
+	if opts.Format == "ndjson" {
+		return writeNDJSON(w, rows)
+	}
 	if opts.JSON {
 		b, err := json.MarshalIndent(rows, "", "  ")
 		if err != nil {
@@ -605,7 +631,11 @@ func runKBShow(app *App, opts KBListOptions) error {
 			fmt.Fprintln(w)
 		}
 		for _, f := range bl {
-			if f.value != "" {
+			switch {
+			case f.value == "":
+			case opts.Format == "md":
+				fmt.Fprintf(w, "- **%s**: %s\n", f.label, mdEscape(oneLine(f.value)))
+			default:
 				fmt.Fprintf(w, "%-13s %s\n", f.label+":", oneLine(f.value))
 			}
 		}

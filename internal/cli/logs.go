@@ -43,9 +43,8 @@ var logsProgressMinBytes int64 = 32 << 20
 
 func newLogsCmd(app *App) *cobra.Command {
 	opts := &LogsOptions{}
-	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "logs FILE...",
+		Use:   "logs [flags] FILE...",
 		Short: "Label every actor in Entra audit and sign-in logs and tell their stories",
 		Long: `Read Entra ID audit and sign-in exports (portal CSV and JSON, Microsoft Graph JSON,
 Log Analytics / Sentinel CSV and JSON, diagnostic-settings NDJSON; the shape is
@@ -72,15 +71,11 @@ Exit codes: 0 ok, 1 unreadable or malformed input (file, line and field on stder
   idtrace logs --kql`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Files = args
-			if asJSON {
-				opts.Format = "json"
-			}
 			return runLogs(app, opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&opts.Format, "format", "f", "text", "output format: text, md, json or csv")
-	f.BoolVar(&asJSON, "json", false, "shorthand for --format json")
+	addFormatFlag(cmd, &opts.Format, "text", "md", "json", "csv")
 	f.StringVar(&opts.Actor, "actor", "", "list everything this actor (UPN, app ID, object ID or display name) did")
 	f.BoolVar(&opts.KQL, "kql", false, "print the classification and story rules as KQL queries and exit")
 	f.DurationVar(&opts.Window, "window", actors.DefaultWindow, "how far apart records may be and still join into one story")
@@ -114,7 +109,14 @@ func runLogs(app *App, opts *LogsOptions) error {
 	for _, f := range opts.Files {
 		if f == "-" {
 			stdin++
+			continue
 		}
+		// A mistyped name fails before the other files are read.
+		fh, _, err := openInput(f, "a log export")
+		if err != nil {
+			return err
+		}
+		fh.Close()
 	}
 	if stdin > 1 {
 		return usageErr("logs: - (stdin) given %d times: it can be read once", stdin)
@@ -345,14 +347,12 @@ func (r *logsRun) readFile(path string) error {
 	if path == "-" {
 		in, path = r.app.IO.In, "stdin"
 	} else {
-		f, err := os.Open(path)
+		f, st, err := openInput(path, "a log export")
 		if err != nil {
-			return fmt.Errorf("logs: %w", err)
+			return err
 		}
 		defer f.Close()
-		if st, err := f.Stat(); err == nil {
-			size = st.Size()
-		}
+		size = st.Size()
 		in = f
 	}
 	cr := &countingReader{r: in}

@@ -375,7 +375,7 @@ func TestLogsErrors(t *testing.T) {
 		{"bad ndjson line", []string{write("b.ndjson", `{"category":"AuditLogs","time":"2026-03-02T09:00:00Z","properties":{"activityDisplayName":"x","correlationId":"c"}}`+"\n{not json\n")}, 1, []string{"b.ndjson", "line 2"}},
 		{"missing file", []string{filepath.Join(dir, "nope.csv")}, 1, []string{"nope.csv"}},
 		{"no files", nil, 2, []string{"at least one FILE"}},
-		{"bad format", []string{"--format", "xml", "x"}, 2, []string{"unknown --format"}},
+		{"bad format", []string{"--format", "xml", "x"}, 2, []string{`invalid argument "xml" for "-f, --format" flag: want text, md, json or csv`}},
 		{"kql with files", []string{"--kql", "x"}, 2, []string{"takes no files"}},
 	}
 	for _, tc := range tests {

@@ -36,7 +36,6 @@ var lsSortKeys = []string{"id", "time", "duration", "size", "status", "host", "m
 
 func newLsCmd(app *App) *cobra.Command {
 	var o LsOptions
-	var jsonAlias bool
 	cmd := &cobra.Command{
 		Use:   "ls [flags] FILE",
 		Short: "List the sessions of a HAR or SAZ trace",
@@ -70,17 +69,6 @@ Exit codes: 0 ok, 1 error (unreadable or malformed input), 2 usage.`,
 			if err := checkSelectionFlags(cmd); err != nil {
 				return err
 			}
-			if jsonAlias {
-				if cmd.Flags().Changed("format") && o.Format != "json" && o.Format != "ndjson" {
-					return usageErr("ls: --json and --format %s disagree", o.Format)
-				}
-				o.Format = "json"
-			}
-			switch o.Format {
-			case "text", "json", "ndjson":
-			default:
-				return usageErr("ls: --format %q: want text, json or ndjson", o.Format)
-			}
 			if o.Sort != "" && !slices.Contains(lsSortKeys, strings.TrimPrefix(o.Sort, "-")) {
 				return usageErr("ls: --sort %q: want one of %s (- in front for descending)", o.Sort, strings.Join(lsSortKeys, ", "))
 			}
@@ -89,8 +77,7 @@ Exit codes: 0 ok, 1 error (unreadable or malformed input), 2 usage.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Format, "format", "f", "text", "output format: text, or json/ndjson (one object per flow)")
-	f.BoolVar(&jsonAlias, "json", false, "alias of --format json (NDJSON, one object per flow)")
+	addFormatFlag(cmd, &o.Format, "text", "json", "ndjson")
 	f.BoolVar(&o.Count, "count", false, "print only the number of flows")
 	f.BoolVar(&o.Wide, "wide", false, "print every column whole, whatever the width")
 	f.StringVar(&o.Sort, "sort", "", "sort by id, time, duration, size, status, host or method (-KEY descending)")
@@ -447,6 +434,9 @@ func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
 func responseSize(r *trace.Response) int64 {
 	if len(r.Body) == 0 && r.BodyOmitted && r.Size > 0 {
 		return r.Size
+	}
+	if len(r.Body) == 0 && r.BodyOmitted && r.BodySize > 0 {
+		return r.BodySize // a body left in a SAZ, of unknown decoded size: its size as recorded
 	}
 	return int64(len(r.Body))
 }

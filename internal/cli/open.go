@@ -61,7 +61,12 @@ func openTrace(app *App, path string, opts traceOptions) (trace.Source, io.Close
 		return nil, nil, err
 	}
 	if bytes.HasPrefix(head[:n], []byte("PK")) {
-		r, err := saz.Open(f, st.Size(), name, saz.Options{Password: sazPassword(app, opts)})
+		so := saz.Options{Password: sazPassword(app, opts)}
+		if opts.skipBodies {
+			// Bodies over 1 MB stay in the archive (see skipBodies).
+			so.StreamOver = 1 << 20
+		}
+		r, err := saz.Open(f, st.Size(), name, so)
 		if err != nil {
 			f.Close()
 			return nil, nil, err
@@ -124,29 +129,66 @@ func countTrace(app *App, path string, opts traceOptions) (int, error) {
 	return har.Count(newSkipBodies(rd), name)
 }
 
-// openFile opens a trace file and says in words why it cannot: errors
-// name the file as the user typed it.
-func openFile(path string) (*os.File, os.FileInfo, error) {
+// FileError is a file a command could not open or read, named as the
+// user typed it, with why in words ("no such file", "is a directory").
+// Err is the underlying error (errors.Is(err, fs.ErrNotExist) still holds).
+type FileError struct {
+	Path string
+	Why  string
+	Err  error
+}
+
+func (e *FileError) Error() string { return e.Path + ": " + e.Why }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// fileErr turns an error of opening or reading path into a FileError, the
+// one line every command prints for it (never Go's "open X: ...").
+func fileErr(path string, err error) error {
+	var fe *FileError
+	if errors.As(err, &fe) {
+		return err
+	}
+	why := err.Error()
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		why = "no such file"
+	case errors.Is(err, fs.ErrPermission):
+		why = "permission denied"
+	case errors.As(err, &pe):
+		why = pe.Err.Error()
+	}
+	return &FileError{Path: path, Why: why, Err: err}
+}
+
+// openInput opens a file a command reads (a trace, a log, a key, a
+// journal). Errors are FileErrors naming path as typed; a directory is
+// refused with "is a directory", what adds what the file should be.
+func openInput(path, what string) (*os.File, os.FileInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return nil, nil, fmt.Errorf("%s: no such file", path)
-		case errors.Is(err, fs.ErrPermission):
-			return nil, nil, fmt.Errorf("%s: permission denied", path)
-		}
-		return nil, nil, err
+		return nil, nil, fileErr(path, err)
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, nil, err
+		return nil, nil, fileErr(path, err)
 	}
 	if st.IsDir() {
 		f.Close()
-		return nil, nil, fmt.Errorf("%s: is a directory, not a HAR or SAZ file", path)
+		why := "is a directory"
+		if what != "" {
+			why += ", not " + what
+		}
+		return nil, nil, &FileError{Path: path, Why: why, Err: fs.ErrInvalid}
 	}
 	return f, st, nil
+}
+
+// openFile opens a trace file and says in words why it cannot: errors
+// name the file as the user typed it.
+func openFile(path string) (*os.File, os.FileInfo, error) {
+	return openInput(path, "a HAR or SAZ file")
 }
 
 // sniffTrace rejects, before any parsing, content that can be neither a

@@ -275,8 +275,19 @@ func NewRoot(app *App) *cobra.Command {
 		Long: `idtrace opens HAR and Fiddler SAZ traces, explains the OAuth2 / OpenID Connect /
 SAML sign-ins in them, and reads Entra ID audit and sign-in logs.
 
+Start with 'idtrace demo'. 'idtrace help conventions' says how files, flags,
+output formats and exit codes work in every command.
+
 Data goes to stdout, diagnostics to stderr.
-Exit codes: 0 ok, 1 error, 2 usage, 3 findings (analyze --fail-on).`,
+Exit codes: 0 ok, 1 error, 2 usage, 3 findings (analyze --fail-on) or secrets
+left (sanitize --check).`,
+		Example: `  idtrace demo
+  idtrace ls case.har
+  idtrace show 12 case.har
+  idtrace analyze case.saz
+  idtrace jwt eyJ0eXAiOi...
+  idtrace sanitize case.har -o clean.har
+  idtrace logs AuditLogs.csv`,
 		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -3,7 +3,6 @@ package cli
 import (
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -33,7 +32,7 @@ type SAMLOptions struct {
 func newSAMLCmd(app *App) *cobra.Command {
 	opts := SAMLOptions{}
 	cmd := &cobra.Command{
-		Use:   "saml MESSAGE|FILE|-",
+		Use:   "saml [flags] MESSAGE|FILE|-",
 		Short: "Decode a SAML request or response",
 		Long: `saml decodes a SAMLRequest or SAMLResponse given as XML, as the base64 value of
 the POST binding, as the DEFLATE+base64 value of the redirect binding, or as a
@@ -62,7 +61,7 @@ Exit codes: 0 decoded (whatever the signature verdict: read it in the output),
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runSAML(app, args[0], opts) },
 	}
-	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text or json")
+	addFormatFlag(cmd, &opts.Format, "text", "json")
 	cmd.Flags().StringVar(&opts.At, "at", "", "check conditions against this RFC 3339 `TIME` instead of now")
 	cmd.Flags().StringVar(&opts.MetadataFile, "metadata", "", "IdP federation metadata `FILE` to verify the signature with")
 	cmd.Flags().StringVar(&opts.CertFile, "cert", "", "IdP signing certificate or public key `FILE` (PEM, DER or base64) to verify the signature with")
@@ -78,7 +77,7 @@ func runSAML(app *App, arg string, opts SAMLOptions) error {
 	if err != nil {
 		return err
 	}
-	in, err := readArg(app, arg, 16<<20)
+	in, missing, err := readArg(app, arg, 16<<20)
 	if err != nil {
 		return err
 	}
@@ -115,28 +114,34 @@ func runSAML(app *App, arg string, opts SAMLOptions) error {
 	}
 	r, err := analyze.ExplainSAMLWith(in, analyze.SAMLExplainOptions{At: at, Certs: certs, Skew: skew, Audience: strings.TrimSpace(opts.Audience), Key: key})
 	if err != nil {
+		if missing != nil {
+			return missing
+		}
 		return err
 	}
 	if opts.Format == "json" {
-		enc := json.NewEncoder(app.IO.Out)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(r)
+		return writeJSON(app.IO.Out, r)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Binding:   %s\n", r.Binding)
-	fmt.Fprintf(&b, "Signature: %s\n", analyze.SignatureText(r.Verified, r.Unsigned, r.VerifyDetail))
-	for _, p := range r.Problems {
-		fmt.Fprintf(&b, "Problem:   %s\n", p)
-	}
-	for _, p := range r.Issues {
-		fmt.Fprintf(&b, "Problem:   %s\n", p)
-	}
-	var pretty any
-	if json.Unmarshal(r.Message, &pretty) == nil {
-		out, _ := json.MarshalIndent(pretty, "", "  ")
-		fmt.Fprintf(&b, "Message:\n%s\n", out)
-	}
+	writeSAMLText(&b, r)
 	_, err = fmt.Fprint(app.IO.Out, b.String())
 	return err
+}
+
+// writeSAMLText writes the verdict first, then what is wrong, then the
+// message explained: issuer, subject, audience, validity, how the user
+// authenticated and the attributes, each with its meaning.
+func writeSAMLText(b *strings.Builder, r *analyze.SAMLReport) {
+	fmt.Fprintf(b, "Signature: %s\n", analyze.SignatureText(r.Verified, r.Unsigned, r.VerifyDetail))
+	for _, p := range r.Problems {
+		fmt.Fprintf(b, "Problem:   %s\n", p)
+	}
+	for _, p := range r.Issues {
+		fmt.Fprintf(b, "Problem:   %s\n", p)
+	}
+	fmt.Fprintf(b, "Binding:   %s\n", r.Binding)
+	if len(r.Facts) > 0 {
+		b.WriteString("Message:\n")
+		writeExplained(b, r.Facts)
+	}
 }

@@ -33,6 +33,9 @@ type SanitizeOptions struct {
 	// PII also pseudonymizes user names, e-mail addresses, names, object IDs and client IPs.
 	PII         bool
 	OutPassword string
+	// Format is how --check lists secrets and --report lists removals:
+	// "text", "json" or "ndjson".
+	Format string
 	traceOptions
 }
 
@@ -57,6 +60,7 @@ output stays a valid HAR or SAZ. HAR in, SAZ out (and back) works.
 
 --check FILE reads a trace and lists every secret left in it (rule and place,
 never the value); it exits 3 when it finds one, so it can gate an upload.
+--format json or ndjson writes that list, and the --report, for machines.
 See docs/sanitize.md for the rules and the false-positive policy.
 
 Exit codes: 0 ok (check: nothing found), 1 error, 2 usage, 3 secrets left (--check).`,
@@ -83,6 +87,7 @@ Exit codes: 0 ok (check: nothing found), 1 error, 2 usage, 3 secrets left (--che
 	f.StringVar(&o.Tokens, "tokens", "keep", "JWTs: keep (header and claims, no signature) or drop")
 	f.BoolVar(&o.PII, "pii", false, "also replace user names, e-mails, names, object IDs and client IPs by pseudonyms")
 	f.StringVar(&o.OutPassword, "out-password", "", "encrypt the SAZ output with this password (AES-256)")
+	addFormatFlag(cmd, &o.Format, "text", "json", "ndjson")
 	addPasswordFlag(cmd, &o.traceOptions)
 	return cmd
 }
@@ -127,26 +132,37 @@ func runSanitize(app *App, o *SanitizeOptions) error {
 		}
 	}
 	var report *bufio.Writer
+	var list *removalList
 	if o.Report != "" {
 		var rw io.Writer = app.IO.ErrOut
 		if o.Report != "-" {
 			rf, err := os.Create(o.Report)
 			if err != nil {
-				return err
+				return writeErr(o.Report, err)
 			}
 			defer rf.Close()
 			rw = rf
 		}
 		report = bufio.NewWriter(rw)
-		fmt.Fprintln(report, "flow\trule\twhere")
-		ropts.OnRemove = func(m redact.Removal) {
-			fmt.Fprintf(report, "%d\t%s\t%s\n", m.FlowID, m.Rule, m.Where)
+		if o.Format != "text" {
+			list = newRemovalList(report, o.Format, o.In, "removed")
+			ropts.OnRemove = list.add
+		} else {
+			fmt.Fprintln(report, "flow\trule\twhere")
+			ropts.OnRemove = func(m redact.Removal) {
+				fmt.Fprintf(report, "%d\t%s\t%s\n", m.FlowID, m.Rule, m.Where)
+			}
 		}
 	}
 	red := redact.New(ropts)
 	n, err := writeTrace(app, o.In, o.Out, format, o.OutPassword, o.traceOptions, red)
 	if err != nil {
 		return err
+	}
+	if list != nil {
+		if err := list.close(n, red.Counts()); err != nil {
+			return fmt.Errorf("write %s: %w", o.Report, err)
+		}
 	}
 	if report != nil {
 		if err := report.Flush(); err != nil {
@@ -207,6 +223,11 @@ func runSanitizeCheck(app *App, o *SanitizeOptions, ropts redact.Options) error 
 	ropts.OnRemove = func(m redact.Removal) {
 		fmt.Fprintf(w, "flow %d: %s: %s\n", m.FlowID, m.Rule, m.Where)
 	}
+	var list *removalList
+	if o.Format != "" && o.Format != "text" {
+		list = newRemovalList(w, o.Format, o.In, "secrets")
+		ropts.OnRemove = list.add
+	}
 	ropts.Key = make([]byte, 32) // nothing is written; pseudonyms are never shown
 	red := redact.New(ropts)
 	n := 0
@@ -222,6 +243,11 @@ func runSanitizeCheck(app *App, o *SanitizeOptions, ropts redact.Options) error 
 		n++
 	}
 	red.Meta(src.Meta())
+	if list != nil {
+		if err := list.close(n, red.Counts()); err != nil {
+			return err
+		}
+	}
 	if err := w.Flush(); err != nil {
 		return err
 	}

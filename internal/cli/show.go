@@ -17,6 +17,7 @@ import (
 
 	"github.com/idtrace/idtrace/internal/decode/oauth"
 	"github.com/idtrace/idtrace/internal/har"
+	"github.com/idtrace/idtrace/internal/saz"
 	"github.com/idtrace/idtrace/internal/trace"
 )
 
@@ -45,6 +46,9 @@ type ShowOptions struct {
 	traceOptions
 	// streamHAR: a body missing from the flow is streamed from the HAR file.
 	streamHAR bool
+	// saz, when set, holds the bodies the SAZ reader left in the archive
+	// (over 1 MB), streamed from their zip entries.
+	saz *saz.Reader
 	// reqWhole and respWhole are the sizes of bodies of which only the head
 	// was loaded (loadBodyHeads); 0 otherwise.
 	reqWhole, respWhole int
@@ -52,7 +56,6 @@ type ShowOptions struct {
 
 func newShowCmd(app *App) *cobra.Command {
 	var o ShowOptions
-	var jsonAlias bool
 	cmd := &cobra.Command{
 		Use:   "show [flags] N FILE",
 		Short: "Print one session: request, response, timings",
@@ -90,17 +93,6 @@ Exit codes: 0 ok, 1 error (no such session, malformed input), 2 usage.`,
 			if err := fileArg("FILE", args[1]); err != nil {
 				return err
 			}
-			if jsonAlias {
-				if cmd.Flags().Changed("format") && o.Format != "json" {
-					return usageErr("show: --json and --format %s disagree", o.Format)
-				}
-				o.Format = "json"
-			}
-			switch o.Format {
-			case "text", "json":
-			default:
-				return usageErr("show: --format %q: want text or json", o.Format)
-			}
 			switch o.As {
 			case "", "curl", "powershell":
 			default:
@@ -128,8 +120,7 @@ Exit codes: 0 ok, 1 error (no such session, malformed input), 2 usage.`,
 	f.StringVar(&o.Body, "body", "", "write the whole decoded body to FILE (- for stdout)")
 	f.BoolVar(&o.Follow, "follow", false, "show the redirect chain that starts at N")
 	f.StringVar(&o.As, "as", "", "print the request as a command: curl or powershell")
-	f.StringVarP(&o.Format, "format", "f", "text", "output format: text or json")
-	f.BoolVar(&jsonAlias, "json", false, "alias of --format json")
+	addFormatFlag(cmd, &o.Format, "text", "json")
 	addPasswordFlag(cmd, &o.traceOptions)
 	return cmd
 }
@@ -146,6 +137,9 @@ func runShow(app *App, o *ShowOptions) error {
 	defer c.Close()
 	_, isHAR := src.(*har.Reader)
 	o.streamHAR = opts.skipBodies && isHAR
+	if opts.skipBodies {
+		o.saz = sazOf(src)
+	}
 	m := masker{reveal: o.Reveal}
 	if o.Reveal && o.Body == "" {
 		fmt.Fprintln(app.IO.ErrOut, "idtrace: warning: --reveal prints tokens, cookies and passwords in clear; do not share this output")
@@ -200,6 +194,11 @@ func showOne(app *App, o *ShowOptions, f *trace.Flow, m masker) error {
 			return err
 		}
 	}
+	if o.saz != nil {
+		if err := loadSAZBodyHeads(o, f); err != nil {
+			return err
+		}
+	}
 	if o.Format == "json" {
 		return writeShowJSON(app.IO.Out, f, m, o)
 	}
@@ -219,6 +218,9 @@ func writeWholeBody(app *App, o *ShowOptions, f *trace.Flow) error {
 	if len(body) == 0 && o.streamHAR {
 		return streamHARBody(app, o, f.ID)
 	}
+	if len(body) == 0 && o.saz != nil {
+		return streamSAZBody(app, o, f.ID)
+	}
 	if o.Body == "-" {
 		if app.IO.OutTTY && !utf8.Valid(body) {
 			return fmt.Errorf("session %d: the body is binary (%d bytes); not written to a terminal, give --body FILE", f.ID, len(body))
@@ -228,7 +230,7 @@ func writeWholeBody(app *App, o *ShowOptions, f *trace.Flow) error {
 	}
 	out, err := os.Create(o.Body)
 	if err != nil {
-		return err
+		return writeErr(o.Body, err)
 	}
 	if _, err := out.Write(body); err != nil {
 		out.Close()
@@ -343,7 +345,7 @@ func streamHARBody(app *App, o *ShowOptions, id int) error {
 	var out *os.File
 	if o.Body != "-" {
 		if out, err = os.Create(o.Body); err != nil {
-			return err
+			return writeErr(o.Body, err)
 		}
 		defer out.Close()
 		w = out

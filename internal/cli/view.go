@@ -160,13 +160,11 @@ func loadIndexed(app *App, path, dir string, opts traceOptions) (*web.Trace, err
 	if path == "-" {
 		return nil, usageErr("the viewer needs a file name, not standard input")
 	}
-	st, err := os.Stat(path)
+	f, _, err := openFile(path)
 	if err != nil {
 		return nil, err
 	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%s: is a directory", path)
-	}
+	f.Close()
 	name := filepath.Base(path)
 	sum, err := index.HashFile(path)
 	if err != nil {

@@ -19,9 +19,8 @@ type WhoisOptions struct {
 
 func newWhoisCmd(app *App) *cobra.Command {
 	opts := &WhoisOptions{}
-	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "whois UPN|APPID|NAME",
+		Use:   "whois [flags] UPN|APPID|NAME",
 		Short: "Say who a principal from an Entra log is: Microsoft, sync, yours, or unknown",
 		Long: `Look up one principal — a user principal name, a GUID or a display name — in
 idtrace's knowledge base and say what it really is:
@@ -48,14 +47,10 @@ Exit codes: 0 ok, 2 usage.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Query = args[0]
-			if asJSON {
-				opts.Format = "json"
-			}
 			return runWhois(app, opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Format, "format", "f", "text", "output format: text, md or json")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "shorthand for --format json")
+	addFormatFlag(cmd, &opts.Format, "text", "md", "json")
 	return cmd
 }
 

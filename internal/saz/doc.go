@@ -181,4 +181,11 @@
 // File, Entry (the session number N, EntryKind "session"), Field (the
 // entry name, e.g. "raw/3_s.txt") and, for message syntax errors, Offset:
 // the byte offset inside that entry (after inflating), not in the archive.
+//
+// Options.StreamOver leaves large bodies in the archive: a request or
+// response entry over that size is read up to its headers only (the
+// MaxEntryBytes cap then does not apply to it), and Reader.OpenBody streams
+// its body, inflated, de-chunked and decoded as Flows would decode it,
+// with the ratio and total caps checked as it is read (stream.go). ls and
+// show use it so that their memory does not grow with a body's size.
 package saz

@@ -10,6 +10,7 @@ import (
 	"iter"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,6 +34,12 @@ type Options struct {
 	MaxRatio int64
 	// Limits bounds HTTP message parsing (header lines, decoded bodies).
 	Limits httpmsg.Limits
+	// StreamOver, when above 0, leaves in the archive the body of every
+	// raw/N_c.txt or N_s.txt entry larger than StreamOver uncompressed
+	// bytes: Flows reads only its start line and headers (Body empty;
+	// Request.HasBody, or Response.BodyOmitted, set), and OpenBody streams
+	// the body. MaxEntryBytes does not apply to those entries.
+	StreamOver int64
 }
 
 const (
@@ -225,7 +232,7 @@ func (r *Reader) openZip() error {
 		if err := checkName(f.Name); err != nil {
 			return r.errf(-1, f.Name, "%w", err)
 		}
-		if f.UncompressedSize64 > uint64(r.opts.MaxEntryBytes) {
+		if f.UncompressedSize64 > uint64(r.opts.MaxEntryBytes) && !r.streamed(f.Name, f.UncompressedSize64) {
 			return r.errf(-1, f.Name, "entry declares %d uncompressed bytes, over the %d-byte cap", f.UncompressedSize64, r.opts.MaxEntryBytes)
 		}
 		if f.CompressedSize64 > uint64(r.size) {
@@ -412,11 +419,14 @@ func readEncrypted(f *yzip.File, limit int64) (b []byte, err error) {
 func (r *Reader) readSession(id int, s *session) (*trace.Flow, error) {
 	f := &trace.Flow{ID: id, Session: int(s.num), Time: trace.NA, Timings: trace.NoTimings()}
 	cname := s.name(fileC)
-	c, err := r.read(s, fileC, r.opts.MaxEntryBytes)
+	c, cStreamed, err := r.readMessage(s, fileC)
 	if err != nil {
 		return nil, err
 	}
 	req, err := httpmsg.ParseRequest(c)
+	if cStreamed > 0 && req != nil {
+		req.HasBody, req.BodySize, err = true, cStreamed, nil
+	}
 	if err != nil {
 		var be *httpmsg.BodyError
 		if !errors.As(err, &be) || req == nil {
@@ -427,12 +437,20 @@ func (r *Reader) readSession(id int, s *session) (*trace.Flow, error) {
 	f.Request = req
 	if s.files[fileS] != none {
 		sname := s.name(fileS)
-		b, err := r.read(s, fileS, r.opts.MaxEntryBytes)
+		b, sStreamed, err := r.readMessage(s, fileS)
 		if err != nil {
 			return nil, err
 		}
 		if len(bytes.TrimSpace(b)) > 0 {
 			resp, err := httpmsg.ParseResponse(b, r.opts.Limits)
+			if sStreamed > 0 && resp != nil {
+				resp.Body, resp.Wire = nil, nil
+				resp.Extra = slices.DeleteFunc(resp.Extra, func(x trace.Extension) bool { return x.Name == httpmsg.DecodeErrorField })
+				resp.BodyOmitted, resp.Size, resp.BodySize, err = true, trace.Unknown, sStreamed, nil
+				if resp.Encoding == "" && resp.Headers.Get("Transfer-Encoding") == "" {
+					resp.Size = sStreamed // the body is stored as it is
+				}
+			}
 			if err != nil {
 				var be *httpmsg.BodyError
 				if !errors.As(err, &be) || resp == nil {

@@ -121,7 +121,7 @@ func (r *Reader) openIndex() (handled bool, err error) {
 		if err := checkName(name); err != nil {
 			return r.errf(-1, name, "%w", err)
 		}
-		if e.usize > uint64(r.opts.MaxEntryBytes) {
+		if e.usize > uint64(r.opts.MaxEntryBytes) && !r.streamed(name, e.usize) {
 			return r.errf(-1, name, "entry declares %d uncompressed bytes, over the %d-byte cap", e.usize, r.opts.MaxEntryBytes)
 		}
 		if e.csize > uint64(r.size) {
