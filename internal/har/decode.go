@@ -70,6 +70,72 @@ type parser struct {
 	// base is added to the decoder's offsets while d reads a value that
 	// was read whole first (see within); 0 otherwise.
 	base int64
+	// paths caches the field paths of list elements ("request.headers[3].name"),
+	// which every header and cookie read would otherwise build anew.
+	paths map[pathKey]string
+}
+
+type pathKey struct {
+	base string
+	i    int
+	sub  string
+}
+
+// path returns base[i] or, with sub, base[i].sub: the field path of a
+// list element, as errors name it.
+func (p *parser) path(base string, i int, sub string) string {
+	k := pathKey{base, i, sub}
+	if s, ok := p.paths[k]; ok {
+		return s
+	}
+	s := base + "[" + strconv.Itoa(i) + "]"
+	if sub != "" {
+		s += "." + sub
+	}
+	if i < 64 && len(sub) <= 32 {
+		if p.paths == nil || len(p.paths) > 4096 {
+			p.paths = make(map[pathKey]string, 256)
+		}
+		p.paths[k] = s
+	}
+	return s
+}
+
+// memberNames holds the member names of HAR 1.2 and of common vendor
+// fields, so that reading one does not allocate a string.
+var memberNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range strings.Fields(`log version creator browser pages entries comment name id title
+		startedDateTime pageTimings onContentLoad onLoad pageref time request response cache timings
+		serverIPAddress connection method url httpVersion headers cookies queryString postData
+		headersSize bodySize value path domain expires httpOnly secure sameSite mimeType params text
+		fileName contentType status statusText content redirectURL size compression encoding
+		beforeRequest afterRequest lastAccess eTag hitCount blocked dns connect ssl send wait receive
+		_initiator _priority _resourceType _transferSize _webSocketMessages _fromCache _error
+		_connectionId _securityDetails _serverPort _workerStart _workerReady _workerFetchStart
+		_workerRespondWithSettled _blocked_queueing _blocked_proxy _fetchedViaServiceWorker
+		_initialPriority _requestId _timestamp _headersSize _bodySize`) {
+		m[n] = n
+	}
+	return m
+}()
+
+// memberName reads an object's member name: a known name without
+// allocating, any other as Token.String would give it.
+func (p *parser) memberName() (string, error) {
+	v, err := p.d.ReadValue()
+	if err != nil {
+		return "", err
+	}
+	in := v[1 : len(v)-1]
+	if s, ok := memberNames[string(in)]; ok {
+		return s, nil
+	}
+	if bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+		return string(in), nil
+	}
+	b, _ := jsontext.AppendUnquote(nil, v) // invalid UTF-8 becomes U+FFFD, as in Token.String
+	return string(b), nil
 }
 
 var bom = []byte{0xEF, 0xBB, 0xBF}
@@ -225,11 +291,11 @@ func (p *parser) object(field string, fn func(name string) error) error {
 			_, err := p.d.ReadToken()
 			return p.wrap(field, err)
 		}
-		t, err := p.d.ReadToken()
+		name, err := p.memberName()
 		if err != nil {
 			return p.fail(field, err)
 		}
-		if err := fn(t.String()); err != nil {
+		if err := fn(name); err != nil {
 			return err
 		}
 	}
