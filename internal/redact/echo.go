@@ -33,6 +33,8 @@ type echoIndex struct {
 	// bloom has a bit set for each key's first 8 bytes, so the scan
 	// looks up the map only where a key may start.
 	bloom []uint64
+	// in and enc are scratch buffers of add.
+	in, enc []byte
 }
 
 const bloomBits = 1 << 20
@@ -58,14 +60,26 @@ func (e *echoIndex) add(value, pseudonym string) {
 	e.put(value, pseudonym)
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawURLEncoding} {
 		for k := 0; k < 3; k++ {
-			s := enc.EncodeToString(append(make([]byte, k), value...))
+			e.in = append(append(e.in[:0], "\x00\x00"[:k]...), value...)
+			e.enc = enc.AppendEncode(e.enc[:0], e.in)
 			start, end := (k*8+5)/6, (k+len(value))*8/6
 			if end-start >= echoMin {
-				frag := s[start:end]
-				e.put(frag, strings.Repeat("A", len(frag)))
+				e.put(string(e.enc[start:end]), as(end-start))
 			}
 		}
 	}
+}
+
+// manyA backs the replacements of base64 copies: every value is at most
+// 4096 bytes, so its base64 at most 5464 characters.
+var manyA = strings.Repeat("A", 5500)
+
+// as returns n 'A's.
+func as(n int) string {
+	if n <= len(manyA) {
+		return manyA[:n]
+	}
+	return strings.Repeat("A", n)
 }
 
 func (e *echoIndex) put(needle, repl string) {
