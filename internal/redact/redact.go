@@ -196,12 +196,8 @@ func (r *Redactor) lower(s string) string {
 	return l
 }
 
-// cleanName keeps a name readable and safe in URLs, cookies, headers,
-// JSON and HTML: anything outside [A-Za-z0-9._@/-] becomes '_'.
-func cleanName(s string) string {
-	return string(appendCleanName(nil, s))
-}
-
+// appendCleanName appends a name kept readable and safe in URLs, cookies,
+// headers, JSON and HTML: anything outside [A-Za-z0-9._@/-] becomes '_'.
 func appendCleanName(b []byte, s string) []byte {
 	if len(s) > 64 {
 		s = s[:64]
