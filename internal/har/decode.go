@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -392,10 +393,75 @@ func (p *parser) bytes(field string) ([]byte, error) {
 	if in := v[1 : len(v)-1]; bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
 		return bytes.Clone(in), nil // verbatim: the common case, one copy
 	}
+	if b, ok := unquote(make([]byte, 0, len(v)), v); ok {
+		return b, nil
+	}
 	// The decoder has checked the string; the only error left is invalid
 	// UTF-8, which is replaced by U+FFFD as str does.
 	b, _ := jsontext.AppendUnquote(make([]byte, 0, len(v)), v) // it grows to len(v) first
 	return b, nil
+}
+
+// unquote appends the value of v, a JSON string the decoder has already
+// checked, to dst, copying the runs between escapes whole. It gives up
+// (false) on invalid UTF-8 and on escaped UTF-16 surrogates, which
+// jsontext.AppendUnquote handles; otherwise its result is the same.
+func unquote(dst, v []byte) ([]byte, bool) {
+	in := v[1 : len(v)-1]
+	if !utf8.Valid(in) {
+		return dst, false
+	}
+	for {
+		i := bytes.IndexByte(in, '\\')
+		if i < 0 {
+			return append(dst, in...), true
+		}
+		dst = append(dst, in[:i]...)
+		if i+1 >= len(in) {
+			return dst, false
+		}
+		c := in[i+1]
+		in = in[i+2:]
+		switch c {
+		case '"', '\\', '/':
+			dst = append(dst, c)
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			if len(in) < 4 {
+				return dst, false
+			}
+			r := rune(0)
+			for _, h := range in[:4] {
+				switch {
+				case '0' <= h && h <= '9':
+					h -= '0'
+				case 'a' <= h && h <= 'f':
+					h -= 'a' - 10
+				case 'A' <= h && h <= 'F':
+					h -= 'A' - 10
+				default:
+					return dst, false
+				}
+				r = r<<4 | rune(h)
+			}
+			if utf16.IsSurrogate(r) {
+				return dst, false
+			}
+			dst = utf8.AppendRune(dst, r)
+			in = in[4:]
+		default:
+			return dst, false
+		}
+	}
 }
 
 // num reads a number leniently: a numeric string is accepted, null and ""
