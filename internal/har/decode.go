@@ -74,6 +74,7 @@ type parser struct {
 	// paths caches the field paths of list elements ("request.headers[3].name"),
 	// which every header and cookie read would otherwise build anew.
 	paths map[pathKey]string
+	elems map[string][]elemPath
 }
 
 type pathKey struct {
@@ -100,6 +101,29 @@ func (p *parser) path(base string, i int, sub string) string {
 		p.paths[k] = s
 	}
 	return s
+}
+
+// elemPath holds the field paths of one list element and of its name and
+// value members.
+type elemPath struct{ self, name, value string }
+
+// elem returns the paths of element i of list base ("request.headers[3]",
+// "request.headers[3].name", ...), cached per list.
+func (p *parser) elem(base string, i int) *elemPath {
+	l := p.elems[base]
+	if i < len(l) {
+		return &l[i]
+	}
+	e := elemPath{self: base + "[" + strconv.Itoa(i) + "]"}
+	e.name, e.value = e.self+".name", e.self+".value"
+	if i != len(l) || i >= 256 {
+		return &e
+	}
+	if p.elems == nil {
+		p.elems = map[string][]elemPath{}
+	}
+	p.elems[base] = append(l, e)
+	return &p.elems[base][i]
 }
 
 // memberNames holds the member names of HAR 1.2 and of common vendor

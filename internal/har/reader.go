@@ -537,7 +537,8 @@ func (r *Reader) headers(field string, max int) (trace.Headers, error) {
 func (r *Reader) headerList(field string, hs *trace.Headers, check func(trace.Header) error) error {
 	p := r.p
 	return p.array(field, func(i int) error {
-		f := p.path(field, i, "")
+		ep := p.elem(field, i)
+		f := ep.self
 		var h trace.Header
 		switch p.d.PeekKind() {
 		case '[':
@@ -562,9 +563,9 @@ func (r *Reader) headerList(field string, hs *trace.Headers, check func(trace.He
 				var err error
 				switch k {
 				case "name":
-					h.Name, err = p.str(p.path(field, i, "name"))
+					h.Name, err = p.str(ep.name)
 				case "value":
-					h.Value, err = p.str(p.path(field, i, "value"))
+					h.Value, err = p.str(ep.value)
 				default:
 					err = p.skip(p.path(field, i, k))
 				}
@@ -611,15 +612,16 @@ func (r *Reader) cookies(field string) ([]trace.Cookie, error) {
 	p := r.p
 	var cs []trace.Cookie
 	err := p.array(field, func(i int) error {
-		f := p.path(field, i, "")
+		ep := p.elem(field, i)
+		f := ep.self
 		var c trace.Cookie
 		err := p.object(f, func(k string) error {
 			var err error
 			switch k {
 			case "name":
-				c.Name, err = p.str(p.path(field, i, "name"))
+				c.Name, err = p.str(ep.name)
 			case "value":
-				c.Value, err = p.str(p.path(field, i, "value"))
+				c.Value, err = p.str(ep.value)
 			case "path":
 				c.Path, err = p.str(p.path(field, i, "path"))
 			case "domain":

@@ -99,9 +99,11 @@ type Redactor struct {
 	flowID int
 	echoes echoIndex
 	mac    hash.Hash
-	// scratch builds pseudonyms; lowers caches lower-case names (lower).
+	// scratch builds pseudonyms; lowers caches lower-case names (lower),
+	// names the answers of interestingName.
 	scratch []byte
 	lowers  map[string]string
+	names   map[string]bool
 	// metaSeen is set once Meta has reported its removals.
 	metaSeen bool
 }
