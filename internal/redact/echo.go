@@ -39,10 +39,17 @@ type echoIndex struct {
 
 const bloomBits = 1 << 20
 
+// bloomHash hashes the first 8 bytes of s into the bloom filter's bits;
+// echo computes the same, rolling it along its input.
 func bloomHash(s string) uint64 {
-	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+	return (load8(s) * 0x9E3779B97F4A7C15) >> (64 - 20)
+}
+
+// load8 reads the first 8 bytes of s, little-endian.
+func load8(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-	return (x * 0x9E3779B97F4A7C15) >> (64 - 20)
 }
 
 func (e *echoIndex) add(value, pseudonym string) {
@@ -103,8 +110,16 @@ func (r *Redactor) echo(s, where string) string {
 	}
 	var b strings.Builder
 	last := 0
+	// x holds s[i:i+8] as bloomHash reads it, rolled one byte at a time.
+	x, xAt := uint64(0), -2
 	for i := 0; i+echoKeyLen <= len(s); i++ {
-		if h := bloomHash(s[i:]); e.bloom[h/64]&(1<<(h%64)) == 0 {
+		if xAt == i-1 {
+			x = x>>8 | uint64(s[i+7])<<56
+		} else {
+			x = load8(s[i:])
+		}
+		xAt = i
+		if h := (x * 0x9E3779B97F4A7C15) >> (64 - 20); e.bloom[h/64]&(1<<(h%64)) == 0 {
 			continue
 		}
 		cands, ok := e.byKey[s[i:i+echoKeyLen]]

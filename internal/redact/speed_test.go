@@ -74,3 +74,57 @@ func TestTagFormat(t *testing.T) {
 		t.Fatalf("pseudonym without a name %q", d)
 	}
 }
+
+// echoPlain is echo without the bloom filter and the rolling hash: the
+// oracle for TestEchoSameAsPlainScan.
+func (r *Redactor) echoPlain(s string) string {
+	e := &r.echoes
+	var b strings.Builder
+	last := 0
+	for i := 0; i+echoKeyLen <= len(s); i++ {
+		for _, c := range e.byKey[s[i:i+echoKeyLen]] {
+			if strings.HasPrefix(s[i:], c.needle) {
+				b.WriteString(s[last:i])
+				b.WriteString(c.repl)
+				last = i + len(c.needle)
+				i = last - 1
+				break
+			}
+		}
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func TestEchoSameAsPlainScan(t *testing.T) {
+	r := New(Options{Key: bytes.Repeat([]byte{3}, 32)})
+	vals := []string{"Zq8Lm2Wx9Rt4Yp7Kd3Nf", "Zq8Lm2Wx9Rt4Yp7Kd3NfEXTRA", "0123456789abcdefXYZ", "aaaaaaaaaaaaaaaaaaaa"}
+	for _, v := range vals {
+		r.echoes.add(v, r.tag("cookie", "x", v))
+	}
+	rng := uint64(1)
+	next := func(n int) int {
+		rng = rng*6364136223846793005 + 1442695040888963407
+		return int(rng>>33) % n
+	}
+	for round := 0; round < 2000; round++ {
+		var s strings.Builder
+		for k := next(8); k >= 0; k-- {
+			switch next(4) {
+			case 0:
+				s.WriteString(vals[next(len(vals))])
+			case 1:
+				s.WriteString(vals[next(len(vals))][:next(20)])
+			default:
+				s.WriteString("?q=ab&c=" + strings.Repeat("a", next(30)))
+			}
+		}
+		in := s.String()
+		if got, want := r.echo(in, "t"), r.echoPlain(in); got != want {
+			t.Fatalf("input %d bytes: echo and the plain scan differ:\n%q\n%q", len(in), got, want)
+		}
+	}
+}
