@@ -230,17 +230,11 @@ func runSanitizeCheck(app *App, o *SanitizeOptions, ropts redact.Options) error 
 	}
 	ropts.Key = make([]byte, 32) // nothing is written; pseudonyms are never shown
 	red := redact.New(ropts)
-	n := 0
-	for f, err := range src.Flows() {
-		if err != nil {
-			w.Flush()
-			return err
-		}
-		if app.Ctx.Err() != nil {
-			return app.Ctx.Err()
-		}
-		red.Flow(f)
-		n++
+	// Reading and judging run on two goroutines; nothing is written.
+	n, err := pipeFlows(app.Ctx, src, red, func(*trace.Flow) error { return nil })
+	if err != nil {
+		w.Flush()
+		return err
 	}
 	red.Meta(src.Meta())
 	if list != nil {
@@ -277,7 +271,8 @@ func outputFormat(out, to string) (string, error) {
 	return format, nil
 }
 
-// writeTrace streams IN to OUT in format, through red when it is not nil.
+// writeTrace streams IN to OUT in format, through red when it is not nil,
+// reading, redacting and writing on separate goroutines (pipeFlows).
 // The file is written beside its final name and renamed into place only
 // when complete.
 func writeTrace(app *App, in, outPath, format, password string, topts traceOptions, red *redact.Redactor) (int, error) {
@@ -314,23 +309,20 @@ func writeTrace(app *App, in, outPath, format, password string, topts traceOptio
 	} else {
 		sink = saz.NewWriter(bw, meta, saz.WriterOptions{Password: password})
 	}
-	if red != nil {
-		sink = red.Sink(sink)
-	}
-	n := 0
-	for f, err := range src.Flows() {
-		if err != nil {
-			return n, err
-		}
-		if app.Ctx.Err() != nil {
-			return n, app.Ctx.Err()
-		}
+	n, err := pipeFlows(app.Ctx, src, red, func(f *trace.Flow) error {
 		if err := sink.WriteFlow(f); err != nil {
-			return n, fmt.Errorf("write %s: session %d: %w", outPath, f.ID, err)
+			return fmt.Errorf("write %s: session %d: %w", outPath, f.ID, err)
 		}
-		n++
+		return nil
+	})
+	if err != nil {
+		return n, err
 	}
-	if err := sink.Close(src.Meta()); err != nil {
+	meta = src.Meta()
+	if red != nil {
+		meta = red.Meta(meta)
+	}
+	if err := sink.Close(meta); err != nil {
 		return n, fmt.Errorf("write %s: %w", outPath, err)
 	}
 	if err := bw.Flush(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -70,6 +71,96 @@ type parser struct {
 	// base is added to the decoder's offsets while d reads a value that
 	// was read whole first (see within); 0 otherwise.
 	base int64
+	// paths caches the field paths of list elements ("request.headers[3].name"),
+	// which every header and cookie read would otherwise build anew.
+	paths map[pathKey]string
+	elems map[string][]elemPath
+}
+
+type pathKey struct {
+	base string
+	i    int
+	sub  string
+}
+
+// path returns base[i] or, with sub, base[i].sub: the field path of a
+// list element, as errors name it.
+func (p *parser) path(base string, i int, sub string) string {
+	k := pathKey{base, i, sub}
+	if s, ok := p.paths[k]; ok {
+		return s
+	}
+	s := base + "[" + strconv.Itoa(i) + "]"
+	if sub != "" {
+		s += "." + sub
+	}
+	if i < 64 && len(sub) <= 32 {
+		if p.paths == nil || len(p.paths) > 4096 {
+			p.paths = make(map[pathKey]string, 256)
+		}
+		p.paths[k] = s
+	}
+	return s
+}
+
+// elemPath holds the field paths of one list element and of its name and
+// value members.
+type elemPath struct{ self, name, value string }
+
+// elem returns the paths of element i of list base ("request.headers[3]",
+// "request.headers[3].name", ...), cached per list.
+func (p *parser) elem(base string, i int) *elemPath {
+	l := p.elems[base]
+	if i < len(l) {
+		return &l[i]
+	}
+	e := elemPath{self: base + "[" + strconv.Itoa(i) + "]"}
+	e.name, e.value = e.self+".name", e.self+".value"
+	if i != len(l) || i >= 256 {
+		return &e
+	}
+	if p.elems == nil {
+		p.elems = map[string][]elemPath{}
+	}
+	p.elems[base] = append(l, e)
+	return &p.elems[base][i]
+}
+
+// memberNames holds the member names of HAR 1.2 and of common vendor
+// fields, so that reading one does not allocate a string.
+var memberNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range strings.Fields(`log version creator browser pages entries comment name id title
+		startedDateTime pageTimings onContentLoad onLoad pageref time request response cache timings
+		serverIPAddress connection method url httpVersion headers cookies queryString postData
+		headersSize bodySize value path domain expires httpOnly secure sameSite mimeType params text
+		fileName contentType status statusText content redirectURL size compression encoding
+		beforeRequest afterRequest lastAccess eTag hitCount blocked dns connect ssl send wait receive
+		_initiator _priority _resourceType _transferSize _webSocketMessages _fromCache _error
+		_connectionId _securityDetails _serverPort _workerStart _workerReady _workerFetchStart
+		_workerRespondWithSettled _blocked_queueing _blocked_proxy _fetchedViaServiceWorker
+		_initialPriority _requestId _timestamp _headersSize _bodySize`) {
+		m[n] = n
+	}
+	return m
+}()
+
+// memberName reads an object's member name: a known name without
+// allocating, any other as Token.String would give it.
+func (p *parser) memberName() (string, error) {
+	v, err := p.d.ReadValue()
+	if err != nil {
+		return "", err
+	}
+	in := v[1 : len(v)-1]
+	if s, ok := memberNames[string(in)]; ok {
+		return s, nil
+	}
+	if bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+		return string(in), nil
+	}
+	b, _ := jsontext.AppendUnquote(nil, v) // invalid UTF-8 becomes U+FFFD, as in Token.String
+	return string(b), nil
 }
 
 var bom = []byte{0xEF, 0xBB, 0xBF}
@@ -225,11 +316,11 @@ func (p *parser) object(field string, fn func(name string) error) error {
 			_, err := p.d.ReadToken()
 			return p.wrap(field, err)
 		}
-		t, err := p.d.ReadToken()
+		name, err := p.memberName()
 		if err != nil {
 			return p.fail(field, err)
 		}
-		if err := fn(t.String()); err != nil {
+		if err := fn(name); err != nil {
 			return err
 		}
 	}
@@ -326,10 +417,75 @@ func (p *parser) bytes(field string) ([]byte, error) {
 	if in := v[1 : len(v)-1]; bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
 		return bytes.Clone(in), nil // verbatim: the common case, one copy
 	}
+	if b, ok := unquote(make([]byte, 0, len(v)), v); ok {
+		return b, nil
+	}
 	// The decoder has checked the string; the only error left is invalid
 	// UTF-8, which is replaced by U+FFFD as str does.
 	b, _ := jsontext.AppendUnquote(make([]byte, 0, len(v)), v) // it grows to len(v) first
 	return b, nil
+}
+
+// unquote appends the value of v, a JSON string the decoder has already
+// checked, to dst, copying the runs between escapes whole. It gives up
+// (false) on invalid UTF-8 and on escaped UTF-16 surrogates, which
+// jsontext.AppendUnquote handles; otherwise its result is the same.
+func unquote(dst, v []byte) ([]byte, bool) {
+	in := v[1 : len(v)-1]
+	if !utf8.Valid(in) {
+		return dst, false
+	}
+	for {
+		i := bytes.IndexByte(in, '\\')
+		if i < 0 {
+			return append(dst, in...), true
+		}
+		dst = append(dst, in[:i]...)
+		if i+1 >= len(in) {
+			return dst, false
+		}
+		c := in[i+1]
+		in = in[i+2:]
+		switch c {
+		case '"', '\\', '/':
+			dst = append(dst, c)
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			if len(in) < 4 {
+				return dst, false
+			}
+			r := rune(0)
+			for _, h := range in[:4] {
+				switch {
+				case '0' <= h && h <= '9':
+					h -= '0'
+				case 'a' <= h && h <= 'f':
+					h -= 'a' - 10
+				case 'A' <= h && h <= 'F':
+					h -= 'A' - 10
+				default:
+					return dst, false
+				}
+				r = r<<4 | rune(h)
+			}
+			if utf16.IsSurrogate(r) {
+				return dst, false
+			}
+			dst = utf8.AppendRune(dst, r)
+			in = in[4:]
+		default:
+			return dst, false
+		}
+	}
 }
 
 // num reads a number leniently: a numeric string is accepted, null and ""

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"os"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/idtrace/idtrace/internal/testutil"
 	"github.com/idtrace/idtrace/internal/trace"
@@ -91,6 +94,29 @@ func FuzzCount(f *testing.F) {
 		}
 		if flows, _, rerr := readAll(data, "fuzz"); rerr == nil && len(flows) != n {
 			t.Fatalf("Count = %d, reader read %d", n, len(flows))
+		}
+	})
+}
+
+// FuzzUnquote holds the reader's fast unescaping of body text to
+// jsontext.AppendUnquote's result for every JSON string jsontext accepts.
+func FuzzUnquote(f *testing.F) {
+	for _, s := range []string{`""`, `"plain"`, `"a\"b\\c\/d\b\f\n\r\t"`, `"\u00e9\u20AC\u0000x"`, `"\ud83d\ude00"`, `"\udc00"`, "\"\xff\"", `"{\"k\":\"v\"}"`, `"é€😀"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		d := jsontext.NewDecoder(bytes.NewReader(in), jsontext.AllowInvalidUTF8(true))
+		v, err := d.ReadValue()
+		if err != nil || v.Kind() != '"' {
+			return
+		}
+		want, _ := jsontext.AppendUnquote(nil, v)
+		got, ok := unquote(nil, v)
+		if ok && !bytes.Equal(got, want) {
+			t.Fatalf("unquote(%q) = %q, jsontext gives %q", v, got, want)
+		}
+		if !ok && utf8.Valid(v) && !bytes.Contains(bytes.ToLower(v), []byte(`\ud`)) {
+			t.Fatalf("unquote gave up on %q, which has no invalid UTF-8 and no surrogate", v)
 		}
 	})
 }

@@ -537,7 +537,8 @@ func (r *Reader) headers(field string, max int) (trace.Headers, error) {
 func (r *Reader) headerList(field string, hs *trace.Headers, check func(trace.Header) error) error {
 	p := r.p
 	return p.array(field, func(i int) error {
-		f := fmt.Sprintf("%s[%d]", field, i)
+		ep := p.elem(field, i)
+		f := ep.self
 		var h trace.Header
 		switch p.d.PeekKind() {
 		case '[':
@@ -562,11 +563,11 @@ func (r *Reader) headerList(field string, hs *trace.Headers, check func(trace.He
 				var err error
 				switch k {
 				case "name":
-					h.Name, err = p.str(f + ".name")
+					h.Name, err = p.str(ep.name)
 				case "value":
-					h.Value, err = p.str(f + ".value")
+					h.Value, err = p.str(ep.value)
 				default:
-					err = p.skip(f + "." + k)
+					err = p.skip(p.path(field, i, k))
 				}
 				return err
 			})
@@ -611,29 +612,30 @@ func (r *Reader) cookies(field string) ([]trace.Cookie, error) {
 	p := r.p
 	var cs []trace.Cookie
 	err := p.array(field, func(i int) error {
-		f := fmt.Sprintf("%s[%d]", field, i)
+		ep := p.elem(field, i)
+		f := ep.self
 		var c trace.Cookie
 		err := p.object(f, func(k string) error {
 			var err error
 			switch k {
 			case "name":
-				c.Name, err = p.str(f + ".name")
+				c.Name, err = p.str(ep.name)
 			case "value":
-				c.Value, err = p.str(f + ".value")
+				c.Value, err = p.str(ep.value)
 			case "path":
-				c.Path, err = p.str(f + ".path")
+				c.Path, err = p.str(p.path(field, i, "path"))
 			case "domain":
-				c.Domain, err = p.str(f + ".domain")
+				c.Domain, err = p.str(p.path(field, i, "domain"))
 			case "expires", expiresKey:
-				c.Expires, err = p.str(f + "." + k)
+				c.Expires, err = p.str(p.path(field, i, k))
 			case "httpOnly":
-				c.HTTPOnly, err = p.boolp(f + ".httpOnly")
+				c.HTTPOnly, err = p.boolp(p.path(field, i, "httpOnly"))
 			case "secure":
-				c.Secure, err = p.boolp(f + ".secure")
+				c.Secure, err = p.boolp(p.path(field, i, "secure"))
 			case "sameSite":
-				c.SameSite, err = p.str(f + ".sameSite")
+				c.SameSite, err = p.str(p.path(field, i, "sameSite"))
 			case "comment":
-				c.Comment, err = p.str(f + ".comment")
+				c.Comment, err = p.str(p.path(field, i, "comment"))
 			default:
 				c.Extra, err = r.ext(c.Extra, f, k)
 			}
@@ -699,14 +701,14 @@ func (r *Reader) postData(q *trace.Request) error {
 		}
 		return p.array(f+".params", func(i int) error {
 			var pa trace.Param
-			g := fmt.Sprintf("%s.params[%d]", f, i)
+			g := p.path(f+".params", i, "")
 			err := p.object(g, func(k string) error {
 				if dst := paramField(&pa, k); dst != nil {
 					var err error
-					*dst, err = p.str(g + "." + k)
+					*dst, err = p.str(p.path(f+".params", i, k))
 					return err
 				}
-				return p.skip(g + "." + k)
+				return p.skip(p.path(f+".params", i, k))
 			})
 			q.Params = append(q.Params, pa)
 			return err
@@ -924,6 +926,12 @@ func (r *Reader) content(s *trace.Response) error {
 	return nil
 }
 
+// timingPaths are the field paths of the timings, built once.
+var timingPaths = map[string]string{
+	"blocked": "timings.blocked", "dns": "timings.dns", "connect": "timings.connect", "ssl": "timings.ssl",
+	"send": "timings.send", "wait": "timings.wait", "receive": "timings.receive",
+}
+
 func (r *Reader) timings(t *trace.Timings) error {
 	p := r.p
 	const f = "timings"
@@ -952,7 +960,7 @@ func (r *Reader) timings(t *trace.Timings) error {
 			t.Extra, err = r.ext(t.Extra, f, k)
 			return err
 		}
-		*v, err = p.num(f+"."+k, trace.NA)
+		*v, err = p.num(timingPaths[k], trace.NA)
 		return err
 	})
 }

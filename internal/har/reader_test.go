@@ -281,3 +281,28 @@ func TestErrorOffsetPointsAtValue(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorFieldOfListElements holds the field paths of errors inside
+// header, cookie and parameter lists, which the reader builds from a cache.
+func TestErrorFieldOfListElements(t *testing.T) {
+	many := strings.Repeat(`{"name":"a","value":"b"},`, 300)
+	for _, c := range []struct{ in, field string }{
+		{`{"request":{"headers":[{"name":"a","value":"b"},{"name":"c","value":{}}]}}`, "request.headers[1].value"},
+		{`{"request":{"headers":[` + many + `{"name":[],"value":"b"}]}}`, "request.headers[300].name"},
+		{`{"response":{"headers":[],"cookies":[{"name":"a"},{"name":"b"},{"name":"c","httpOnly":"maybe"}]}}`, "response.cookies[2].httpOnly"},
+		{`{"request":{"cookies":[{"name":"a","value":{}}]}}`, "request.cookies[0].value"},
+		{`{"request":{"postData":{"params":[{"name":"a"},{"name":"b","value":[]}]}}}`, "request.postData.params[1].value"},
+		{`{"timings":{"wait":"soon"}}`, "timings.wait"},
+	} {
+		var err error
+		for _, e := range NewReader(strings.NewReader(doc(c.in)), "t.har").Flows() {
+			if e != nil {
+				err = e
+			}
+		}
+		var ie *trace.InputError
+		if !errors.As(err, &ie) || ie.Field != c.field {
+			t.Errorf("error %v: want field %s", err, c.field)
+		}
+	}
+}

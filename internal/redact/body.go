@@ -127,13 +127,13 @@ func (r *Redactor) jsonText(b []byte, where string, lax bool) []byte {
 			i = j
 			continue
 		}
-		if afterColon && end-i-1 < 16 && !keyEsc && !interestingName(keyRaw, r.opts.PII) {
+		if afterColon && end-i-1 < 16 && !keyEsc && !r.interestingName(keyRaw) {
 			// A short value under a name no rule knows: nothing to judge.
 			afterColon = false
 			i = end
 			continue
 		}
-		if afterColon && !keyEsc && !esc && !interestingName(keyRaw, r.opts.PII) && plainValue(raw, keyRaw) && !(r.opts.PII && bytes.IndexByte(raw, '@') >= 0) {
+		if afterColon && !keyEsc && !esc && !r.interestingName(keyRaw) && plainValue(raw, keyRaw) && !(r.opts.PII && bytes.IndexByte(raw, '@') >= 0) {
 			afterColon = false
 			i = end
 			continue
@@ -184,6 +184,22 @@ func plainValue(raw, keyRaw []byte) bool {
 		return false
 	}
 	return !looksSecret(raw) || exemptName(string(keyRaw))
+}
+
+// interestingName is the package function of the same name, with its
+// answers kept for names seen before (member names repeat in every body).
+func (r *Redactor) interestingName(raw []byte) bool {
+	if v, ok := r.names[string(raw)]; ok {
+		return v
+	}
+	v := interestingName(raw, r.opts.PII)
+	if len(raw) <= 64 && len(r.names) < 4096 {
+		if r.names == nil {
+			r.names = map[string]bool{}
+		}
+		r.names[string(raw)] = v
+	}
+	return v
 }
 
 // interestingName reports whether a member name (raw JSON bytes) is one

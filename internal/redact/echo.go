@@ -33,14 +33,23 @@ type echoIndex struct {
 	// bloom has a bit set for each key's first 8 bytes, so the scan
 	// looks up the map only where a key may start.
 	bloom []uint64
+	// in and enc are scratch buffers of add.
+	in, enc []byte
 }
 
 const bloomBits = 1 << 20
 
+// bloomHash hashes the first 8 bytes of s into the bloom filter's bits;
+// echo computes the same, rolling it along its input.
 func bloomHash(s string) uint64 {
-	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+	return (load8(s) * 0x9E3779B97F4A7C15) >> (64 - 20)
+}
+
+// load8 reads the first 8 bytes of s, little-endian.
+func load8(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-	return (x * 0x9E3779B97F4A7C15) >> (64 - 20)
 }
 
 func (e *echoIndex) add(value, pseudonym string) {
@@ -58,14 +67,26 @@ func (e *echoIndex) add(value, pseudonym string) {
 	e.put(value, pseudonym)
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawURLEncoding} {
 		for k := 0; k < 3; k++ {
-			s := enc.EncodeToString(append(make([]byte, k), value...))
+			e.in = append(append(e.in[:0], "\x00\x00"[:k]...), value...)
+			e.enc = enc.AppendEncode(e.enc[:0], e.in)
 			start, end := (k*8+5)/6, (k+len(value))*8/6
 			if end-start >= echoMin {
-				frag := s[start:end]
-				e.put(frag, strings.Repeat("A", len(frag)))
+				e.put(string(e.enc[start:end]), as(end-start))
 			}
 		}
 	}
+}
+
+// manyA backs the replacements of base64 copies: every value is at most
+// 4096 bytes, so its base64 at most 5464 characters.
+var manyA = strings.Repeat("A", 5500)
+
+// as returns n 'A's.
+func as(n int) string {
+	if n <= len(manyA) {
+		return manyA[:n]
+	}
+	return strings.Repeat("A", n)
 }
 
 func (e *echoIndex) put(needle, repl string) {
@@ -89,8 +110,16 @@ func (r *Redactor) echo(s, where string) string {
 	}
 	var b strings.Builder
 	last := 0
+	// x holds s[i:i+8] as bloomHash reads it, rolled one byte at a time.
+	x, xAt := uint64(0), -2
 	for i := 0; i+echoKeyLen <= len(s); i++ {
-		if h := bloomHash(s[i:]); e.bloom[h/64]&(1<<(h%64)) == 0 {
+		if xAt == i-1 {
+			x = x>>8 | uint64(s[i+7])<<56
+		} else {
+			x = load8(s[i:])
+		}
+		xAt = i
+		if h := (x * 0x9E3779B97F4A7C15) >> (64 - 20); e.bloom[h/64]&(1<<(h%64)) == 0 {
 			continue
 		}
 		cands, ok := e.byKey[s[i:i+echoKeyLen]]

@@ -106,7 +106,7 @@ func (r *Redactor) place(where, sep, name string) string {
 func (r *Redactor) headers(hs trace.Headers, where string, response bool) trace.Headers {
 	for i := range hs {
 		h := &hs[i]
-		ln := strings.ToLower(h.Name)
+		ln := r.lower(h.Name)
 		loc := r.place(where, " ", h.Name)
 		switch {
 		case h.Value == "":
@@ -173,7 +173,7 @@ func (r *Redactor) cookie(name, value, loc string) string {
 	if value == "" || isPlaceholder(value) {
 		return value
 	}
-	ln := strings.ToLower(name)
+	ln := r.lower(name)
 	if r.opts.Tokens == KeepClaims && looksJWT(value) && !strings.Contains(ln, "refreshtoken") && !strings.Contains(ln, "devicecredential") {
 		return r.jwtValue(value, loc)
 	}
@@ -183,26 +183,35 @@ func (r *Redactor) cookie(name, value, loc string) string {
 	return value
 }
 
-// cookieHeader redacts each pair of a Cookie header.
+// cookieHeader redacts each pair of a Cookie header, copying the header
+// only when a value changes.
 func (r *Redactor) cookieHeader(v, loc string) string {
-	parts := strings.Split(v, ";")
-	changed := false
-	for i, p := range parts {
+	var out []byte
+	last := 0
+	for start := 0; start <= len(v); {
+		end := strings.IndexByte(v[start:], ';')
+		if end < 0 {
+			end = len(v)
+		} else {
+			end += start
+		}
+		p := v[start:end]
 		lead := len(p) - len(strings.TrimLeft(p, " \t"))
-		name, val, ok := strings.Cut(p[lead:], "=")
-		if !ok {
-			continue
+		if name, val, ok := strings.Cut(p[lead:], "="); ok {
+			tn := strings.TrimSpace(name)
+			if nv := r.cookie(tn, val, r.place(loc, ": ", tn)); nv != val {
+				at := start + lead + len(name) + 1 // where the value starts
+				out = append(out, v[last:at]...)
+				out = append(out, nv...)
+				last = end
+			}
 		}
-		nv := r.cookie(strings.TrimSpace(name), val, r.place(loc, ": ", strings.TrimSpace(name)))
-		if nv != val {
-			parts[i] = p[:lead] + name + "=" + nv
-			changed = true
-		}
+		start = end + 1
 	}
-	if !changed {
+	if out == nil {
 		return v
 	}
-	return strings.Join(parts, ";")
+	return string(append(out, v[last:]...))
 }
 
 // setCookie redacts the value of a Set-Cookie header, keeping its

@@ -35,6 +35,7 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/idtrace/idtrace/internal/decode/jwt"
 	"github.com/idtrace/idtrace/internal/trace"
@@ -98,6 +99,11 @@ type Redactor struct {
 	flowID int
 	echoes echoIndex
 	mac    hash.Hash
+	// scratch builds pseudonyms; lowers caches lower-case names (lower),
+	// names the answers of interestingName.
+	scratch []byte
+	lowers  map[string]string
+	names   map[string]bool
 	// metaSeen is set once Meta has reported its removals.
 	metaSeen bool
 }
@@ -150,34 +156,62 @@ func (r *Redactor) tag(rule, name, value string) string {
 		r.mac = hmac.New(sha256.New, r.key)
 	}
 	r.mac.Reset()
-	r.mac.Write([]byte(value))
+	r.mac.Write(unsafe.Slice(unsafe.StringData(value), len(value))) // hash.Hash does not keep or modify p
 	var sumBuf [sha256.Size]byte
 	sum := r.mac.Sum(sumBuf[:0])
-	var b strings.Builder
-	b.WriteString(Prefix)
-	b.WriteString(rule)
-	b.WriteByte(':')
+	b := append(r.scratch[:0], Prefix...)
+	b = append(b, rule...)
+	b = append(b, ':')
 	if name != "" {
-		b.WriteString(cleanName(name))
-		b.WriteByte(':')
+		b = appendCleanName(b, name)
+		b = append(b, ':')
 	}
-	b.WriteString(hex.EncodeToString(sum[:5]))
-	return b.String()
+	b = hex.AppendEncode(b, sum[:5])
+	r.scratch = b
+	return string(b)
 }
 
-// cleanName keeps a name readable and safe in URLs, cookies, headers,
-// JSON and HTML: anything outside [A-Za-z0-9._@/-] becomes '_'.
-func cleanName(s string) string {
+// lower returns s in lower case. Names (of headers, cookies, fields)
+// repeat across a trace, so their lower-case forms are kept, up to a
+// bound, instead of being made anew for each.
+func (r *Redactor) lower(s string) string {
+	upper := false
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' || c >= utf8.RuneSelf {
+			upper = true
+			break
+		}
+	}
+	if !upper {
+		return s
+	}
+	if l, ok := r.lowers[s]; ok {
+		return l
+	}
+	l := strings.ToLower(s)
+	if len(s) <= 64 && len(r.lowers) < 4096 {
+		if r.lowers == nil {
+			r.lowers = map[string]string{}
+		}
+		r.lowers[strings.Clone(s)] = l
+	}
+	return l
+}
+
+// appendCleanName appends a name kept readable and safe in URLs, cookies,
+// headers, JSON and HTML: anything outside [A-Za-z0-9._@/-] becomes '_'.
+func appendCleanName(b []byte, s string) []byte {
 	if len(s) > 64 {
 		s = s[:64]
 	}
-	b := []byte(s)
-	for i, c := range b {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '@' || c == '/' || c == '-') {
-			b[i] = '_'
+			c = '_'
 		}
+		b = append(b, c)
 	}
-	return string(b)
+	return b
 }
 
 // isPlaceholder reports whether v is already the output of a redaction.

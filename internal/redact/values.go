@@ -112,7 +112,7 @@ func (r *Redactor) param(name, value, where string) string {
 	if value == "" || isPlaceholder(value) {
 		return value
 	}
-	ln := strings.ToLower(name)
+	ln := r.lower(name)
 	switch {
 	case authHeaders[ln]:
 		// A header echoed in a body (httpbin's /headers, a proxy's debug page).
@@ -212,7 +212,7 @@ func (r *Redactor) jwts(s, where string) string {
 // KeepClaims policy (except the Windows PRT and refresh tokens, whose
 // claims carry the secret), anything else becomes a pseudonym.
 func (r *Redactor) secretValue(rule, name, value, where string) string {
-	ln := strings.ToLower(name)
+	ln := r.lower(name)
 	if r.opts.Tokens == KeepClaims && looksJWT(value) && !strings.Contains(ln, "refreshtoken") && !strings.Contains(ln, "devicecredential") && ln != "refresh_token" {
 		return r.jwtValue(strings.TrimSpace(value), where)
 	}
