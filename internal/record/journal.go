@@ -4,9 +4,13 @@
 // each completed flow to a Journal, which appends it to a file beside the
 // output at once: a kill -9 loses nothing that was appended, because the
 // bytes are in the operating system's hands as soon as Append returns. The
-// journal is fsync'd in batches (every SyncEvery flows or SyncInterval,
-// whichever comes first) so that a power loss costs at most one batch.
-// Memory does not grow with the capture: nothing is kept after Append.
+// journal is fsync'd in batches, by a background goroutine, every SyncEvery
+// flows or SyncInterval, whichever comes first, so that a power loss costs
+// at most the flows appended since the last fsync began (about one batch),
+// and no Append waits for the disk. Flows are encoded before the journal's
+// lock is taken, so flows completing together encode in parallel; each one
+// is still written with a single write call. Memory does not grow with the
+// capture: nothing is kept after Append.
 //
 // On a clean exit Finalize streams the journal into a HAR or SAZ file
 // through the har and saz writers and removes the journal. After a crash,
@@ -25,6 +29,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -63,7 +68,11 @@ type Journal struct {
 	closed   bool
 	stop     chan struct{}
 	done     chan struct{}
+	kick     chan struct{} // asks syncLoop for an fsync now
 }
+
+// recBufs holds the buffers flow records are encoded into.
+var recBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // JournalPath is the journal written beside out.
 func JournalPath(out string) string { return out + Ext }
@@ -75,7 +84,7 @@ func Create(path string, meta *trace.Meta) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}
-	j := &Journal{f: f, path: path, lastSync: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+	j := &Journal{f: f, path: path, lastSync: time.Now(), stop: make(chan struct{}), done: make(chan struct{}), kick: make(chan struct{}, 1)}
 	if _, err := f.WriteString(Magic); err != nil {
 		f.Close()
 		os.Remove(path)
@@ -109,11 +118,25 @@ func (j *Journal) syncLoop() {
 		case <-j.stop:
 			return
 		case <-t.C:
-			j.mu.Lock()
-			if j.unsynced > 0 && j.err == nil && !j.closed {
-				j.syncLocked()
+		case <-j.kick:
+		}
+		j.mu.Lock()
+		due := j.unsynced > 0 && j.err == nil && !j.closed
+		if due {
+			j.unsynced = 0
+			j.lastSync = time.Now()
+		}
+		j.mu.Unlock()
+		if due {
+			// Outside the lock: appends go on while the disk works (an
+			// fsync and a write on the same file may run at once).
+			if err := j.f.Sync(); err != nil {
+				j.mu.Lock()
+				if j.err == nil && !j.closed {
+					j.err = fmt.Errorf("record: sync %s: %w", j.path, err)
+				}
+				j.mu.Unlock()
 			}
-			j.mu.Unlock()
 		}
 	}
 }
@@ -126,17 +149,32 @@ func (j *Journal) syncLocked() {
 	j.lastSync = time.Now()
 }
 
+// encode returns the record of kind for v: its header line, the JSON
+// payload and a newline.
+func encode(dst []byte, kind byte, v any) ([]byte, error) {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return dst, fmt.Errorf("record: encode: %w", err)
+	}
+	dst = append(dst[:0], kind, ' ')
+	dst = strconv.AppendInt(dst, int64(len(payload)), 10)
+	dst = append(dst, ' ')
+	crc := crc32.ChecksumIEEE(payload)
+	for shift := 28; shift >= 0; shift -= 4 {
+		dst = append(dst, "0123456789abcdef"[crc>>uint(shift)&0xf])
+	}
+	dst = append(dst, '\n')
+	dst = append(dst, payload...)
+	return append(dst, '\n'), nil
+}
+
 // write appends one record with a single write call; j.mu must be held
 // (or the journal not yet shared).
 func (j *Journal) write(kind byte, v any) error {
-	payload, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("record: encode: %w", err)
+	var err error
+	if j.buf, err = encode(j.buf, kind, v); err != nil {
+		return err
 	}
-	j.buf = j.buf[:0]
-	j.buf = fmt.Appendf(j.buf, "%c %d %08x\n", kind, len(payload), crc32.ChecksumIEEE(payload))
-	j.buf = append(j.buf, payload...)
-	j.buf = append(j.buf, '\n')
 	if _, err := j.f.Write(j.buf); err != nil {
 		return fmt.Errorf("record: write %s: %w", j.path, err)
 	}
@@ -152,6 +190,14 @@ var ErrClosed = errors.New("record: journal closed")
 // Append writes f to the journal before it returns. The journal does not
 // keep f.
 func (j *Journal) Append(f *trace.Flow) error {
+	bp := recBufs.Get().(*[]byte)
+	rec, encErr := encode(*bp, 'F', f)
+	defer func() {
+		if cap(rec) <= 1<<20 { // do not keep one huge body's buffer
+			*bp = rec[:0]
+			recBufs.Put(bp)
+		}
+	}()
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.closed {
@@ -160,9 +206,13 @@ func (j *Journal) Append(f *trace.Flow) error {
 	if j.err != nil {
 		return j.err
 	}
-	if err := j.write('F', f); err != nil {
-		j.err = err
-		return err
+	if encErr != nil {
+		j.err = encErr
+		return encErr
+	}
+	if _, err := j.f.Write(rec); err != nil {
+		j.err = fmt.Errorf("record: write %s: %w", j.path, err)
+		return j.err
 	}
 	j.stats.Flows++
 	if f.Error != "" || (f.Response != nil && f.Response.Status >= 400) {
@@ -175,10 +225,13 @@ func (j *Journal) Append(f *trace.Flow) error {
 		j.stats.Bytes += int64(len(f.Response.Body))
 	}
 	j.unsynced++
-	if j.unsynced >= SyncEvery || time.Since(j.lastSync) >= SyncInterval {
-		j.syncLocked()
+	if j.unsynced >= SyncEvery {
+		select {
+		case j.kick <- struct{}{}:
+		default: // an fsync is already asked for
+		}
 	}
-	return j.err
+	return nil
 }
 
 // AddPage records a page (HAR pages: the documents a browser loaded).
