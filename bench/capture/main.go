@@ -89,7 +89,7 @@ func run(dur time.Duration, levelsArg, only, gomitm string, rssFlows, mitmRSSFlo
 		{name: "direct"},
 		{name: "idtrace", port: 18080, rssFlows: rssFlows, start: func(dir string, port int) (*exec.Cmd, error) {
 			return exec.Command(rec, append([]string{"-listen", fmt.Sprintf("127.0.0.1:%d", port), "-ca", filepath.Join(dir, "ca"),
-				"-o", filepath.Join(dir, "flows.jsonl"), "-insecure-upstream"}, recArgs...)...), nil
+				"-o", filepath.Join(dir, "flows.idtrace-journal"), "-insecure-upstream"}, recArgs...)...), nil
 		}},
 		{name: "go-mitmproxy", port: 18081, rssFlows: rssFlows, start: func(dir string, port int) (*exec.Cmd, error) {
 			return exec.Command(gomitm, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-web_addr", fmt.Sprintf("127.0.0.1:%d", port+100),
@@ -100,7 +100,7 @@ func run(dur time.Duration, levelsArg, only, gomitm string, rssFlows, mitmRSSFlo
 				"--set", "confdir="+dir, "-w", filepath.Join(dir, "flows.mitm")), nil
 		}},
 	}
-	fmt.Printf("| target | clients | req/s | p50 ms | p99 ms | p50 added ms | errors |\n|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| target | clients | req/s | p50 ms | p99 ms | p50 added ms | proxy CPU µs/req | errors |\n|---|---|---|---|---|---|---|---|\n")
 	directP50 := map[int]float64{}
 	var rssLines []string
 	for _, tg := range targets {
@@ -129,21 +129,31 @@ func run(dur time.Duration, levelsArg, only, gomitm string, rssFlows, mitmRSSFlo
 			load(proxyURL, up.URL, 4, 0, 200)
 		}
 		for _, n := range levels {
+			cpu0 := -1.0
+			if cmd != nil {
+				cpu0 = cpuOf(cmd.Process.Pid)
+			}
 			r := load(proxyURL, up.URL, n, dur, 0)
+			perReq := "-"
+			if cpu0 >= 0 && r.count > 0 {
+				perReq = fmt.Sprintf("%.0f", (cpuOf(cmd.Process.Pid)-cpu0)*1e6/float64(r.count))
+			}
 			added := "-"
 			if tg.name == "direct" {
 				directP50[n] = r.p50
 			} else if d, ok := directP50[n]; ok {
 				added = fmt.Sprintf("%.2f", r.p50-d)
 			}
-			fmt.Printf("| %s | %d | %.0f | %.2f | %.2f | %s | %d |\n", tg.name, n, r.rps, r.p50, r.p99, added, r.errors)
+			fmt.Printf("| %s | %d | %.0f | %.2f | %.2f | %s | %s | %d |\n", tg.name, n, r.rps, r.p50, r.p99, added, perReq, r.errors)
 		}
 		if cmd != nil {
 			if tg.rssFlows > 0 {
-				t0 := time.Now()
+				t0, cpu0 := time.Now(), cpuOf(cmd.Process.Pid)
 				r := load(proxyURL, up.URL, 16, 0, tg.rssFlows)
 				hwm, rss := memOf(cmd.Process.Pid)
-				rssLines = append(rssLines, fmt.Sprintf("| %s | %d | %.0f | %s | %s |", tg.name, r.count, time.Since(t0).Seconds(), hwm, rss))
+				cpu := cpuOf(cmd.Process.Pid) - cpu0
+				rssLines = append(rssLines, fmt.Sprintf("| %s | %d | %.0f | %.1f | %.0f | %s | %s |", tg.name, r.count, time.Since(t0).Seconds(),
+					cpu, cpu*1e6/float64(max(r.count, 1)), hwm, rss))
 			}
 			cmd.Process.Signal(os.Interrupt)
 			done := make(chan error, 1)
@@ -157,7 +167,7 @@ func run(dur time.Duration, levelsArg, only, gomitm string, rssFlows, mitmRSSFlo
 		}
 	}
 	if len(rssLines) > 0 {
-		fmt.Printf("\n| target | flows (16 clients) | seconds | peak RSS (VmHWM) | RSS at end |\n|---|---|---|---|---|\n%s\n", strings.Join(rssLines, "\n"))
+		fmt.Printf("\n| target | flows (16 clients) | seconds | proxy CPU s (user+sys) | µs/flow | peak RSS (VmHWM) | RSS at end |\n|---|---|---|---|---|---|---|\n%s\n", strings.Join(rssLines, "\n"))
 	}
 	return nil
 }
@@ -191,6 +201,27 @@ func memOf(pid int) (hwm, rss string) {
 	}
 	return hwm, rss
 }
+
+// cpuOf returns the user+system CPU seconds process pid has used (all its
+// threads), from /proc/PID/stat; -1 when it cannot be read.
+func cpuOf(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return -1
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / clockTicks
+}
+
+// clockTicks is the kernel's USER_HZ, which /proc/PID/stat counts in (100 on Linux).
+const clockTicks = 100
 
 func mb(kb string) string {
 	n, _ := strconv.Atoi(kb)
