@@ -8,9 +8,11 @@
 // flows or SyncInterval, whichever comes first, so that a power loss costs
 // at most the flows appended since the last fsync began (about one batch),
 // and no Append waits for the disk. Flows are encoded before the journal's
-// lock is taken, so flows completing together encode in parallel; each one
-// is still written with a single write call. Memory does not grow with the
-// capture: nothing is kept after Append.
+// lock is taken, so flows completing together encode in parallel, and the
+// records that complete while another is being written go to the file
+// together in the next write call (group commit): Append still returns only
+// once its record is written. Memory does not grow with the capture:
+// nothing is kept after Append.
 //
 // On a clean exit Finalize streams the journal into a HAR or SAZ file
 // through the har and saz writers and removes the journal. After a crash,
@@ -63,12 +65,19 @@ type Journal struct {
 	unsynced int
 	lastSync time.Time
 	stats    Stats
-	buf      []byte
 	err      error
 	closed   bool
 	stop     chan struct{}
 	done     chan struct{}
 	kick     chan struct{} // asks syncLoop for an fsync now
+
+	// Group commit: records appended while another goroutine is in its
+	// write call gather in pend (batch number batch) and go to the file in
+	// one write; flushed is the number of batches written.
+	cond           *sync.Cond
+	writing        bool
+	pend, spare    []byte
+	batch, flushed uint64
 }
 
 // recBufs holds the buffers flow records are encoded into.
@@ -85,6 +94,7 @@ func Create(path string, meta *trace.Meta) (*Journal, error) {
 		return nil, fmt.Errorf("record: %w", err)
 	}
 	j := &Journal{f: f, path: path, lastSync: time.Now(), stop: make(chan struct{}), done: make(chan struct{}), kick: make(chan struct{}, 1)}
+	j.cond = sync.NewCond(&j.mu)
 	if _, err := f.WriteString(Magic); err != nil {
 		f.Close()
 		os.Remove(path)
@@ -168,20 +178,61 @@ func encode(dst []byte, kind byte, v any) ([]byte, error) {
 	return append(dst, '\n'), nil
 }
 
-// write appends one record with a single write call; j.mu must be held
-// (or the journal not yet shared).
+// write appends one record with a single write call before the journal
+// is shared (Create).
 func (j *Journal) write(kind byte, v any) error {
-	var err error
-	if j.buf, err = encode(j.buf, kind, v); err != nil {
+	rec, err := encode(nil, kind, v)
+	if err != nil {
 		return err
 	}
-	if _, err := j.f.Write(j.buf); err != nil {
+	if _, err := j.f.Write(rec); err != nil {
 		return fmt.Errorf("record: write %s: %w", j.path, err)
 	}
-	if cap(j.buf) > 1<<20 {
-		j.buf = nil // do not hold on to one huge body's buffer
-	}
 	return nil
+}
+
+// commit writes rec to the file before it returns; j.mu must be held (it
+// is released while writing). When no other goroutine is writing, rec is
+// written at once; otherwise it joins the records waiting for the current
+// write to end, and one of their goroutines writes them all in one call.
+func (j *Journal) commit(rec []byte) error {
+	if !j.writing && len(j.pend) == 0 {
+		j.writing = true
+		j.mu.Unlock()
+		_, err := j.f.Write(rec)
+		j.mu.Lock()
+		j.writing = false
+		j.cond.Broadcast()
+		if err != nil && j.err == nil {
+			j.err = fmt.Errorf("record: write %s: %w", j.path, err)
+		}
+		return j.err
+	}
+	j.pend = append(j.pend, rec...)
+	mine := j.batch
+	for j.flushed <= mine && j.err == nil {
+		if j.writing {
+			j.cond.Wait()
+			continue
+		}
+		buf, id := j.pend, j.batch
+		j.pend, j.spare = j.spare[:0], nil
+		j.batch++
+		j.writing = true
+		j.mu.Unlock()
+		_, err := j.f.Write(buf)
+		j.mu.Lock()
+		j.writing = false
+		if cap(buf) <= 1<<20 {
+			j.spare = buf[:0]
+		}
+		if err != nil && j.err == nil {
+			j.err = fmt.Errorf("record: write %s: %w", j.path, err)
+		}
+		j.flushed = id + 1
+		j.cond.Broadcast()
+	}
+	return j.err
 }
 
 // ErrClosed is returned by Append after Close.
@@ -210,9 +261,8 @@ func (j *Journal) Append(f *trace.Flow) error {
 		j.err = encErr
 		return encErr
 	}
-	if _, err := j.f.Write(rec); err != nil {
-		j.err = fmt.Errorf("record: write %s: %w", j.path, err)
-		return j.err
+	if err := j.commit(rec); err != nil {
+		return err
 	}
 	j.stats.Flows++
 	if f.Error != "" || (f.Response != nil && f.Response.Status >= 400) {
@@ -244,10 +294,12 @@ func (j *Journal) AddPage(p trace.Page) error {
 	if j.err != nil {
 		return j.err
 	}
-	if err := j.write('P', p); err != nil {
+	rec, err := encode(nil, 'P', p)
+	if err != nil {
 		j.err = err
+		return err
 	}
-	return j.err
+	return j.commit(rec)
 }
 
 // Stats returns the running totals.
@@ -265,6 +317,9 @@ func (j *Journal) Close() error {
 		return j.err
 	}
 	j.closed = true
+	for j.writing || (len(j.pend) > 0 && j.err == nil) {
+		j.cond.Wait() // appends already accepted reach the file first
+	}
 	close(j.stop)
 	if j.err == nil {
 		j.syncLocked()
