@@ -166,16 +166,39 @@ func encode(dst []byte, kind byte, v any) ([]byte, error) {
 	if err != nil {
 		return dst, fmt.Errorf("record: encode: %w", err)
 	}
-	dst = append(dst[:0], kind, ' ')
+	dst = appendHeader(dst[:0], kind, payload)
+	dst = append(dst, payload...)
+	return append(dst, '\n'), nil
+}
+
+// appendHeader appends the header line of a record holding payload.
+func appendHeader(dst []byte, kind byte, payload []byte) []byte {
+	dst = append(dst, kind, ' ')
 	dst = strconv.AppendInt(dst, int64(len(payload)), 10)
 	dst = append(dst, ' ')
 	crc := crc32.ChecksumIEEE(payload)
 	for shift := 28; shift >= 0; shift -= 4 {
-		dst = append(dst, "0123456789abcdef"[crc>>uint(shift)&0xf])
+		dst = append(dst, hex[crc>>uint(shift)&0xf])
 	}
-	dst = append(dst, '\n')
-	dst = append(dst, payload...)
-	return append(dst, '\n'), nil
+	return append(dst, '\n')
+}
+
+// headerRoom is more than the longest record header line.
+const headerRoom = 32
+
+// encodeFlow encodes the record of f into buf (appendFlow, not reflection)
+// and returns buf, to reuse, and the record within it.
+func encodeFlow(buf []byte, f *trace.Flow) (all, rec []byte, err error) {
+	buf = append(buf[:0], make([]byte, headerRoom)...)
+	if buf, err = appendFlow(buf, f); err != nil {
+		return buf, nil, fmt.Errorf("record: encode: %w", err)
+	}
+	var h [headerRoom]byte
+	hdr := appendHeader(h[:0], 'F', buf[headerRoom:])
+	start := headerRoom - len(hdr)
+	copy(buf[start:], hdr)
+	buf = append(buf, '\n')
+	return buf, buf[start:], nil
 }
 
 // write appends one record with a single write call before the journal
@@ -242,10 +265,10 @@ var ErrClosed = errors.New("record: journal closed")
 // keep f.
 func (j *Journal) Append(f *trace.Flow) error {
 	bp := recBufs.Get().(*[]byte)
-	rec, encErr := encode(*bp, 'F', f)
+	all, rec, encErr := encodeFlow(*bp, f)
 	defer func() {
-		if cap(rec) <= 1<<20 { // do not keep one huge body's buffer
-			*bp = rec[:0]
+		if cap(all) <= 1<<20 { // do not keep one huge body's buffer
+			*bp = all[:0]
 			recBufs.Put(bp)
 		}
 	}()
