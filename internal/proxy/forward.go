@@ -267,6 +267,36 @@ func recordHeaders(h http.Header, host string) trace.Headers {
 	return out
 }
 
+// copyEndToEnd copies the end-to-end fields of src into dst: all but the
+// hop-by-hop ones and those src's Connection names.
+func copyEndToEnd(dst, src http.Header) {
+	conn := src["Connection"]
+	for k, vs := range src {
+		if isHop(k, conn) {
+			continue
+		}
+		dst[k] = vs
+	}
+}
+
+// isHop reports whether the field k (canonical) is hop-by-hop, given the
+// message's Connection values.
+func isHop(k string, conn []string) bool {
+	for _, h := range hopHeaders {
+		if k == h {
+			return true
+		}
+	}
+	for _, c := range conn {
+		for name := range strings.SplitSeq(c, ",") {
+			if strings.EqualFold(strings.TrimSpace(name), k) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func outboundHeader(in http.Header, keepUpgrade bool) http.Header {
 	h := in.Clone()
 	for _, c := range in.Values("Connection") {
@@ -370,9 +400,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, target string, w
 	defer resp.Body.Close()
 	p.recordResponseHead(f, resp, &tm)
 
-	for k, vs := range outboundHeader(resp.Header, false) {
-		w.Header()[k] = vs
-	}
+	copyEndToEnd(w.Header(), resp.Header)
 	if len(resp.Trailer) > 0 {
 		for k := range resp.Trailer {
 			w.Header().Add("Trailer", k)

@@ -356,3 +356,17 @@ func FuzzReqConn(f *testing.F) {
 		rc.feed(b)
 	})
 }
+
+func TestCopyEndToEnd(t *testing.T) {
+	src := http.Header{"Connection": {"close, X-Hop"}, "X-Hop": {"1"}, "Keep-Alive": {"timeout=5"}, "Transfer-Encoding": {"chunked"},
+		"Content-Type": {"text/plain"}, "Set-Cookie": {"a=1", "b=2"}}
+	dst := http.Header{}
+	copyEndToEnd(dst, src)
+	want := http.Header{"Content-Type": {"text/plain"}, "Set-Cookie": {"a=1", "b=2"}}
+	if fmt.Sprint(dst) != fmt.Sprint(want) {
+		t.Errorf("copied %v, want %v", dst, want)
+	}
+	if fmt.Sprint(outboundHeader(src, false)) != fmt.Sprint(want) {
+		t.Errorf("outboundHeader disagrees: %v", outboundHeader(src, false))
+	}
+}
