@@ -73,16 +73,15 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request, wh *wireHea
 		conn.Close()
 		return
 	}
-	tc := tls.Server(withBuffered(conn, brw.Reader), &tls.Config{
-		NextProtos: []string{"h2", "http/1.1"},
-		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			name := hello.ServerName
-			if name == "" {
-				name = host
-			}
-			return p.cfg.CA.Leaf(name)
-		},
-	})
+	sc := p.serverTLS.Clone() // shares the session ticket keys: clients resume across connections
+	sc.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		name := hello.ServerName
+		if name == "" {
+			name = host
+		}
+		return p.cfg.CA.Leaf(name)
+	}
+	tc := tls.Server(withBuffered(conn, brw.Reader), sc)
 	hctx, cancel := context.WithTimeout(p.hardCtx, handshakeTimeout)
 	err = tc.HandshakeContext(hctx)
 	cancel()

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -87,6 +88,10 @@ type Proxy struct {
 	inner   *http.Server // decrypted connections (HTTP/1.1 and HTTP/2)
 	tr      *http.Transport
 	wsTr    *http.Transport // HTTP/1.1 only, for upgrades
+	// serverTLS is cloned for each intercepted connection; its session
+	// ticket keys, made in New, let clients resume TLS sessions across
+	// connections (a browser's many connections skip most of the handshake).
+	serverTLS *tls.Config
 	seq     atomic.Int64
 	started atomic.Bool
 
@@ -146,6 +151,12 @@ func New(cfg Config) (*Proxy, error) {
 		p.maxBody = DefaultMaxBody
 	}
 	p.hardCtx, p.hardStop = context.WithCancel(context.Background())
+	p.serverTLS = &tls.Config{NextProtos: []string{"h2", "http/1.1"}}
+	var key [32]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	p.serverTLS.SetSessionTicketKeys([][32]byte{key})
 	p.tr = p.newTransport(true)
 	p.wsTr = p.newTransport(false)
 	p.outer = &http.Server{

@@ -370,3 +370,39 @@ func TestCopyEndToEnd(t *testing.T) {
 		t.Errorf("outboundHeader disagrees: %v", outboundHeader(src, false))
 	}
 }
+
+// A client that comes back on a new connection resumes its TLS session
+// with the proxy instead of a full handshake.
+func TestClientSessionResumes(t *testing.T) {
+	up := httptest.NewTLSServer(http.HandlerFunc(echoHandler))
+	defer up.Close()
+	h := startProxy(t, Config{RootCAs: upstreamPool(up)})
+	pool := x509.NewCertPool()
+	pool.AddCert(h.ca.Cert)
+	cache := tls.NewLRUClientSessionCache(4)
+	for i, wantResumed := range []bool{false, true} {
+		c, err := net.Dial("tcp", h.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		target := up.Listener.Addr().String()
+		fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target)
+		br := bufio.NewReader(c)
+		if resp, err := http.ReadResponse(br, &http.Request{Method: "CONNECT"}); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("CONNECT: %v", err)
+		}
+		tc := tls.Client(c, &tls.Config{ServerName: "127.0.0.1", RootCAs: pool, ClientSessionCache: cache, NextProtos: []string{"http/1.1"}})
+		fmt.Fprintf(tc, "GET /r%d HTTP/1.1\r\nHost: %s\r\n\r\n", i, target)
+		resp, err := http.ReadResponse(bufio.NewReader(tc), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body) // TLS 1.3 tickets arrive after the handshake
+		resp.Body.Close()
+		if got := tc.ConnectionState().DidResume; got != wantResumed {
+			t.Errorf("connection %d resumed %v, want %v", i+1, got, wantResumed)
+		}
+		tc.Close()
+		h.next()
+	}
+}
