@@ -92,8 +92,8 @@ type Proxy struct {
 	// ticket keys, made in New, let clients resume TLS sessions across
 	// connections (a browser's many connections skip most of the handshake).
 	serverTLS *tls.Config
-	seq     atomic.Int64
-	started atomic.Bool
+	seq       atomic.Int64
+	started   atomic.Bool
 
 	// inner connection state: *tls.Conn -> *connInfo
 	conns sync.Map
