@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"net"
 	"net/netip"
@@ -120,11 +121,27 @@ func socketInodes(keys []connKey, proc string) map[string]connKey {
 		}
 		sc := bufio.NewScanner(f)
 		for sc.Scan() && len(inodes) < len(keys) {
-			fl := strings.Fields(sc.Text())
-			if len(fl) < 10 {
+			// "  sl: LOCAL REMOTE st ...": look at the two addresses first,
+			// without splitting every line of a busy machine's table.
+			line := sc.Bytes()
+			i := bytes.IndexByte(line, ':')
+			if i < 0 {
 				continue
 			}
-			if k, ok := want[fl[1]+" "+fl[2]]; ok {
+			rest := bytes.TrimLeft(line[i+1:], " ")
+			sp := bytes.IndexByte(rest, ' ')
+			if sp < 0 {
+				continue
+			}
+			sp2 := bytes.IndexByte(rest[sp+1:], ' ')
+			if sp2 < 0 {
+				continue
+			}
+			k, ok := want[string(rest[:sp+1+sp2])]
+			if !ok {
+				continue
+			}
+			if fl := strings.Fields(string(line)); len(fl) >= 10 {
 				inodes[fl[9]] = k
 			}
 		}
