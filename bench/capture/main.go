@@ -51,6 +51,7 @@ func main() {
 	rssFlows := flag.Int("rss-flows", 100000, "flows sent before reading peak RSS")
 	recExtra := flag.String("rec-args", "", "extra arguments for the idtrace harness (-cpuprofile FILE)")
 	mitmRSSFlows := flag.Int("mitmdump-rss-flows", 20000, "flows sent to mitmdump before reading its peak RSS")
+	flag.IntVar(&churnClients, "churn", 16, "also run this many clients opening a new connection (CONNECT and TLS, resumed when the proxy allows) for every request, as browsers often do; 0: not")
 	flag.Parse()
 	recArgs = strings.Fields(*recExtra)
 	if err := run(*dur, *levels, *only, *gomitm, *rssFlows, *mitmRSSFlows); err != nil {
@@ -102,7 +103,7 @@ func run(dur time.Duration, levelsArg, only, gomitm string, rssFlows, mitmRSSFlo
 	}
 	fmt.Printf("| target | clients | req/s | p50 ms | p99 ms | p50 added ms | proxy CPU µs/req | errors |\n|---|---|---|---|---|---|---|---|\n")
 	directP50 := map[int]float64{}
-	var rssLines []string
+	var rssLines, churnLines []string
 	for _, tg := range targets {
 		if !slices.Contains(strings.Split(only, ","), tg.name) {
 			continue
@@ -146,6 +147,18 @@ func run(dur time.Duration, levelsArg, only, gomitm string, rssFlows, mitmRSSFlo
 			}
 			fmt.Printf("| %s | %d | %.0f | %.2f | %.2f | %s | %s | %d |\n", tg.name, n, r.rps, r.p50, r.p99, added, perReq, r.errors)
 		}
+		if churnClients > 0 {
+			cpu0 := -1.0
+			if cmd != nil {
+				cpu0 = cpuOf(cmd.Process.Pid)
+			}
+			r := loadMode(proxyURL, up.URL, churnClients, dur, 0, true)
+			perReq := "-"
+			if cpu0 >= 0 && r.count > 0 {
+				perReq = fmt.Sprintf("%.0f", (cpuOf(cmd.Process.Pid)-cpu0)*1e6/float64(r.count))
+			}
+			churnLines = append(churnLines, fmt.Sprintf("| %s | %d | %.0f | %.2f | %.2f | %s | %d |", tg.name, churnClients, r.rps, r.p50, r.p99, perReq, r.errors))
+		}
 		if cmd != nil {
 			if tg.rssFlows > 0 {
 				t0, cpu0 := time.Now(), cpuOf(cmd.Process.Pid)
@@ -165,6 +178,9 @@ func run(dur time.Duration, levelsArg, only, gomitm string, rssFlows, mitmRSSFlo
 				<-done
 			}
 		}
+	}
+	if len(churnLines) > 0 {
+		fmt.Printf("\n| target (new connection per request) | clients | req/s | p50 ms | p99 ms | proxy CPU µs/req | errors |\n|---|---|---|---|---|---|---|\n%s\n", strings.Join(churnLines, "\n"))
 	}
 	if len(rssLines) > 0 {
 		fmt.Printf("\n| target | flows (16 clients) | seconds | proxy CPU s (user+sys) | µs/flow | peak RSS (VmHWM) | RSS at end |\n|---|---|---|---|---|---|---|\n%s\n", strings.Join(rssLines, "\n"))
@@ -233,8 +249,17 @@ type result struct {
 	count, errors int
 }
 
+// churnClients is the -churn flag.
+var churnClients int
+
 // load runs n clients for d (or until total requests are done when total > 0).
 func load(proxyURL, upURL string, n int, d time.Duration, total int) result {
+	return loadMode(proxyURL, upURL, n, d, total, false)
+}
+
+// loadMode is load; with churn each request opens a new connection to the
+// proxy (each client keeps a TLS session cache, as a browser does).
+func loadMode(proxyURL, upURL string, n int, d time.Duration, total int, churn bool) result {
 	var pu *url.URL
 	if proxyURL != "" {
 		pu, _ = url.Parse(proxyURL)
@@ -255,7 +280,8 @@ func load(proxyURL, upURL string, n int, d time.Duration, total int) result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, MaxIdleConnsPerHost: 1, DisableCompression: true}
+			tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ClientSessionCache: tls.NewLRUClientSessionCache(8)}, //nolint:gosec // a benchmark
+				MaxIdleConnsPerHost: 1, DisableCompression: true, DisableKeepAlives: churn}
 			if pu != nil {
 				tr.Proxy = http.ProxyURL(pu)
 			}
