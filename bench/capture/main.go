@@ -51,6 +51,7 @@ func main() {
 	rssFlows := flag.Int("rss-flows", 100000, "flows sent before reading peak RSS")
 	recExtra := flag.String("rec-args", "", "extra arguments for the idtrace harness (-cpuprofile FILE)")
 	mitmRSSFlows := flag.Int("mitmdump-rss-flows", 20000, "flows sent to mitmdump before reading its peak RSS")
+	flag.IntVar(&churnClients, "churn", 16, "also run this many clients opening a new connection (CONNECT and TLS, resumed when the proxy allows) for every request, as browsers often do; 0: not")
 	flag.Parse()
 	recArgs = strings.Fields(*recExtra)
 	if err := run(*dur, *levels, *only, *gomitm, *rssFlows, *mitmRSSFlows); err != nil {
@@ -89,7 +90,7 @@ func run(dur time.Duration, levelsArg, only, gomitm string, rssFlows, mitmRSSFlo
 		{name: "direct"},
 		{name: "idtrace", port: 18080, rssFlows: rssFlows, start: func(dir string, port int) (*exec.Cmd, error) {
 			return exec.Command(rec, append([]string{"-listen", fmt.Sprintf("127.0.0.1:%d", port), "-ca", filepath.Join(dir, "ca"),
-				"-o", filepath.Join(dir, "flows.jsonl"), "-insecure-upstream"}, recArgs...)...), nil
+				"-o", filepath.Join(dir, "flows.idtrace-journal"), "-insecure-upstream"}, recArgs...)...), nil
 		}},
 		{name: "go-mitmproxy", port: 18081, rssFlows: rssFlows, start: func(dir string, port int) (*exec.Cmd, error) {
 			return exec.Command(gomitm, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-web_addr", fmt.Sprintf("127.0.0.1:%d", port+100),
@@ -100,9 +101,9 @@ func run(dur time.Duration, levelsArg, only, gomitm string, rssFlows, mitmRSSFlo
 				"--set", "confdir="+dir, "-w", filepath.Join(dir, "flows.mitm")), nil
 		}},
 	}
-	fmt.Printf("| target | clients | req/s | p50 ms | p99 ms | p50 added ms | errors |\n|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| target | clients | req/s | p50 ms | p99 ms | p50 added ms | proxy CPU µs/req | errors |\n|---|---|---|---|---|---|---|---|\n")
 	directP50 := map[int]float64{}
-	var rssLines []string
+	var rssLines, churnLines []string
 	for _, tg := range targets {
 		if !slices.Contains(strings.Split(only, ","), tg.name) {
 			continue
@@ -129,21 +130,43 @@ func run(dur time.Duration, levelsArg, only, gomitm string, rssFlows, mitmRSSFlo
 			load(proxyURL, up.URL, 4, 0, 200)
 		}
 		for _, n := range levels {
+			cpu0 := -1.0
+			if cmd != nil {
+				cpu0 = cpuOf(cmd.Process.Pid)
+			}
 			r := load(proxyURL, up.URL, n, dur, 0)
+			perReq := "-"
+			if cpu0 >= 0 && r.count > 0 {
+				perReq = fmt.Sprintf("%.0f", (cpuOf(cmd.Process.Pid)-cpu0)*1e6/float64(r.count))
+			}
 			added := "-"
 			if tg.name == "direct" {
 				directP50[n] = r.p50
 			} else if d, ok := directP50[n]; ok {
 				added = fmt.Sprintf("%.2f", r.p50-d)
 			}
-			fmt.Printf("| %s | %d | %.0f | %.2f | %.2f | %s | %d |\n", tg.name, n, r.rps, r.p50, r.p99, added, r.errors)
+			fmt.Printf("| %s | %d | %.0f | %.2f | %.2f | %s | %s | %d |\n", tg.name, n, r.rps, r.p50, r.p99, added, perReq, r.errors)
+		}
+		if churnClients > 0 {
+			cpu0 := -1.0
+			if cmd != nil {
+				cpu0 = cpuOf(cmd.Process.Pid)
+			}
+			r := loadMode(proxyURL, up.URL, churnClients, dur, 0, true)
+			perReq := "-"
+			if cpu0 >= 0 && r.count > 0 {
+				perReq = fmt.Sprintf("%.0f", (cpuOf(cmd.Process.Pid)-cpu0)*1e6/float64(r.count))
+			}
+			churnLines = append(churnLines, fmt.Sprintf("| %s | %d | %.0f | %.2f | %.2f | %s | %d |", tg.name, churnClients, r.rps, r.p50, r.p99, perReq, r.errors))
 		}
 		if cmd != nil {
 			if tg.rssFlows > 0 {
-				t0 := time.Now()
+				t0, cpu0 := time.Now(), cpuOf(cmd.Process.Pid)
 				r := load(proxyURL, up.URL, 16, 0, tg.rssFlows)
 				hwm, rss := memOf(cmd.Process.Pid)
-				rssLines = append(rssLines, fmt.Sprintf("| %s | %d | %.0f | %s | %s |", tg.name, r.count, time.Since(t0).Seconds(), hwm, rss))
+				cpu := cpuOf(cmd.Process.Pid) - cpu0
+				rssLines = append(rssLines, fmt.Sprintf("| %s | %d | %.0f | %.1f | %.0f | %s | %s |", tg.name, r.count, time.Since(t0).Seconds(),
+					cpu, cpu*1e6/float64(max(r.count, 1)), hwm, rss))
 			}
 			cmd.Process.Signal(os.Interrupt)
 			done := make(chan error, 1)
@@ -156,8 +179,11 @@ func run(dur time.Duration, levelsArg, only, gomitm string, rssFlows, mitmRSSFlo
 			}
 		}
 	}
+	if len(churnLines) > 0 {
+		fmt.Printf("\n| target (new connection per request) | clients | req/s | p50 ms | p99 ms | proxy CPU µs/req | errors |\n|---|---|---|---|---|---|---|\n%s\n", strings.Join(churnLines, "\n"))
+	}
 	if len(rssLines) > 0 {
-		fmt.Printf("\n| target | flows (16 clients) | seconds | peak RSS (VmHWM) | RSS at end |\n|---|---|---|---|---|\n%s\n", strings.Join(rssLines, "\n"))
+		fmt.Printf("\n| target | flows (16 clients) | seconds | proxy CPU s (user+sys) | µs/flow | peak RSS (VmHWM) | RSS at end |\n|---|---|---|---|---|---|---|\n%s\n", strings.Join(rssLines, "\n"))
 	}
 	return nil
 }
@@ -192,6 +218,27 @@ func memOf(pid int) (hwm, rss string) {
 	return hwm, rss
 }
 
+// cpuOf returns the user+system CPU seconds process pid has used (all its
+// threads), from /proc/PID/stat; -1 when it cannot be read.
+func cpuOf(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return -1
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / clockTicks
+}
+
+// clockTicks is the kernel's USER_HZ, which /proc/PID/stat counts in (100 on Linux).
+const clockTicks = 100
+
 func mb(kb string) string {
 	n, _ := strconv.Atoi(kb)
 	return fmt.Sprintf("%.1f MB", float64(n)/1024)
@@ -202,8 +249,17 @@ type result struct {
 	count, errors int
 }
 
+// churnClients is the -churn flag.
+var churnClients int
+
 // load runs n clients for d (or until total requests are done when total > 0).
 func load(proxyURL, upURL string, n int, d time.Duration, total int) result {
+	return loadMode(proxyURL, upURL, n, d, total, false)
+}
+
+// loadMode is load; with churn each request opens a new connection to the
+// proxy (each client keeps a TLS session cache, as a browser does).
+func loadMode(proxyURL, upURL string, n int, d time.Duration, total int, churn bool) result {
 	var pu *url.URL
 	if proxyURL != "" {
 		pu, _ = url.Parse(proxyURL)
@@ -224,7 +280,8 @@ func load(proxyURL, upURL string, n int, d time.Duration, total int) result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, MaxIdleConnsPerHost: 1, DisableCompression: true}
+			tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ClientSessionCache: tls.NewLRUClientSessionCache(8)}, //nolint:gosec // a benchmark
+				MaxIdleConnsPerHost: 1, DisableCompression: true, DisableKeepAlives: churn}
 			if pu != nil {
 				tr.Proxy = http.ProxyURL(pu)
 			}

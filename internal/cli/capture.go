@@ -81,7 +81,7 @@ a browser or a command at it (HTTPS_PROXY=http://127.0.0.1:8888) and trust the
 local CA once with 'idtrace ca install' (remove it with 'idtrace ca uninstall').
 --system-proxy points Windows (WinINET) or macOS (networksetup) at the proxy and
 restores the previous settings when the capture ends; on Linux it prints the
-environment variables and the GNOME setting to use.
+environment variables and the GNOME settings to use (also with --quiet).
 
 Browser mode (--browser): starts Chromium, Chrome or Edge with a fresh profile
 and records it over the DevTools protocol: no proxy and no certificate. It runs
@@ -266,9 +266,13 @@ func runCapture(app *App, o *CaptureOptions) error {
 		}
 	}
 	if !o.Browser {
-		if serve, err = prepareProxy(app, o, onFlow, say); err != nil {
+		var closeListener func()
+		if serve, closeListener, err = prepareProxy(app, o, onFlow, say); err != nil {
 			return err
 		}
+		// Whatever fails before the proxy serves (the journal, the viewer)
+		// must not leave its port open; Serve closes it otherwise.
+		defer closeListener()
 	}
 	j, err = record.Create(jpath, meta)
 	if err != nil {
@@ -356,14 +360,15 @@ func captureBrowser(ctx context.Context, o *CaptureOptions, onFlow func(*trace.F
 
 // prepareProxy checks the proxy flags, loads the CA and listens, so that a
 // mistake is reported before anything is recorded; serve then runs the proxy
-// until ctx ends.
-func prepareProxy(app *App, o *CaptureOptions, onFlow func(*trace.Flow), say func(string, ...any)) (serve func(ctx context.Context) error, err error) {
+// until ctx ends. closeListener closes the listener when serve is never
+// called (closing it again after serve is harmless).
+func prepareProxy(app *App, o *CaptureOptions, onFlow func(*trace.Flow), say func(string, ...any)) (serve func(ctx context.Context) error, closeListener func(), err error) {
 	cfg := proxy.Config{Listen: o.Listen, Decrypt: o.Decrypt, NoDecrypt: o.NoDecrypt, InsecureUpstream: o.InsecureUpstream,
 		MaxBody: o.MaxBody, OnFlow: onFlow, DecodeBody: httpmsg.DecodeCoding}
 	for _, c := range o.AllowRemote {
 		p, err := netip.ParsePrefix(c)
 		if err != nil {
-			return nil, usageErr("capture: --allow-remote %q: want a CIDR such as 192.168.1.0/24", c)
+			return nil, nil, usageErr("capture: --allow-remote %q: want a CIDR such as 192.168.1.0/24", c)
 		}
 		cfg.AllowRemote = append(cfg.AllowRemote, p)
 	}
@@ -374,7 +379,7 @@ func prepareProxy(app *App, o *CaptureOptions, onFlow func(*trace.Flow), say fun
 	if up != "" {
 		u, err := url.Parse(up)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, usageErr("capture: upstream proxy %q: want http://host:port or https://host:port", up)
+			return nil, nil, usageErr("capture: upstream proxy %q: want http://host:port or https://host:port", up)
 		}
 		cfg.Upstream = u
 	}
@@ -385,7 +390,7 @@ func prepareProxy(app *App, o *CaptureOptions, onFlow func(*trace.Flow), say fun
 		}
 		c, err := tls.LoadX509KeyPair(o.ClientCert, key)
 		if err != nil {
-			return nil, fmt.Errorf("capture: --client-cert: %w", err)
+			return nil, nil, fmt.Errorf("capture: --client-cert: %w", err)
 		}
 		cfg.ClientCert = &c
 	}
@@ -393,13 +398,13 @@ func prepareProxy(app *App, o *CaptureOptions, onFlow func(*trace.Flow), say fun
 	if dir == "" {
 		d, err := certs.DefaultDir()
 		if err != nil {
-			return nil, fmt.Errorf("capture: %w", err)
+			return nil, nil, fmt.Errorf("capture: %w", err)
 		}
 		dir = d
 	}
 	ca, created, err := certs.LoadOrCreate(dir)
 	if err != nil {
-		return nil, fmt.Errorf("capture: %w", err)
+		return nil, nil, fmt.Errorf("capture: %w", err)
 	}
 	cfg.CA = ca
 	if created {
@@ -407,17 +412,18 @@ func prepareProxy(app *App, o *CaptureOptions, onFlow func(*trace.Flow), say fun
 	}
 	p, err := proxy.New(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("capture: %w", err)
+		return nil, nil, fmt.Errorf("capture: %w", err)
 	}
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("capture: %w", err)
+		return nil, nil, fmt.Errorf("capture: %w", err)
 	}
 	return func(ctx context.Context) error {
 		addr := ln.Addr().String()
 		say("idtrace: proxy listening on %s; point a browser or a command at it (HTTPS_PROXY=http://%s); Ctrl-C stops and writes %s\n", addr, addr, o.Out)
 		if o.SystemProxy {
-			restore, err := setSystemProxy(addr, say)
+			tell := func(format string, a ...any) { fmt.Fprintf(app.IO.ErrOut, format, a...) }
+			restore, err := setSystemProxy(addr, say, tell)
 			if err != nil {
 				ln.Close()
 				return fmt.Errorf("capture: --system-proxy: %w", err)
@@ -428,7 +434,7 @@ func prepareProxy(app *App, o *CaptureOptions, onFlow func(*trace.Flow), say fun
 			return fmt.Errorf("capture: %w", err)
 		}
 		return nil
-	}, nil
+	}, func() { ln.Close() }, nil
 }
 
 func firstEnv(app *App, names ...string) string {

@@ -38,13 +38,14 @@ func withBuffered(c net.Conn, br *bufio.Reader) net.Conn {
 	return &prefixConn{Conn: c, r: io.MultiReader(bytes.NewReader(bytes.Clone(b)), c)}
 }
 
-func connectRequest(r *http.Request, target string) *trace.Request {
-	return &trace.Request{Method: http.MethodConnect, URL: target, Proto: r.Proto,
-		Headers: recordHeaders(r.Header, r.Host), HeadersSize: trace.Unknown}
+func connectRequest(r *http.Request, target string, wh *wireHead) *trace.Request {
+	req := &trace.Request{Method: http.MethodConnect, URL: target, Proto: r.Proto}
+	req.Headers, req.HeadersSize = requestHeaders(r, wh)
+	return req
 }
 
 // serveConnect handles CONNECT: a decrypted connection or a blind tunnel.
-func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
+func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request, wh *wireHead) {
 	target := r.Host
 	host, _, err := net.SplitHostPort(target)
 	if err != nil {
@@ -56,7 +57,7 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.cfg.CA == nil || !p.shouldDecrypt(host) {
-		p.tunnel(w, r, target)
+		p.tunnel(w, r, target, wh)
 		return
 	}
 	started := time.Now()
@@ -65,22 +66,22 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "idtrace proxy: cannot take over the connection", http.StatusInternalServerError)
 		return
 	}
+	conn = unwrapConn(conn)
 	untrack := p.track(conn)
 	if _, err := conn.Write([]byte("HTTP/1.1 200 Connection Established\r\n\r\n")); err != nil {
 		untrack()
 		conn.Close()
 		return
 	}
-	tc := tls.Server(withBuffered(conn, brw.Reader), &tls.Config{
-		NextProtos: []string{"h2", "http/1.1"},
-		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			name := hello.ServerName
-			if name == "" {
-				name = host
-			}
-			return p.cfg.CA.Leaf(name)
-		},
-	})
+	sc := p.serverTLS.Clone() // shares the session ticket keys: clients resume across connections
+	sc.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		name := hello.ServerName
+		if name == "" {
+			name = host
+		}
+		return p.cfg.CA.Leaf(name)
+	}
+	tc := tls.Server(withBuffered(conn, brw.Reader), sc)
 	hctx, cancel := context.WithTimeout(p.hardCtx, handshakeTimeout)
 	err = tc.HandshakeContext(hctx)
 	cancel()
@@ -97,23 +98,31 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 		}
 		f := p.newFlow(ci)
 		f.Started = started
-		f.Request = connectRequest(r, target)
+		f.Request = connectRequest(r, target, wh)
 		f.Error = fmt.Sprintf("client TLS handshake for %s failed: %v (does the client trust the idtrace CA? see idtrace ca install)", host, err)
 		f.Time = ms(started, time.Now())
 		p.emit(f, ci)
 		return
 	}
-	nci := &connInfo{target: target, ln: newOneConnListener(tc)}
+	// HTTP/1.x requests keep their header blocks; HTTP/2 goes to net/http's
+	// HTTP/2 server, which needs the *tls.Conn.
+	var served net.Conn = tc
+	var wire *reqConn
+	if tc.ConnectionState().NegotiatedProtocol != "h2" {
+		wire = newReqConn(tc)
+		served = wire
+	}
+	nci := &connInfo{target: target, ln: newOneConnListener(served), wire: wire}
 	if ci != nil {
 		nci.addr, nci.conn, nci.process = ci.addr, ci.conn, ci.process
 	}
-	p.conns.Store(net.Conn(tc), nci)
+	p.conns.Store(served, nci)
 	nci.untrack = untrack
 	go func() {
 		p.inner.Serve(nci.ln)
 		if !nci.ln.accepted.Load() {
 			// The server was shutting down and never took the connection.
-			p.conns.Delete(net.Conn(tc))
+			p.conns.Delete(served)
 			untrack()
 			tc.Close()
 		}
@@ -121,14 +130,14 @@ func (p *Proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 }
 
 // tunnel relays a CONNECT blindly and records it as one flow.
-func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request, target string) {
+func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request, target string, wh *wireHead) {
 	if !p.begin() {
 		http.Error(w, "idtrace proxy is shutting down", http.StatusServiceUnavailable)
 		return
 	}
 	ci := connInfoFrom(r.Context())
 	f := p.newFlow(ci)
-	f.Request = connectRequest(r, target)
+	f.Request = connectRequest(r, target, wh)
 	setFlag(f, "x-idtrace-tunnel", "blind")
 	defer func() {
 		f.Time = ms(f.Started, time.Now())
@@ -154,6 +163,7 @@ func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request, target string) {
 		f.Error = fmt.Sprintf("proxy: cannot take over the client connection: %v", err)
 		return
 	}
+	conn = unwrapConn(conn)
 	untrackC, untrackU := p.track(conn), p.track(up)
 	defer untrackC()
 	defer untrackU()
@@ -173,6 +183,15 @@ func (p *Proxy) tunnel(w http.ResponseWriter, r *http.Request, target string) {
 	if p.hardCtx.Err() != nil {
 		f.Comment = "tunnel closed when the capture stopped"
 	}
+}
+
+// unwrapConn returns the connection under a reqConn: after CONNECT its
+// bytes are no longer HTTP.
+func unwrapConn(c net.Conn) net.Conn {
+	if rc, ok := c.(*reqConn); ok {
+		return rc.Conn
+	}
+	return c
 }
 
 // relay copies both ways until either side ends, then closes both. Each

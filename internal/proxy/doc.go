@@ -16,13 +16,21 @@
 //
 //   - Decrypted HTTP/1.1 and HTTP/2 requests (ALPN offers h2 and http/1.1
 //     to the client; upstream speaks whatever the server negotiates) and
-//     plain-HTTP proxy requests: headers (sorted by name: Go's HTTP stack
-//     does not keep wire order), bodies up to Config.MaxBody (cut beyond and
-//     flagged x-idtrace-truncated), timings (blocked, dns, connect, ssl,
+//     plain-HTTP proxy requests: headers, bodies up to Config.MaxBody (cut
+//     beyond and flagged x-idtrace-truncated), timings (blocked, dns, connect, ssl,
 //     send, wait, receive), the server IP and the client's address and
 //     process ("name:pid": on Linux from the socket's inode in /proc, on
 //     macOS from lsof, on Windows from netstat -ano and tasklist; lookups
 //     are batched and never delay a request).
+//   - Headers of HTTP/1.x messages on both sides exactly as they crossed
+//     the wire: names in their case, in their order, duplicates kept, and
+//     the header block's size (see wire.go: the connections under net/http
+//     keep each header block, and a block is used only when it agrees with
+//     what net/http parsed). HTTP/2 headers (lower case on the wire) are
+//     listed in net/http's canonical case ("Content-Type"), sorted by name
+//     after Host: net/http's HTTP/2 client and server hand them over as a
+//     map, so their HPACK order is not known. So are those of an HTTP/1.x
+//     message whose block could not be matched.
 //   - Response bodies as received on the wire (Response.Wire, with Encoding)
 //     and decoded (Body) for gzip and deflate, and for other codings through
 //     Config.DecodeBody when set; a body left undecoded keeps Body equal to

@@ -34,11 +34,12 @@ var hopHeaders = []string{
 
 // serveOuter handles what a client sends to the proxy itself.
 func (p *Proxy) serveOuter(w http.ResponseWriter, r *http.Request) {
+	wh := connInfoFrom(r.Context()).wireHead(r)
 	switch {
 	case r.Method == http.MethodConnect:
-		p.serveConnect(w, r)
+		p.serveConnect(w, r, wh)
 	case r.URL.IsAbs() && (r.URL.Scheme == "http" || r.URL.Scheme == "https"):
-		p.forward(w, r, r.URL.String())
+		p.forward(w, r, r.URL.String(), wh)
 	default:
 		p.serveLocal(w, r)
 	}
@@ -46,11 +47,11 @@ func (p *Proxy) serveOuter(w http.ResponseWriter, r *http.Request) {
 
 // serveInner handles a request decrypted from an intercepted connection.
 func (p *Proxy) serveInner(w http.ResponseWriter, r *http.Request) {
+	ci := connInfoFrom(r.Context())
+	wh := ci.wireHead(r)
 	host := r.Host
-	if host == "" {
-		if ci := connInfoFrom(r.Context()); ci != nil {
-			host = ci.target
-		}
+	if host == "" && ci != nil {
+		host = ci.target
 	}
 	if h, port, err := net.SplitHostPort(host); err == nil && port == "443" {
 		host = h
@@ -58,7 +59,7 @@ func (p *Proxy) serveInner(w http.ResponseWriter, r *http.Request) {
 			host = "[" + h + "]"
 		}
 	}
-	p.forward(w, r, "https://"+host+r.URL.RequestURI())
+	p.forward(w, r, "https://"+host+r.URL.RequestURI(), wh)
 }
 
 // serveLocal answers requests addressed to the proxy: a page with the CA.
@@ -99,6 +100,9 @@ type timing struct {
 	wrote, firstByte                       time.Time
 	reused                                 bool
 	serverAddr                             string
+	// wire is the HTTP/1.x upstream connection the request was given, which
+	// keeps the response's header block.
+	wire *respConn
 }
 
 func (t *timing) trace() *httptrace.ClientTrace {
@@ -115,6 +119,12 @@ func (t *timing) trace() *httptrace.ClientTrace {
 			t.mu.Lock()
 			t.gotConn = time.Now()
 			t.reused = i.Reused
+			if rc, ok := i.Conn.(*respConn); ok {
+				rc.arm()
+				t.wire = rc
+			} else {
+				t.wire = nil
+			}
 			if i.Conn != nil {
 				if a, ok := i.Conn.RemoteAddr().(*net.TCPAddr); ok {
 					t.serverAddr = a.IP.String()
@@ -228,6 +238,17 @@ func (b *bodyReader) snapshot() (capture, error) {
 	return b.c, b.err
 }
 
+// requestHeaders returns the request's headers as the client sent them
+// when known (wh), else from r sorted by name (HTTP/2), with the size of
+// the header block (or trace.Unknown).
+func requestHeaders(r *http.Request, wh *wireHead) (trace.Headers, int64) {
+	if wh != nil {
+		return wh.headers, wh.size
+	}
+	return recordHeaders(r.Header, r.Host), trace.Unknown
+}
+
+// recordHeaders lists h sorted by name, after Host when host is not empty.
 func recordHeaders(h http.Header, host string) trace.Headers {
 	keys := make([]string, 0, len(h))
 	for k := range h {
@@ -244,6 +265,36 @@ func recordHeaders(h http.Header, host string) trace.Headers {
 		}
 	}
 	return out
+}
+
+// copyEndToEnd copies the end-to-end fields of src into dst: all but the
+// hop-by-hop ones and those src's Connection names.
+func copyEndToEnd(dst, src http.Header) {
+	conn := src["Connection"]
+	for k, vs := range src {
+		if isHop(k, conn) {
+			continue
+		}
+		dst[k] = vs
+	}
+}
+
+// isHop reports whether the field k (canonical) is hop-by-hop, given the
+// message's Connection values.
+func isHop(k string, conn []string) bool {
+	for _, h := range hopHeaders {
+		if k == h {
+			return true
+		}
+	}
+	for _, c := range conn {
+		for name := range strings.SplitSeq(c, ",") {
+			if strings.EqualFold(strings.TrimSpace(name), k) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func outboundHeader(in http.Header, keepUpgrade bool) http.Header {
@@ -275,7 +326,7 @@ func setFlag(f *trace.Flow, name, value string) {
 }
 
 // forward relays one request to target (an absolute URL) and records it.
-func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, target string) {
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, target string, wh *wireHead) {
 	if !p.begin() {
 		http.Error(w, "idtrace proxy is shutting down", http.StatusServiceUnavailable)
 		return
@@ -284,10 +335,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, target string) {
 	f := p.newFlow(ci)
 	f.Request = &trace.Request{
 		Method: r.Method, URL: target, Proto: r.Proto,
-		Headers:     recordHeaders(r.Header, r.Host),
-		HeadersSize: trace.Unknown, BodySize: 0,
-		MimeType: r.Header.Get("Content-Type"),
+		BodySize: 0, MimeType: r.Header.Get("Content-Type"),
 	}
+	f.Request.Headers, f.Request.HeadersSize = requestHeaders(r, wh)
 	f.Request.Cookies = requestCookies(f.Request.Headers)
 	var tm timing
 	aborted := false
@@ -312,6 +362,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, target string) {
 
 	// A hard stop closes the client's connection, which cancels r.Context().
 	ctx := httptrace.WithClientTrace(r.Context(), tm.trace())
+	if strings.HasPrefix(target, "http:") {
+		ctx = context.WithValue(ctx, plainTargetKey{}, true)
+	}
 
 	var body *bodyReader
 	var outBody io.ReadCloser
@@ -345,11 +398,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, target string) {
 		return
 	}
 	defer resp.Body.Close()
-	p.recordResponseHead(f, resp)
+	p.recordResponseHead(f, resp, &tm)
 
-	for k, vs := range outboundHeader(resp.Header, false) {
-		w.Header()[k] = vs
-	}
+	copyEndToEnd(w.Header(), resp.Header)
 	if len(resp.Trailer) > 0 {
 		for k := range resp.Trailer {
 			w.Header().Add("Trailer", k)
@@ -423,17 +474,24 @@ func (p *Proxy) recordRequestBody(f *trace.Flow, body *bodyReader) {
 	}
 }
 
-func (p *Proxy) recordResponseHead(f *trace.Flow, resp *http.Response) {
+func (p *Proxy) recordResponseHead(f *trace.Flow, resp *http.Response, tm *timing) {
 	reason := strings.TrimSpace(strings.TrimPrefix(resp.Status, strconv.Itoa(resp.StatusCode)))
 	if reason == "" {
 		reason = http.StatusText(resp.StatusCode)
 	}
 	f.Response = &trace.Response{
 		Status: resp.StatusCode, Reason: reason, Proto: resp.Proto,
-		Headers:     recordHeaders(resp.Header, ""),
 		MimeType:    resp.Header.Get("Content-Type"),
 		RedirectURL: resp.Header.Get("Location"),
 		HeadersSize: trace.Unknown, BodySize: 0, Size: 0,
+	}
+	tm.mu.Lock()
+	wire := tm.wire
+	tm.mu.Unlock()
+	if wh := wire.takeOrNil(resp); wh != nil {
+		f.Response.Headers, f.Response.HeadersSize = wh.headers, wh.size
+	} else {
+		f.Response.Headers = recordHeaders(resp.Header, "")
 	}
 	f.Response.Cookies = responseCookies(f.Response.Headers)
 }

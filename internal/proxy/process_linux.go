@@ -2,13 +2,16 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // procBatcher finds processes from procfs: the socket's inode in
@@ -17,28 +20,31 @@ var procBatcher = &batcher{resolve: func(keys []connKey) map[connKey]string { re
 
 func lookupProcessAsync(c net.Conn) func() string { return processLookup(procBatcher, c) }
 
+// hotPIDs are the processes whose sockets were found last (a browser or a
+// tool opens many connections): they are looked at before every other
+// process, so a lookup seldom has to read every process's descriptors.
+var hotPIDs struct {
+	sync.Mutex
+	proc string
+	pids []string
+}
+
+const maxHotPIDs = 8
+
 func resolveProc(proc string, keys []connKey) map[connKey]string {
-	inodes := map[string]connKey{}
-	for _, k := range keys {
-		if inode := socketInode(k.client, k.server, proc); inode != "" {
-			inodes[inode] = k
-		}
-	}
+	inodes := socketInodes(keys, proc)
 	found := map[connKey]string{}
 	if len(inodes) == 0 {
 		return found
 	}
-	dirs, _ := os.ReadDir(proc)
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		fdDir := filepath.Join(proc, d.Name(), "fd")
+	var matched []string
+	scan := func(pid string) {
+		fdDir := filepath.Join(proc, pid, "fd")
 		fds, err := os.ReadDir(fdDir)
 		if err != nil {
-			continue
+			return
 		}
+		hit := false
 		for _, fd := range fds {
 			l, err := os.Readlink(filepath.Join(fdDir, fd.Name()))
 			if err != nil || !strings.HasPrefix(l, "socket:[") {
@@ -46,40 +52,102 @@ func resolveProc(proc string, keys []connKey) map[connKey]string {
 			}
 			k, ok := inodes[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")]
 			if _, dup := found[k]; ok && !dup {
-				name, _ := os.ReadFile(filepath.Join(proc, d.Name(), "comm"))
-				found[k] = fmt.Sprintf("%s:%d", strings.TrimSpace(string(name)), pid)
+				name, _ := os.ReadFile(filepath.Join(proc, pid, "comm"))
+				found[k] = strings.TrimSpace(string(name)) + ":" + pid
+				hit = true
 			}
 		}
+		if hit {
+			matched = append(matched, pid)
+		}
+	}
+	hotPIDs.Lock()
+	var hot []string
+	if hotPIDs.proc == proc {
+		hot = append(hot, hotPIDs.pids...)
+	}
+	hotPIDs.Unlock()
+	for _, pid := range hot {
 		if len(found) == len(inodes) {
 			break
 		}
+		scan(pid)
+	}
+	if len(found) < len(inodes) {
+		dirs, _ := os.ReadDir(proc)
+		for _, d := range dirs {
+			if _, err := strconv.Atoi(d.Name()); err != nil || slices.Contains(hot, d.Name()) {
+				continue
+			}
+			scan(d.Name())
+			if len(found) == len(inodes) {
+				break
+			}
+		}
+	}
+	if len(matched) > 0 {
+		hotPIDs.Lock()
+		if hotPIDs.proc != proc {
+			hotPIDs.proc, hotPIDs.pids = proc, nil
+		}
+		pids := matched
+		for _, p := range hotPIDs.pids {
+			if !slices.Contains(pids, p) {
+				pids = append(pids, p)
+			}
+		}
+		hotPIDs.pids = pids[:min(len(pids), maxHotPIDs)]
+		hotPIDs.Unlock()
 	}
 	return found
 }
 
-// socketInode reads /proc/net/tcp and tcp6 for the connection client->server.
-func socketInode(client, server netip.AddrPort, proc string) string {
-	for _, file := range []string{"net/tcp", "net/tcp6"} {
-		v6 := strings.HasSuffix(file, "6")
-		local, remote := procAddr(client, v6), procAddr(server, v6)
-		if local == "" || remote == "" {
-			continue
+// socketInodes reads /proc/net/tcp and tcp6 once for all the connections
+// of keys and returns the socket inode of each that was found.
+func socketInodes(keys []connKey, proc string) map[string]connKey {
+	want := map[string]connKey{}
+	for _, k := range keys {
+		for _, v6 := range []bool{false, true} {
+			if l, r := procAddr(k.client, v6), procAddr(k.server, v6); l != "" && r != "" {
+				want[l+" "+r] = k
+			}
 		}
+	}
+	inodes := map[string]connKey{}
+	for _, file := range []string{"net/tcp", "net/tcp6"} {
 		f, err := os.Open(filepath.Join(proc, file))
 		if err != nil {
 			continue
 		}
 		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fl := strings.Fields(sc.Text())
-			if len(fl) >= 10 && fl[1] == local && fl[2] == remote {
-				f.Close()
-				return fl[9]
+		for sc.Scan() && len(inodes) < len(keys) {
+			// "  sl: LOCAL REMOTE st ...": look at the two addresses first,
+			// without splitting every line of a busy machine's table.
+			line := sc.Bytes()
+			i := bytes.IndexByte(line, ':')
+			if i < 0 {
+				continue
+			}
+			rest := bytes.TrimLeft(line[i+1:], " ")
+			sp := bytes.IndexByte(rest, ' ')
+			if sp < 0 {
+				continue
+			}
+			sp2 := bytes.IndexByte(rest[sp+1:], ' ')
+			if sp2 < 0 {
+				continue
+			}
+			k, ok := want[string(rest[:sp+1+sp2])]
+			if !ok {
+				continue
+			}
+			if fl := strings.Fields(string(line)); len(fl) >= 10 {
+				inodes[fl[9]] = k
 			}
 		}
 		f.Close()
 	}
-	return ""
+	return inodes
 }
 
 // procAddr writes ap as procfs does: the address in host-order 32-bit words, then the port.

@@ -2,12 +2,14 @@ package proxy
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -86,8 +88,12 @@ type Proxy struct {
 	inner   *http.Server // decrypted connections (HTTP/1.1 and HTTP/2)
 	tr      *http.Transport
 	wsTr    *http.Transport // HTTP/1.1 only, for upgrades
-	seq     atomic.Int64
-	started atomic.Bool
+	// serverTLS is cloned for each intercepted connection; its session
+	// ticket keys, made in New, let clients resume TLS sessions across
+	// connections (a browser's many connections skip most of the handshake).
+	serverTLS *tls.Config
+	seq       atomic.Int64
+	started   atomic.Bool
 
 	// inner connection state: *tls.Conn -> *connInfo
 	conns sync.Map
@@ -106,7 +112,9 @@ type connInfo struct {
 	conn    string // connection label (client port)
 	process func() string
 	// target is the CONNECT authority of an intercepted connection.
-	target  string
+	target string
+	// wire keeps the request header blocks of an HTTP/1.x connection.
+	wire    *reqConn
 	ln      *oneConnListener
 	untrack func()
 }
@@ -143,6 +151,12 @@ func New(cfg Config) (*Proxy, error) {
 		p.maxBody = DefaultMaxBody
 	}
 	p.hardCtx, p.hardStop = context.WithCancel(context.Background())
+	p.serverTLS = &tls.Config{NextProtos: []string{"h2", "http/1.1"}}
+	var key [32]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	p.serverTLS.SetSessionTicketKeys([][32]byte{key})
 	p.tr = p.newTransport(true)
 	p.wsTr = p.newTransport(false)
 	p.outer = &http.Server{
@@ -182,12 +196,32 @@ func New(cfg Config) (*Proxy, error) {
 }
 
 func (p *Proxy) newTransport(h2 bool) *http.Transport {
-	tlsConf := &tls.Config{RootCAs: p.cfg.RootCAs, InsecureSkipVerify: p.cfg.InsecureUpstream} //nolint:gosec // the user asked for it
+	tlsConf := &tls.Config{RootCAs: p.cfg.RootCAs, InsecureSkipVerify: p.cfg.InsecureUpstream, //nolint:gosec // the user asked for it
+		ClientSessionCache: tls.NewLRUClientSessionCache(512)}
 	if c := p.cfg.ClientCert; c != nil {
 		tlsConf.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return c, nil }
 	}
+	protos := []string{"h2", "http/1.1"}
+	if !h2 {
+		protos = []string{"http/1.1"}
+	}
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		// Plain HTTP (to the server or to an upstream proxy): the
+		// connection keeps the response header blocks in wire order.
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &respConn{Conn: c}, nil
+		},
+		// TLS is done here rather than by the transport so that an HTTP/1.1
+		// connection can be wrapped the same way (an h2 one is returned as
+		// the *tls.Conn the transport needs to speak HTTP/2).
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return p.dialTLS(ctx, d, addr, protos, tlsConf)
+		},
 		TLSClientConfig:       tlsConf,
 		ForceAttemptHTTP2:     h2,
 		MaxIdleConns:          1024,
@@ -199,12 +233,60 @@ func (p *Proxy) newTransport(h2 bool) *http.Transport {
 	}
 	if !h2 {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
-		tlsConf.NextProtos = []string{"http/1.1"}
 	}
-	if p.cfg.Upstream != nil {
-		tr.Proxy = http.ProxyURL(p.cfg.Upstream)
+	if u := p.cfg.Upstream; u != nil {
+		// HTTPS targets reach the upstream proxy through dialTLS (CONNECT);
+		// plain ones are sent to it as absolute-URI requests.
+		tr.Proxy = func(r *http.Request) (*url.URL, error) {
+			if r.URL.Scheme == "http" {
+				return u, nil
+			}
+			return nil, nil
+		}
 	}
 	return tr
+}
+
+// plainTargetKey marks, in a request's context, a request to an http://
+// URL: a TLS dial for it is one to an https:// upstream proxy.
+type plainTargetKey struct{}
+
+// dialTLS opens a TLS connection to addr (through the upstream proxy, if
+// any), reporting the handshake to the request's httptrace.
+func (p *Proxy) dialTLS(ctx context.Context, d *net.Dialer, addr string, protos []string, base *tls.Config) (net.Conn, error) {
+	var raw net.Conn
+	var err error
+	host, _, _ := net.SplitHostPort(addr)
+	if p.cfg.Upstream != nil && ctx.Value(plainTargetKey{}) == nil {
+		raw, err = p.dialTunnel(ctx, addr)
+	} else {
+		raw, err = d.DialContext(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg := base.Clone()
+	cfg.ServerName, cfg.NextProtos = host, protos
+	if ctx.Value(plainTargetKey{}) != nil {
+		cfg.NextProtos = []string{"http/1.1"} // the upstream proxy itself
+	}
+	tc := tls.Client(raw, cfg)
+	tr := httptrace.ContextClientTrace(ctx)
+	if tr != nil && tr.TLSHandshakeStart != nil {
+		tr.TLSHandshakeStart()
+	}
+	err = tc.HandshakeContext(ctx)
+	if tr != nil && tr.TLSHandshakeDone != nil {
+		tr.TLSHandshakeDone(tc.ConnectionState(), err)
+	}
+	if err != nil {
+		raw.Close()
+		return nil, err
+	}
+	if tc.ConnectionState().NegotiatedProtocol == "h2" {
+		return tc, nil
+	}
+	return &respConn{Conn: tc}, nil
 }
 
 func (p *Proxy) logf(format string, args ...any) {
@@ -338,8 +420,21 @@ func connInfoFrom(ctx context.Context) *connInfo {
 	return ci
 }
 
+// wireHead returns the header block of r as its client sent it, or nil
+// (HTTP/2, or not known). A handler of an HTTP/1.x connection calls it once
+// for every request, in order.
+func (ci *connInfo) wireHead(r *http.Request) *wireHead {
+	if ci == nil || ci.wire == nil || r.ProtoMajor != 1 {
+		return nil
+	}
+	return ci.wire.take(r)
+}
+
 func (p *Proxy) newConnInfo(c net.Conn) *connInfo {
 	ci := &connInfo{addr: c.RemoteAddr().String()}
+	if rc, ok := c.(*reqConn); ok {
+		ci.wire = rc
+	}
 	if ap, err := netip.ParseAddrPort(ci.addr); err == nil {
 		ci.conn = fmt.Sprint(ap.Port())
 		if !p.cfg.SkipProcess && ap.Addr().Unmap().IsLoopback() {
@@ -362,7 +457,7 @@ func (l *filterListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		if l.p.allowed(c.RemoteAddr()) {
-			return c, nil
+			return newReqConn(c), nil
 		}
 		l.p.logf("refused client %s: not on loopback and not in --allow-remote", c.RemoteAddr())
 		c.Close()

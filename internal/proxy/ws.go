@@ -46,6 +46,9 @@ func (c rwConn) Close() error                { return c.rw.Close() }
 // connection, recording its messages in f. The caller emits f.
 func (p *Proxy) relayWebSocket(w http.ResponseWriter, r *http.Request, target string, f *trace.Flow, tm *timing) {
 	ctx, cancel := context.WithCancel(httptrace.WithClientTrace(p.hardCtx, tm.trace()))
+	if strings.HasPrefix(target, "http:") {
+		ctx = context.WithValue(ctx, plainTargetKey{}, true)
+	}
 	defer cancel()
 	out, err := http.NewRequestWithContext(ctx, r.Method, target, nil)
 	if err != nil {
@@ -64,7 +67,7 @@ func (p *Proxy) relayWebSocket(w http.ResponseWriter, r *http.Request, target st
 		return
 	}
 	defer resp.Body.Close()
-	p.recordResponseHead(f, resp)
+	p.recordResponseHead(f, resp, tm)
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		for k, vs := range outboundHeader(resp.Header, false) {
 			w.Header()[k] = vs
@@ -89,6 +92,7 @@ func (p *Proxy) relayWebSocket(w http.ResponseWriter, r *http.Request, target st
 		f.Error = fmt.Sprintf("proxy: cannot take over the client connection (WebSocket over %s is not relayed): %v", r.Proto, err)
 		return
 	}
+	conn = unwrapConn(conn)
 	untrack := p.track(conn)
 	defer untrack()
 	if ci := connInfoFrom(r.Context()); ci != nil && ci.untrack != nil {
