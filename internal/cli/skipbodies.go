@@ -25,7 +25,7 @@ type skipBodies struct {
 	inStr, esc bool
 	str        []byte // the current string's bytes (keys and short values only)
 	long       bool   // the current string grew past 16 bytes (not a key we track)
-	lastKey    string // the last complete string, while a ':' may follow it
+	lastText   bool   // the last complete string was "text", while a ':' may follow it
 	afterColon bool   // a ':' followed a "text" key
 	// body is a "text" value being held until it ends or passes bigBody.
 	body     []byte
@@ -42,44 +42,53 @@ func (s *skipBodies) Read(p []byte) (int, error) {
 		s.out, s.pos = s.out[:0], 0
 	}
 	for len(s.out)-s.pos < len(p) {
-		if (s.inBody || s.inStr) && !s.esc && s.bulk() {
-			continue
-		}
-		c, err := s.r.ReadByte()
-		if err != nil {
-			if s.inBody && !s.dropping {
-				// Truncated inside a body: pass on what there was.
-				s.out, s.body, s.inBody = append(s.out, s.body...), nil, false
+		if s.r.Buffered() == 0 {
+			if _, err := s.r.Peek(1); err != nil {
+				if s.inBody && !s.dropping {
+					// Truncated inside a body: pass on what there was.
+					s.out, s.body, s.inBody = append(s.out, s.body...), nil, false
+				}
+				if len(s.out) > s.pos {
+					break
+				}
+				return 0, err
 			}
-			if len(s.out) > s.pos {
-				break
-			}
-			return 0, err
 		}
-		s.step(c)
+		buf, _ := s.r.Peek(s.r.Buffered())
+		i := 0
+		for i < len(buf) && len(s.out)-s.pos < len(p) {
+			if (s.inBody || s.inStr) && !s.esc {
+				if n := plainRun(buf[i:]); n > 0 {
+					s.take(buf[i : i+n])
+					i += n
+					continue
+				}
+			}
+			s.step(buf[i])
+			i++
+		}
+		s.r.Discard(i)
 	}
 	n := copy(p, s.out[s.pos:])
 	s.pos += n
 	return n, nil
 }
 
-// bulk moves the run of plain string bytes at the head of the input (up to
-// the next quote or backslash) in one piece. It reports whether it moved any.
-func (s *skipBodies) bulk() bool {
-	n := s.r.Buffered()
-	if n == 0 {
-		if _, err := s.r.Peek(1); err != nil {
-			return false
-		}
-		n = s.r.Buffered()
+// plainRun is the length of the run of string bytes at the head of b that
+// are neither a quote nor a backslash. Two IndexByte scans are vectorised,
+// where IndexAny with a set is not.
+func plainRun(b []byte) int {
+	if i := bytes.IndexByte(b, '"'); i >= 0 {
+		b = b[:i]
 	}
-	buf, _ := s.r.Peek(n)
-	if i := bytes.IndexAny(buf, "\"\\"); i >= 0 {
-		buf = buf[:i]
+	if i := bytes.IndexByte(b, '\\'); i >= 0 {
+		b = b[:i]
 	}
-	if len(buf) == 0 {
-		return false
-	}
+	return len(b)
+}
+
+// take moves a run of plain string bytes (see plainRun) in one piece.
+func (s *skipBodies) take(buf []byte) {
 	switch {
 	case s.inBody && s.dropping:
 	case s.inBody:
@@ -98,8 +107,6 @@ func (s *skipBodies) bulk() bool {
 			}
 		}
 	}
-	s.r.Discard(len(buf))
-	return true
 }
 
 func (s *skipBodies) step(c byte) {
@@ -139,9 +146,7 @@ func (s *skipBodies) step(c byte) {
 			s.esc = true
 		case c == '"':
 			s.inStr = false
-			if !s.long {
-				s.lastKey = string(s.str)
-			}
+			s.lastText = !s.long && string(s.str) == "text"
 			return
 		}
 		if !s.long {
@@ -156,8 +161,8 @@ func (s *skipBodies) step(c byte) {
 	switch c {
 	case ' ', '\t', '\r', '\n':
 	case ':':
-		s.afterColon = s.lastKey == "text"
-		s.lastKey = ""
+		s.afterColon = s.lastText
+		s.lastText = false
 	case '"':
 		if s.afterColon {
 			s.afterColon = false
@@ -166,7 +171,7 @@ func (s *skipBodies) step(c byte) {
 		}
 		s.inStr, s.long, s.str = true, false, s.str[:0]
 	default:
-		s.afterColon, s.lastKey = false, ""
+		s.afterColon, s.lastText = false, false
 	}
 	s.out = append(s.out, c)
 }
