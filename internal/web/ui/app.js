@@ -294,10 +294,12 @@ async function start() {
         state.knownFlows = d.flows[state.t];
         if (!first) { summary(); reload(true); }
       }
-      // A live capture's findings change without new flows: refresh the counts.
+      // A live capture's analysis changes without new flows: refresh the
+      // counts, and the identity view when it is the one shown.
       api('/api/info').then(fresh => {
         fresh.traces.forEach((t, i) => { if (info.traces[i]) Object.assign(info.traces[i], t); });
         summary();
+        if (state.view === 'identity') renderIdentity($('view-identity'), state.t, jumpTo, true);
       }).catch(() => {});
     });
   }
