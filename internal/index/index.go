@@ -31,7 +31,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 	"github.com/klauspost/compress/s2"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -40,7 +39,7 @@ import (
 
 // SchemaVersion changes whenever the database layout changes; it is part of
 // the cache file name, so an old index is never read by a newer idtrace.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // maxFTSBody is how much of each text body goes into the full-text index.
 const maxFTSBody = 64 << 10
@@ -595,13 +594,9 @@ func addBody(b *strings.Builder, body []byte) {
 	b.WriteByte('\n')
 }
 
-// encodeFlow stores a flow as compressed JSON.
+// encodeFlow stores a flow in its binary form (codec.go), compressed.
 func encodeFlow(f *trace.Flow) ([]byte, error) {
-	b, err := json.Marshal(f, jsontext.AllowInvalidUTF8(true), json.FormatNilSliceAsNull(true), json.FormatNilMapAsNull(true))
-	if err != nil {
-		return nil, err
-	}
-	return s2.Encode(nil, b), nil
+	return s2.Encode(nil, appendFlow(nil, f)), nil
 }
 
 func decodeFlow(data []byte) (*trace.Flow, error) {
@@ -609,11 +604,7 @@ func decodeFlow(data []byte) (*trace.Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := new(trace.Flow)
-	if err := json.Unmarshal(b, f, jsontext.AllowInvalidUTF8(true)); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return readFlow(b)
 }
 
 // ErrNoFlow is returned by Flow for an ID the index does not hold.
