@@ -551,14 +551,15 @@ func mimeOf(r *trace.Response) string {
 }
 
 // ftsText is what the full-text index holds of a flow besides its URL:
-// request and response headers, and the text bodies (capped).
+// request and response headers, and the text bodies (capped). Of the
+// headers that carry credentials (Cookie, Set-Cookie, Authorization) only
+// the cookie names and the authorization scheme are indexed: the page shows
+// those values masked, so a search should not find what it cannot show,
+// and their random values would fill the index with terms nobody types.
 func ftsText(f *trace.Flow) (string, string) {
 	var h, b strings.Builder
 	for _, x := range f.Request.Headers {
-		h.WriteString(x.Name)
-		h.WriteString(": ")
-		h.WriteString(x.Value)
-		h.WriteByte('\n')
+		writeHeader(&h, x)
 	}
 	addBody(&b, f.Request.Body)
 	if r := f.Response; r != nil {
@@ -567,10 +568,7 @@ func ftsText(f *trace.Flow) (string, string) {
 		h.WriteString(r.Reason)
 		h.WriteByte('\n')
 		for _, x := range r.Headers {
-			h.WriteString(x.Name)
-			h.WriteString(": ")
-			h.WriteString(x.Value)
-			h.WriteByte('\n')
+			writeHeader(&h, x)
 		}
 		addBody(&b, r.Body)
 	}
@@ -578,6 +576,28 @@ func ftsText(f *trace.Flow) (string, string) {
 		h.WriteString(f.Error)
 	}
 	return h.String(), b.String()
+}
+
+func writeHeader(h *strings.Builder, x trace.Header) {
+	h.WriteString(x.Name)
+	h.WriteString(": ")
+	switch {
+	case strings.EqualFold(x.Name, "cookie"):
+		for c := range strings.SplitSeq(x.Value, ";") {
+			name, _, _ := strings.Cut(c, "=")
+			h.WriteString(strings.TrimSpace(name))
+			h.WriteByte(' ')
+		}
+	case strings.EqualFold(x.Name, "set-cookie"):
+		name, _, _ := strings.Cut(x.Value, "=")
+		h.WriteString(strings.TrimSpace(name))
+	case strings.EqualFold(x.Name, "authorization"), strings.EqualFold(x.Name, "proxy-authorization"):
+		scheme, _, _ := strings.Cut(strings.TrimSpace(x.Value), " ")
+		h.WriteString(scheme)
+	default:
+		h.WriteString(x.Value)
+	}
+	h.WriteByte('\n')
 }
 
 func addBody(b *strings.Builder, body []byte) {
