@@ -183,9 +183,10 @@ function fillSlot(sl, r, i) {
   setCell(sl, 8, r.comment || '');
 }
 
-// A row not fetched yet keeps its place, empty (and is not a .row).
-function emptySlot(sl, i) {
-  const key = 'empty|' + i;
+// A row not fetched yet keeps its place, empty (and is not a .row): one
+// empty slot looks like any other, so a slot already empty is left alone.
+function emptySlot(sl) {
+  const key = 'empty';
   if (sl.key === key) return;
   sl.key = key;
   sl.n.className = 'row-empty';
@@ -227,7 +228,7 @@ function render() {
   let k = 0;
   for (let i = first; i < last; i++, k++) {
     const r = rowAt(i);
-    if (r) fillSlot(slot(k), r, i); else emptySlot(slot(k), i);
+    if (r) fillSlot(slot(k), r, i); else emptySlot(slot(k));
   }
   for (; k < pool.length; k++) {
     const sl = pool[k];
