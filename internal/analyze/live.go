@@ -56,8 +56,10 @@ const ResultInProgress = "in_progress"
 // keys seen so far (SAML ones as far as Add already checked them), and the
 // findings only the whole trace reveals (loops, incomplete sign-ins) are
 // left to Finish. It must be called from the goroutine that calls Add, and
-// not after Finish.
-func (a *Analyzer) Snapshot() *Report {
+// not after Finish. c, when not nil, remembers the signature checks from
+// one snapshot to the next (they are redone only when new keys were seen);
+// pass the same cache with the same Analyzer every time.
+func (a *Analyzer) Snapshot(c *SnapshotCache) *Report {
 	r := a.rep
 	r.Verdict = slices.Clone(a.rep.Verdict)
 	r.Keys = nil
@@ -86,12 +88,15 @@ func (a *Analyzer) Snapshot() *Report {
 	for i, t := range a.rep.Tokens {
 		t.Issues, t.Summary = slices.Clone(t.Issues), slices.Clone(t.Summary)
 		if t.raw != "" && !strings.HasPrefix(t.Kind, "saml") && t.Kind != "wsfed_token" {
-			if tok, err := jwt.Parse(t.raw); err == nil {
+			if m, ok := c.get(i, len(a.keys.Keys)); ok {
+				t.Verified, t.Unsigned, t.KeyID, t.VerifyDetail = m.verified, m.unsigned, m.kid, m.reason
+			} else if tok, err := jwt.Parse(t.raw); err == nil {
 				v := jwt.Verify(tok, a.keys)
 				t.Verified, t.Unsigned, t.KeyID, t.VerifyDetail = v.Verified, v.Unsigned, v.KeyID, v.Reason
 				if v.Verified == nil && t.VerifyDetail == "" {
 					t.VerifyDetail = "no keys seen yet"
 				}
+				c.put(i, len(a.keys.Keys), checked{t.Verified, t.Unsigned, t.KeyID, t.VerifyDetail})
 			}
 		}
 		t.Verdict = SignatureWord(t.Verified, t.Unsigned)
@@ -127,4 +132,39 @@ func (a *Analyzer) Snapshot() *Report {
 		}
 	}
 	return &r
+}
+
+// SnapshotCache keeps the signature checks of Snapshot between calls.
+// The zero value is ready to use.
+type SnapshotCache struct {
+	keys int       // how many keys the checks were made with
+	tok  []checked // by index in Report.Tokens
+	have []bool
+}
+
+type checked struct {
+	verified *bool
+	unsigned bool
+	kid      string
+	reason   string
+}
+
+func (c *SnapshotCache) get(i, keys int) (checked, bool) {
+	if c == nil || c.keys != keys || i >= len(c.tok) || !c.have[i] {
+		return checked{}, false
+	}
+	return c.tok[i], true
+}
+
+func (c *SnapshotCache) put(i, keys int, v checked) {
+	if c == nil {
+		return
+	}
+	if c.keys != keys {
+		c.keys, c.tok, c.have = keys, nil, nil
+	}
+	for len(c.tok) <= i {
+		c.tok, c.have = append(c.tok, checked{}), append(c.have, false)
+	}
+	c.tok[i], c.have[i] = v, true
 }

@@ -48,12 +48,16 @@ func TestSnapshotAgreesWithFinish(t *testing.T) {
 				flows = append(flows, fl)
 			}
 			a := New(Options{})
+			cache := &SnapshotCache{}
 			var kept []*Report
 			var keptJSON [][]byte
 			prev := 0
 			for _, fl := range flows {
 				a.Add(fl)
-				s := a.Snapshot()
+				s := a.Snapshot(cache)
+				if mustJSON(t, a.Snapshot(nil)) != mustJSON(t, s) {
+					t.Fatalf("flow %d: the snapshot with the signature cache differs from one without", fl.ID)
+				}
 				if len(s.Flows) < prev {
 					t.Fatalf("flow %d: the snapshot lost sign-ins (%d, was %d)", fl.ID, len(s.Flows), prev)
 				}
@@ -64,7 +68,7 @@ func TestSnapshotAgreesWithFinish(t *testing.T) {
 				}
 				kept, keptJSON = append(kept, s), append(keptJSON, b)
 			}
-			last := a.Snapshot()
+			last := a.Snapshot(cache)
 			for i, s := range kept {
 				b, _ := json.Marshal(s)
 				if string(b) != string(keptJSON[i]) {
@@ -113,4 +117,13 @@ func stepIDs(st []Step) []int {
 		out[i] = s.FlowID
 	}
 	return out
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -35,6 +35,8 @@ type captureUI struct {
 	last   time.Time
 	timer  *time.Timer
 	closed bool
+	// checked keeps the token signature checks between snapshots.
+	checked analyze.SnapshotCache
 }
 
 // liveReportEvery is the shortest time between two snapshots of the live
@@ -63,7 +65,7 @@ func startCaptureUI(app *App, o *CaptureOptions, say func(string, ...any)) (*cap
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("capture: --ui: %w", err)
 	}
-	empty := analyze.New(analyze.Options{}).Snapshot()
+	empty := analyze.New(analyze.Options{}).Snapshot(nil)
 	empty.Source = liveSource
 	srv, err := web.New(web.Options{Traces: []*web.Trace{{Name: filepath.Base(o.Out), Index: x, Report: empty}}, Addr: o.UIAddr})
 	if err != nil {
@@ -136,7 +138,7 @@ func (u *captureUI) analyzed(a *analyze.Analyzer) {
 // publishReport sends a snapshot of the analysis to the server; u.lock held.
 func (u *captureUI) publishReport() {
 	u.last = time.Now()
-	rep := u.a.Snapshot()
+	rep := u.a.Snapshot(&u.checked)
 	rep.Source = liveSource
 	if err := u.srv.SetReport(0, rep); err != nil {
 		u.mu.Lock()
