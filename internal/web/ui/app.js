@@ -192,6 +192,8 @@ function emptySlot(sl) {
   sl.n.className = 'row-empty';
   sl.n.hidden = false;
   sl.n.removeAttribute('id');
+  sl.n.removeAttribute('aria-rowindex');
+  sl.n.setAttribute('aria-selected', 'false');
   delete sl.n.dataset.id;
   for (let c = 0; c < CELLS.length; c++) setCell(sl, c, '');
 }
@@ -232,7 +234,7 @@ function render() {
   }
   for (; k < pool.length; k++) {
     const sl = pool[k];
-    if (sl.key !== 'hidden') { sl.key = 'hidden'; sl.n.hidden = true; sl.n.className = 'row-empty'; sl.n.removeAttribute('id'); }
+    if (sl.key !== 'hidden') { emptySlot(sl); sl.key = 'hidden'; sl.n.hidden = true; }
   }
   const shown = state.total.toLocaleString();
   const all = state.info ? state.info.traces[state.t].flows.toLocaleString() : shown;
