@@ -24,8 +24,11 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
+	"sync"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/tracing"
 	"github.com/chromedp/chromedp"
 
 	"github.com/idtrace/idtrace/internal/analyze"
@@ -115,7 +118,33 @@ func run(args []string) {
 	reps := fs.Int("n", 30, "repetitions of each API request")
 	prof := fs.String("cpuprofile", "", "write a CPU profile of the index build to `file`")
 	chrome := fs.String("chromium", "", "path of Chromium: also time scrolling the grid top to bottom")
+	reuse := fs.String("db", "", "an index `file` to reuse (built there when missing): skips the build, for repeated scroll runs")
 	fs.Parse(args)
+	if *reuse != "" {
+		x, err := index.Open(*reuse)
+		if err != nil {
+			f, ferr := os.Open(fs.Arg(0))
+			if ferr != nil {
+				log.Fatal(ferr)
+			}
+			if x, err = index.Build(context.Background(), *reuse, har.NewReader(bufio.NewReaderSize(f, 256<<10), filepath.Base(fs.Arg(0))), nil); err != nil {
+				log.Fatal(err)
+			}
+			f.Close()
+		}
+		srv, err := web.New(web.Options{Traces: []*web.Trace{{Name: filepath.Base(fs.Arg(0)), Index: x, Report: analyze.New(analyze.Options{}).Finish()}}})
+		if err != nil {
+			log.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go srv.Serve(ctx)
+		if *chrome != "" {
+			scroll(*chrome, srv.URL(), x.Len())
+		}
+		cancel()
+		x.Close()
+		return
+	}
 	if *prof != "" {
 		pf, err := os.Create(*prof)
 		if err != nil {
@@ -154,7 +183,8 @@ func run(args []string) {
 		pprof.StopCPUProfile()
 	}
 	st, _ := os.Stat(filepath.Join(dir, "x.db"))
-	fmt.Printf("index build + analysis: %.2f s, %d flows, %d sign-ins, index %.0f MB\n", build.Seconds(), x.Len(), len(rep.Flows), float64(st.Size())/(1<<20))
+	fmt.Printf("index build + analysis: %.2f s wall, %.2f s CPU (user+sys, whole process so far), %d flows, %d sign-ins, index %.0f MB\n",
+		build.Seconds(), cpuTime().Seconds(), x.Len(), len(rep.Flows), float64(st.Size())/(1<<20))
 
 	srv, err := web.New(web.Options{Traces: []*web.Trace{{Name: filepath.Base(path), Index: x, Report: rep}}})
 	if err != nil {
@@ -234,10 +264,47 @@ func scroll(exe, u string, rows int) {
 		}
 		requestAnimationFrame(step);
 	})`
+	// A DevTools performance trace of the scroll, as the Performance panel
+	// records it: the frame events of the compositor.
+	var (
+		evMu   sync.Mutex
+		events []traceEvent
+		done   = make(chan struct{})
+	)
+	chromedp.Listen(ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *tracing.EventDataCollected:
+			evMu.Lock()
+			for _, v := range e.Value {
+				var te traceEvent
+				if json.Unmarshal(v, &te) == nil {
+					events = append(events, te)
+				}
+			}
+			evMu.Unlock()
+		case *tracing.EventTracingComplete:
+			close(done)
+		}
+	})
+	if _, err := chromedp.Call(ctx, tracing.Start, tracing.StartParams{TransferMode: tracing.StartTransferModeReportEvents,
+		TraceConfig: &tracing.TraceConfig{IncludedCategories: []string{"devtools.timeline", "disabled-by-default-devtools.timeline.frame", "benchmark", "cc"}}}); err != nil {
+		log.Fatal(err)
+	}
 	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
 	if err != nil {
 		log.Fatal(err)
 	}
+	if _, err := chromedp.Call(ctx, tracing.End, cdp.Empty{}); err != nil {
+		log.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		log.Fatal("the performance trace did not complete")
+	}
+	evMu.Lock()
+	printFrames(events)
+	evMu.Unlock()
 	var d []float64
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		log.Fatal(err)
@@ -250,6 +317,68 @@ func scroll(exe, u string, rows int) {
 	}
 	fmt.Printf("grid scroll top to bottom in Chromium: %d frames, frame time p50 %.1f ms, p95 %.1f ms, max %.1f ms; last row (#%d): %s\n",
 		len(d), d[len(d)/2], d[len(d)*95/100], d[len(d)-1], rows, last)
+}
+
+// traceEvent is the part of a Chrome trace event the frame count needs.
+type traceEvent struct {
+	Name string  `json:"name"`
+	Ph   string  `json:"ph"`
+	Ts   float64 `json:"ts"` // microseconds
+	Dur  float64 `json:"dur"`
+	Pid  int     `json:"pid"`
+}
+
+// printFrames reports the frame times of the performance trace: the time
+// between consecutive main-thread frames of the page (BeginMainThreadFrame,
+// one of the events the Performance panel builds its frames track from;
+// headless Chromium draws no DrawFrame), per process, taking the one with
+// most frames (the page's renderer). A frame whose scripts, style, layout
+// or paint overrun delays the next one, so a slow grid shows up here.
+func printFrames(evs []traceEvent) {
+	by := map[int][]float64{}
+	for _, e := range evs {
+		if e.Name == "BeginMainThreadFrame" {
+			by[e.Pid] = append(by[e.Pid], e.Ts)
+		}
+	}
+	var ts []float64
+	for _, v := range by {
+		if len(v) > len(ts) {
+			ts = v
+		}
+	}
+	slices.Sort(ts)
+	var d []float64
+	for i := 1; i < len(ts); i++ {
+		d = append(d, (ts[i]-ts[i-1])/1000)
+	}
+	if len(d) < 10 {
+		fmt.Printf("performance trace: only %d frame intervals (%d events)\n", len(d), len(evs))
+		return
+	}
+	slices.Sort(d)
+	over := 0
+	for _, x := range d {
+		if x > 33.4 {
+			over++
+		}
+	}
+	fmt.Printf("performance trace (main-thread frames): %d frames, frame time p50 %.1f ms, p95 %.1f ms, max %.1f ms, %d over 33 ms\n",
+		len(d), d[len(d)/2], d[len(d)*95/100], d[len(d)-1], over)
+	// The page's own work per frame (script, style, layout, paint, commit):
+	// the duration of each main frame, which the machine's load inflates
+	// less than the time between frames.
+	var work []float64
+	for _, e := range evs {
+		if e.Name == "ProxyMain::BeginMainFrame" && e.Ph == "X" {
+			work = append(work, e.Dur/1000)
+		}
+	}
+	if len(work) > 10 {
+		slices.Sort(work)
+		fmt.Printf("performance trace: main-frame work p50 %.1f ms, p95 %.1f ms, max %.1f ms (%d frames)\n",
+			work[len(work)/2], work[len(work)*95/100], work[len(work)-1], len(work))
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

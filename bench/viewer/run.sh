@@ -17,6 +17,6 @@ f=bench/out/viewer$n.har
 [ -f "$f" ] || bench/out/viewerbench gen -flows "$n" -o "$f"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(go version); file $(du -m "$f" | cut -f1) MB"
 cat "$f" >/dev/null
-/usr/bin/time -f 'ls --count: %e s wall, peak RSS %M KB' bench/out/idtrace ls --count "$f"
+/usr/bin/time -f 'ls --count: %e s wall, %U s user, %S s sys, peak RSS %M KB' bench/out/idtrace ls --count "$f"
 CHROMIUM=$(command -v chromium || true)
-/usr/bin/time -f "viewer bench: %e s wall, peak RSS %M KB (the bench process; Chromium not included)" bench/out/viewerbench run ${CHROMIUM:+-chromium "$CHROMIUM"} "$f"
+/usr/bin/time -f "viewer bench: %e s wall, %U s user, %S s sys, peak RSS %M KB (the bench process; Chromium not included)" bench/out/viewerbench run ${CHROMIUM:+-chromium "$CHROMIUM"} "$f"

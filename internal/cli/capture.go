@@ -103,8 +103,10 @@ stderr as soon as the requests that reveal it complete, with a status line;
 
 --ui also serves the viewer (as 'idtrace view' does) on 127.0.0.1 and opens
 it (--no-open prints the URL only): every completed request appears in its
-grid as it is recorded, and the live findings in its summary. The page stops
-with the capture; open OUT with 'idtrace view' afterwards.
+grid as it is recorded, and its identity view draws the sign-ins, their
+tokens (signatures checked with the keys seen so far) and findings as the
+live analysis finds them. The page stops with the capture; open OUT with
+'idtrace view' afterwards.
 
 Exit codes: 0 ok, 1 error, 2 usage.`,
 		Example: `  idtrace capture -o case.saz
@@ -297,7 +299,8 @@ func runCapture(app *App, o *CaptureOptions) error {
 
 	lv = newLiveView(app.IO.ErrOut, live, status, j)
 	if ui != nil {
-		lv.onFindings = ui.findings
+		lv.onAdd = ui.analyzed
+		ui.lock = &lv.mu
 		if lv.a == nil {
 			lv.a = analyze.New(analyze.Options{})
 		}
@@ -461,9 +464,9 @@ type liveView struct {
 	wg      sync.WaitGroup
 	lineLen int
 	printed []analyze.Finding
-	// onFindings, when set, also receives each batch of new findings
+	// onAdd, when set, is called after each flow is analysed, with mu held
 	// (capture --ui); the analyzer then runs even when nothing is printed.
-	onFindings func([]analyze.LiveFinding)
+	onAdd func(*analyze.Analyzer)
 }
 
 func newLiveView(w io.Writer, enabled, status bool, j *record.Journal) *liveView {
@@ -513,8 +516,8 @@ func (lv *liveView) add(f *trace.Flow) {
 	if lv.enabled {
 		lv.print(fs, "")
 	}
-	if lv.onFindings != nil && len(fs) > 0 {
-		lv.onFindings(fs)
+	if lv.onAdd != nil {
+		lv.onAdd(lv.a)
 	}
 }
 

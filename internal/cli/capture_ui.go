@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
+	"time"
 
 	"github.com/idtrace/idtrace/internal/analyze"
 	"github.com/idtrace/idtrace/internal/index"
@@ -26,9 +26,27 @@ type captureUI struct {
 	err  error
 	stop context.CancelFunc
 	done chan error
-	// found are the live analysis' findings so far.
-	found []analyze.Finding
+
+	// lock is the live analysis' lock (liveView.mu): analyzed is called
+	// with it held, and the delayed snapshot takes it. The fields below are
+	// guarded by it.
+	lock   sync.Locker
+	a      *analyze.Analyzer
+	last   time.Time
+	timer  *time.Timer
+	closed bool
+	// checked keeps the token signature checks between snapshots.
+	checked analyze.SnapshotCache
 }
+
+// liveReportEvery is the shortest time between two snapshots of the live
+// analysis sent to the page: a burst of requests costs one snapshot per
+// interval, and the last flow of a burst is always shown.
+const liveReportEvery = 200 * time.Millisecond
+
+// liveSource names the live report; the page says the view grows live when
+// it sees it.
+const liveSource = "live capture"
 
 // startCaptureUI creates the live index and the server and starts serving;
 // it prints the URL and opens it unless o.NoOpen.
@@ -47,7 +65,9 @@ func startCaptureUI(app *App, o *CaptureOptions, say func(string, ...any)) (*cap
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("capture: --ui: %w", err)
 	}
-	srv, err := web.New(web.Options{Traces: []*web.Trace{{Name: filepath.Base(o.Out), Index: x}}, Addr: o.UIAddr})
+	empty := analyze.New(analyze.Options{}).Snapshot(nil)
+	empty.Source = liveSource
+	srv, err := web.New(web.Options{Traces: []*web.Trace{{Name: filepath.Base(o.Out), Index: x, Report: empty}}, Addr: o.UIAddr})
 	if err != nil {
 		x.Close()
 		os.RemoveAll(dir)
@@ -88,17 +108,38 @@ func (u *captureUI) add(f *trace.Flow) {
 	}
 }
 
-// findings shows the live analysis' new findings on the page (its summary
-// and the inspector of the flows they name). Sign-ins and tokens are left
-// to 'idtrace view' on the written file.
-func (u *captureUI) findings(fs []analyze.LiveFinding) {
-	u.mu.Lock()
-	for _, f := range fs {
-		u.found = append(u.found, f.Finding)
+// analyzed shows the live analysis on the page after a flow was added to
+// it: sign-ins, their steps, tokens with their verdicts so far, findings
+// (analyze.Analyzer.Snapshot, the analyzer capture prints findings from).
+// Called with u.lock held; snapshots are at most liveReportEvery apart,
+// and a flow that comes sooner is shown when the interval ends.
+func (u *captureUI) analyzed(a *analyze.Analyzer) {
+	if u.closed {
+		return
 	}
-	rep := &analyze.Report{Source: "live capture", Findings: slices.Clone(u.found),
-		Verdict: []analyze.Failure{}, Flows: []analyze.SignIn{}, Tokens: []analyze.Token{}}
-	u.mu.Unlock()
+	u.a = a
+	wait := liveReportEvery - time.Since(u.last)
+	if wait <= 0 {
+		u.publishReport()
+		return
+	}
+	if u.timer == nil {
+		u.timer = time.AfterFunc(wait, func() {
+			u.lock.Lock()
+			defer u.lock.Unlock()
+			u.timer = nil
+			if !u.closed {
+				u.publishReport()
+			}
+		})
+	}
+}
+
+// publishReport sends a snapshot of the analysis to the server; u.lock held.
+func (u *captureUI) publishReport() {
+	u.last = time.Now()
+	rep := u.a.Snapshot(&u.checked)
+	rep.Source = liveSource
 	if err := u.srv.SetReport(0, rep); err != nil {
 		u.mu.Lock()
 		if u.err == nil {
@@ -113,6 +154,14 @@ func (u *captureUI) findings(fs []analyze.LiveFinding) {
 func (u *captureUI) close() error {
 	if u == nil {
 		return nil
+	}
+	if u.lock != nil {
+		u.lock.Lock()
+		u.closed = true
+		if u.timer != nil {
+			u.timer.Stop()
+		}
+		u.lock.Unlock()
 	}
 	u.stop()
 	<-u.done

@@ -31,7 +31,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 	"github.com/klauspost/compress/s2"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -40,7 +39,7 @@ import (
 
 // SchemaVersion changes whenever the database layout changes; it is part of
 // the cache file name, so an old index is never read by a newer idtrace.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // maxFTSBody is how much of each text body goes into the full-text index.
 const maxFTSBody = 64 << 10
@@ -552,14 +551,15 @@ func mimeOf(r *trace.Response) string {
 }
 
 // ftsText is what the full-text index holds of a flow besides its URL:
-// request and response headers, and the text bodies (capped).
+// request and response headers, and the text bodies (capped). Of the
+// headers that carry credentials (Cookie, Set-Cookie, Authorization) only
+// the cookie names and the authorization scheme are indexed: the page shows
+// those values masked, so a search should not find what it cannot show,
+// and their random values would fill the index with terms nobody types.
 func ftsText(f *trace.Flow) (string, string) {
 	var h, b strings.Builder
 	for _, x := range f.Request.Headers {
-		h.WriteString(x.Name)
-		h.WriteString(": ")
-		h.WriteString(x.Value)
-		h.WriteByte('\n')
+		writeHeader(&h, x)
 	}
 	addBody(&b, f.Request.Body)
 	if r := f.Response; r != nil {
@@ -568,10 +568,7 @@ func ftsText(f *trace.Flow) (string, string) {
 		h.WriteString(r.Reason)
 		h.WriteByte('\n')
 		for _, x := range r.Headers {
-			h.WriteString(x.Name)
-			h.WriteString(": ")
-			h.WriteString(x.Value)
-			h.WriteByte('\n')
+			writeHeader(&h, x)
 		}
 		addBody(&b, r.Body)
 	}
@@ -579,6 +576,28 @@ func ftsText(f *trace.Flow) (string, string) {
 		h.WriteString(f.Error)
 	}
 	return h.String(), b.String()
+}
+
+func writeHeader(h *strings.Builder, x trace.Header) {
+	h.WriteString(x.Name)
+	h.WriteString(": ")
+	switch {
+	case strings.EqualFold(x.Name, "cookie"):
+		for c := range strings.SplitSeq(x.Value, ";") {
+			name, _, _ := strings.Cut(c, "=")
+			h.WriteString(strings.TrimSpace(name))
+			h.WriteByte(' ')
+		}
+	case strings.EqualFold(x.Name, "set-cookie"):
+		name, _, _ := strings.Cut(x.Value, "=")
+		h.WriteString(strings.TrimSpace(name))
+	case strings.EqualFold(x.Name, "authorization"), strings.EqualFold(x.Name, "proxy-authorization"):
+		scheme, _, _ := strings.Cut(strings.TrimSpace(x.Value), " ")
+		h.WriteString(scheme)
+	default:
+		h.WriteString(x.Value)
+	}
+	h.WriteByte('\n')
 }
 
 func addBody(b *strings.Builder, body []byte) {
@@ -595,13 +614,9 @@ func addBody(b *strings.Builder, body []byte) {
 	b.WriteByte('\n')
 }
 
-// encodeFlow stores a flow as compressed JSON.
+// encodeFlow stores a flow in its binary form (codec.go), compressed.
 func encodeFlow(f *trace.Flow) ([]byte, error) {
-	b, err := json.Marshal(f, jsontext.AllowInvalidUTF8(true), json.FormatNilSliceAsNull(true), json.FormatNilMapAsNull(true))
-	if err != nil {
-		return nil, err
-	}
-	return s2.Encode(nil, b), nil
+	return s2.Encode(nil, appendFlow(nil, f)), nil
 }
 
 func decodeFlow(data []byte) (*trace.Flow, error) {
@@ -609,11 +624,7 @@ func decodeFlow(data []byte) (*trace.Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := new(trace.Flow)
-	if err := json.Unmarshal(b, f, jsontext.AllowInvalidUTF8(true)); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return readFlow(b)
 }
 
 // ErrNoFlow is returned by Flow for an ID the index does not hold.

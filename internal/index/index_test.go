@@ -342,3 +342,34 @@ func TestBuildCancel(t *testing.T) {
 		t.Fatalf("files left behind: %v", left)
 	}
 }
+
+// Credential headers are searchable by cookie name and authorization
+// scheme, never by value (the page shows those values masked).
+func TestFullTextSkipsCredentialValues(t *testing.T) {
+	x, err := Create(filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	f := &trace.Flow{ID: 1, Request: &trace.Request{Method: "GET", URL: "https://app.example/a", Headers: trace.Headers{
+		{Name: "Cookie", Value: "ESTSAUTH=qqcookievalue1; buid=qqcookievalue2"},
+		{Name: "Authorization", Value: "Bearer qqbearervalue3"},
+		{Name: "X-Trace", Value: "qqplainvalue4"}}},
+		Response: &trace.Response{Status: 200, Headers: trace.Headers{{Name: "Set-Cookie", Value: "fpc=qqsetcookievalue5; path=/; secure"}}}}
+	if err := x.Add(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]int{"ESTSAUTH": 1, "buid": 1, "fpc": 1, "Bearer": 1, "qqplainvalue4": 1,
+		"qqcookievalue1": 0, "qqcookievalue2": 0, "qqbearervalue3": 0, "qqsetcookievalue5": 0} {
+		pg, err := x.Query(Query{Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pg.Total != want {
+			t.Errorf("search %q: %d flows, want %d", text, pg.Total, want)
+		}
+	}
+}

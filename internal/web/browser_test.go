@@ -296,3 +296,31 @@ func TestBrowserCompare(t *testing.T) {
 func compareForTest(a, b *Trace) (*diff.Result, error) {
 	return diff.Compare(diff.Side{Name: a.Name, Report: a.Report, Flow: a.Index.Flow}, diff.Side{Name: b.Name, Report: b.Report, Flow: b.Index.Flow})
 }
+
+// At 1400 px (and narrower) the grid's header stays inside its pane: the
+// last column ("Comments") ends before the inspector starts, and each
+// header cell lines up with the cells of the rows below it, also after
+// the rows are scrolled sideways.
+func TestBrowserGridHeaderFits(t *testing.T) {
+	ctx := newBrowser(t)
+	tr := loadTrace(t, sharedHAR(t, "bluecore_chrome_entra-sharepoint-login.har"))
+	s := start(t, Options{Traces: []*Trace{tr}})
+	fits := `(() => {
+		const h = document.querySelector('.grid-head .c-cm').getBoundingClientRect();
+		const wrap = document.querySelector('.gridwrap').getBoundingClientRect();
+		const insp = document.getElementById('inspector').getBoundingClientRect();
+		const heads = [...document.querySelectorAll('.grid-head span')].map(x => x.getBoundingClientRect());
+		const cells = [...document.querySelector('#grid .row').children].map(x => x.getBoundingClientRect());
+		const aligned = heads.every((b, i) => Math.abs(b.left - cells[i].left) < 1);
+		const visible = h.right <= wrap.right + 0.5 ? h.right <= insp.left : true;
+		return wrap.right <= insp.left && aligned && visible && document.elementFromPoint(insp.left + 2, h.top + h.height / 2).closest('#inspector') !== null;
+	})()`
+	for _, w := range []int64{1400, 1100, 900} {
+		run(t, ctx, fmt.Sprintf("width %d", w), chromedp.EmulateViewport(w, 900), chromedp.Navigate(s.URL()),
+			waitJS(`document.querySelectorAll('#grid .row').length === 30`))
+		run(t, ctx, fmt.Sprintf("header fits at %d px", w), waitJS(fits))
+		screenshot(t, ctx, fmt.Sprintf("grid-%dpx", w))
+		// Scrolled sideways, the header follows the rows.
+		run(t, ctx, fmt.Sprintf("scrolled sideways at %d px", w), chromedp.Evaluate[chromedp.Void](`document.getElementById('grid').scrollLeft = 200`), waitJS(fits))
+	}
+}

@@ -124,52 +124,122 @@ function currentRows() {
   return out;
 }
 
-let rendering = false;
-let fetchTimer = 0;
-function render() {
-  spacer.style.height = (state.total * ROW) + 'px';
-  grid.setAttribute('aria-rowcount', String(state.total));
-  const first = Math.max(0, Math.floor(grid.scrollTop / ROW) - 5);
-  const last = Math.min(state.total, Math.ceil((grid.scrollTop + grid.clientHeight) / ROW) + 5);
-  const need = new Set();
-  for (let i = first; i < last; i++) if (!rowAt(i)) need.add(Math.floor(i / BLOCK));
-  // While the grid scrolls fast, fetch only where it comes to rest.
-  if (need.size) {
-    clearTimeout(fetchTimer);
-    fetchTimer = setTimeout(() => {
-      for (const b of need) fetchBlock(b).then(() => { if (!rendering) requestAnimationFrame(render); });
-    }, state.blocks.size ? 40 : 0);
+// The grid draws only the rows in view, into a fixed pool of row elements
+// that is reused as it scrolls (never created or removed per scroll). The
+// pool sits in one container moved with a transform; each render reads the
+// scroll position first and then only writes, and writes a cell only when
+// its text changed.
+const rowsBox = $('grid-rows'), head = document.querySelector('.grid-head');
+const CELLS = ['c-id', 'c-st', 'c-pr', 'c-ho', 'c-url', 'c-by', 'c-ct', 'c-pc', 'c-cm'];
+const pool = [];
+let viewH = grid.clientHeight;
+let drawn = { total: -1, first: -1, status: '', left: 0 };
+
+function slot(k) {
+  while (pool.length <= k) {
+    const n = document.createElement('div');
+    n.setAttribute('role', 'row');
+    const cells = CELLS.map(c => { const sp = document.createElement('span'); sp.className = c; sp.setAttribute('role', 'gridcell'); n.append(sp); return sp; });
+    rowsBox.append(n);
+    pool.push({ n, cells, text: new Array(CELLS.length).fill(''), key: '' });
   }
-  for (const n of [...grid.querySelectorAll('.row')]) n.remove();
-  const frag = document.createDocumentFragment();
-  for (let i = first; i < last; i++) {
-    const r = rowAt(i);
-    if (!r) continue;
-    frag.append(rowEl(r, i));
-  }
-  grid.append(frag);
-  const shown = state.total.toLocaleString();
-  const all = state.info ? state.info.traces[state.t].flows.toLocaleString() : shown;
-  $('grid-status').textContent = `${shown} of ${all} sessions` + (state.picked.size ? ` · ${state.picked.size} selected for export` : '');
+  return pool[k];
 }
 
-function rowEl(r, i) {
+function setCell(sl, c, text, title) {
+  if (sl.text[c] === text) return;
+  sl.text[c] = text;
+  sl.cells[c].textContent = text;
+  if (title !== undefined) sl.cells[c].title = title || '';
+}
+
+function fillSlot(sl, r, i) {
   const cls = ['row', statusClass(r)];
+  if (i % 2) cls.push('odd');
   if (i === state.active) cls.push('active');
   if (state.picked.has(r.id)) cls.push('picked');
   if (r.signin) cls.push('in-signin');
-  const n = el('div', { class: cls.join(' '), role: 'row', id: 'row-' + i, 'aria-rowindex': i + 1, 'aria-selected': String(i === state.active), 'data-id': r.id },
-    el('span', { class: 'c-id', role: 'gridcell', text: r.id }),
-    el('span', { class: 'c-st ' + statusClass(r), role: 'gridcell', text: statusText(r), title: r.error || null }),
-    el('span', { class: 'c-pr', role: 'gridcell', text: r.scheme || '' }),
-    el('span', { class: 'c-ho', role: 'gridcell', text: r.host, title: r.host }),
-    el('span', { class: 'c-url', role: 'gridcell', text: pathOf(r.url), title: r.url }),
-    el('span', { class: 'c-by', role: 'gridcell', text: r.response_bytes ? bytes(r.response_bytes) : '' }),
-    el('span', { class: 'c-ct', role: 'gridcell', text: r.mime }),
-    el('span', { class: 'c-pc', role: 'gridcell', text: r.process || '' }),
-    el('span', { class: 'c-cm', role: 'gridcell', text: r.comment || '' }));
-  n.style.top = (i * ROW) + 'px';
-  return n;
+  const className = cls.join(' ');
+  const key = className + '|' + i + '|' + r.id + '|' + state.gen;
+  if (sl.key === key) return;
+  sl.key = key;
+  const n = sl.n;
+  n.className = className;
+  n.hidden = false;
+  n.id = 'row-' + i;
+  n.setAttribute('aria-rowindex', i + 1);
+  n.setAttribute('aria-selected', String(i === state.active));
+  n.dataset.id = r.id;
+  setCell(sl, 0, String(r.id));
+  const sc = statusClass(r);
+  if (sl.cells[1].className !== 'c-st ' + sc) sl.cells[1].className = 'c-st ' + sc;
+  setCell(sl, 1, statusText(r), r.error || '');
+  setCell(sl, 2, r.scheme || '');
+  setCell(sl, 3, r.host, r.host);
+  setCell(sl, 4, pathOf(r.url), r.url);
+  setCell(sl, 5, r.response_bytes ? bytes(r.response_bytes) : '');
+  setCell(sl, 6, r.mime || '');
+  setCell(sl, 7, r.process || '');
+  setCell(sl, 8, r.comment || '');
+}
+
+// A row not fetched yet keeps its place, empty (and is not a .row): one
+// empty slot looks like any other, so a slot already empty is left alone.
+function emptySlot(sl) {
+  const key = 'empty';
+  if (sl.key === key) return;
+  sl.key = key;
+  sl.n.className = 'row-empty';
+  sl.n.hidden = false;
+  sl.n.removeAttribute('id');
+  sl.n.removeAttribute('aria-rowindex');
+  sl.n.setAttribute('aria-selected', 'false');
+  delete sl.n.dataset.id;
+  for (let c = 0; c < CELLS.length; c++) setCell(sl, c, '');
+}
+
+let rendering = false;
+let fetchTimer = 0;
+function render() {
+  // Reads first.
+  const top = grid.scrollTop, left = grid.scrollLeft;
+  const first = Math.max(0, Math.floor(top / ROW) - 5);
+  const last = Math.min(state.total, Math.ceil((top + viewH) / ROW) + 5);
+  const need = new Set();
+  for (let i = first; i < last; i++) if (!rowAt(i)) need.add(Math.floor(i / BLOCK));
+  // While the grid scrolls fast, fetch only where it comes to rest; once
+  // there, fetch the blocks on either side too.
+  clearTimeout(fetchTimer);
+  fetchTimer = setTimeout(() => {
+    const again = () => { if (!rendering) requestAnimationFrame(render); };
+    if (need.size) for (const b of need) fetchBlock(b).then(again);
+    else if (state.total) {
+      const b0 = Math.floor(first / BLOCK), b1 = Math.floor(Math.max(first, last - 1) / BLOCK);
+      if (b0 > 0) fetchBlock(b0 - 1);
+      if ((b1 + 1) * BLOCK < state.total) fetchBlock(b1 + 1);
+    }
+  }, need.size ? (state.blocks.size ? 40 : 0) : 150);
+  // Then writes.
+  if (drawn.total !== state.total) {
+    drawn.total = state.total;
+    spacer.style.height = (state.total * ROW) + 'px';
+    grid.setAttribute('aria-rowcount', String(state.total));
+  }
+  if (drawn.first !== first) { drawn.first = first; rowsBox.style.transform = `translateY(${first * ROW}px)`; }
+  if (drawn.left !== left) { drawn.left = left; head.scrollLeft = left; }
+  let k = 0;
+  for (let i = first; i < last; i++, k++) {
+    const r = rowAt(i);
+    if (r) fillSlot(slot(k), r, i); else emptySlot(slot(k));
+  }
+  for (; k < pool.length; k++) {
+    const sl = pool[k];
+    if (sl.key !== 'hidden') { emptySlot(sl); sl.key = 'hidden'; sl.n.hidden = true; }
+  }
+  const shown = state.total.toLocaleString();
+  const all = state.info ? state.info.traces[state.t].flows.toLocaleString() : shown;
+  const status = `${shown} of ${all} sessions` + (state.picked.size ? ` · ${state.picked.size} selected for export` : '');
+  if (drawn.status !== status) { drawn.status = status; $('grid-status').textContent = status; }
 }
 
 function pathOf(u) {
@@ -191,8 +261,13 @@ grid.addEventListener('mousedown', e => {
   setActive(i, true);
 });
 
-grid.addEventListener('scroll', () => { rendering = true; requestAnimationFrame(() => { rendering = false; render(); }); }, { passive: true });
-window.addEventListener('resize', render);
+grid.addEventListener('scroll', () => {
+  if (rendering) return;
+  rendering = true;
+  requestAnimationFrame(() => { rendering = false; render(); });
+}, { passive: true });
+// The viewport's height is read when it changes, not on every scroll.
+new ResizeObserver(() => { viewH = grid.clientHeight; render(); }).observe(grid);
 
 function setActive(i, open) {
   if (state.total === 0) return;
@@ -294,10 +369,12 @@ async function start() {
         state.knownFlows = d.flows[state.t];
         if (!first) { summary(); reload(true); }
       }
-      // A live capture's findings change without new flows: refresh the counts.
+      // A live capture's analysis changes without new flows: refresh the
+      // counts, and the identity view when it is the one shown.
       api('/api/info').then(fresh => {
         fresh.traces.forEach((t, i) => { if (info.traces[i]) Object.assign(info.traces[i], t); });
         summary();
+        if (state.view === 'identity') renderIdentity($('view-identity'), state.t, jumpTo, true);
       }).catch(() => {});
     });
   }

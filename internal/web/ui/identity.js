@@ -6,22 +6,32 @@ import { findingEl } from './inspector.js';
 
 const LANES = ['Browser', 'App', 'Identity provider', 'Federated IdP', 'API'];
 
-export async function renderIdentity(box, t, jumpTo) {
-  clear(box).append(el('p', { class: 'hint', text: 'Loading the analysis…' }));
+// renderIdentity draws the sign-ins of trace t into box. With live set
+// (capture --ui, on each server event) it keeps the view as it is when the
+// analysis has not changed, and shows no "Loading" line meanwhile.
+export async function renderIdentity(box, t, jumpTo, live) {
+  if (!live) { clear(box).append(el('p', { class: 'hint', text: 'Loading the analysis…' })); drawn.delete(box); }
+  const gen = ++renders;
   let rep, ids;
   try {
     [rep, ids] = await Promise.all([api('/api/report?t=' + t), api('/api/caseids?t=' + t)]);
   } catch (e) {
+    if (live || gen !== renders) return;
     clear(box).append(el('p', { class: 'error-line', text: 'Analysis: ' + e.message }));
     return;
   }
+  if (gen !== renders) return; // a later call draws
+  const key = t + ' ' + JSON.stringify(rep) + JSON.stringify(ids);
+  if (live && drawn.get(box) === key) return;
+  drawn.set(box, key);
   clear(box);
+  if (rep.source === 'live capture') box.append(el('p', { class: 'hint live-note', text: 'Live capture: the sign-ins grow as requests arrive; signatures are checked with the keys seen so far.' }));
   if (!rep.flows.length) box.append(el('p', { class: 'hint', text: 'No OAuth2 / OpenID Connect / SAML / WS-Fed sign-in found in this trace.' }));
   for (const s of rep.flows) {
     const fails = s.result === 'error';
-    const sec = el('section', { class: 'signin', 'aria-label': 'sign-in ' + s.id });
+    const sec = el('section', { class: 'signin', 'aria-label': 'sign-in ' + s.id, 'data-signin': s.id, 'data-result': s.result });
     sec.append(el('h2', {}, `${fails ? '✖' : s.result === 'success' ? '✔' : '…'} Sign-in ${s.id}: ${s.protocol} ${s.grant || ''}`,
-      el('span', { class: 'hint', text: ` · ${s.client_name || s.client_id || 'unknown client'} at ${s.idp || '?'} · ${s.result}` })));
+      el('span', { class: 'hint', text: ` · ${s.client_name || s.client_id || 'unknown client'} at ${s.idp || '?'} · ${results[s.result] || s.result}` })));
     if (s.error) sec.append(el('p', { class: 'error-line', text: '✖ ' + s.error }));
     const items = (ids.find(x => x.signin === s.id) || { items: [] }).items;
     if (items.length) {
@@ -29,14 +39,45 @@ export async function renderIdentity(box, t, jumpTo) {
         items.map(it => el("button", { class: "caseid", title: "Copy " + it.name, onclick: e => copy(it.value, e.currentTarget) }, `${it.name}: ${it.value}`))));
     }
     sec.append(diagram(s, t, jumpTo));
+    const toks = (s.tokens || []).map(i => rep.tokens[i]).filter(Boolean);
+    if (toks.length) sec.append(tokenList(toks, t, jumpTo));
     for (const fd of rep.findings.filter(f => f.signin === s.id)) sec.append(findingEl(fd, t, jumpTo));
     box.append(sec);
+  }
+  const looseTokens = rep.tokens.filter(tk => !tk.signin);
+  if (looseTokens.length) {
+    box.append(el('h2', { text: 'Tokens outside a sign-in' }), tokenList(looseTokens, t, jumpTo));
   }
   const loose = rep.findings.filter(f => !f.signin);
   if (loose.length) {
     box.append(el('h2', { text: 'Other findings' }));
     for (const fd of loose) box.append(findingEl(fd, t, jumpTo));
   }
+}
+
+// drawn remembers what each box shows, so a live refresh that changes
+// nothing leaves the view (and the keyboard focus in it) alone.
+const drawn = new WeakMap();
+let renders = 0;
+
+const results = { success: 'success', error: 'failed', incomplete: 'incomplete', in_progress: 'in progress' };
+
+// The signature verdict words of every report, with a symbol so that
+// colour is not the only signal.
+const verdictText = { verified: '✔ verified', invalid: '✖ invalid', unsigned: '⚠ unsigned', 'not checked': '? not checked' };
+const verdictClass = { verified: 'good', invalid: 'bad', unsigned: 'bad', 'not checked': 'unknown' };
+
+// tokenList shows the tokens of a sign-in by kind, fingerprint (never the
+// token itself), a few claims and the signature verdict.
+function tokenList(toks, t, jumpTo) {
+  const box = el('table', { class: 'kv tokens', 'aria-label': 'tokens' },
+    el('thead', {}, el('tr', {}, ['token', 'signature', 'facts', 'flow'].map(h => el('th', { text: h })))),
+    el('tbody', {}, toks.map(tk => el('tr', { class: 'token-row', 'data-fingerprint': tk.fingerprint, 'data-verdict': tk.verdict },
+      el('td', {}, el('strong', { text: tk.kind }), ' ', el('code', { text: tk.fingerprint, title: 'SHA-256 fingerprint: the token itself is not shown' })),
+      el('td', { class: 'verdict ' + (verdictClass[tk.verdict] || 'unknown'), text: (verdictText[tk.verdict] || tk.verdict) + (tk.verify_detail ? ` (${tk.verify_detail})` : '') }),
+      el('td', { text: (tk.summary || []).slice(0, 5).map(kv => `${kv.key}: ${kv.value}`).join(' · ') + ((tk.issues || []).length ? ' · ⚠ ' + tk.issues.join(', ') : '') }),
+      el('td', {}, el('button', { class: 'jump', 'data-flow': tk.flow_id, onclick: () => jumpTo(t, tk.flow_id) }, '#' + tk.flow_id))))));
+  return box;
 }
 
 function hostOf(u) { try { return new URL(u).host; } catch (e) { return ''; } }
