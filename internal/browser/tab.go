@@ -15,7 +15,6 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/target"
-	"github.com/chromedp/chromedp"
 
 	"github.com/idtrace/idtrace/internal/trace"
 )
@@ -31,6 +30,9 @@ type tab struct {
 	goneOnce sync.Once
 	ctx      context.Context
 	cancel   context.CancelFunc
+	// raw is the session of a page the browser auto-attached (nil for the
+	// first tab and for tabs with a chromedp context).
+	raw *rawSession
 
 	mu      sync.Mutex
 	queue   []any
@@ -468,7 +470,7 @@ func (t *tab) complete(id network.RequestID, p *pending, errText string, readBod
 		f.Request.Headers = headers(p.extraReq)
 	}
 	if p.hasPost && len(f.Request.Body) == 0 {
-		if r, err := chromedp.Call(t.ctx, network.GetRequestPostData, network.GetRequestPostDataParams{RequestID: id}); err == nil {
+		if r, err := call(t, network.GetRequestPostData, network.GetRequestPostDataParams{RequestID: id}); err == nil {
 			f.Request.Body = r.PostData
 			f.Request.BodySize = int64(len(r.PostData))
 		}
@@ -490,7 +492,7 @@ func (t *tab) complete(id network.RequestID, p *pending, errText string, readBod
 		}
 		r.Extra = setExt(r.Extra, "_transferSize", int64(p.encoded))
 		if readBody && r.Status != 204 && r.Status != 304 && !(r.Status >= 300 && r.Status < 400) {
-			b, err := chromedp.Call(t.ctx, network.GetResponseBody, network.GetResponseBodyParams{RequestID: id})
+			b, err := call(t, network.GetResponseBody, network.GetResponseBodyParams{RequestID: id})
 			if err == nil {
 				r.Body = b.Body
 				if int64(len(r.Body)) > t.s.o.MaxBody {
