@@ -41,7 +41,8 @@ type Options struct {
 	// Headless runs the browser without a window.
 	Headless bool
 	// Profile is the user data directory; "" uses a fresh temporary
-	// profile that is removed afterwards.
+	// profile that is removed afterwards (and, when a capture was killed
+	// before it could, by the next capture: see CleanStaleProfiles).
 	Profile string
 	// Attach is the DevTools address (port, host:port or URL) of a browser
 	// the user started with --remote-debugging-port; the capture opens a
@@ -95,7 +96,10 @@ func Capture(ctx context.Context, o Options) error {
 		}
 		dir := o.Profile
 		if dir == "" {
-			tmp, err := os.MkdirTemp("", "idtrace-browser-")
+			for _, d := range CleanStaleProfiles("") {
+				s.logf("browser: removed %s, the temporary profile of a capture that was killed", d)
+			}
+			tmp, err := newTempProfile("")
 			if err != nil {
 				return err
 			}
