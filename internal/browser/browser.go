@@ -24,6 +24,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chromedp/cdproto"
+	jsonv2 "github.com/chromedp/cdproto/cdp/jsonv2"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
@@ -88,7 +90,7 @@ func Capture(ctx context.Context, o Options) error {
 	var allocCtx context.Context
 	var cancelAlloc context.CancelFunc
 	if o.Attach != "" {
-		allocCtx, cancelAlloc = remote.NewAllocator(ctx, attachURL(o.Attach))
+		allocCtx, cancelAlloc = chromedp.NewAllocatorContext(ctx, &attachAllocator{addr: attachURL(o.Attach), s: s})
 	} else {
 		exe, err := Find(o.ExecPath)
 		if err != nil {
@@ -398,8 +400,12 @@ func (t *tab) enableAndRun() {
 }
 
 // resume lets a page that waits for the recorder run.
+// It does not depend on the capture's context: a page opened as the capture
+// ends is let run too (an attached browser outlives the capture).
 func (s *session) resume(r *rawSession) {
-	if err := r.call(s.browserCtx, cdpruntime.RunIfWaitingForDebugger.Method, nil, nil); err != nil && s.browserCtx.Err() == nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.call(ctx, cdpruntime.RunIfWaitingForDebugger.Method, nil, nil); err != nil && s.browserCtx.Err() == nil {
 		s.logf("browser: resume the page of session %s: %v", r.id, err)
 	}
 }
@@ -467,6 +473,14 @@ func (s *session) closed() {
 
 // finish stops every tab's recorder and reports what was still in flight.
 func (s *session) finish() {
+	if s.auto.Load() && s.tap != nil {
+		// The browser holds no new page for the recorder any longer (an
+		// attached browser goes on after the capture). The reply, if the
+		// connection is still open, goes to no one.
+		if b, err := jsonv2.Marshal(target.SetAutoAttachParams{AutoAttach: false}, chromedp.DefaultMarshalOptions); err == nil {
+			s.tap.Write(context.Background(), &cdproto.Message{ID: 1<<30 - 1, Method: target.CommandSetAutoAttach, Params: b})
+		}
+	}
 	s.mu.Lock()
 	s.finished = true
 	tabs := make([]*tab, 0, len(s.tabs))

@@ -127,7 +127,7 @@ func TestPopupSameAsPlaywright(t *testing.T) {
 	pw := playwrightHAR(t, exe, srvPW.URL+"/opener")
 	srv := httptest.NewServer(popupSite())
 	defer srv.Close()
-	rec := capture(t, exe, srv.URL+"/opener", 2*time.Second)
+	rec := capture(t, exe, srv.URL+"/opener", popupIdle)
 
 	count := func(flows []*trace.Flow) map[string]int {
 		n := map[string]int{}

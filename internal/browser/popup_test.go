@@ -1,20 +1,30 @@
 package browser
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/idtrace/idtrace/internal/trace"
 )
 
 // popupRuns is how many pop-ups the opener page opens one after the other:
 // the first document request of a pop-up used to race the recorder's
 // attachment, so one success proves little.
 const popupRuns = 20
+
+// popupIdle ends the pop-up captures: between two pop-ups nothing is in
+// flight for a moment, longer on a loaded machine.
+const popupIdle = 5 * time.Second
 
 // popupSite is the MSAL.js loginPopup pattern: the opener opens a window on
 // /authorize, which answers 302 to /login; /login sets a cookie and posts a
@@ -90,7 +100,13 @@ func TestPopupFirstRequest(t *testing.T) {
 	exe := needBrowser(t)
 	srv := httptest.NewServer(popupSite())
 	defer srv.Close()
-	rec := capture(t, exe, srv.URL+"/opener", 2*time.Second)
+	rec := capture(t, exe, srv.URL+"/opener", popupIdle)
+	checkPopups(t, rec)
+}
+
+// checkPopups checks the requests of every pop-up of popupSite.
+func checkPopups(t *testing.T, rec *recorded) {
+	t.Helper()
 	one(t, rec, "/done")
 	ids := []string{"noopener"}
 	for i := range popupRuns {
@@ -107,7 +123,14 @@ func TestPopupFirstRequest(t *testing.T) {
 		}
 		login := one(t, rec, "/login?i="+i)
 		if login.Response == nil || login.Response.Status != 200 || login.Response.Headers.Get("Set-Cookie") == "" {
-			t.Errorf("pop-up %s: /login: want a 200 setting a cookie", i)
+			st, names := 0, []string{}
+			if login.Response != nil {
+				st = login.Response.Status
+				for _, h := range login.Response.Headers {
+					names = append(names, h.Name)
+				}
+			}
+			t.Errorf("pop-up %s: /login: want a 200 setting a cookie; status %d, headers %v", i, st, names)
 			continue
 		}
 		cb := one(t, rec, "/callback?i="+i)
@@ -117,11 +140,67 @@ func TestPopupFirstRequest(t *testing.T) {
 		if !strings.Contains(cb.Request.Headers.Get("Cookie"), "popstate=") {
 			t.Errorf("pop-up %s: /callback: the cookie set by /login is not among the request headers", i)
 		}
-		if cb.Response == nil || !strings.Contains(string(cb.Response.Body), "<p>true</p>") {
-			t.Errorf("pop-up %s: /callback: the server did not see the cookie and form, or the response body is missing", i)
+		// The window closes itself soon after; a body not read by then is
+		// marked omitted (a gap docs/capture.md names), never wrong.
+		if cb.Response == nil || cb.Response.Status != 200 {
+			t.Errorf("pop-up %s: /callback: no 200 response", i)
+		} else if !cb.Response.BodyOmitted && !strings.Contains(string(cb.Response.Body), "<p>true</p>") {
+			t.Errorf("pop-up %s: /callback: the server did not see the cookie and form", i)
 		}
 		if !(auth.ID < login.ID && login.ID < cb.ID) {
 			t.Errorf("pop-up %s: flows out of order: /authorize %d, /login %d, /callback %d", i, auth.ID, login.ID, cb.ID)
 		}
+	}
+}
+
+// TestPopupFirstRequestAttached does the same with --attach: in a browser
+// started apart with remote debugging, as a user does for their own
+// profile.
+func TestPopupFirstRequestAttached(t *testing.T) {
+	exe := needBrowser(t)
+	srv := httptest.NewServer(popupSite())
+	defer srv.Close()
+	profile := t.TempDir()
+	args := []string{"--headless", "--disable-gpu", "--no-first-run", "--disable-popup-blocking", "--remote-debugging-port=0",
+		"--user-data-dir=" + profile, "about:blank"}
+	if os.Geteuid() == 0 {
+		args = append(args, "--no-sandbox")
+	}
+	cmd := exec.Command(exe, args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var port string
+	for i := 0; i < 300 && port == ""; i++ {
+		if b, err := os.ReadFile(filepath.Join(profile, "DevToolsActivePort")); err == nil {
+			if f := strings.Fields(string(b)); len(f) == 2 {
+				port = f[0]
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if port == "" {
+		t.Fatal("the browser did not write DevToolsActivePort in 30 s")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rec := &recorded{}
+	err := Capture(ctx, Options{
+		Attach: port, URL: srv.URL + "/opener", Idle: popupIdle,
+		OnFlow: func(f *trace.Flow) { rec.mu.Lock(); rec.flows = append(rec.flows, f); rec.mu.Unlock() },
+		Logf:   t.Logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the capture did not end by itself (idle) within 3 minutes")
+	}
+	checkPopups(t, rec)
+	// The browser goes on after the capture, and holds no new window.
+	if cmd.ProcessState != nil {
+		t.Fatal("the attached browser exited with the capture")
 	}
 }
