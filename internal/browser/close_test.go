@@ -18,8 +18,7 @@ import (
 // closingSite serves a page that opens a pop-up, which posts a form and
 // closes itself; the page then fetches /done. /self-close is a page that
 // closes its own window once its fetch has answered.
-func closingSite(done chan<- struct{}) http.Handler {
-	var once sync.Once
+func closingSite() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/page", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
@@ -40,10 +39,6 @@ const w = window.open('/popup', 'signin', 'width=400,height=400');
 		w.Header().Set("Content-Type", "text/html")
 		io.WriteString(w, `<!doctype html><title>posted</title><script>fetch('/popup-api').then(r => r.text()).then(() => window.close())</script>`)
 	})
-	mux.HandleFunc("/done", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "ok")
-		once.Do(func() { close(done) })
-	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	return mux
 }
@@ -55,17 +50,27 @@ const w = window.open('/popup', 'signin', 'width=400,height=400');
 // before its context ends, and every request was reported.
 func TestCaptureEndsWhenWindowCloses(t *testing.T) {
 	exe := needBrowser(t)
+	// The window closes once /done has been recorded (closing it while a
+	// request is in flight reports that request as interrupted).
 	done := make(chan struct{})
-	srv := httptest.NewServer(closingSite(done))
+	var once sync.Once
+	srv := httptest.NewServer(closingSite())
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	rec := &recorded{}
 	err := Capture(ctx, Options{
 		ExecPath: exe, Headless: true, URL: srv.URL + "/page",
-		Flags:  map[string]any{"disable-popup-blocking": true},
-		OnFlow: func(f *trace.Flow) { rec.mu.Lock(); rec.flows = append(rec.flows, f); rec.mu.Unlock() },
-		Logf:   t.Logf,
+		Flags: map[string]any{"disable-popup-blocking": true},
+		OnFlow: func(f *trace.Flow) {
+			rec.mu.Lock()
+			rec.flows = append(rec.flows, f)
+			rec.mu.Unlock()
+			if f.Request.Path() == "/done" {
+				once.Do(func() { close(done) })
+			}
+		},
+		Logf: t.Logf,
 		Drive: func(ctx context.Context) error {
 			select {
 			case <-done:

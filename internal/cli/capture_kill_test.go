@@ -45,9 +45,11 @@ func TestCaptureBrowserKill9ThenRecover(t *testing.T) {
 	}))
 	defer srv.Close()
 	// The temporary profiles go to a directory of the test's own (the
-	// child inherits TMPDIR).
+	// child inherits the environment).
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
+	t.Setenv("TMP", tmp) // Windows
+	t.Setenv("TEMP", tmp)
 	out := filepath.Join(t.TempDir(), "k.saz")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childArgs+"="+strings.Join([]string{"capture", "--browser", "--headless", "--url", srv.URL + "/", "--timeout", "60s", "-o", out, "--quiet"}, "\n"))
