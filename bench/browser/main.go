@@ -3,7 +3,8 @@
 // the same Chromium) on a local page that issues many requests: requests
 // recorded, response bodies recorded, wall time, and the peak resident memory
 // of the recorder's process tree (the recorder, the browser and its helper
-// processes; sampled from /proc, so Linux only); each HAR is checked with
+// processes; sampled from /proc, so Linux only), and the tree's CPU time;
+// each HAR is checked with
 // har-validator (tools/harvalidate) when it is installed.
 //
 // Usage (from the repository root):
@@ -85,8 +86,8 @@ func main() {
 	root, _ := os.Getwd()
 	script := filepath.Join(root, "tests", "playwright", "record.cjs")
 	fmt.Printf("page: %d fetches, %d in flight; idle %v; browser %s\n\n", *n, *conc, *idle, *exe)
-	fmt.Println("| recorder | run | requests served | /r/ entries in HAR | with body | har-validator | wall s | peak RSS MiB, tree | peak PSS MiB, tree | peak RSS MiB, recorder alone | HAR MiB |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| recorder | run | requests served | /r/ entries in HAR | with body | har-validator | wall s | CPU s (user+sys), tree | peak RSS MiB, tree | peak PSS MiB, tree | peak RSS MiB, recorder alone | HAR MiB |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for run := 1; run <= *runs; run++ {
 		for _, target := range strings.Split(*only, ",") {
 			out := filepath.Join(tmp, target+".har")
@@ -118,8 +119,11 @@ func main() {
 				fail(fmt.Sprintf("%s: %v", target, err))
 			}
 			entries, bodies, size := countHAR(out)
-			fmt.Printf("| %s | %d | %d | %d | %d | %s | %.1f | %.0f | %.0f | %.0f | %.1f |\n", target, run, hits.Load(), entries, bodies,
-				validate(root, out), wall.Seconds(), mib(p.rss), mib(p.pss), mib(p.root), float64(size)/(1<<20))
+			// The recorder's CPU time includes the browser's processes, which
+			// it starts and waits for.
+			cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+			fmt.Printf("| %s | %d | %d | %d | %d | %s | %.1f | %.1f | %.0f | %.0f | %.0f | %.1f |\n", target, run, hits.Load(), entries, bodies,
+				validate(root, out), wall.Seconds(), cpu.Seconds(), mib(p.rss), mib(p.pss), mib(p.root), float64(size)/(1<<20))
 			os.Remove(out)
 		}
 	}

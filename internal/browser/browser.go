@@ -7,12 +7,11 @@
 // (_initiator, _resourceType, _priority, _transferSize, _webSocketMessages).
 //
 // Every page target (the first tab, tabs and pop-up windows it opens) is
-// recorded. A target opened by the page is attached when the browser
-// announces it, so a request it sends before the attachment is not seen:
-// the first document request of a pop-up window is usually missed (its
-// later requests are recorded). Holding new windows paused until recorded
-// (Target.setAutoAttach with waitForDebuggerOnStart) needs commands on the
-// auto-attached session, which chromedp v0.23 does not expose.
+// recorded. The browser holds each page opened during the capture before
+// its first request (Target.setAutoAttach with waitForDebuggerOnStart)
+// until the recorder has turned recording on, so the first document
+// request of a pop-up window (MSAL.js loginPopup, window.open,
+// target=_blank) is recorded with its redirects; see raw.go.
 package browser
 
 import (
@@ -20,12 +19,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/chromedp/cdproto"
+	jsonv2 "github.com/chromedp/cdproto/cdp/jsonv2"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/remote"
@@ -40,7 +43,8 @@ type Options struct {
 	// Headless runs the browser without a window.
 	Headless bool
 	// Profile is the user data directory; "" uses a fresh temporary
-	// profile that is removed afterwards.
+	// profile that is removed afterwards (and, when a capture was killed
+	// before it could, by the next capture: see CleanStaleProfiles).
 	Profile string
 	// Attach is the DevTools address (port, host:port or URL) of a browser
 	// the user started with --remote-debugging-port; the capture opens a
@@ -82,10 +86,11 @@ func Capture(ctx context.Context, o Options) error {
 	if o.MaxBody <= 0 {
 		o.MaxBody = 100 << 20
 	}
+	s := &session{o: o, tabs: map[target.ID]*tab{}, done: make(chan struct{})}
 	var allocCtx context.Context
 	var cancelAlloc context.CancelFunc
 	if o.Attach != "" {
-		allocCtx, cancelAlloc = remote.NewAllocator(ctx, attachURL(o.Attach))
+		allocCtx, cancelAlloc = chromedp.NewAllocatorContext(ctx, &attachAllocator{addr: attachURL(o.Attach), s: s})
 	} else {
 		exe, err := Find(o.ExecPath)
 		if err != nil {
@@ -93,7 +98,10 @@ func Capture(ctx context.Context, o Options) error {
 		}
 		dir := o.Profile
 		if dir == "" {
-			tmp, err := os.MkdirTemp("", "idtrace-browser-")
+			for _, d := range CleanStaleProfiles("") {
+				s.logf("browser: removed %s, the temporary profile of a capture that was killed", d)
+			}
+			tmp, err := newTempProfile("")
 			if err != nil {
 				return err
 			}
@@ -124,16 +132,29 @@ func Capture(ctx context.Context, o Options) error {
 		for k, v := range o.Flags {
 			opts = append(opts, chromedp.Flag(k, v))
 		}
+		// A websocket on a loopback port rather than chromedp's default
+		// pipe: only a connection of the recorder's own (tap) can read and
+		// write the sessions of the pages the browser holds for it.
+		opts = append(opts, chromedp.WithDialer(func(ctx context.Context, wsURL string) (chromedp.Transport, error) {
+			ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			c, err := remote.DialContext(ctx, wsURL)
+			if err != nil {
+				return nil, err
+			}
+			s.tap = &tap{Transport: c, s: s}
+			return s.tap, nil
+		}))
 		allocCtx, cancelAlloc = chromedp.NewExecAllocator(ctx, opts...)
 	}
 	defer cancelAlloc()
 
-	s := &session{o: o, tabs: map[target.ID]*tab{}, done: make(chan struct{})}
 	s.lastActivity.Store(time.Now().UnixNano())
 	first := &tab{s: s, recorded: true}
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithListener(first.listen))
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithListener(first.listen), chromedp.WithErrorf(s.chromedpError))
 	defer cancelBrowser()
 	first.ctx = browserCtx
+	s.browserCtx = browserCtx
 	first.start()
 	if err := chromedp.Do(browserCtx); err != nil {
 		first.stop()
@@ -168,6 +189,21 @@ func Capture(ctx context.Context, o Options) error {
 	if _, err := chromedp.CallBrowser(browserCtx, target.SetDiscoverTargets, target.SetDiscoverTargetsParams{Discover: true}); err != nil {
 		first.stop()
 		return fmt.Errorf("browser: discover targets: %w", err)
+	}
+	// Every page opened from now on waits, before its first request, until
+	// the recorder has attached to it and lets it run (autoAttached). The
+	// targets are not filtered to pages: Chromium 156 holds a new service
+	// worker until released even when the filter leaves workers out, so
+	// every target is attached, and what is not a page is let run at once.
+	if s.tap != nil {
+		s.auto.Store(true)
+		yes := true
+		if _, err := chromedp.CallBrowser(browserCtx, target.SetAutoAttach, target.SetAutoAttachParams{
+			AutoAttach: true, WaitForDebuggerOnStart: true, Flatten: &yes,
+		}); err != nil {
+			s.auto.Store(false)
+			s.logf("browser: new windows are attached after they start, so their first request can be missed: %v", err)
+		}
 	}
 	if err := first.enable(); err != nil {
 		first.stop()
@@ -248,49 +284,146 @@ type session struct {
 	done         chan struct{}
 	doneOnce     sync.Once
 	finished     bool
+	// browserCtx is the first tab's chromedp context, for browser commands.
+	browserCtx context.Context
+	// auto is true once the browser holds each new page until released.
+	auto atomic.Bool
+	// tap is the connection to the browser, when the recorder dialed it.
+	tap *tap
+	// raws are the sessions of the pages the browser auto-attached.
+	raws map[target.SessionID]*rawSession
 }
 
 func (s *session) touch() { s.lastActivity.Store(time.Now().UnixNano()) }
 
-// browserEvent attaches new page targets (tabs and pop-ups). It runs in
-// chromedp's read loop, so it only starts goroutines.
+// browserEvent attaches new page targets (tabs and pop-ups) and routes the
+// messages of their sessions. It runs in chromedp's read loop, so it only
+// queues and starts goroutines.
 func (s *session) browserEvent(ev any) {
-	if d, ok := ev.(*target.EventTargetDestroyed); ok {
+	switch e := ev.(type) {
+	case *target.EventTargetDestroyed:
 		s.mu.Lock()
-		t := s.tabs[d.TargetID]
+		t := s.tabs[e.TargetID]
 		s.mu.Unlock()
 		if t != nil && t.recorded {
 			go s.tabGone(t)
 		}
-		return
-	}
-	e, ok := ev.(*target.EventTargetCreated)
-	if !ok || e.TargetInfo == nil || e.TargetInfo.Type != "page" {
-		return
-	}
-	id := e.TargetInfo.TargetID
-	s.mu.Lock()
-	if _, seen := s.tabs[id]; seen || s.finished {
+	case *target.EventDetachedFromTarget:
+		s.mu.Lock()
+		r := s.raws[e.SessionID]
+		delete(s.raws, e.SessionID)
 		s.mu.Unlock()
-		return
+		if r != nil {
+			r.detached()
+			if r.t != nil {
+				go s.tabGone(r.t)
+			}
+		}
+	case *target.EventTargetCreated:
+		if s.auto.Load() || e.TargetInfo == nil || e.TargetInfo.Type != "page" {
+			return
+		}
+		id := e.TargetInfo.TargetID
+		s.mu.Lock()
+		if _, seen := s.tabs[id]; seen || s.finished {
+			s.mu.Unlock()
+			return
+		}
+		t := &tab{s: s, id: id, recorded: true}
+		s.tabs[id] = t
+		s.open++
+		s.mu.Unlock()
+		go s.attach(t)
 	}
-	t := &tab{s: s, id: id, recorded: true}
-	s.tabs[id] = t
-	s.open++
-	s.mu.Unlock()
-	go s.attach(t)
 }
 
-func (s *session) attach(t *tab) {
+// autoAttached starts recording a page the browser attached on a session of
+// its own, waiting for the recorder: a new page gets a tab, recording on,
+// and is then let run; anything else is let run at once. It runs in
+// chromedp's read loop (from tap), before any message of the session.
+func (s *session) autoAttached(e *target.EventAttachedToTarget) {
+	if e.TargetInfo == nil {
+		return
+	}
 	s.mu.Lock()
-	var parent context.Context
-	for _, x := range s.tabs {
-		if x.ctx != nil && parent == nil {
-			parent = x.ctx
+	defer s.mu.Unlock()
+	if s.raws == nil {
+		s.raws = map[target.SessionID]*rawSession{}
+	}
+	id := e.TargetInfo.TargetID
+	_, seen := s.tabs[id]
+	if e.TargetInfo.Type != "page" || seen || s.finished {
+		r := newRawSession(s, e.SessionID, nil)
+		s.raws[e.SessionID] = r
+		go s.resume(r)
+		return
+	}
+	t := &tab{s: s, id: id, recorded: true, ctx: s.browserCtx}
+	t.raw = newRawSession(s, e.SessionID, t)
+	t.start()
+	s.tabs[id] = t
+	s.raws[e.SessionID] = t.raw
+	s.open++
+	go t.enableAndRun()
+}
+
+// enableAndRun turns recording on for a page the browser holds, and lets it
+// run. The commands go out together, and the page runs after the browser
+// has read the first two.
+func (t *tab) enableAndRun() {
+	ctx := t.s.browserCtx
+	var waits []func(context.Context, any) error
+	var errs []error
+	for _, c := range []struct {
+		method string
+		params any
+	}{
+		{network.Enable.Method, networkParams()},
+		{page.Enable.Method, page.EnableParams{}},
+		{cdpruntime.RunIfWaitingForDebugger.Method, nil},
+	} {
+		w, err := t.raw.send(ctx, c.method, c.params)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		waits = append(waits, w)
+	}
+	for _, w := range waits {
+		if err := w(ctx, nil); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	s.mu.Unlock()
-	ctx, cancel := chromedp.NewContext(parent, chromedp.WithTargetID(t.id), chromedp.WithListener(t.listen))
+	if err := errors.Join(errs...); err != nil && ctx.Err() == nil && !errors.Is(err, errSessionGone) {
+		t.s.logf("browser: record tab %s: %v", t.id, err)
+	}
+}
+
+// resume lets a page that waits for the recorder run.
+// It does not depend on the capture's context: a page opened as the capture
+// ends is let run too (an attached browser outlives the capture).
+func (s *session) resume(r *rawSession) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.call(ctx, cdpruntime.RunIfWaitingForDebugger.Method, nil, nil); err != nil && s.browserCtx.Err() == nil {
+		s.logf("browser: resume the page of session %s: %v", r.id, err)
+	}
+}
+
+// chromedpError passes chromedp's error messages on to Logf, without the
+// ones about the sessions the recorder handles itself (chromedp, which
+// does not know them, names each as it ends).
+func (s *session) chromedpError(format string, args ...any) {
+	if strings.HasPrefix(format, "executor for %q doesn't exist") {
+		return
+	}
+	s.logf("browser: chromedp: "+format, args...)
+}
+
+// attach records a tab opened while the browser did not auto-attach, with
+// a chromedp context of its own, until it goes away.
+func (s *session) attach(t *tab) {
+	ctx, cancel := chromedp.NewContext(s.browserCtx, chromedp.WithTargetID(t.id), chromedp.WithListener(t.listen))
 	t.ctx, t.cancel = ctx, cancel
 	t.start()
 	if err := chromedp.Do(ctx); err != nil {
@@ -340,6 +473,14 @@ func (s *session) closed() {
 
 // finish stops every tab's recorder and reports what was still in flight.
 func (s *session) finish() {
+	if s.auto.Load() && s.tap != nil {
+		// The browser holds no new page for the recorder any longer (an
+		// attached browser goes on after the capture). The reply, if the
+		// connection is still open, goes to no one.
+		if b, err := jsonv2.Marshal(target.SetAutoAttachParams{AutoAttach: false}, chromedp.DefaultMarshalOptions); err == nil {
+			s.tap.Write(context.Background(), &cdproto.Message{ID: 1<<30 - 1, Method: target.CommandSetAutoAttach, Params: b})
+		}
+	}
 	s.mu.Lock()
 	s.finished = true
 	tabs := make([]*tab, 0, len(s.tabs))
@@ -375,16 +516,21 @@ func (s *session) logf(format string, args ...any) {
 
 // enable turns on the Network and Page domains of the tab.
 func (t *tab) enable() error {
+	if _, err := call(t, network.Enable, networkParams()); err != nil {
+		return fmt.Errorf("browser: enable network recording: %w", err)
+	}
+	if _, err := call(t, page.Enable, page.EnableParams{}); err != nil {
+		return fmt.Errorf("browser: enable page events: %w", err)
+	}
+	return nil
+}
+
+// networkParams are the Network.enable parameters of every tab.
+func networkParams() network.EnableParams {
 	buf := int64(200 << 20)
 	res := int64(100 << 20)
 	// Durable messages keep bodies past a cross-process navigation (a form
 	// page that posts itself away at once).
 	durable := true
-	if _, err := chromedp.Call(t.ctx, network.Enable, network.EnableParams{MaxTotalBufferSize: &buf, MaxResourceBufferSize: &res, EnableDurableMessages: &durable}); err != nil {
-		return fmt.Errorf("browser: enable network recording: %w", err)
-	}
-	if _, err := chromedp.Call(t.ctx, page.Enable, page.EnableParams{}); err != nil {
-		return fmt.Errorf("browser: enable page events: %w", err)
-	}
-	return nil
+	return network.EnableParams{MaxTotalBufferSize: &buf, MaxResourceBufferSize: &res, EnableDurableMessages: &durable}
 }

@@ -137,7 +137,7 @@ func (r *recorded) byPath(path string) []*trace.Flow {
 
 func capture(t *testing.T, exe, url string, idle time.Duration) *recorded {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	rec := &recorded{}
 	err := Capture(ctx, Options{
@@ -151,7 +151,7 @@ func capture(t *testing.T, exe, url string, idle time.Duration) *recorded {
 		t.Fatal(err)
 	}
 	if ctx.Err() != nil {
-		t.Fatal("the capture did not end by itself (idle) within 60 s")
+		t.Fatal("the capture did not end by itself (idle) within 3 minutes")
 	}
 	return rec
 }

@@ -70,12 +70,12 @@ func TestSameAsPlaywright(t *testing.T) {
 	pw := playwrightHAR(t, exe, srv.URL+"/start")
 	rec := capture(t, exe, srv.URL+"/start", 2*time.Second)
 
-	// Explained differences (docs/capture.md): the pop-up's document request
-	// precedes its attachment in idtrace; favicon requests depend on timing;
-	// the service worker's own script fetch belongs to the worker target.
+	// Explained differences (docs/capture.md): favicon requests depend on
+	// timing; the service worker's own script fetch belongs to the worker
+	// target.
 	skip := func(f *trace.Flow) bool {
 		p := f.Request.Path()
-		return p == "/popup" || p == "/favicon.ico" || p == "/sw.js"
+		return p == "/favicon.ico" || p == "/sw.js"
 	}
 	ours := map[string]*trace.Flow{}
 	for _, f := range rec.flows {
@@ -112,6 +112,55 @@ func TestSameAsPlaywright(t *testing.T) {
 		}
 		if o.Response != nil && p.Response != nil && len(p.Response.Body) > 0 && !bytes.Equal(o.Response.Body, p.Response.Body) {
 			t.Errorf("%s: response body differs (%d bytes vs Playwright's %d)", k, len(o.Response.Body), len(p.Response.Body))
+		}
+	}
+}
+
+// TestPopupSameAsPlaywright records the pop-up sign-in pattern (popupSite)
+// with idtrace and with Playwright's recordHar: every pop-up's first
+// document request, its redirect and its form post are in both, with the
+// same bodies.
+func TestPopupSameAsPlaywright(t *testing.T) {
+	exe := needBrowser(t)
+	srvPW := httptest.NewServer(popupSite()) // each server remembers its callbacks
+	defer srvPW.Close()
+	pw := playwrightHAR(t, exe, srvPW.URL+"/opener")
+	srv := httptest.NewServer(popupSite())
+	defer srv.Close()
+	rec := capture(t, exe, srv.URL+"/opener", popupIdle)
+
+	count := func(flows []*trace.Flow) map[string]int {
+		n := map[string]int{}
+		for _, f := range flows {
+			switch strings.SplitN(f.Request.Path(), "?", 2)[0] {
+			case "/authorize", "/login", "/callback", "/opener", "/done":
+				n[key(f)]++
+			}
+		}
+		return n
+	}
+	ours, theirs := count(rec.flows), count(pw)
+	if len(theirs) != 3*(popupRuns+1)+2 {
+		t.Fatalf("Playwright recorded %d distinct pop-up requests, want %d", len(theirs), 3*(popupRuns+1)+2)
+	}
+	for k, n := range theirs {
+		if ours[k] != n {
+			t.Errorf("%s: idtrace recorded it %d times, Playwright %d", k, ours[k], n)
+		}
+	}
+	for k := range ours {
+		if theirs[k] == 0 {
+			t.Errorf("%s: recorded by idtrace only", k)
+		}
+	}
+	for _, p := range pw {
+		if p.Request.Method != "POST" {
+			continue
+		}
+		for _, o := range rec.flows {
+			if key(o) == key(p) && !bytes.Equal(o.Request.Body, p.Request.Body) {
+				t.Errorf("%s: request body differs (%d bytes vs Playwright's %d)", key(p), len(o.Request.Body), len(p.Request.Body))
+			}
 		}
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/target"
-	"github.com/chromedp/chromedp"
 
 	"github.com/idtrace/idtrace/internal/trace"
 )
@@ -31,6 +30,9 @@ type tab struct {
 	goneOnce sync.Once
 	ctx      context.Context
 	cancel   context.CancelFunc
+	// raw is the session of a page the browser auto-attached (nil for the
+	// first tab and for tabs with a chromedp context).
+	raw *rawSession
 
 	mu      sync.Mutex
 	queue   []any
@@ -57,6 +59,32 @@ type pending struct {
 	sse       []json.RawMessage
 	hasPost   bool
 	encoded   float64
+	// hasExtra: the browser announced the ExtraInfo events (the headers
+	// as sent and received, with the cookies), which can arrive after the
+	// request finished loading.
+	hasExtra bool
+	// ended holds how the request ended while its ExtraInfo events were
+	// still due; it is reported when they are in (or after extraWait).
+	ended *ending
+}
+
+// ending is how a request ended: its error text ("" when it loaded), with
+// its bodies already read.
+type ending struct{ errText string }
+
+// extraWait is how long a request that has finished waits for its
+// ExtraInfo events before it is reported without them.
+const extraWait = 3 * time.Second
+
+// extraDue is queued extraWait after a request ended with ExtraInfo due.
+type extraDue struct {
+	id network.RequestID
+	p  *pending
+}
+
+// extraMissing reports whether announced ExtraInfo events are not all in.
+func (p *pending) extraMissing() bool {
+	return p.hasExtra && (p.extraReq == nil || p.extraResp == nil)
 }
 
 type pageState struct {
@@ -83,6 +111,11 @@ func (t *tab) listen(ev any) {
 	default:
 		return
 	}
+	t.push(ev)
+}
+
+// push queues ev for the tab's loop.
+func (t *tab) push(ev any) {
 	t.mu.Lock()
 	if !t.stopped {
 		t.queue = append(t.queue, ev)
@@ -148,6 +181,10 @@ func (t *tab) flushAll() {
 	sort.Slice(ids, func(i, j int) bool { return t.reqs[ids[i]].flow.ID < t.reqs[ids[j]].flow.ID })
 	for _, id := range ids {
 		p := t.reqs[id]
+		if p.ended != nil {
+			t.complete(id, p, p.ended.errText, false)
+			continue
+		}
 		if p.ws {
 			t.complete(id, p, "", false)
 			continue
@@ -161,6 +198,12 @@ func (t *tab) flushAll() {
 }
 
 func (t *tab) handle(ev any) {
+	if d, ok := ev.(extraDue); ok {
+		if p := t.reqs[d.id]; p == d.p && p.ended != nil {
+			t.complete(d.id, p, p.ended.errText, false)
+		}
+		return
+	}
 	t.s.touch()
 	switch e := ev.(type) {
 	case *network.EventRequestWillBeSent:
@@ -176,11 +219,13 @@ func (t *tab) handle(ev any) {
 		if p := t.reqs[e.RequestID]; p != nil {
 			p.extraReq = e.Headers
 			p.assoc = e.AssociatedCookies
+			t.extraArrived(e.RequestID, p)
 		}
 	case *network.EventResponseReceived:
 		if p := t.reqs[e.RequestID]; p != nil && e.Response != nil {
 			p.flow.Response = t.response(e.Response, p)
 			p.flow.Extra = setExt(p.flow.Extra, "_resourceType", strings.ToLower(string(e.Type)))
+			p.hasExtra = e.HasExtraInfo
 		}
 	case *network.EventResponseReceivedExtraInfo:
 		if p := t.reqs[e.RequestID]; p != nil {
@@ -190,19 +235,25 @@ func (t *tab) handle(ev any) {
 			if p.flow.Response != nil {
 				applyRespHeaders(p)
 			}
+			t.extraArrived(e.RequestID, p)
 		}
 	case *network.EventRequestServedFromCache:
 		if p := t.reqs[e.RequestID]; p != nil {
 			p.flow.Extra = setExt(p.flow.Extra, "_fromCache", "memory")
 		}
 	case *network.EventLoadingFinished:
-		if p := t.reqs[e.RequestID]; p != nil {
+		if p := t.reqs[e.RequestID]; p != nil && p.ended == nil {
 			p.encoded = e.EncodedDataLength
 			t.finishTimings(p, float64(e.Timestamp))
+			if p.extraMissing() {
+				t.readBodies(e.RequestID, p, true)
+				t.await(e.RequestID, p, "")
+				return
+			}
 			t.complete(e.RequestID, p, "", true)
 		}
 	case *network.EventLoadingFailed:
-		if p := t.reqs[e.RequestID]; p != nil {
+		if p := t.reqs[e.RequestID]; p != nil && p.ended == nil {
 			t.finishTimings(p, float64(e.Timestamp))
 			msg := e.ErrorText
 			if e.BlockedReason != "" {
@@ -210,6 +261,11 @@ func (t *tab) handle(ev any) {
 			}
 			if e.Canceled && msg == "" {
 				msg = "canceled"
+			}
+			if p.extraMissing() {
+				t.readBodies(e.RequestID, p, false)
+				t.await(e.RequestID, p, msg)
+				return
 			}
 			t.complete(e.RequestID, p, msg, false)
 		}
@@ -467,21 +523,8 @@ func (t *tab) complete(id network.RequestID, p *pending, errText string, readBod
 	if p.extraReq != nil && !p.ws {
 		f.Request.Headers = headers(p.extraReq)
 	}
-	if p.hasPost && len(f.Request.Body) == 0 {
-		if r, err := chromedp.Call(t.ctx, network.GetRequestPostData, network.GetRequestPostDataParams{RequestID: id}); err == nil {
-			f.Request.Body = r.PostData
-			f.Request.BodySize = int64(len(r.PostData))
-		}
-	}
-	if len(f.Request.Body) > 0 && f.Request.MimeType == "" {
-		f.Request.MimeType = "application/octet-stream"
-	}
-	if int64(len(f.Request.Body)) > t.s.o.MaxBody {
-		f.Request.Body = f.Request.Body[:t.s.o.MaxBody]
-		f.Flags = append(f.Flags, trace.Flag{Name: "x-idtrace-truncated", Value: "request"})
-	}
-	if names := blockedRequestCookies(p.assoc); names != nil {
-		f.Extra = setExt(f.Extra, "_blockedRequestCookies", names)
+	if p.ended == nil {
+		t.readBodies(id, p, readBody)
 	}
 	if f.Response != nil {
 		r := f.Response
@@ -489,19 +532,6 @@ func (t *tab) complete(id network.RequestID, p *pending, errText string, readBod
 			r.Extra = setExt(r.Extra, "_blockedResponseCookies", names)
 		}
 		r.Extra = setExt(r.Extra, "_transferSize", int64(p.encoded))
-		if readBody && r.Status != 204 && r.Status != 304 && !(r.Status >= 300 && r.Status < 400) {
-			b, err := chromedp.Call(t.ctx, network.GetResponseBody, network.GetResponseBodyParams{RequestID: id})
-			if err == nil {
-				r.Body = b.Body
-				if int64(len(r.Body)) > t.s.o.MaxBody {
-					r.Body = r.Body[:t.s.o.MaxBody]
-					f.Flags = append(f.Flags, trace.Flag{Name: "x-idtrace-truncated", Value: "response"})
-				}
-			} else {
-				r.BodyOmitted = true
-				t.s.logf("browser: flow %d: body not available: %v", f.ID, err)
-			}
-		}
 		r.Size = int64(len(r.Body))
 		r.BodySize = int64(len(r.Body))
 		if p.encoded > 0 && !r.BodyOmitted {
@@ -514,6 +544,64 @@ func (t *tab) complete(id network.RequestID, p *pending, errText string, readBod
 			r.MimeType = r.Headers.Get("Content-Type")
 		}
 	}
+	if names := blockedRequestCookies(p.assoc); names != nil {
+		f.Extra = setExt(f.Extra, "_blockedRequestCookies", names)
+	}
+	t.finishFlow(p, errText)
+}
+
+// await holds a request that ended until its ExtraInfo events are in, or
+// extraWait has passed.
+func (t *tab) await(id network.RequestID, p *pending, errText string) {
+	p.ended = &ending{errText: errText}
+	time.AfterFunc(extraWait, func() { t.push(extraDue{id: id, p: p}) })
+}
+
+// extraArrived reports a request that was waiting for its ExtraInfo events
+// once they are all in.
+func (t *tab) extraArrived(id network.RequestID, p *pending) {
+	if p.ended != nil && !p.extraMissing() {
+		t.complete(id, p, p.ended.errText, false)
+	}
+}
+
+// readBodies reads the request body the event did not carry and, when
+// readBody is set, the response body, while the browser still has them.
+func (t *tab) readBodies(id network.RequestID, p *pending, readBody bool) {
+	f := p.flow
+	if p.hasPost && len(f.Request.Body) == 0 {
+		if r, err := call(t, network.GetRequestPostData, network.GetRequestPostDataParams{RequestID: id}); err == nil {
+			f.Request.Body = r.PostData
+			f.Request.BodySize = int64(len(r.PostData))
+		}
+	}
+	if len(f.Request.Body) > 0 && f.Request.MimeType == "" {
+		f.Request.MimeType = "application/octet-stream"
+	}
+	if int64(len(f.Request.Body)) > t.s.o.MaxBody {
+		f.Request.Body = f.Request.Body[:t.s.o.MaxBody]
+		f.Flags = append(f.Flags, trace.Flag{Name: "x-idtrace-truncated", Value: "request"})
+	}
+	if r := f.Response; r != nil {
+		if readBody && r.Status != 204 && r.Status != 304 && !(r.Status >= 300 && r.Status < 400) {
+			b, err := call(t, network.GetResponseBody, network.GetResponseBodyParams{RequestID: id})
+			if err == nil {
+				r.Body = b.Body
+				if int64(len(r.Body)) > t.s.o.MaxBody {
+					r.Body = r.Body[:t.s.o.MaxBody]
+					f.Flags = append(f.Flags, trace.Flag{Name: "x-idtrace-truncated", Value: "response"})
+				}
+			} else {
+				r.BodyOmitted = true
+				t.s.logf("browser: flow %d: body not available: %v", f.ID, err)
+			}
+		}
+	}
+}
+
+// finishFlow fills what is known only at the end and reports the flow.
+func (t *tab) finishFlow(p *pending, errText string) {
+	f := p.flow
 	if len(p.sse) > 0 {
 		b, _ := json.Marshal(p.sse)
 		f.Extra = append(f.Extra, trace.Extension{Name: "_eventSourceMessages", JSON: b})

@@ -351,6 +351,9 @@ func captureBrowser(ctx context.Context, o *CaptureOptions, onFlow func(*trace.F
 				say("idtrace: %v\n", err)
 			}
 		},
+		// A body the browser no longer had, a window that could not be
+		// recorded: one line each.
+		Logf: func(format string, args ...any) { say("idtrace: "+format+"\n", args...) },
 	}
 	if !o.Headless && o.Attach == "" {
 		say("idtrace: recording the browser window; close it or press Ctrl-C to stop\n")

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -8,7 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/remote"
 
 	"github.com/idtrace/idtrace/internal/browser"
 )
@@ -94,5 +101,99 @@ func TestCaptureBrowserCommand(t *testing.T) {
 	}
 	if len(doc.Log.Pages) == 0 {
 		t.Fatal("no pages in the HAR")
+	}
+}
+
+// TestCaptureBrowserEndsWhenWindowCloses runs `idtrace capture --browser`
+// and, once the page has loaded, closes its window from a second DevTools
+// client (found through the profile's DevToolsActivePort), which is what a
+// user's closing the window looks like to the recorder: the command writes
+// the HAR and exits 0 by itself, long before its --timeout and before the
+// test's own context ends.
+func TestCaptureBrowserEndsWhenWindowCloses(t *testing.T) {
+	if _, err := browser.Find(os.Getenv("IDTRACE_BROWSER")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("a Chromium-based browser is required when CI=true: %v", err)
+		}
+		t.Skip(err)
+	}
+	loaded := make(chan struct{})
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/":
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, `<!doctype html><title>p</title><script>fetch('/api').then(r => r.text())</script>`)
+		case "/api":
+			io.WriteString(w, "answer")
+			once.Do(func() { close(loaded) })
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "b.har")
+	profile := filepath.Join(dir, "profile")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var errOut syncBuffer
+	env := Env{IO: IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &errOut}, Getenv: func(string) string { return "" }}
+	exit := make(chan int, 1)
+	go func() {
+		exit <- Main(ctx, []string{"capture", "--browser", "--headless", "--profile", profile, "--url", srv.URL + "/", "--timeout", "10m", "-o", out, "--quiet"}, env)
+	}()
+	select {
+	case <-loaded:
+	case code := <-exit:
+		t.Fatalf("the capture ended (exit %d) before the page loaded: %s", code, errOut.String())
+	case <-ctx.Done():
+		t.Fatal("the page did not load")
+	}
+	// Chromium writes its DevTools port and path there once it listens.
+	b, err := os.ReadFile(filepath.Join(profile, "DevToolsActivePort"))
+	lines := strings.Fields(string(b))
+	if err != nil || len(lines) != 2 {
+		t.Fatalf("DevToolsActivePort: %v (%d fields)", err, len(lines))
+	}
+	actx, acancel := remote.NewAllocator(ctx, "ws://127.0.0.1:"+lines[0]+lines[1], remote.NoModifyURL)
+	defer acancel()
+	cctx, ccancel := chromedp.NewContext(actx)
+	defer ccancel()
+	ts, err := chromedp.CallBrowser(cctx, target.GetTargets, target.GetTargetsParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := 0
+	for _, ti := range ts.TargetInfos {
+		if ti.Type == "page" && strings.HasPrefix(ti.URL, srv.URL) {
+			if _, err := chromedp.CallBrowser(cctx, target.CloseTarget, target.CloseTargetParams{TargetID: ti.TargetID}); err != nil {
+				t.Fatal(err)
+			}
+			closed++
+		}
+	}
+	if closed != 1 {
+		t.Fatalf("%d windows showed the page, want 1", closed)
+	}
+	var code int
+	select {
+	case code = <-exit:
+	case <-ctx.Done():
+		t.Fatal("the capture did not end when its window closed")
+	}
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	_, flows := readAll(t, out)
+	paths := map[string]int{}
+	for _, f := range flows {
+		paths[f.Request.Path()]++
+	}
+	if paths["/"] != 1 || paths["/api"] != 1 {
+		t.Fatalf("want / and /api once each in the HAR; got %v", paths)
+	}
+	if _, err := os.Stat(out + ".idtrace-journal"); !os.IsNotExist(err) {
+		t.Fatalf("the journal is still there after the capture ended: %v", err)
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,7 +26,8 @@ const childArgs = "IDTRACE_CLI_CHILD_ARGS"
 
 // TestCaptureBrowserKill9ThenRecover kills `idtrace capture --browser` with
 // SIGKILL while a page keeps issuing requests, then recovers the journal:
-// every request journaled before the kill is in the trace.
+// every request journaled before the kill is in the trace. The killed
+// capture's temporary profile is left behind; the next capture removes it.
 func TestCaptureBrowserKill9ThenRecover(t *testing.T) {
 	if _, err := browser.Find(os.Getenv("IDTRACE_BROWSER")); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -41,6 +44,12 @@ func TestCaptureBrowserKill9ThenRecover(t *testing.T) {
 		fmt.Fprintf(w, "answer %s", r.URL.Path)
 	}))
 	defer srv.Close()
+	// The temporary profiles go to a directory of the test's own (the
+	// child inherits the environment).
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	t.Setenv("TMP", tmp) // Windows
+	t.Setenv("TEMP", tmp)
 	out := filepath.Join(t.TempDir(), "k.saz")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childArgs+"="+strings.Join([]string{"capture", "--browser", "--headless", "--url", srv.URL + "/", "--timeout", "60s", "-o", out, "--quiet"}, "\n"))
@@ -79,5 +88,31 @@ func TestCaptureBrowserKill9ThenRecover(t *testing.T) {
 		if f.Response == nil && f.Error == "" {
 			t.Fatalf("flow %d (%s) has neither a response nor an error", i+1, f.Request.URL)
 		}
+	}
+
+	left, _ := filepath.Glob(filepath.Join(tmp, "idtrace-browser-*"))
+	if len(left) != 1 {
+		t.Fatalf("%d temporary profiles after the kill, want the killed capture's one: %q", len(left), left)
+	}
+	// The browser dies with the capture (Linux: parent-death signal); wait
+	// until the process its lock names is gone.
+	if lock, err := os.Readlink(filepath.Join(left[0], "SingletonLock")); err == nil {
+		pid, _ := strconv.Atoi(lock[strings.LastIndex(lock, "-")+1:])
+		for i := 0; pid > 0 && i < 200; i++ {
+			if p, err := os.FindProcess(pid); err != nil || p.Signal(syscall.Signal(0)) != nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	out2 := filepath.Join(t.TempDir(), "next.har")
+	if code, _, errOut := run(t, "", "capture", "--browser", "--headless", "--url", srv.URL+"/nothing", "--idle", "1s", "--timeout", "60s", "-o", out2, "--quiet"); code != 0 {
+		t.Fatalf("the next capture: exit %d: %s", code, errOut)
+	}
+	if _, err := os.Stat(left[0]); !os.IsNotExist(err) {
+		t.Fatalf("the next capture left the killed capture's profile %s: %v", left[0], err)
+	}
+	if now, _ := filepath.Glob(filepath.Join(tmp, "idtrace-*")); len(now) != 0 {
+		t.Fatalf("temporary directories left after the next capture: %q", now)
 	}
 }

@@ -209,9 +209,11 @@ type Result struct {
 	Torn string
 }
 
-// reorderWindow is how many flows Finalize holds to put them back in ID
-// order: live flows complete out of order (a slow download finishes after
-// the requests that started behind it), and files list them by start.
+// reorderWindow is how many flows Finalize holds at most to put them back in
+// ID order: live flows complete out of order (a slow download finishes after
+// the requests that started behind it), and files list them by start. A
+// flow whose predecessors are all written goes out at once, so the window
+// holds only the flows that wait for an earlier one.
 const reorderWindow = 4096
 
 type flowHeap []*trace.Flow
@@ -269,11 +271,13 @@ func Finalize(path, out string, format Format, meta *trace.Meta) (Result, error)
 		return sink
 	}
 	var h flowHeap
+	last := 0 // the ID written last
 	emit := func(f *trace.Flow) error {
 		if err := next().WriteFlow(f); err != nil {
 			return fmt.Errorf("write %s: flow %d: %w", out, f.ID, err)
 		}
 		res.Flows++
+		last = max(last, f.ID)
 		return nil
 	}
 	for f, err := range r.Flows() {
@@ -281,7 +285,7 @@ func Finalize(path, out string, format Format, meta *trace.Meta) (Result, error)
 			return res, err
 		}
 		heap.Push(&h, f)
-		if h.Len() > reorderWindow {
+		for h.Len() > 0 && (h[0].ID <= last+1 || h.Len() > reorderWindow) {
 			if err := emit(heap.Pop(&h).(*trace.Flow)); err != nil {
 				return res, err
 			}

@@ -255,6 +255,46 @@ func TestFinalize(t *testing.T) {
 	}
 }
 
+// TestFinalizeWaitsForLateFlow writes a journal where flow 3 completes
+// after all the others (a slow download): the flows written before it wait
+// for it, and the file lists every flow in ID order.
+func TestFinalizeWaitsForLateFlow(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "late.har")
+	j, err := Create(JournalPath(out), &trace.Meta{Creator: trace.Software{Name: "idtrace", Version: "test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Append(flow(2))
+	j.Append(flow(1))
+	for i := 4; i <= 100; i++ {
+		j.Append(flow(i))
+	}
+	j.Append(flow(3))
+	j.Close()
+	if _, err := Finalize(JournalPath(out), out, HAR, nil); err != nil {
+		t.Fatal(err)
+	}
+	fh, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	n := 0
+	for f, err := range har.NewReader(fh, out).Flows() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if f.ID != n {
+			t.Fatalf("flow %d read at position %d: not in order", f.ID, n)
+		}
+	}
+	if n != 100 {
+		t.Fatalf("read back %d flows, want 100", n)
+	}
+}
+
 // The kill -9 test: a child process (this test binary) appends flows to a
 // journal and reports each one on stdout as Append returns; the parent kills
 // it with SIGKILL and recovers the journal.
