@@ -363,11 +363,14 @@ async function start() {
     const es = new EventSource('/api/events');
     es.addEventListener('flows', ev => {
       const d = JSON.parse(ev.data);
+      // The count the page was loaded with: flows that arrived before the
+      // event stream connected are only announced by its first event.
+      const loaded = info.traces[state.t] ? info.traces[state.t].flows : undefined;
       d.flows.forEach((n, i) => { if (info.traces[i]) info.traces[i].flows = n; });
       if (d.flows[state.t] !== undefined && d.flows[state.t] !== state.knownFlows) {
         const first = state.knownFlows === undefined;
         state.knownFlows = d.flows[state.t];
-        if (!first) { summary(); reload(true); }
+        if (!first || state.knownFlows !== loaded) { summary(); reload(true); }
       }
       // A live capture's analysis changes without new flows: refresh the
       // counts, and the identity view when it is the one shown.
