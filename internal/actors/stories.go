@@ -98,7 +98,6 @@ type gstep struct {
 	errorCode  int
 	app        string
 	appLabel   string
-	actorKey   string
 	suspect    string // non-empty when the actor is labelled suspicious
 	actorUser  string
 	object     string // a non-user target (role, app)
@@ -141,6 +140,10 @@ type StoryBuilder struct {
 	now    time.Time
 	nAnon  int
 	counts map[string]int
+	// scratch buffers: the group key, a step's source and detail
+	kbuf, sbuf, dbuf []byte
+	cluster          []*group
+	errText          map[int]string
 	// countries holds per user the countries of successful sign-ins.
 	countries map[string]*[]string
 }
@@ -258,11 +261,15 @@ func principalName(p trace.Principal) string {
 	return firstNonEmpty(p.UPN, p.DisplayName, p.AppID, p.ServicePrincipalName, p.ServicePrincipalID, p.ID)
 }
 
-func source(e *trace.Event) string {
+// appendSource appends where e was read ("file:line" or "file:record N") to dst.
+func appendSource(dst []byte, e *trace.Event) []byte {
+	dst = append(dst, e.File...)
 	if e.LineKind == "record" {
-		return fmt.Sprintf("%s:record %d", e.File, e.Line)
+		dst = append(dst, ":record "...)
+	} else {
+		dst = append(dst, ':')
 	}
-	return fmt.Sprintf("%s:%d", e.File, e.Line)
+	return strconv.AppendInt(dst, int64(e.Line), 10)
 }
 
 // targetOf returns the user (or first) target's keys and display form; for
@@ -309,22 +316,22 @@ func (b *StoryBuilder) Add(e *trace.Event) error {
 	}
 	m := b.marks(e)
 	if m != 0 {
-		key := groupKey(e, m)
-		if key != "" {
-			// grouped by actor or user, not by correlation
-		} else if m&mSignIn != 0 {
-			key = "s|" + firstNonEmpty(e.CorrelationID, e.ID)
-		} else {
-			key = "a|" + e.CorrelationID
-		}
-		if key == "a|" || key == "s|" {
+		key := b.appendGroupKey(b.kbuf[:0], e, m)
+		if len(key) == 2 { // "a|" or "s|"
 			b.nAnon++
-			key += "#" + strconv.Itoa(b.nAnon)
+			key = append(key, '#')
+			key = strconv.AppendInt(key, int64(b.nAnon), 10)
 		}
-		g := b.open[key]
+		b.kbuf = key
+		g := b.open[string(key)]
 		if g == nil {
-			g = &group{key: strings.Clone(key), corr: strings.Clone(e.CorrelationID)}
-			b.open[key] = g
+			g = &group{key: string(key)}
+			if g.key[:2] == "s|" && g.key[2:] == e.CorrelationID {
+				g.corr = g.key[2:]
+			} else {
+				g.corr = strings.Clone(e.CorrelationID)
+			}
+			b.open[g.key] = g
 			g.elem = b.lru.PushBack(g)
 		} else {
 			b.lru.MoveToBack(g.elem)
@@ -367,8 +374,10 @@ func (b *StoryBuilder) addStep(g *group, e *trace.Event, m uint32) {
 		return
 	}
 	s := gstep{Step: Step{Time: e.Time, Actor: principalName(e.Actor), Activity: e.Activity, Result: e.Result,
-		Detail: e.ResultReason, CorrelationID: e.CorrelationID, Source: source(e)}, marks: m, errorCode: e.ErrorCode,
-		actorKey: Key(e.Actor), actorUser: e.Actor.UPN}
+		Detail: e.ResultReason, CorrelationID: e.CorrelationID}, marks: m, errorCode: e.ErrorCode,
+		actorUser: e.Actor.UPN}
+	b.sbuf = appendSource(b.sbuf[:0], e)
+	var detail []byte
 	if b.Classifier != nil && m&(mSignIn) == 0 {
 		if l := b.Classifier.LabelOf(e.Actor); l.Class == ClassSuspicious {
 			s.suspect = strings.Join(l.Evidence, "; ")
@@ -393,10 +402,13 @@ func (b *StoryBuilder) addStep(g *group, e *trace.Event, m uint32) {
 		}
 		f := factsOf(e)
 		s.ip, s.location = f.ip, f.location
-		s.Detail = b.signInDetail(e)
-		if t := f.text(); t != "" {
-			s.Detail += "; " + t
+		detail = b.appendSignInDetail(b.dbuf[:0], e)
+		n := len(detail)
+		detail = f.appendText(append(detail, "; "...))
+		if len(detail) == n+2 {
+			detail = detail[:n]
 		}
+		b.dbuf = detail
 		if b.countryCheck(e, f.country) {
 			s.newCountry = f.country
 		}
@@ -420,7 +432,7 @@ func (b *StoryBuilder) addStep(g *group, e *trace.Event, m uint32) {
 		}
 	}
 	s.Role = role(m)
-	s.detach()
+	s.detach(b.sbuf, detail)
 	g.steps = append(g.steps, s)
 }
 
@@ -448,30 +460,51 @@ func role(m uint32) string {
 	return ""
 }
 
-func (b *StoryBuilder) signInDetail(e *trace.Event) string {
-	var parts []string
+// appendSignInDetail appends the sign-in's detail ("to App, for Resource,
+// interactive, AADSTS...") to dst.
+func (b *StoryBuilder) appendSignInDetail(dst []byte, e *trace.Event) []byte {
+	start := len(dst)
+	sep := func() {
+		if len(dst) > start {
+			dst = append(dst, ", "...)
+		}
+	}
 	app := principalName(e.App)
 	if app != "" {
-		parts = append(parts, "to "+app)
+		dst = append(append(dst, "to "...), app...)
 	}
 	if r := principalName(e.Resource); r != "" && r != app {
-		parts = append(parts, "for "+r)
+		sep()
+		dst = append(append(dst, "for "...), r...)
 	}
 	if e.Interactive {
-		parts = append(parts, "interactive")
+		sep()
+		dst = append(dst, "interactive"...)
 	} else if e.Kind == trace.KindSignInNonInteractive {
-		parts = append(parts, "non-interactive")
+		sep()
+		dst = append(dst, "non-interactive"...)
 	}
 	if e.ErrorCode != 0 {
-		parts = append(parts, b.errorText(e.ErrorCode, e.FailureReason))
+		sep()
+		dst = append(dst, b.errorText(e.ErrorCode, e.FailureReason)...)
 	}
-	return strings.Join(parts, ", ")
+	return dst
 }
 
 func (b *StoryBuilder) errorText(code int, reason string) string {
+	if t, ok := b.errText[code]; ok {
+		return t
+	}
 	if b.Classifier != nil {
 		if ec, ok := b.Classifier.K.errorCode(code); ok {
-			return fmt.Sprintf("AADSTS%d %s: %s", code, ec.Name, strings.TrimRight(ec.Meaning, ". "))
+			t := fmt.Sprintf("AADSTS%d %s: %s", code, ec.Name, strings.TrimRight(ec.Meaning, ". "))
+			if b.errText == nil {
+				b.errText = map[int]string{}
+			}
+			if len(b.errText) < 4096 {
+				b.errText[code] = t
+			}
+			return t
 		}
 	}
 	if reason != "" {
@@ -528,7 +561,8 @@ func (b *StoryBuilder) remove(g *group) {
 
 // close finishes g, joining the open groups about the same target.
 func (b *StoryBuilder) close(g *group) error {
-	cluster := []*group{g}
+	cluster := append(b.cluster[:0], g)
+	defer func() { b.cluster = cluster[:0] }()
 	if g.marks&accountMarkers != 0 {
 		for _, k := range g.targets {
 			for _, o := range b.byTgt[k] {
@@ -564,10 +598,14 @@ func (b *StoryBuilder) near(a, o *group) bool {
 // detach copies the strings a step keeps, so that an open story holds a few
 // short strings per record and not the reader's whole line buffer (the
 // event's strings may all point into it). The copies share one allocation.
-func (s *gstep) detach() {
+func (s *gstep) detach(source, detail []byte) {
 	fields := [...]*string{&s.Actor, &s.Activity, &s.Result, &s.Detail, &s.CorrelationID, &s.Source,
-		&s.app, &s.appLabel, &s.actorKey, &s.suspect, &s.actorUser, &s.object, &s.ip, &s.location, &s.newCountry}
-	n := 0
+		&s.app, &s.appLabel, &s.suspect, &s.actorUser, &s.object, &s.ip, &s.location, &s.newCountry}
+	n := len(source)
+	if detail != nil {
+		s.Detail = ""
+		n += len(detail)
+	}
 	for _, p := range fields {
 		n += len(*p)
 	}
@@ -585,16 +623,21 @@ func (s *gstep) detach() {
 	for _, k := range s.keyTypes {
 		sb.WriteString(k)
 	}
+	sb.Write(source)
+	sb.Write(detail)
 	all, at := sb.String(), 0
-	take := func(p *string) {
-		l := len(*p)
+	take := func(p *string, l int) {
 		*p = all[at : at+l]
 		at += l
 	}
 	for _, p := range fields {
-		take(p)
+		take(p, len(*p))
 	}
 	for i := range s.keyTypes {
-		take(&s.keyTypes[i])
+		take(&s.keyTypes[i], len(s.keyTypes[i]))
+	}
+	take(&s.Source, len(source))
+	if detail != nil {
+		take(&s.Detail, len(detail))
 	}
 }

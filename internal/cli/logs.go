@@ -9,6 +9,7 @@ import (
 	"iter"
 	"maps"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -360,6 +361,9 @@ func (r *logsRun) readFile(path string) error {
 	if err != nil {
 		return err
 	}
+	// Only the unmapped fields the classifier and stories read are kept.
+	rd.KeepExtra(actors.ExtraKeys())
+	rd.SetWorkers(runtime.GOMAXPROCS(0))
 	progress := r.app.IO.ErrTTY && size >= logsProgressMinBytes
 	stat := fileStat{File: path, Shape: rd.Shape()}
 	for e, err := range pipelined(rd.Events()) {

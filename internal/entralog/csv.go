@@ -291,7 +291,7 @@ func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 		for i, f := range fields {
 			row.mem = append(row.mem, member{key: st.header[i], val: node{kind: 's', s: f}})
 		}
-		rc := rec{n: row, ix: st.ix}
+		rc := rec{n: row, ix: st.ix, keep: r.keep}
 		if st.portal {
 			err = st.mapPortal(ev, &rc)
 		} else {
@@ -413,6 +413,9 @@ func (st *csvState) mapPortal(ev *trace.Event, r *rec) error {
 			ev.ErrorCode = n
 		}
 	}
-	ev.Extra = extraOf(make([]trace.KV, 0, len(r.n.mem)), r.n)
+	if r.keep == nil {
+		ev.Extra = make([]trace.KV, 0, len(r.n.mem))
+	}
+	ev.Extra = extraOf(ev.Extra, r.n, r.keep)
 	return nil
 }
