@@ -1,7 +1,9 @@
 package kb
 
 import (
+	"bytes"
 	_ "embed"
+	"encoding/csv"
 	"fmt"
 	"regexp"
 	"slices"
@@ -173,6 +175,48 @@ var (
 	otherDocRe = regexp.MustCompile(`(?i)(tenant|\bgroup\b|\bnamespace\b|interface|\btable id\b|\bguid\b|state store|\bsid\b|\bschema\b|\bpolicy id\b|\bobject id\b|remove access|send onboarding|^re-register|\bsetting\b|\btemplate\b)`)
 	emptyGUID  = "00000000-0000-0000-0000-000000000000"
 )
+
+//go:embed data/appkinds.csv
+var appKindsCSV []byte
+
+// appKinds is rowKind precomputed for the rows of the embedded list that
+// take its slow path (documentation rows, matched against a dozen regular
+// expressions: a fifth of a second at start-up otherwise), keyed by
+// kindKey. data/appkinds.csv is written by
+// `go test ./internal/kb -run TestAppKindsTable -update`, and the test fails
+// when it is out of date.
+var appKinds = sync.OnceValue(func() map[string][2]string {
+	m := map[string][2]string{}
+	cr := csv.NewReader(bytes.NewReader(appKindsCSV))
+	cr.FieldsPerRecord = 5
+	rows, err := cr.ReadAll()
+	if err != nil || len(rows) == 0 {
+		return m // the table test reports it; rowKind answers meanwhile
+	}
+	for _, r := range rows[1:] {
+		m[kindKey(App{AppID: r[0], Name: r[1], Source: r[2]})] = [2]string{r[3], r[4]}
+	}
+	return m
+})
+
+func kindKey(a App) string { return a.AppID + "\x00" + a.Name + "\x00" + a.Source }
+
+// slowKind reports whether rowKind has to match a's name against patterns
+// (the rows appkinds.csv holds).
+func slowKind(a App) bool {
+	p := a.Provenance()
+	return p != ProvenanceGraph && p != ProvenanceCommunity
+}
+
+// kindOf is rowKind, answered from the precomputed table pre when it holds a.
+func kindOf(a App, pre map[string][2]string) (kind, detail string) {
+	if slowKind(a) {
+		if k, ok := pre[kindKey(a)]; ok {
+			return k[0], k[1]
+		}
+	}
+	return rowKind(a)
+}
 
 // rowKind sorts one row of the app list into its kind. Rows from Microsoft
 // Graph and community rows are applications (the list collects service

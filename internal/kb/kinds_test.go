@@ -3,6 +3,10 @@ package kb
 import (
 	"bytes"
 	"encoding/csv"
+	"flag"
+	"maps"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -136,5 +140,53 @@ func TestAppNotesAreApps(t *testing.T) {
 		if len(does) < 20 {
 			t.Errorf("app note for %s too short", id)
 		}
+	}
+}
+
+var updateKinds = flag.Bool("update", false, "rewrite data/appkinds.csv from rowKind")
+
+// TestAppKindsTable checks that data/appkinds.csv holds rowKind's answer for
+// every row of the embedded list that takes rowKind's slow path, and nothing
+// else; with -update it rewrites the table.
+func TestAppKindsTable(t *testing.T) {
+	apps, err := LoadApps(bytes.NewReader(appsCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write([]string{"app_id", "name", "source", "kind", "detail"})
+	want := map[string][2]string{}
+	for _, a := range apps {
+		if !slowKind(a) {
+			continue
+		}
+		k, d := rowKind(a)
+		if _, dup := want[kindKey(a)]; dup {
+			continue
+		}
+		want[kindKey(a)] = [2]string{k, d}
+		w.Write([]string{a.AppID, a.Name, a.Source, k, d})
+	}
+	w.Flush()
+	if *updateKinds {
+		if err := os.WriteFile(filepath.Join("data", "appkinds.csv"), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got := appKinds()
+	if len(want) < 1000 {
+		t.Fatalf("only %d documentation rows: the list lost its documentation rows", len(want))
+	}
+	if !maps.Equal(got, want) {
+		n := 0
+		for k, v := range want {
+			if got[k] != v && n < 5 {
+				t.Errorf("appkinds.csv: %q: %v, rowKind says %v", k, got[k], v)
+				n++
+			}
+		}
+		t.Fatalf("data/appkinds.csv is out of date (%d rows, want %d): go test ./internal/kb -run TestAppKindsTable -update", len(got), len(want))
 	}
 }
