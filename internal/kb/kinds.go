@@ -263,8 +263,43 @@ func rowKind(a App) (kind, detail string) {
 	case otherDocRe.MatchString(n):
 		return GUIDOther, "an identifier named in Microsoft's documentation that is not an application"
 	}
+	if r, ok := notApps()[a.AppID]; ok && NormalizeName(r.name) == NormalizeName(n) {
+		switch r.kind {
+		case "licence":
+			return GUIDOther, "a licence (product SKU or service plan) that Microsoft's documentation names, not an application (reviewed: data/notapps.csv)"
+		case "role":
+			return GUIDOther, "an Azure built-in role or another role that Microsoft's documentation names, not an application (reviewed: data/notapps.csv)"
+		case "permission":
+			return GUIDPermission, r.why
+		default:
+			return GUIDOther, r.why + " named in Microsoft's documentation, not an application (reviewed: data/notapps.csv)"
+		}
+	}
 	return GUIDApp, ProvenanceDocs
 }
+
+//go:embed data/notapps.csv
+var notAppsCSV []byte
+
+type notApp struct{ kind, name, why string }
+
+// notApps are the documentation rows that a review found not to be
+// applications although their names fit no pattern above: licences (SKU
+// and service plan names such as "Exchange Foundation" or "Microsoft
+// Planner", whose GUIDs are service plan IDs, not app IDs), Azure roles,
+// ETW providers, COM classes, documentation links. A row matches only
+// with the same ID and name, so a renamed upstream row is looked at again.
+var notApps = sync.OnceValue(func() map[string]notApp {
+	m := map[string]notApp{}
+	rows, err := readTable("notapps.csv", notAppsCSV, []string{"app_id", "kind", "name", "why"})
+	if err != nil {
+		return m // TestNotAppsTable reports it
+	}
+	for _, r := range rows {
+		m[r[0]] = notApp{kind: r[1], name: r[2], why: r[3]}
+	}
+	return m
+})
 
 // isUpperName reports whether a name is written in capitals, as licence
 // service plans are ("POWER AUTOMATE FOR PROJECT P1").
