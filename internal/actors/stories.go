@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/idtrace/idtrace/internal/trace"
@@ -103,6 +104,7 @@ type gstep struct {
 	object     string // a non-user target (role, app)
 	keyTypes   []string
 	newCountry string
+	country    string // the sign-in's country, for newCountry
 	ip         string
 	location   string
 }
@@ -140,10 +142,11 @@ type StoryBuilder struct {
 	now    time.Time
 	nAnon  int
 	counts map[string]int
-	// scratch buffers: the group key, a step's source and detail
-	kbuf, sbuf, dbuf []byte
-	cluster          []*group
-	errText          map[int]string
+	// scratch: the group key, the groups a story is told from
+	kbuf    []byte
+	cluster []*group
+	// errText caches errorText's kb answers (Prepare runs concurrently).
+	errText sync.Map
 	// countries holds per user the countries of successful sign-ins.
 	countries map[string]*[]string
 }
@@ -309,13 +312,84 @@ func targetOf(e *trace.Event) (keys []string, display string) {
 }
 
 // Add feeds one event (after Classifier.Add). It may emit finished stories.
-func (b *StoryBuilder) Add(e *trace.Event) error {
+// It is AddPrepared(e, b.Prepare(e)).
+func (b *StoryBuilder) Add(e *trace.Event) error { return b.AddPrepared(e, b.Prepare(e)) }
+
+// Prep is what Prepare works out from one record alone, for AddPrepared.
+type Prep struct {
+	marks uint32
+	step  gstep
+}
+
+// Prepare does the part of adding e that depends on e alone (what kind of
+// record it is, the step it would add to a story with its detail text), so
+// that callers may run it for many records on several goroutines and feed
+// the results to AddPrepared in record order. It is safe for concurrent
+// use and does not change b; the Prep holds no reference to e's strings.
+func (b *StoryBuilder) Prepare(e *trace.Event) *Prep {
+	m := b.marks(e)
+	p := &Prep{marks: m}
+	if m == 0 {
+		return p
+	}
+	s := &p.step
+	*s = gstep{Step: Step{Time: e.Time, Actor: principalName(e.Actor), Activity: e.Activity, Result: e.Result,
+		Detail: e.ResultReason, CorrelationID: e.CorrelationID}, marks: m, errorCode: e.ErrorCode,
+		actorUser: e.Actor.UPN}
+	var sbuf, dbuf [512]byte
+	source := appendSource(sbuf[:0], e)
+	var detail []byte
+	if m&mCredential != 0 {
+		s.keyTypes = addedKeys(e)
+		s.ip = e.IPAddress
+		if s.ip == "" {
+			s.ip = e.Actor.IPAddress
+		}
+	}
+	switch {
+	case m&mSignIn != 0:
+		s.app = principalName(e.App)
+		f := factsOf(e)
+		s.ip, s.location, s.country = f.ip, f.location, f.country
+		detail = b.appendSignInDetail(dbuf[:0], e)
+		n := len(detail)
+		detail = f.appendText(append(detail, "; "...))
+		if len(detail) == n+2 {
+			detail = detail[:n]
+		}
+	case m&mStrongAuth != 0:
+		s.Detail = "changed " + strongAuthProps(e)
+	case m&mSSPRProgress != 0 && s.Detail == "":
+		for _, kv := range e.Details {
+			if kv.Value != "" {
+				s.Detail = kv.Key + ": " + kv.Value
+				break
+			}
+		}
+	}
+	if m&mSignIn == 0 && s.Detail == "" && len(e.Targets) > 0 {
+		s.Detail = "target " + firstNonEmpty(e.Targets[0].UPN, e.Targets[0].DisplayName, e.Targets[0].ID)
+	}
+	for _, t := range e.Targets {
+		if !strings.EqualFold(t.Type, "user") {
+			s.object = firstNonEmpty(t.DisplayName, t.UPN, t.ID)
+			break
+		}
+	}
+	s.Role = role(m)
+	s.detach(source, detail)
+	return p
+}
+
+// AddPrepared feeds one event with its Prep (from Prepare on the same
+// event), after Classifier.Add. Events must come in record order. It may
+// emit finished stories.
+func (b *StoryBuilder) AddPrepared(e *trace.Event, p *Prep) error {
 	b.n++
 	if !e.Time.IsZero() {
 		b.now = e.Time
 	}
-	m := b.marks(e)
-	if m != 0 {
+	if m := p.marks; m != 0 {
 		key := b.appendGroupKey(b.kbuf[:0], e, m)
 		if len(key) == 2 { // "a|" or "s|"
 			b.nAnon++
@@ -336,7 +410,7 @@ func (b *StoryBuilder) Add(e *trace.Event) error {
 		} else {
 			b.lru.MoveToBack(g.elem)
 		}
-		b.addStep(g, e, m)
+		b.addStep(g, e, p)
 	}
 	if err := b.evict(false); err != nil {
 		return err
@@ -344,7 +418,8 @@ func (b *StoryBuilder) Add(e *trace.Event) error {
 	return nil
 }
 
-func (b *StoryBuilder) addStep(g *group, e *trace.Event, m uint32) {
+func (b *StoryBuilder) addStep(g *group, e *trace.Event, p *Prep) {
+	m := p.marks
 	g.marks |= m
 	if !e.Time.IsZero() {
 		if g.first.IsZero() || e.Time.Before(g.first) {
@@ -373,26 +448,13 @@ func (b *StoryBuilder) addStep(g *group, e *trace.Event, m uint32) {
 		g.more++
 		return
 	}
-	s := gstep{Step: Step{Time: e.Time, Actor: principalName(e.Actor), Activity: e.Activity, Result: e.Result,
-		Detail: e.ResultReason, CorrelationID: e.CorrelationID}, marks: m, errorCode: e.ErrorCode,
-		actorUser: e.Actor.UPN}
-	b.sbuf = appendSource(b.sbuf[:0], e)
-	var detail []byte
+	s := p.step
 	if b.Classifier != nil && m&(mSignIn) == 0 {
 		if l := b.Classifier.LabelOf(e.Actor); l.Class == ClassSuspicious {
 			s.suspect = strings.Join(l.Evidence, "; ")
 		}
 	}
-	if m&mCredential != 0 {
-		s.keyTypes = addedKeys(e)
-		s.ip = e.IPAddress
-		if s.ip == "" {
-			s.ip = e.Actor.IPAddress
-		}
-	}
-	switch {
-	case m&mSignIn != 0:
-		s.app = principalName(e.App)
+	if m&mSignIn != 0 {
 		if b.Classifier != nil {
 			l := b.Classifier.LabelOf(e.App)
 			s.appLabel = l.Class
@@ -400,39 +462,10 @@ func (b *StoryBuilder) addStep(g *group, e *trace.Event, m uint32) {
 				s.suspect = strings.Join(l.Evidence, "; ")
 			}
 		}
-		f := factsOf(e)
-		s.ip, s.location = f.ip, f.location
-		detail = b.appendSignInDetail(b.dbuf[:0], e)
-		n := len(detail)
-		detail = f.appendText(append(detail, "; "...))
-		if len(detail) == n+2 {
-			detail = detail[:n]
-		}
-		b.dbuf = detail
-		if b.countryCheck(e, f.country) {
-			s.newCountry = f.country
-		}
-	case m&mStrongAuth != 0:
-		s.Detail = "changed " + strongAuthProps(e)
-	case m&mSSPRProgress != 0 && s.Detail == "":
-		for _, kv := range e.Details {
-			if kv.Value != "" {
-				s.Detail = kv.Key + ": " + kv.Value
-				break
-			}
+		if b.countryCheck(e, s.country) {
+			s.newCountry = s.country
 		}
 	}
-	if m&mSignIn == 0 && s.Detail == "" && len(e.Targets) > 0 {
-		s.Detail = "target " + firstNonEmpty(e.Targets[0].UPN, e.Targets[0].DisplayName, e.Targets[0].ID)
-	}
-	for _, t := range e.Targets {
-		if !strings.EqualFold(t.Type, "user") {
-			s.object = firstNonEmpty(t.DisplayName, t.UPN, t.ID)
-			break
-		}
-	}
-	s.Role = role(m)
-	s.detach(b.sbuf, detail)
 	g.steps = append(g.steps, s)
 }
 
@@ -492,18 +525,13 @@ func (b *StoryBuilder) appendSignInDetail(dst []byte, e *trace.Event) []byte {
 }
 
 func (b *StoryBuilder) errorText(code int, reason string) string {
-	if t, ok := b.errText[code]; ok {
-		return t
+	if t, ok := b.errText.Load(code); ok {
+		return t.(string)
 	}
 	if b.Classifier != nil {
 		if ec, ok := b.Classifier.K.errorCode(code); ok {
 			t := fmt.Sprintf("AADSTS%d %s: %s", code, ec.Name, strings.TrimRight(ec.Meaning, ". "))
-			if b.errText == nil {
-				b.errText = map[int]string{}
-			}
-			if len(b.errText) < 4096 {
-				b.errText[code] = t
-			}
+			b.errText.Store(code, t) // at most one entry per code the kb knows
 			return t
 		}
 	}
@@ -600,7 +628,7 @@ func (b *StoryBuilder) near(a, o *group) bool {
 // event's strings may all point into it). The copies share one allocation.
 func (s *gstep) detach(source, detail []byte) {
 	fields := [...]*string{&s.Actor, &s.Activity, &s.Result, &s.Detail, &s.CorrelationID, &s.Source,
-		&s.app, &s.appLabel, &s.suspect, &s.actorUser, &s.object, &s.ip, &s.location, &s.newCountry}
+		&s.app, &s.actorUser, &s.object, &s.ip, &s.location, &s.country}
 	n := len(source)
 	if detail != nil {
 		s.Detail = ""

@@ -17,7 +17,7 @@ import (
 // after it is cut, so its Events' strings may point into it.
 
 // chunkSize is the size of the chunks the input is cut into.
-const chunkSize = 512 << 10
+const chunkSize = 128 << 10
 
 type ndChunk struct {
 	data []byte
@@ -38,7 +38,7 @@ type ndResult struct {
 
 func (r *Reader) ndjsonParallel(yield func(*trace.Event, error) bool) {
 	work := make(chan *ndChunk, r.workers)
-	order := make(chan *ndChunk, 2*r.workers+2)
+	order := make(chan *ndChunk, r.workers+1)
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	defer func() {

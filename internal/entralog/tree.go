@@ -81,6 +81,9 @@ type parser struct {
 	// enough.
 	mslab []member
 	nslab []node
+	// keyCache remembers recent object names by a cheap hash of their
+	// bytes (see keySlot), in front of intern.
+	keyCache [512]internedKey
 }
 
 // members copies src into the slab and returns the copy (capacity capped,
