@@ -16,8 +16,9 @@ import (
 // hands the results on in input order. A chunk's bytes are never written
 // after it is cut, so its Events' strings may point into it.
 
-// chunkSize is the size of the chunks the input is cut into.
-const chunkSize = 128 << 10
+// chunkSize is the size of the chunks the input is cut into (a variable so
+// that tests can make every line boundary a chunk boundary).
+var chunkSize = 128 << 10
 
 type ndChunk struct {
 	data []byte

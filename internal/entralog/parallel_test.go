@@ -211,3 +211,32 @@ func slices_containsFold(names []string, s string) bool {
 	}
 	return false
 }
+
+// FuzzParallelNDJSON checks the parallel NDJSON reader against the
+// one-goroutine reader on any input detected as NDJSON: the same events,
+// the same error, the same skipped counts. Small chunks make every line
+// boundary a chunk boundary somewhere.
+func FuzzParallelNDJSON(f *testing.F) {
+	lines := bytes.SplitAfter(generatedF(f, 30), []byte("\n"))
+	f.Add(bytes.Join(lines, nil))
+	f.Add(append(bytes.Join(lines[:5], nil), "\n\r\n{\"category\":\"RiskyUsers\",\"properties\":{}}\n{\"time\": 1"...))
+	if b, err := os.ReadFile(filepath.Join("testdata", "diag_mixed.ndjson")); err == nil {
+		f.Add(b)
+	}
+	defer func(n int) { chunkSize = n }(chunkSize)
+	chunkSize = 200
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if r, err := NewReader(bytes.NewReader(data), "in.ndjson"); err != nil || r.Shape() != ShapeDiagnostic {
+			return
+		}
+		sameRead(t, "fuzz", data, nil)
+	})
+}
+
+func generatedF(f *testing.F, n int) []byte {
+	var b bytes.Buffer
+	if err := Generate(&b, ShapeDiagnostic, trace.KindSignIn, n, 1); err != nil {
+		f.Fatal(err)
+	}
+	return b.Bytes()
+}
