@@ -261,7 +261,7 @@ func (r *logsRun) do() error {
 		r.tmpw = bufio.NewWriterSize(f, 256<<10)
 	}
 	if r.opts.Format == "json" {
-		r.enc, r.encDone = make(chan *actors.Story, 256), make(chan error, 1)
+		r.enc, r.encDone = make(chan *actors.Story, 64), make(chan error, 1)
 		go r.encodeStories()
 	}
 	r.b = actors.NewStoryBuilder(r.c, r.sink)
@@ -333,7 +333,7 @@ type prepBatch struct {
 // flight.
 func prepared(seq iter.Seq2[*trace.Event, error], b *actors.StoryBuilder, workers int) iter.Seq[*prepBatch] {
 	return func(yield func(*prepBatch) bool) {
-		order := make(chan *prepBatch, workers+2)
+		order := make(chan *prepBatch, workers+1)
 		work := make(chan *prepBatch, workers)
 		quit := make(chan struct{})
 		var wg sync.WaitGroup
@@ -376,7 +376,7 @@ func prepared(seq iter.Seq2[*trace.Event, error], b *actors.StoryBuilder, worker
 				}
 			}
 			newBatch := func() *prepBatch {
-				return &prepBatch{evs: make([]*trace.Event, 0, 256), done: make(chan struct{})}
+				return &prepBatch{evs: make([]*trace.Event, 0, 128), done: make(chan struct{})}
 			}
 			bt := newBatch()
 			for e, err := range seq {
