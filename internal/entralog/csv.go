@@ -268,6 +268,10 @@ func (r *Reader) csvErr(record int, err error) *trace.InputError {
 
 func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 	st := r.csv
+	adm := make([]int8, len(st.header)) // the Extra filter's verdict per column
+	for i, h := range st.header {
+		adm[i] = r.keep.decide(h)
+	}
 	for recNo := 1; ; recNo++ {
 		st.lim.limit = st.lim.total + int64(maxRecordBytes) + 64<<10
 		fields, err := st.cr.Read()
@@ -289,7 +293,7 @@ func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 		row.kind = 'o'
 		row.mem = row.mem[:0]
 		for i, f := range fields {
-			row.mem = append(row.mem, member{key: st.header[i], val: node{kind: 's', s: f}})
+			row.mem = append(row.mem, member{key: st.header[i], val: node{kind: 's', s: f}, adm: adm[i]})
 		}
 		rc := rec{n: row, ix: st.ix, keep: r.keep}
 		if st.portal {

@@ -73,20 +73,21 @@ func (f *fast) value(depth int, raw bool) (node, bool) {
 			if !ok {
 				return node{}, false
 			}
-			kid := int16(-1)
+			kid, adm := int16(-1), int8(0)
 			slot := &p.keyCache[keySlot(key)]
 			if slot.s == key && slot.s != "" {
-				key, kid = slot.s, slot.kid
+				key, kid, adm = slot.s, slot.kid, slot.adm
 			} else if e, found := p.intern[key]; found {
-				key, kid = e.s, e.kid
+				key, kid, adm = e.s, e.kid, e.adm
 				*slot = e
 			} else {
 				if id := keyID(key); id >= 0 {
 					kid = int16(id + 1)
 				}
+				adm = p.keep.decide(key)
 				if len(p.intern) < maxIntern {
 					key = strings.Clone(key)
-					p.intern[key] = internedKey{s: key, kid: kid}
+					p.intern[key] = internedKey{s: key, kid: kid, adm: adm}
 				}
 			}
 			f.ws()
@@ -108,7 +109,7 @@ func (f *fast) value(depth int, raw bool) (node, bool) {
 					return node{}, false
 				}
 			}
-			p.mstack = append(p.mstack, member{key: key, val: v, kid: kid})
+			p.mstack = append(p.mstack, member{key: key, val: v, kid: kid, adm: adm})
 			f.ws()
 			if f.i >= len(f.s) {
 				return node{}, false

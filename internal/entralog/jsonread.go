@@ -60,6 +60,7 @@ func (r *Reader) jsonErr(record int, dec *jsontext.Decoder, err error) *trace.In
 func (r *Reader) jsonEvents(yield func(*trace.Event, error) bool) {
 	dec := jsontext.NewDecoder(r.br, jsonOpts...)
 	ps := newParser(dec)
+	ps.keep = r.keep
 	recNo := 0
 	// one maps and yields one record node; false stops.
 	one := func(n *node) bool {
@@ -189,6 +190,7 @@ func (r *Reader) ndjsonEvents(yield func(*trace.Event, error) bool) {
 	}
 	dec := jsontext.NewDecoder(bytes.NewReader(nil), jsonOpts...)
 	ps := newParser(dec)
+	ps.keep = r.keep
 	var buf []byte
 	lineNo, recNo := 0, 0
 	for {

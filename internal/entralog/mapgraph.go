@@ -556,7 +556,7 @@ func appendExtra(out []trace.KV, prefix string, n *node, keep *extraFilter) []tr
 	}
 	for i := range n.mem {
 		m := &n.mem[i]
-		if !m.used && keep != nil && !keep.admits(m.key) {
+		if !m.used && keep != nil && (m.adm < 0 || m.adm == 0 && !keep.admits(m.key)) {
 			continue
 		}
 		if m.used && m.val.kind != 'o' && m.val.kind != 'a' {
@@ -606,6 +606,17 @@ func newExtraFilter(names []string) *extraFilter {
 		}
 	}
 	return f
+}
+
+// decide is admits as a member's adm value (0 for a nil filter).
+func (f *extraFilter) decide(key string) int8 {
+	switch {
+	case f == nil:
+		return 0
+	case f.admits(key):
+		return 1
+	}
+	return -1
 }
 
 // admits reports whether the field named key (a member name; the part after

@@ -52,6 +52,7 @@ func (r *Reader) ndjsonParallel(yield func(*trace.Event, error) bool) {
 		go func() {
 			defer wg.Done()
 			ps := newParser(jsontext.NewDecoder(bytes.NewReader(nil), jsonOpts...))
+			ps.keep = r.keep
 			for {
 				select {
 				case c, ok := <-work:
