@@ -48,7 +48,7 @@ type actorAgg struct {
 	first      time.Time
 	last       time.Time
 	roles      uint8 // 1 actor, 2 client app
-	activities map[string]int
+	activities map[string]*int
 	label      Label
 	dirty      bool
 }
@@ -65,6 +65,8 @@ type Classifier struct {
 	Overflow int
 	// names interns activity names (a small vocabulary shared by all actors).
 	names map[string]string
+	// kbuf holds the keys of the principal being looked up.
+	kbuf []byte
 }
 
 // maxInternedNames bounds Classifier.names.
@@ -95,31 +97,58 @@ func (c *Classifier) Events() int { return c.events }
 
 // Key returns the aggregation key of a principal: its UPN, else app ID, else
 // object ID, else display name (lower-cased), or "" when it names nobody.
-func Key(p trace.Principal) string {
+func Key(p trace.Principal) string { return string(appendKey(nil, p)) }
+
+// appendKey appends Key(p) to dst.
+func appendKey(dst []byte, p trace.Principal) []byte {
+	var prefix, v string
 	switch {
 	case p.UPN != "":
-		return "upn:" + strings.ToLower(strings.TrimSpace(p.UPN))
+		prefix, v = "upn:", p.UPN
 	case p.AppID != "":
-		return "app:" + strings.ToLower(strings.TrimSpace(p.AppID))
+		prefix, v = "app:", p.AppID
 	case p.ServicePrincipalID != "":
-		return "sp:" + strings.ToLower(strings.TrimSpace(p.ServicePrincipalID))
+		prefix, v = "sp:", p.ServicePrincipalID
 	case p.ID != "":
-		return "id:" + strings.ToLower(strings.TrimSpace(p.ID))
+		prefix, v = "id:", p.ID
 	case p.DisplayName != "":
-		return "name:" + strings.ToLower(strings.TrimSpace(p.DisplayName))
+		prefix, v = "name:", p.DisplayName
+	default:
+		return dst
 	}
-	return ""
+	dst = append(dst, prefix...)
+	return appendLower(dst, strings.TrimSpace(v))
+}
+
+// appendLower appends strings.ToLower(s) to dst, without allocating for ASCII.
+func appendLower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return append(dst, strings.ToLower(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 // Add counts one event: its actor and, for sign-ins, its client app.
 func (c *Classifier) Add(e *trace.Event) {
 	c.events++
 	over := false
-	ka := Key(e.Actor)
-	if ka != "" {
+	c.kbuf = appendKey(c.kbuf[:0], e.Actor)
+	na := len(c.kbuf)
+	c.kbuf = appendKey(c.kbuf, e.App)
+	ka, kp := c.kbuf[:na], c.kbuf[na:]
+	if len(ka) > 0 {
 		over = c.touch(ka, e.Actor, e, 1) == nil
 	}
-	if kp := Key(e.App); kp != "" && kp != ka && !samePrincipal(e.Actor, e.App) {
+	if len(kp) > 0 && string(kp) != string(ka) && !samePrincipal(e.Actor, e.App) {
 		over = c.touch(kp, e.App, e, 2) == nil || over
 	}
 	if over {
@@ -137,13 +166,13 @@ func samePrincipal(a, b trace.Principal) bool {
 	return false
 }
 
-func (c *Classifier) touch(key string, tp trace.Principal, e *trace.Event, role uint8) *actorAgg {
-	a := c.actors[key]
+func (c *Classifier) touch(kb []byte, tp trace.Principal, e *trace.Event, role uint8) *actorAgg {
+	a := c.actors[string(kb)]
 	if a == nil {
 		if len(c.actors) >= MaxActors {
 			return nil
 		}
-		a = &actorAgg{p: FromTrace(tp), activities: make(map[string]int, 4), dirty: true}
+		a = &actorAgg{p: FromTrace(tp), activities: make(map[string]*int, 4), dirty: true}
 		if role == 2 {
 			a.p.App = true
 		}
@@ -151,8 +180,7 @@ func (c *Classifier) touch(key string, tp trace.Principal, e *trace.Event, role 
 		for _, f := range []*string{&a.p.Name, &a.p.UPN, &a.p.AppID, &a.p.ID, &a.p.OwnerTenantID} {
 			*f = strings.Clone(*f)
 		}
-		key = strings.Clone(key)
-		c.actors[key] = a
+		c.actors[string(kb)] = a
 	} else {
 		a.merge(tp)
 	}
@@ -180,8 +208,10 @@ func (c *Classifier) touch(key string, tp trace.Principal, e *trace.Event, role 
 		// Assigning to an existing string key stores the new key, so only
 		// ever assign with the interned copy, never with act itself (which
 		// may point into the reader's line buffer).
-		if _, ok := a.activities[act]; ok || len(a.activities) < MaxActivities {
-			a.activities[c.intern(act)]++
+		if n := a.activities[act]; n != nil {
+			*n++
+		} else if len(a.activities) < MaxActivities {
+			a.activities[c.intern(act)] = new(1)
 		}
 	}
 	return a
@@ -265,7 +295,8 @@ func (c *Classifier) labelOf(a *actorAgg) Label {
 // LabelOf returns the label of the principal p as aggregated so far (or a
 // fresh classification when p has not been added).
 func (c *Classifier) LabelOf(p trace.Principal) Label {
-	if a := c.actors[Key(p)]; a != nil {
+	c.kbuf = appendKey(c.kbuf[:0], p)
+	if a := c.actors[string(c.kbuf)]; a != nil {
 		return c.labelOf(a)
 	}
 	return c.K.Classify(FromTrace(p))
@@ -288,7 +319,7 @@ func (c *Classifier) actorOf(key string, a *actorAgg) Actor {
 		out.Roles = append(out.Roles, "client-app")
 	}
 	for k, n := range a.activities {
-		out.Activities = append(out.Activities, ActivityCount{k, n})
+		out.Activities = append(out.Activities, ActivityCount{k, *n})
 	}
 	slices.SortFunc(out.Activities, func(x, y ActivityCount) int {
 		return cmp.Or(cmp.Compare(y.Count, x.Count), strings.Compare(x.Activity, y.Activity))

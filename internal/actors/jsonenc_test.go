@@ -37,3 +37,18 @@ func FuzzStoryAppendJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendRFC3339Nano compares the hand-written formatter with the time
+// package's, fractions with and without trailing zeros, zones other than UTC.
+func TestAppendRFC3339Nano(t *testing.T) {
+	times := []time.Time{t0, {}, time.Date(2024, 5, 1, 0, 0, 2, 992000000, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 1, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 2, 29, 1, 2, 3, 120, time.FixedZone("x", 7200)), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for i := range 5000 {
+		times = append(times, time.Unix(int64(i)*7919*3607, int64(i)*104729%1_000_000_000).UTC())
+	}
+	for _, tm := range times {
+		if got, want := string(appendRFC3339Nano(nil, tm)), tm.Format(time.RFC3339Nano); got != want {
+			t.Fatalf("appendRFC3339Nano(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/idtrace/idtrace/internal/trace"
@@ -98,12 +99,12 @@ type gstep struct {
 	errorCode  int
 	app        string
 	appLabel   string
-	actorKey   string
 	suspect    string // non-empty when the actor is labelled suspicious
 	actorUser  string
 	object     string // a non-user target (role, app)
 	keyTypes   []string
 	newCountry string
+	country    string // the sign-in's country, for newCountry
 	ip         string
 	location   string
 }
@@ -141,6 +142,11 @@ type StoryBuilder struct {
 	now    time.Time
 	nAnon  int
 	counts map[string]int
+	// scratch: the group key, the groups a story is told from
+	kbuf    []byte
+	cluster []*group
+	// errText caches errorText's kb answers (Prepare runs concurrently).
+	errText sync.Map
 	// countries holds per user the countries of successful sign-ins.
 	countries map[string]*[]string
 }
@@ -258,11 +264,15 @@ func principalName(p trace.Principal) string {
 	return firstNonEmpty(p.UPN, p.DisplayName, p.AppID, p.ServicePrincipalName, p.ServicePrincipalID, p.ID)
 }
 
-func source(e *trace.Event) string {
+// appendSource appends where e was read ("file:line" or "file:record N") to dst.
+func appendSource(dst []byte, e *trace.Event) []byte {
+	dst = append(dst, e.File...)
 	if e.LineKind == "record" {
-		return fmt.Sprintf("%s:record %d", e.File, e.Line)
+		dst = append(dst, ":record "...)
+	} else {
+		dst = append(dst, ':')
 	}
-	return fmt.Sprintf("%s:%d", e.File, e.Line)
+	return strconv.AppendInt(dst, int64(e.Line), 10)
 }
 
 // targetOf returns the user (or first) target's keys and display form; for
@@ -302,34 +312,105 @@ func targetOf(e *trace.Event) (keys []string, display string) {
 }
 
 // Add feeds one event (after Classifier.Add). It may emit finished stories.
-func (b *StoryBuilder) Add(e *trace.Event) error {
+// It is AddPrepared(e, b.Prepare(e)).
+func (b *StoryBuilder) Add(e *trace.Event) error { return b.AddPrepared(e, b.Prepare(e)) }
+
+// Prep is what Prepare works out from one record alone, for AddPrepared.
+type Prep struct {
+	marks uint32
+	step  gstep
+}
+
+// Prepare does the part of adding e that depends on e alone (what kind of
+// record it is, the step it would add to a story with its detail text), so
+// that callers may run it for many records on several goroutines and feed
+// the results to AddPrepared in record order. It is safe for concurrent
+// use and does not change b; the Prep holds no reference to e's strings.
+func (b *StoryBuilder) Prepare(e *trace.Event) *Prep {
+	m := b.marks(e)
+	p := &Prep{marks: m}
+	if m == 0 {
+		return p
+	}
+	s := &p.step
+	*s = gstep{Step: Step{Time: e.Time, Actor: principalName(e.Actor), Activity: e.Activity, Result: e.Result,
+		Detail: e.ResultReason, CorrelationID: e.CorrelationID}, marks: m, errorCode: e.ErrorCode,
+		actorUser: e.Actor.UPN}
+	var sbuf, dbuf [512]byte
+	source := appendSource(sbuf[:0], e)
+	var detail []byte
+	if m&mCredential != 0 {
+		s.keyTypes = addedKeys(e)
+		s.ip = e.IPAddress
+		if s.ip == "" {
+			s.ip = e.Actor.IPAddress
+		}
+	}
+	switch {
+	case m&mSignIn != 0:
+		s.app = principalName(e.App)
+		f := factsOf(e)
+		s.ip, s.location, s.country = f.ip, f.location, f.country
+		detail = b.appendSignInDetail(dbuf[:0], e)
+		n := len(detail)
+		detail = f.appendText(append(detail, "; "...))
+		if len(detail) == n+2 {
+			detail = detail[:n]
+		}
+	case m&mStrongAuth != 0:
+		s.Detail = "changed " + strongAuthProps(e)
+	case m&mSSPRProgress != 0 && s.Detail == "":
+		for _, kv := range e.Details {
+			if kv.Value != "" {
+				s.Detail = kv.Key + ": " + kv.Value
+				break
+			}
+		}
+	}
+	if m&mSignIn == 0 && s.Detail == "" && len(e.Targets) > 0 {
+		s.Detail = "target " + firstNonEmpty(e.Targets[0].UPN, e.Targets[0].DisplayName, e.Targets[0].ID)
+	}
+	for _, t := range e.Targets {
+		if !strings.EqualFold(t.Type, "user") {
+			s.object = firstNonEmpty(t.DisplayName, t.UPN, t.ID)
+			break
+		}
+	}
+	s.Role = role(m)
+	s.detach(source, detail)
+	return p
+}
+
+// AddPrepared feeds one event with its Prep (from Prepare on the same
+// event), after Classifier.Add. Events must come in record order. It may
+// emit finished stories.
+func (b *StoryBuilder) AddPrepared(e *trace.Event, p *Prep) error {
 	b.n++
 	if !e.Time.IsZero() {
 		b.now = e.Time
 	}
-	m := b.marks(e)
-	if m != 0 {
-		key := groupKey(e, m)
-		if key != "" {
-			// grouped by actor or user, not by correlation
-		} else if m&mSignIn != 0 {
-			key = "s|" + firstNonEmpty(e.CorrelationID, e.ID)
-		} else {
-			key = "a|" + e.CorrelationID
-		}
-		if key == "a|" || key == "s|" {
+	if m := p.marks; m != 0 {
+		key := b.appendGroupKey(b.kbuf[:0], e, m)
+		if len(key) == 2 { // "a|" or "s|"
 			b.nAnon++
-			key += "#" + strconv.Itoa(b.nAnon)
+			key = append(key, '#')
+			key = strconv.AppendInt(key, int64(b.nAnon), 10)
 		}
-		g := b.open[key]
+		b.kbuf = key
+		g := b.open[string(key)]
 		if g == nil {
-			g = &group{key: strings.Clone(key), corr: strings.Clone(e.CorrelationID)}
-			b.open[key] = g
+			g = &group{key: string(key)}
+			if g.key[:2] == "s|" && g.key[2:] == e.CorrelationID {
+				g.corr = g.key[2:]
+			} else {
+				g.corr = strings.Clone(e.CorrelationID)
+			}
+			b.open[g.key] = g
 			g.elem = b.lru.PushBack(g)
 		} else {
 			b.lru.MoveToBack(g.elem)
 		}
-		b.addStep(g, e, m)
+		b.addStep(g, e, p)
 	}
 	if err := b.evict(false); err != nil {
 		return err
@@ -337,7 +418,8 @@ func (b *StoryBuilder) Add(e *trace.Event) error {
 	return nil
 }
 
-func (b *StoryBuilder) addStep(g *group, e *trace.Event, m uint32) {
+func (b *StoryBuilder) addStep(g *group, e *trace.Event, p *Prep) {
+	m := p.marks
 	g.marks |= m
 	if !e.Time.IsZero() {
 		if g.first.IsZero() || e.Time.Before(g.first) {
@@ -366,24 +448,13 @@ func (b *StoryBuilder) addStep(g *group, e *trace.Event, m uint32) {
 		g.more++
 		return
 	}
-	s := gstep{Step: Step{Time: e.Time, Actor: principalName(e.Actor), Activity: e.Activity, Result: e.Result,
-		Detail: e.ResultReason, CorrelationID: e.CorrelationID, Source: source(e)}, marks: m, errorCode: e.ErrorCode,
-		actorKey: Key(e.Actor), actorUser: e.Actor.UPN}
+	s := p.step
 	if b.Classifier != nil && m&(mSignIn) == 0 {
 		if l := b.Classifier.LabelOf(e.Actor); l.Class == ClassSuspicious {
 			s.suspect = strings.Join(l.Evidence, "; ")
 		}
 	}
-	if m&mCredential != 0 {
-		s.keyTypes = addedKeys(e)
-		s.ip = e.IPAddress
-		if s.ip == "" {
-			s.ip = e.Actor.IPAddress
-		}
-	}
-	switch {
-	case m&mSignIn != 0:
-		s.app = principalName(e.App)
+	if m&mSignIn != 0 {
 		if b.Classifier != nil {
 			l := b.Classifier.LabelOf(e.App)
 			s.appLabel = l.Class
@@ -391,36 +462,10 @@ func (b *StoryBuilder) addStep(g *group, e *trace.Event, m uint32) {
 				s.suspect = strings.Join(l.Evidence, "; ")
 			}
 		}
-		f := factsOf(e)
-		s.ip, s.location = f.ip, f.location
-		s.Detail = b.signInDetail(e)
-		if t := f.text(); t != "" {
-			s.Detail += "; " + t
-		}
-		if b.countryCheck(e, f.country) {
-			s.newCountry = f.country
-		}
-	case m&mStrongAuth != 0:
-		s.Detail = "changed " + strongAuthProps(e)
-	case m&mSSPRProgress != 0 && s.Detail == "":
-		for _, kv := range e.Details {
-			if kv.Value != "" {
-				s.Detail = kv.Key + ": " + kv.Value
-				break
-			}
+		if b.countryCheck(e, s.country) {
+			s.newCountry = s.country
 		}
 	}
-	if m&mSignIn == 0 && s.Detail == "" && len(e.Targets) > 0 {
-		s.Detail = "target " + firstNonEmpty(e.Targets[0].UPN, e.Targets[0].DisplayName, e.Targets[0].ID)
-	}
-	for _, t := range e.Targets {
-		if !strings.EqualFold(t.Type, "user") {
-			s.object = firstNonEmpty(t.DisplayName, t.UPN, t.ID)
-			break
-		}
-	}
-	s.Role = role(m)
-	s.detach()
 	g.steps = append(g.steps, s)
 }
 
@@ -448,30 +493,46 @@ func role(m uint32) string {
 	return ""
 }
 
-func (b *StoryBuilder) signInDetail(e *trace.Event) string {
-	var parts []string
+// appendSignInDetail appends the sign-in's detail ("to App, for Resource,
+// interactive, AADSTS...") to dst.
+func (b *StoryBuilder) appendSignInDetail(dst []byte, e *trace.Event) []byte {
+	start := len(dst)
+	sep := func() {
+		if len(dst) > start {
+			dst = append(dst, ", "...)
+		}
+	}
 	app := principalName(e.App)
 	if app != "" {
-		parts = append(parts, "to "+app)
+		dst = append(append(dst, "to "...), app...)
 	}
 	if r := principalName(e.Resource); r != "" && r != app {
-		parts = append(parts, "for "+r)
+		sep()
+		dst = append(append(dst, "for "...), r...)
 	}
 	if e.Interactive {
-		parts = append(parts, "interactive")
+		sep()
+		dst = append(dst, "interactive"...)
 	} else if e.Kind == trace.KindSignInNonInteractive {
-		parts = append(parts, "non-interactive")
+		sep()
+		dst = append(dst, "non-interactive"...)
 	}
 	if e.ErrorCode != 0 {
-		parts = append(parts, b.errorText(e.ErrorCode, e.FailureReason))
+		sep()
+		dst = append(dst, b.errorText(e.ErrorCode, e.FailureReason)...)
 	}
-	return strings.Join(parts, ", ")
+	return dst
 }
 
 func (b *StoryBuilder) errorText(code int, reason string) string {
+	if t, ok := b.errText.Load(code); ok {
+		return t.(string)
+	}
 	if b.Classifier != nil {
 		if ec, ok := b.Classifier.K.errorCode(code); ok {
-			return fmt.Sprintf("AADSTS%d %s: %s", code, ec.Name, strings.TrimRight(ec.Meaning, ". "))
+			t := fmt.Sprintf("AADSTS%d %s: %s", code, ec.Name, strings.TrimRight(ec.Meaning, ". "))
+			b.errText.Store(code, t) // at most one entry per code the kb knows
+			return t
 		}
 	}
 	if reason != "" {
@@ -528,7 +589,8 @@ func (b *StoryBuilder) remove(g *group) {
 
 // close finishes g, joining the open groups about the same target.
 func (b *StoryBuilder) close(g *group) error {
-	cluster := []*group{g}
+	cluster := append(b.cluster[:0], g)
+	defer func() { b.cluster = cluster[:0] }()
 	if g.marks&accountMarkers != 0 {
 		for _, k := range g.targets {
 			for _, o := range b.byTgt[k] {
@@ -564,10 +626,14 @@ func (b *StoryBuilder) near(a, o *group) bool {
 // detach copies the strings a step keeps, so that an open story holds a few
 // short strings per record and not the reader's whole line buffer (the
 // event's strings may all point into it). The copies share one allocation.
-func (s *gstep) detach() {
+func (s *gstep) detach(source, detail []byte) {
 	fields := [...]*string{&s.Actor, &s.Activity, &s.Result, &s.Detail, &s.CorrelationID, &s.Source,
-		&s.app, &s.appLabel, &s.actorKey, &s.suspect, &s.actorUser, &s.object, &s.ip, &s.location, &s.newCountry}
-	n := 0
+		&s.app, &s.actorUser, &s.object, &s.ip, &s.location, &s.country}
+	n := len(source)
+	if detail != nil {
+		s.Detail = ""
+		n += len(detail)
+	}
 	for _, p := range fields {
 		n += len(*p)
 	}
@@ -585,16 +651,21 @@ func (s *gstep) detach() {
 	for _, k := range s.keyTypes {
 		sb.WriteString(k)
 	}
+	sb.Write(source)
+	sb.Write(detail)
 	all, at := sb.String(), 0
-	take := func(p *string) {
-		l := len(*p)
+	take := func(p *string, l int) {
 		*p = all[at : at+l]
 		at += l
 	}
 	for _, p := range fields {
-		take(p)
+		take(p, len(*p))
 	}
 	for i := range s.keyTypes {
-		take(&s.keyTypes[i])
+		take(&s.keyTypes[i], len(s.keyTypes[i]))
+	}
+	take(&s.Source, len(source))
+	if detail != nil {
+		take(&s.Detail, len(detail))
 	}
 }

@@ -283,40 +283,51 @@ func grantControls(e *trace.Event, policies string) string {
 
 // text is the facts in one line ("from 203.0.113.7 (Oslo, NO), client app
 // IMAP4 (legacy protocol), Conditional Access failure, ...").
-func (f signInFacts) text() string {
-	var parts []string
-	if f.ip != "" {
-		p := "from " + f.ip
-		if f.location != "" {
-			p += " (" + f.location + ")"
+func (f signInFacts) text() string { return string(f.appendText(nil)) }
+
+// appendText appends text() to dst.
+func (f signInFacts) appendText(dst []byte) []byte {
+	start := len(dst)
+	part := func(ss ...string) {
+		if len(dst) > start {
+			dst = append(dst, ", "...)
 		}
-		parts = append(parts, p)
+		for _, s := range ss {
+			dst = append(dst, s...)
+		}
+	}
+	if f.ip != "" {
+		if f.location != "" {
+			part("from ", f.ip, " (", f.location, ")")
+		} else {
+			part("from ", f.ip)
+		}
 	} else if f.location != "" {
-		parts = append(parts, "from "+f.location)
+		part("from ", f.location)
 	}
 	if f.clientApp != "" {
-		p := "client app " + f.clientApp
 		if f.legacy {
-			p += " (legacy protocol: no multifactor authentication possible)"
+			part("client app ", f.clientApp, " (legacy protocol: no multifactor authentication possible)")
+		} else {
+			part("client app ", f.clientApp)
 		}
-		parts = append(parts, p)
 	}
 	if f.ca != "" {
-		parts = append(parts, "Conditional Access "+f.ca)
+		part("Conditional Access ", f.ca)
 	}
 	if f.grants != "" {
-		parts = append(parts, "grant controls "+f.grants)
+		part("grant controls ", f.grants)
 	}
 	if f.authReq != "" {
-		parts = append(parts, "requirement "+f.authReq)
+		part("requirement ", f.authReq)
 	}
 	if f.risk != "" {
-		parts = append(parts, "risk "+f.risk)
+		part("risk ", f.risk)
 	}
 	if f.requestID != "" {
-		parts = append(parts, "request ID "+f.requestID)
+		part("request ID ", f.requestID)
 	}
-	return strings.Join(parts, ", ")
+	return dst
 }
 
 // countryCheck remembers, per user, the countries of successful sign-ins,
@@ -361,6 +372,19 @@ func groupKey(e *trace.Event, m uint32) string {
 		return "b|" + strings.ToLower(firstNonEmpty(e.Actor.UPN, e.Actor.ID, e.Actor.DisplayName))
 	}
 	return ""
+}
+
+// appendGroupKey appends the key of the group a record with marks m joins:
+// groupKey, else "s|" and the correlation (or record) ID for a sign-in,
+// else "a|" and the correlation ID.
+func (b *StoryBuilder) appendGroupKey(dst []byte, e *trace.Event, m uint32) []byte {
+	if k := groupKey(e, m); k != "" {
+		return append(dst, k...)
+	}
+	if m&mSignIn != 0 {
+		return append(append(dst, "s|"...), firstNonEmpty(e.CorrelationID, e.ID)...)
+	}
+	return append(append(dst, "a|"...), e.CorrelationID...)
 }
 
 func (b *StoryBuilder) tellCredential(st *Story, steps []gstep) {
@@ -442,4 +466,25 @@ func (b *StoryBuilder) tellBlocked(st *Story, steps []gstep) {
 	for i := range st.Steps {
 		st.Steps[i].Role = "refused"
 	}
+}
+
+// ExtraKeys names the unmapped fields of an Event (Event.Extra, by the last
+// dotted segment of their key) that the Classifier and the StoryBuilder
+// read: a reader may keep only these (entralog's Reader.KeepExtra) and the
+// labels and stories stay the same.
+func ExtraKeys() []string {
+	var out []string
+	for _, names := range extraNames {
+		out = append(out, names...)
+	}
+	out = append(out, "enforcedGrantControls")
+	for _, k := range tenantKeys {
+		if i := strings.LastIndexByte(k, '.'); i >= 0 {
+			k = k[i+1:]
+		}
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }

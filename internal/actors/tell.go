@@ -14,12 +14,19 @@ func (b *StoryBuilder) tell(cluster []*group) *Story {
 	var marks uint32
 	var more int
 	var steps []gstep
-	for _, g := range cluster {
-		marks |= g.marks
-		more += g.more
-		steps = append(steps, g.steps...)
+	byTime := func(x, y gstep) int { return x.Time.Compare(y.Time) }
+	if len(cluster) == 1 && slices.IsSortedFunc(cluster[0].steps, byTime) {
+		// the usual case: one group, its steps in order (tell does not
+		// modify steps, and the group is closed)
+		marks, more, steps = cluster[0].marks, cluster[0].more, cluster[0].steps
+	} else {
+		for _, g := range cluster {
+			marks |= g.marks
+			more += g.more
+			steps = append(steps, g.steps...)
+		}
+		slices.SortStableFunc(steps, byTime)
 	}
-	slices.SortStableFunc(steps, func(x, y gstep) int { return x.Time.Compare(y.Time) })
 	kind := ""
 	switch {
 	case marks&mCredential != 0:

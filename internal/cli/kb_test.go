@@ -43,7 +43,7 @@ func TestKBListJSON(t *testing.T) {
 		what, key, want string
 		min             int
 	}{
-		{"apps", "app_id", "89bee1f7-5e6e-4d8a-9f3d-ecd601259da7", 1300},
+		{"apps", "app_id", "89bee1f7-5e6e-4d8a-9f3d-ecd601259da7", 1000},
 		{"errors", "code", "50076", 300},
 		{"claims", "name", "preferred_username", 60},
 		{"actors", "upn", "fim_password_service@support.onmicrosoft.com", 20},

@@ -9,8 +9,10 @@ import (
 	"iter"
 	"maps"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -161,11 +163,15 @@ type logsRun struct {
 	// stories: streamed to a temporary file (json, csv) or kept (text, md).
 	tmp      *os.File
 	tmpw     *bufio.Writer
-	buf      []byte
 	nStories int
 	kept     []*actors.Story
 	dropped  map[string]int
 	keptKind map[string]int
+
+	// enc hands JSON stories to the goroutine that encodes and spools
+	// them (encodeStories); encDone receives its result.
+	enc     chan *actors.Story
+	encDone chan error
 
 	records     []actorRecord
 	moreRecords int
@@ -173,7 +179,34 @@ type logsRun struct {
 	actorP      trace.Principal
 }
 
+// encodeStories writes the stories it receives on r.enc to the spool file as
+// a comma-separated run of JSON objects, in order, until r.enc is closed; it
+// sends its result to r.encDone (after a write error it drains r.enc).
+func (r *logsRun) encodeStories() {
+	var buf []byte
+	var err error
+	n := 0
+	for s := range r.enc {
+		if err != nil {
+			continue
+		}
+		if n > 0 {
+			buf = append(buf[:0], ',')
+		} else {
+			buf = buf[:0]
+		}
+		n++
+		buf = s.AppendJSON(buf)
+		_, err = r.tmpw.Write(buf)
+	}
+	r.encDone <- err
+}
+
 func (r *logsRun) cleanup() {
+	if r.enc != nil {
+		close(r.enc)
+		<-r.encDone
+	}
 	if r.tmp != nil {
 		r.tmp.Close()
 		os.Remove(r.tmp.Name())
@@ -187,12 +220,8 @@ func (r *logsRun) sink(s *actors.Story) error {
 	r.nStories++
 	switch {
 	case r.opts.Format == "json":
-		if r.nStories > 1 {
-			r.tmpw.WriteByte(',')
-		}
-		r.buf = s.AppendJSON(r.buf[:0])
-		_, err := r.tmpw.Write(r.buf)
-		return err
+		r.enc <- s // a write error is reported when the run ends
+		return nil
 	case r.opts.Format == "csv":
 		w := csv.NewWriter(r.tmpw)
 		w.Write(storyRow(s))
@@ -233,6 +262,10 @@ func (r *logsRun) do() error {
 		r.tmp = f
 		r.tmpw = bufio.NewWriterSize(f, 256<<10)
 	}
+	if r.opts.Format == "json" {
+		r.enc, r.encDone = make(chan *actors.Story, 64), make(chan error, 1)
+		go r.encodeStories()
+	}
 	r.b = actors.NewStoryBuilder(r.c, r.sink)
 	r.b.Window = r.opts.Window
 	for _, path := range r.opts.Files {
@@ -242,6 +275,14 @@ func (r *logsRun) do() error {
 	}
 	if err := r.b.Flush(); err != nil {
 		return err
+	}
+	if r.enc != nil {
+		close(r.enc)
+		err := <-r.encDone
+		r.enc = nil
+		if err != nil {
+			return fmt.Errorf("logs: temporary file for stories: %w", err)
+		}
 	}
 	if r.tmpw != nil {
 		if err := r.tmpw.Flush(); err != nil {
@@ -278,63 +319,97 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// eventBatch is what the reading goroutine hands to the analysis.
-type eventBatch struct {
-	evs []*trace.Event
-	err error
+// prepBatch is a batch of records the reading goroutine hands on: the
+// workers fill preps (StoryBuilder.Prepare), then done is closed.
+type prepBatch struct {
+	evs   []*trace.Event
+	preps []*actors.Prep
+	err   error
+	done  chan struct{}
 }
 
-// pipelined reads seq in its own goroutine, so that parsing and analysis
-// overlap, handing events over in batches (bounded: a few batches in flight).
-func pipelined(seq iter.Seq2[*trace.Event, error]) iter.Seq2[*trace.Event, error] {
-	return func(yield func(*trace.Event, error) bool) {
-		ch := make(chan eventBatch, 4)
-		done := make(chan struct{})
+// prepared reads seq in its own goroutine (so that parsing and analysis
+// overlap) and runs b.Prepare on each record on workers goroutines. It
+// yields the batches in record order once their Preps are ready; a read
+// error comes as a last batch with err set. At most a few batches are in
+// flight.
+func prepared(seq iter.Seq2[*trace.Event, error], b *actors.StoryBuilder, workers int) iter.Seq[*prepBatch] {
+	return func(yield func(*prepBatch) bool) {
+		order := make(chan *prepBatch, workers+1)
+		work := make(chan *prepBatch, workers)
+		quit := make(chan struct{})
+		var wg sync.WaitGroup
 		defer func() {
-			close(done)
-			for range ch {
+			close(quit)
+			for range order {
 			}
+			wg.Wait()
 		}()
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for bt := range work {
+					for i, e := range bt.evs {
+						bt.preps[i] = b.Prepare(e)
+					}
+					close(bt.done)
+				}
+			}()
+		}
 		go func() {
-			defer close(ch)
-			batch := make([]*trace.Event, 0, 256)
-			send := func(b eventBatch) bool {
+			defer close(order)
+			defer close(work)
+			send := func(bt *prepBatch) bool {
 				select {
-				case ch <- b:
+				case order <- bt:
+				case <-quit:
+					return false
+				}
+				if bt.err != nil {
+					close(bt.done)
 					return true
-				case <-done:
+				}
+				select {
+				case work <- bt:
+					return true
+				case <-quit:
 					return false
 				}
 			}
+			newBatch := func() *prepBatch {
+				return &prepBatch{evs: make([]*trace.Event, 0, 128), done: make(chan struct{})}
+			}
+			bt := newBatch()
 			for e, err := range seq {
 				if err != nil {
-					if len(batch) > 0 && !send(eventBatch{evs: batch}) {
-						return
+					if len(bt.evs) > 0 {
+						bt.preps = make([]*actors.Prep, len(bt.evs))
+						if !send(bt) {
+							return
+						}
 					}
-					send(eventBatch{err: err})
+					send(&prepBatch{err: err, done: make(chan struct{})})
 					return
 				}
-				batch = append(batch, e)
-				if len(batch) == cap(batch) {
-					if !send(eventBatch{evs: batch}) {
+				bt.evs = append(bt.evs, e)
+				if len(bt.evs) == cap(bt.evs) {
+					bt.preps = make([]*actors.Prep, len(bt.evs))
+					if !send(bt) {
 						return
 					}
-					batch = make([]*trace.Event, 0, 256)
+					bt = newBatch()
 				}
 			}
-			if len(batch) > 0 {
-				send(eventBatch{evs: batch})
+			if len(bt.evs) > 0 {
+				bt.preps = make([]*actors.Prep, len(bt.evs))
+				send(bt)
 			}
 		}()
-		for b := range ch {
-			if b.err != nil {
-				yield(nil, b.err)
+		for bt := range order {
+			<-bt.done
+			if !yield(bt) || bt.err != nil {
 				return
-			}
-			for _, e := range b.evs {
-				if !yield(e, nil) {
-					return
-				}
 			}
 		}
 	}
@@ -360,30 +435,36 @@ func (r *logsRun) readFile(path string) error {
 	if err != nil {
 		return err
 	}
+	// Only the unmapped fields the classifier and stories read are kept.
+	rd.KeepExtra(actors.ExtraKeys())
+	rd.SetWorkers(runtime.GOMAXPROCS(0))
 	progress := r.app.IO.ErrTTY && size >= logsProgressMinBytes
 	stat := fileStat{File: path, Shape: rd.Shape()}
-	for e, err := range pipelined(rd.Events()) {
-		if err != nil {
+	workers := max(runtime.GOMAXPROCS(0), 1)
+	for bt := range prepared(rd.Events(), r.b, workers) {
+		if bt.err != nil {
 			if progress {
 				fmt.Fprint(r.app.IO.ErrOut, "\r\033[K")
 			}
-			return err
+			return bt.err
 		}
-		if r.app.Ctx != nil && stat.Events&0xfff == 0 {
-			if err := r.app.Ctx.Err(); err != nil {
+		for i, e := range bt.evs {
+			if r.app.Ctx != nil && stat.Events&0xfff == 0 {
+				if err := r.app.Ctx.Err(); err != nil {
+					return err
+				}
+			}
+			stat.Events++
+			r.c.Add(e)
+			if err := r.b.AddPrepared(e, bt.preps[i]); err != nil {
 				return err
 			}
-		}
-		stat.Events++
-		r.c.Add(e)
-		if err := r.b.Add(e); err != nil {
-			return err
-		}
-		if r.opts.Actor != "" {
-			r.matchActor(e)
-		}
-		if progress && stat.Events%100_000 == 0 {
-			fmt.Fprintf(r.app.IO.ErrOut, "\r%s: %d records, %d%%", path, stat.Events, cr.n.Load()*100/max(size, 1))
+			if r.opts.Actor != "" {
+				r.matchActor(e)
+			}
+			if progress && stat.Events%100_000 == 0 {
+				fmt.Fprintf(r.app.IO.ErrOut, "\r%s: %d records, %d%%", path, stat.Events, cr.n.Load()*100/max(size, 1))
+			}
 		}
 	}
 	if progress {

@@ -268,6 +268,10 @@ func (r *Reader) csvErr(record int, err error) *trace.InputError {
 
 func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 	st := r.csv
+	adm := make([]int8, len(st.header)) // the Extra filter's verdict per column
+	for i, h := range st.header {
+		adm[i] = r.keep.decide(h)
+	}
 	for recNo := 1; ; recNo++ {
 		st.lim.limit = st.lim.total + int64(maxRecordBytes) + 64<<10
 		fields, err := st.cr.Read()
@@ -289,9 +293,9 @@ func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 		row.kind = 'o'
 		row.mem = row.mem[:0]
 		for i, f := range fields {
-			row.mem = append(row.mem, member{key: st.header[i], val: node{kind: 's', s: f}})
+			row.mem = append(row.mem, member{key: st.header[i], val: node{kind: 's', s: f}, adm: adm[i]})
 		}
-		rc := rec{n: row, ix: st.ix}
+		rc := rec{n: row, ix: st.ix, keep: r.keep}
 		if st.portal {
 			err = st.mapPortal(ev, &rc)
 		} else {
@@ -413,6 +417,9 @@ func (st *csvState) mapPortal(ev *trace.Event, r *rec) error {
 			ev.ErrorCode = n
 		}
 	}
-	ev.Extra = extraOf(make([]trace.KV, 0, len(r.n.mem)), r.n)
+	if r.keep == nil {
+		ev.Extra = make([]trace.KV, 0, len(r.n.mem))
+	}
+	ev.Extra = extraOf(ev.Extra, r.n, r.keep)
 	return nil
 }

@@ -73,16 +73,21 @@ func (f *fast) value(depth int, raw bool) (node, bool) {
 			if !ok {
 				return node{}, false
 			}
-			kid := int16(-1)
-			if e, found := p.intern[key]; found {
-				key, kid = e.s, e.kid
+			kid, adm := int16(-1), int8(0)
+			slot := &p.keyCache[keySlot(key)]
+			if slot.s == key && slot.s != "" {
+				key, kid, adm = slot.s, slot.kid, slot.adm
+			} else if e, found := p.intern[key]; found {
+				key, kid, adm = e.s, e.kid, e.adm
+				*slot = e
 			} else {
 				if id := keyID(key); id >= 0 {
 					kid = int16(id + 1)
 				}
+				adm = p.keep.decide(key)
 				if len(p.intern) < maxIntern {
 					key = strings.Clone(key)
-					p.intern[key] = internedKey{s: key, kid: kid}
+					p.intern[key] = internedKey{s: key, kid: kid, adm: adm}
 				}
 			}
 			f.ws()
@@ -104,7 +109,7 @@ func (f *fast) value(depth int, raw bool) (node, bool) {
 					return node{}, false
 				}
 			}
-			p.mstack = append(p.mstack, member{key: key, val: v, kid: kid})
+			p.mstack = append(p.mstack, member{key: key, val: v, kid: kid, adm: adm})
 			f.ws()
 			if f.i >= len(f.s) {
 				return node{}, false
@@ -186,6 +191,28 @@ var strPlain = func() (t [256]bool) {
 	return t
 }()
 
+// keySlot is the keyCache slot of an object name.
+func keySlot(k string) int {
+	if k == "" {
+		return 0
+	}
+	return (len(k)*31 + int(k[0])*7 + int(k[len(k)-1])*3 + int(k[len(k)/2])) & (len(parser{}.keyCache) - 1)
+}
+
+// SWAR constants: a byte of x is '"', '\\' or below 0x20 when
+// special(x) != 0 (the classic "has a zero byte" and "has a byte less
+// than n" bit tricks; bytes from 0x80 up never match).
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+func special(x uint64) uint64 {
+	q := x ^ ('"' * lsb)
+	b := x ^ ('\\' * lsb)
+	return ((q-lsb)&^q | (b-lsb)&^b | (x-0x20*lsb)&^x) & msb
+}
+
 // str reads a JSON string at f.i; unescaped strings are substrings.
 func (f *fast) str() (string, bool) {
 	if f.i >= len(f.s) || f.s[f.i] != '"' {
@@ -195,6 +222,18 @@ func (f *fast) str() (string, bool) {
 	f.i++
 	escaped := false
 	for f.i < len(f.s) {
+		// eight plain bytes at a time
+		for s, i := f.s, f.i; i+8 <= len(s); i += 8 {
+			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if special(x) != 0 {
+				break
+			}
+			f.i = i + 8
+		}
+		if f.i >= len(f.s) {
+			break
+		}
 		c := f.s[f.i]
 		switch {
 		case strPlain[c]:

@@ -15,8 +15,8 @@ import (
 // mapJSONRecord maps one JSON record: a diagnostic-settings envelope (with a
 // "properties" object and a category or operationName) or a bare Graph-like
 // record.
-func mapJSONRecord(ev *trace.Event, n *node) error {
-	r := rec{n: n}
+func mapJSONRecord(ev *trace.Event, n *node, keep *extraFilter) error {
+	r := rec{n: n, keep: keep}
 	r.index()
 	if p := r.peek(kProperties); p != nil && (r.has(kCategory) || r.has(kOperationName)) {
 		pn, err := parseInPlace(p, r.name(kProperties))
@@ -25,7 +25,7 @@ func mapJSONRecord(ev *trace.Event, n *node) error {
 		}
 		if pn != nil && pn.kind == 'o' {
 			r.get(kProperties)
-			props := rec{n: pn}
+			props := rec{n: pn, keep: keep}
 			props.index()
 			return mapGraph(ev, &props, &r)
 		}
@@ -60,6 +60,7 @@ func (r *Reader) jsonErr(record int, dec *jsontext.Decoder, err error) *trace.In
 func (r *Reader) jsonEvents(yield func(*trace.Event, error) bool) {
 	dec := jsontext.NewDecoder(r.br, jsonOpts...)
 	ps := newParser(dec)
+	ps.keep = r.keep
 	recNo := 0
 	// one maps and yields one record node; false stops.
 	one := func(n *node) bool {
@@ -68,7 +69,7 @@ func (r *Reader) jsonEvents(yield func(*trace.Event, error) bool) {
 		if n.kind != 'o' {
 			err = fmt.Errorf("record is a JSON %s, not an object", kindName(n.kind))
 		} else {
-			err = mapJSONRecord(ev, n)
+			err = mapJSONRecord(ev, n, r.keep)
 		}
 		if err != nil {
 			yield(nil, r.jsonErr(recNo, dec, err))
@@ -183,8 +184,13 @@ func kindName(k byte) string {
 // ndjsonEvents reads one JSON record per line (diagnostic settings, Event
 // Hub captures). Blank lines are skipped.
 func (r *Reader) ndjsonEvents(yield func(*trace.Event, error) bool) {
+	if r.workers > 1 {
+		r.ndjsonParallel(yield)
+		return
+	}
 	dec := jsontext.NewDecoder(bytes.NewReader(nil), jsonOpts...)
 	ps := newParser(dec)
+	ps.keep = r.keep
 	var buf []byte
 	lineNo, recNo := 0, 0
 	for {
@@ -196,18 +202,11 @@ func (r *Reader) ndjsonEvents(yield func(*trace.Event, error) bool) {
 		}
 		if t := bytes.TrimSpace(line); len(t) > 0 {
 			recNo++
-			ev, err := r.ndjsonLine(ps, line, lineNo, recNo)
+			ev, err := r.ndjsonLine(ps, line, string(line), lineNo, recNo)
 			var oc *otherCategory
 			switch {
 			case errors.As(err, &oc):
-				if r.skipped == nil {
-					r.skipped = map[string]int{}
-				}
-				if len(r.skipped) < 1000 || r.skipped[oc.category] > 0 {
-					r.skipped[oc.category]++
-				} else {
-					r.skipped["(other categories)"]++
-				}
+				r.countSkipped(oc.category)
 			case err != nil:
 				yield(nil, err)
 				return
@@ -223,10 +222,24 @@ func (r *Reader) ndjsonEvents(yield func(*trace.Event, error) bool) {
 	}
 }
 
-func (r *Reader) ndjsonLine(ps *parser, line []byte, lineNo, recNo int) (*trace.Event, error) {
-	if n, ok := ps.fastLine(string(line), true); ok && n.kind == 'o' {
+// countSkipped counts a passed-over record of another category.
+func (r *Reader) countSkipped(category string) {
+	if r.skipped == nil {
+		r.skipped = map[string]int{}
+	}
+	if len(r.skipped) < 1000 || r.skipped[category] > 0 {
+		r.skipped[category]++
+	} else {
+		r.skipped["(other categories)"]++
+	}
+}
+
+// ndjsonLine maps one line; s is the line as a string (the Event's strings
+// may be substrings of it).
+func (r *Reader) ndjsonLine(ps *parser, line []byte, s string, lineNo, recNo int) (*trace.Event, error) {
+	if n, ok := ps.fastLine(s, true); ok && n.kind == 'o' {
 		ev := &trace.Event{File: r.name, Line: lineNo, LineKind: "line", Shape: r.shape}
-		if err := mapJSONRecord(ev, &n); err != nil {
+		if err := mapJSONRecord(ev, &n, r.keep); err != nil {
 			return nil, r.inputErr(recNo, lineNo, "", err)
 		}
 		return ev, nil
@@ -264,7 +277,7 @@ func (r *Reader) ndjsonLine(ps *parser, line []byte, lineNo, recNo int) (*trace.
 		return nil, lineErr(fmt.Errorf("record is a JSON %s, not an object", kindName(n.kind)))
 	}
 	ev := &trace.Event{File: r.name, Line: lineNo, LineKind: "line", Shape: r.shape}
-	if err := mapJSONRecord(ev, &n); err != nil {
+	if err := mapJSONRecord(ev, &n, r.keep); err != nil {
 		return nil, r.inputErr(recNo, lineNo, "", err)
 	}
 	return ev, nil

@@ -209,6 +209,8 @@ func keyID(key string) int {
 type rec struct {
 	n  *node
 	ix [nKeys]int32 // member index + 1; 0 when absent
+	// keep selects the unmapped fields kept in Event.Extra (nil: all).
+	keep *extraFilter
 }
 
 // index fills r.ix from r.n's member names; the first of repeated names wins.

@@ -267,16 +267,18 @@ func mapGraph(ev *trace.Event, r, env *rec) error {
 	if err != nil {
 		return err
 	}
-	size := len(r.n.mem)
+	top := r
 	if env != nil {
-		size += len(env.n.mem)
+		top = env
 	}
-	ev.Extra = make([]trace.KV, 0, size)
-	if env != nil {
-		ev.Extra = extraOf(ev.Extra, env.n)
-	} else {
-		ev.Extra = extraOf(ev.Extra, r.n)
+	if r.keep == nil {
+		size := len(r.n.mem)
+		if env != nil {
+			size += len(env.n.mem)
+		}
+		ev.Extra = make([]trace.KV, 0, size)
 	}
+	ev.Extra = extraOf(ev.Extra, top.n, r.keep)
 	return nil
 }
 
@@ -536,23 +538,30 @@ func authStep(s *node) trace.KV {
 }
 
 // extraOf appends the members of object n not used by the mapping (see
-// appendExtra), holding the path cache for the whole record.
-func extraOf(out []trace.KV, n *node) []trace.KV {
+// appendExtra), holding the path cache for the whole record. With keep,
+// only the members keep admits are appended.
+func extraOf(out []trace.KV, n *node, keep *extraFilter) []trace.KV {
 	paths.mu.Lock()
 	defer paths.mu.Unlock()
-	return appendExtra(out, "", n)
+	return appendExtra(out, "", n, keep)
 }
 
 // appendExtra appends the members of object n not used by the mapping, in
 // order, recursing into used objects and arrays to find unused nested keys
 // (named by their path, "targetResources[0].groupType"). The caller holds
 // paths.mu.
-func appendExtra(out []trace.KV, prefix string, n *node) []trace.KV {
+func appendExtra(out []trace.KV, prefix string, n *node, keep *extraFilter) []trace.KV {
 	if n == nil || n.kind != 'o' {
 		return out
 	}
 	for i := range n.mem {
 		m := &n.mem[i]
+		if !m.used && keep != nil && (m.adm < 0 || m.adm == 0 && !keep.admits(m.key)) {
+			continue
+		}
+		if m.used && m.val.kind != 'o' && m.val.kind != 'a' {
+			continue // nothing unused inside
+		}
 		key := m.key
 		if prefix != "" {
 			key = paths.join(prefix, key, -1)
@@ -561,23 +570,87 @@ func appendExtra(out []trace.KV, prefix string, n *node) []trace.KV {
 			out = append(out, trace.KV{Key: key, Value: m.val.text()})
 			continue
 		}
-		out = appendNested(out, key, &m.val)
+		out = appendNested(out, key, &m.val, keep)
 	}
 	return out
 }
 
-func appendNested(out []trace.KV, key string, v *node) []trace.KV {
+func appendNested(out []trace.KV, key string, v *node, keep *extraFilter) []trace.KV {
 	switch v.kind {
 	case 'o':
-		out = appendExtra(out, key, v)
+		out = appendExtra(out, key, v, keep)
 	case 'a':
 		for j := range v.arr {
 			if v.arr[j].kind == 'o' {
-				out = appendExtra(out, paths.join(key, "", j), &v.arr[j])
+				out = appendExtra(out, paths.join(key, "", j), &v.arr[j], keep)
 			}
 		}
 	}
 	return out
+}
+
+// extraFilter selects the unmapped fields that go to Event.Extra by the last
+// dotted segment of their name (see Reader.KeepExtra).
+type extraFilter struct {
+	names map[string]bool // lower case
+	lens  [64]bool
+}
+
+func newExtraFilter(names []string) *extraFilter {
+	f := &extraFilter{names: make(map[string]bool, len(names))}
+	for _, n := range names {
+		n = strings.ToLower(n)
+		f.names[n] = true
+		if len(n) < len(f.lens) {
+			f.lens[len(n)] = true
+		}
+	}
+	return f
+}
+
+// decide is admits as a member's adm value (0 for a nil filter).
+func (f *extraFilter) decide(key string) int8 {
+	switch {
+	case f == nil:
+		return 0
+	case f.admits(key):
+		return 1
+	}
+	return -1
+}
+
+// admits reports whether the field named key (a member name; the part after
+// its last dot counts) is kept: its last segment is one of the names in
+// ASCII case-insensitive comparison, or holds a non-ASCII byte (kept, since
+// Unicode case folding may match it to a name).
+func (f *extraFilter) admits(key string) bool {
+	if i := strings.LastIndexByte(key, '.'); i >= 0 {
+		key = key[i+1:]
+	}
+	var buf [64]byte
+	if len(key) >= len(buf) {
+		for i := 0; i < len(key); i++ {
+			if key[i] >= 0x80 {
+				return true
+			}
+		}
+		return f.names[strings.ToLower(key)]
+	}
+	b := buf[:len(key)]
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if c >= 0x80 {
+			return true
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	if !f.lens[len(key)] {
+		return false
+	}
+	return f.names[string(b)]
 }
 
 // pathCache remembers the dotted paths appendExtra builds ("a.b",

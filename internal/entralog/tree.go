@@ -28,6 +28,9 @@ type member struct {
 	// when not yet looked up.
 	kid  int16
 	used bool
+	// adm caches the Extra filter's verdict on key: 1 kept, -1 left out,
+	// 0 not decided (see extraFilter.decide).
+	adm int8
 }
 
 // Limits on one record. A record beyond them is an input error, not an
@@ -81,6 +84,11 @@ type parser struct {
 	// enough.
 	mslab []member
 	nslab []node
+	// keyCache remembers recent object names by a cheap hash of their
+	// bytes (see keySlot), in front of intern.
+	keyCache [512]internedKey
+	// keep is the reader's Extra filter (nil: all), decided once per name.
+	keep *extraFilter
 }
 
 // members copies src into the slab and returns the copy (capacity capped,
@@ -111,6 +119,7 @@ const maxIntern = 8192
 type internedKey struct {
 	s   string
 	kid int16
+	adm int8
 }
 
 func newParser(dec *jsontext.Decoder) *parser {
@@ -136,6 +145,7 @@ func (p *parser) name(raw []byte) (string, int16, error) {
 	if id := keyID(e.s); id >= 0 {
 		e.kid = int16(id + 1)
 	}
+	e.adm = p.keep.decide(e.s)
 	if len(p.intern) < maxIntern {
 		p.intern[e.s] = e
 	}

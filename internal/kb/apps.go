@@ -258,8 +258,9 @@ type appIndex struct {
 
 func newAppIndex(all []App) *appIndex {
 	ix := &appIndex{byID: make(map[string]App, len(all)), byName: make(map[string][]App), others: map[string]GUIDInfo{}, all: all}
+	pre := appKinds()
 	for _, a := range all {
-		kind, detail := rowKind(a)
+		kind, detail := kindOf(a, pre)
 		if kind != GUIDApp {
 			if _, dup := ix.others[a.AppID]; !dup {
 				ix.others[a.AppID] = otherInfo(a, kind, detail)

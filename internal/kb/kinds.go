@@ -1,7 +1,9 @@
 package kb
 
 import (
+	"bytes"
 	_ "embed"
+	"encoding/csv"
 	"fmt"
 	"regexp"
 	"slices"
@@ -174,6 +176,48 @@ var (
 	emptyGUID  = "00000000-0000-0000-0000-000000000000"
 )
 
+//go:embed data/appkinds.csv
+var appKindsCSV []byte
+
+// appKinds is rowKind precomputed for the rows of the embedded list that
+// take its slow path (documentation rows, matched against a dozen regular
+// expressions: a fifth of a second at start-up otherwise), keyed by
+// kindKey. data/appkinds.csv is written by
+// `go test ./internal/kb -run TestAppKindsTable -update`, and the test fails
+// when it is out of date.
+var appKinds = sync.OnceValue(func() map[string][2]string {
+	m := map[string][2]string{}
+	cr := csv.NewReader(bytes.NewReader(appKindsCSV))
+	cr.FieldsPerRecord = 5
+	rows, err := cr.ReadAll()
+	if err != nil || len(rows) == 0 {
+		return m // the table test reports it; rowKind answers meanwhile
+	}
+	for _, r := range rows[1:] {
+		m[kindKey(App{AppID: r[0], Name: r[1], Source: r[2]})] = [2]string{r[3], r[4]}
+	}
+	return m
+})
+
+func kindKey(a App) string { return a.AppID + "\x00" + a.Name + "\x00" + a.Source }
+
+// slowKind reports whether rowKind has to match a's name against patterns
+// (the rows appkinds.csv holds).
+func slowKind(a App) bool {
+	p := a.Provenance()
+	return p != ProvenanceGraph && p != ProvenanceCommunity
+}
+
+// kindOf is rowKind, answered from the precomputed table pre when it holds a.
+func kindOf(a App, pre map[string][2]string) (kind, detail string) {
+	if slowKind(a) {
+		if k, ok := pre[kindKey(a)]; ok {
+			return k[0], k[1]
+		}
+	}
+	return rowKind(a)
+}
+
 // rowKind sorts one row of the app list into its kind. Rows from Microsoft
 // Graph and community rows are applications (the list collects service
 // principals there); rows from the documentation are applications only when
@@ -219,8 +263,43 @@ func rowKind(a App) (kind, detail string) {
 	case otherDocRe.MatchString(n):
 		return GUIDOther, "an identifier named in Microsoft's documentation that is not an application"
 	}
+	if r, ok := notApps()[a.AppID]; ok && NormalizeName(r.name) == NormalizeName(n) {
+		switch r.kind {
+		case "licence":
+			return GUIDOther, "a licence (product SKU or service plan) that Microsoft's documentation names, not an application (reviewed: data/notapps.csv)"
+		case "role":
+			return GUIDOther, "an Azure built-in role or another role that Microsoft's documentation names, not an application (reviewed: data/notapps.csv)"
+		case "permission":
+			return GUIDPermission, r.why
+		default:
+			return GUIDOther, r.why + " named in Microsoft's documentation, not an application (reviewed: data/notapps.csv)"
+		}
+	}
 	return GUIDApp, ProvenanceDocs
 }
+
+//go:embed data/notapps.csv
+var notAppsCSV []byte
+
+type notApp struct{ kind, name, why string }
+
+// notApps are the documentation rows that a review found not to be
+// applications although their names fit no pattern above: licences (SKU
+// and service plan names such as "Exchange Foundation" or "Microsoft
+// Planner", whose GUIDs are service plan IDs, not app IDs), Azure roles,
+// ETW providers, COM classes, documentation links. A row matches only
+// with the same ID and name, so a renamed upstream row is looked at again.
+var notApps = sync.OnceValue(func() map[string]notApp {
+	m := map[string]notApp{}
+	rows, err := readTable("notapps.csv", notAppsCSV, []string{"app_id", "kind", "name", "why"})
+	if err != nil {
+		return m // TestNotAppsTable reports it
+	}
+	for _, r := range rows {
+		m[r[0]] = notApp{kind: r[1], name: r[2], why: r[3]}
+	}
+	return m
+})
 
 // isUpperName reports whether a name is written in capitals, as licence
 // service plans are ("POWER AUTOMATE FOR PROJECT P1").

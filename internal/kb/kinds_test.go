@@ -3,6 +3,11 @@ package kb
 import (
 	"bytes"
 	"encoding/csv"
+	"flag"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -135,6 +140,120 @@ func TestAppNotesAreApps(t *testing.T) {
 		}
 		if len(does) < 20 {
 			t.Errorf("app note for %s too short", id)
+		}
+	}
+}
+
+var updateKinds = flag.Bool("update", false, "rewrite data/appkinds.csv from rowKind")
+
+// TestAppKindsTable checks that data/appkinds.csv holds rowKind's answer for
+// every row of the embedded list that takes rowKind's slow path, and nothing
+// else; with -update it rewrites the table.
+func TestAppKindsTable(t *testing.T) {
+	apps, err := LoadApps(bytes.NewReader(appsCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write([]string{"app_id", "name", "source", "kind", "detail"})
+	want := map[string][2]string{}
+	for _, a := range apps {
+		if !slowKind(a) {
+			continue
+		}
+		k, d := rowKind(a)
+		if _, dup := want[kindKey(a)]; dup {
+			continue
+		}
+		want[kindKey(a)] = [2]string{k, d}
+		w.Write([]string{a.AppID, a.Name, a.Source, k, d})
+	}
+	w.Flush()
+	if *updateKinds {
+		if err := os.WriteFile(filepath.Join("data", "appkinds.csv"), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got := appKinds()
+	if len(want) < 1000 {
+		t.Fatalf("only %d documentation rows: the list lost its documentation rows", len(want))
+	}
+	if !maps.Equal(got, want) {
+		n := 0
+		for k, v := range want {
+			if got[k] != v && n < 5 {
+				t.Errorf("appkinds.csv: %q: %v, rowKind says %v", k, got[k], v)
+				n++
+			}
+		}
+		t.Fatalf("data/appkinds.csv is out of date (%d rows, want %d): go test ./internal/kb -run TestAppKindsTable -update", len(got), len(want))
+	}
+}
+
+// TestServicePlansAreNotApps: GUIDs that Microsoft Graph reports as service
+// plan (or SKU) IDs in license details, and that the upstream list names
+// like apps, are not answered as applications.
+func TestServicePlansAreNotApps(t *testing.T) {
+	plans := map[string]string{
+		"113feb6c-3fe4-4440-bddc-54d774bf0318": "EXCHANGE_S_FOUNDATION",
+		"b737dad2-2f6c-4c65-90e3-ca563267e8b9": "PROJECTWORKMANAGEMENT (Planner)",
+		"4828c8ec-dc2e-4779-b502-87ac9ce28ab7": "MCOEV (Phone System)",
+		"199a5c09-e0ca-4e37-8f7c-b05d533e1ea2": "MICROSOFTBOOKINGS",
+		"882e1d05-acd1-4ccb-8708-6ee03664b117": "INTUNE_O365",
+		"a23b959c-7ce8-4e57-9140-b90eb88a9e97": "SWAY",
+		"6db1f1db-2b46-403f-be40-e39395f08dbb": "CUSTOMER_KEY",
+		"64bfac92-2b17-4482-b5e5-a0304429de3e": "MICROSOFTENDPOINTDLP",
+		"94065c59-bc8e-4e8b-89e5-5138d471eaff": "MICROSOFT_SEARCH",
+		"8f0c5670-4e56-4892-b06d-91c085d7004f": "SPZA_IW (App Connect IW, a SKU)",
+	}
+	for id, plan := range plans {
+		if a, ok := LookupApp(id); ok {
+			t.Errorf("%s (%s) is answered as the app %q", id, plan, a.Name)
+		}
+		g, ok := LookupGUID(id)
+		if !ok || g.Kind != GUIDOther || !strings.Contains(g.Detail, "licence") {
+			t.Errorf("%s (%s): LookupGUID = %+v, %v; want an other GUID described as a licence", id, plan, g, ok)
+		}
+	}
+	// Real first-party apps named in the same documentation stay apps.
+	for _, id := range []string{"d3590ed6-52b3-4102-aeff-aad2292ab01c", "29d9ed98-a469-4536-ade2-f981bc1d605e", "1950a258-227b-4e31-a9cf-717495945fc2", "89bee1f7-5e6e-4d8a-9f3d-ecd601259da7"} {
+		if _, ok := LookupApp(id); !ok {
+			t.Errorf("%s is no longer an app", id)
+		}
+	}
+}
+
+// TestNotAppsTable checks data/notapps.csv: every row names a row of the
+// embedded list by ID and name, with a known kind, and is used.
+func TestNotAppsTable(t *testing.T) {
+	apps, err := LoadApps(bytes.NewReader(appsCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string][]string{}
+	for _, a := range apps {
+		names[a.AppID] = append(names[a.AppID], a.Name)
+	}
+	if _, err := readTable("notapps.csv", notAppsCSV, []string{"app_id", "kind", "name", "why"}); err != nil {
+		t.Fatal(err)
+	}
+	m := notApps()
+	if len(m) < 250 {
+		t.Fatalf("%d rows in data/notapps.csv", len(m))
+	}
+	for id, r := range m {
+		if !slices.Contains(names[id], r.name) {
+			t.Errorf("notapps.csv: %s %q is not a row of data/apps.csv", id, r.name)
+		}
+		switch r.kind {
+		case "licence", "role", "other", "permission":
+		default:
+			t.Errorf("notapps.csv: %s: unknown kind %q", id, r.kind)
+		}
+		if g, ok := LookupGUID(id); !ok || g.Kind == GUIDApp {
+			t.Errorf("notapps.csv: %s %q still answers as an app", id, r.name)
 		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 func main() {
 	cpu := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	mem := flag.String("memprofile", "", "write an allocation profile to this file")
+	workers = flag.Int("workers", 1, "goroutines parsing NDJSON (logs uses GOMAXPROCS)")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: prof [-cpuprofile FILE] [-memprofile FILE] LOGFILE")
@@ -55,6 +56,8 @@ func main() {
 	fmt.Fprintf(os.Stderr, "%d records\n", n)
 }
 
+var workers *int
+
 func run(path string) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -73,6 +76,8 @@ func run(path string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	rd.KeepExtra(actors.ExtraKeys())
+	rd.SetWorkers(*workers)
 	n := 0
 	for e, err := range rd.Events() {
 		if err != nil {

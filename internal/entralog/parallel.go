@@ -1,0 +1,199 @@
+package entralog
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"sync"
+	"unsafe"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/idtrace/idtrace/internal/trace"
+)
+
+// Parallel NDJSON: one goroutine cuts the input into chunks of whole lines,
+// workers map the lines of a chunk to Events, and the caller's goroutine
+// hands the results on in input order. A chunk's bytes are never written
+// after it is cut, so its Events' strings may point into it.
+
+// chunkSize is the size of the chunks the input is cut into (a variable so
+// that tests can make every line boundary a chunk boundary).
+var chunkSize = 128 << 10
+
+type ndChunk struct {
+	data []byte
+	line int   // line number of the chunk's first line, minus one
+	err  error // a read error or a line over the limit, after data
+	// out is filled by a worker; done is closed when it is.
+	out  []ndResult
+	done chan struct{}
+}
+
+// ndResult is the outcome of one non-blank line: an Event, an error, or a
+// record of another category (skipped).
+type ndResult struct {
+	ev      *trace.Event
+	err     error
+	skipped string
+}
+
+func (r *Reader) ndjsonParallel(yield func(*trace.Event, error) bool) {
+	work := make(chan *ndChunk, r.workers)
+	order := make(chan *ndChunk, r.workers+1)
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() {
+		close(quit)
+		wg.Wait()
+	}()
+	go r.cutLines(work, order, quit)
+	for range r.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ps := newParser(jsontext.NewDecoder(bytes.NewReader(nil), jsonOpts...))
+			ps.keep = r.keep
+			for {
+				select {
+				case c, ok := <-work:
+					if !ok {
+						return
+					}
+					r.mapChunk(ps, c)
+					close(c.done)
+				case <-quit:
+					return
+				}
+			}
+		}()
+	}
+	recNo := 0
+	for c := range order {
+		<-c.done
+		for _, res := range c.out {
+			recNo++
+			switch {
+			case res.err != nil:
+				var ie *trace.InputError
+				if errors.As(res.err, &ie) {
+					ie.Entry, ie.EntryKind = recNo, "record"
+				}
+				yield(nil, res.err)
+				return
+			case res.ev == nil:
+				r.countSkipped(res.skipped)
+			default:
+				if !yield(res.ev, nil) {
+					return
+				}
+			}
+		}
+		if c.err != nil {
+			yield(nil, r.inputErr(recNo+1, c.line+bytes.Count(c.data, []byte{'\n'})+1, "", c.err))
+			return
+		}
+	}
+}
+
+// cutLines reads the input into chunks of whole lines and sends each to a
+// worker and, in order, to the consumer.
+func (r *Reader) cutLines(work, order chan<- *ndChunk, quit <-chan struct{}) {
+	defer close(order)
+	defer close(work)
+	line := 0
+	var carry []byte
+	send := func(c *ndChunk) bool {
+		select {
+		case order <- c:
+		case <-quit:
+			return false
+		}
+		if c.err != nil && len(c.data) == 0 {
+			close(c.done)
+			return true
+		}
+		select {
+		case work <- c:
+			return true
+		case <-quit:
+			return false
+		}
+	}
+	for {
+		size := max(chunkSize, 2*len(carry))
+		buf := make([]byte, size)
+		n := copy(buf, carry)
+		var rerr error
+		for n < len(buf) && rerr == nil {
+			var m int
+			m, rerr = r.br.Read(buf[n:])
+			n += m
+		}
+		buf = buf[:n]
+		end := len(buf)
+		if rerr != io.EOF {
+			end = bytes.LastIndexByte(buf, '\n') + 1
+		}
+		if end == 0 && rerr == nil {
+			// one line longer than the buffer: read on, up to the limit
+			if len(buf) > maxRecordBytes {
+				send(&ndChunk{line: line, err: errTooLarge, done: make(chan struct{})})
+				return
+			}
+			carry = buf
+			continue
+		}
+		c := &ndChunk{data: buf[:end], line: line, done: make(chan struct{})}
+		carry = buf[end:]
+		if rerr != nil && rerr != io.EOF {
+			c.err = rerr
+		}
+		if !send(c) || rerr != nil {
+			return
+		}
+		line += bytes.Count(c.data, []byte{'\n'})
+	}
+}
+
+// mapChunk maps every non-blank line of c into c.out. Record numbers in
+// errors are relative to the chunk until the consumer sets them.
+func (r *Reader) mapChunk(ps *parser, c *ndChunk) {
+	if len(c.data) == 0 {
+		return
+	}
+	// The chunk is never written again: its strings can share its bytes.
+	all := unsafe.String(&c.data[0], len(c.data))
+	lineNo := c.line
+	for pos := 0; pos < len(c.data); {
+		i := bytes.IndexByte(c.data[pos:], '\n')
+		end, next := pos+i, pos+i+1
+		if i < 0 {
+			end, next = len(c.data), len(c.data)
+		}
+		lineNo++
+		line := c.data[pos:end]
+		s := all[pos:end]
+		pos = next
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line, s = line[:len(line)-1], s[:len(s)-1]
+		}
+		if len(line) > maxRecordBytes {
+			c.out = append(c.out, ndResult{err: r.inputErr(1, lineNo, "", errTooLarge)})
+			return
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		ev, err := r.ndjsonLine(ps, line, s, lineNo, 1)
+		var oc *otherCategory
+		switch {
+		case errors.As(err, &oc):
+			c.out = append(c.out, ndResult{skipped: oc.category})
+		case err != nil:
+			c.out = append(c.out, ndResult{err: err})
+			return
+		default:
+			c.out = append(c.out, ndResult{ev: ev})
+		}
+	}
+}
