@@ -353,7 +353,7 @@ func summary(tok *jwt.Token) []KV {
 	add("iss", c.Issuer())
 	add("aud", namedAudience(c.Audience()))
 	add("ver", c.Version())
-	add("tid", c.TenantID())
+	add("tid", namedTenant(c.TenantID()))
 	if app := c.AppID(); app != "" {
 		add("app", appName(app, ""))
 	}
@@ -437,4 +437,16 @@ func (a *Analyzer) explainClaims(tok *jwt.Token) {
 			a.rep.ClaimMeanings[k] = c.Meaning
 		}
 	}
+}
+
+// namedTenant names a tenant ID the knowledge base knows (Microsoft's own
+// tenants) and the tenant of personal Microsoft accounts.
+func namedTenant(tid string) string {
+	if tid == msaTenant {
+		return tid + " (personal Microsoft accounts)"
+	}
+	if n, ok := kb.MicrosoftTenant(tid); ok {
+		return tid + " (" + n + ")"
+	}
+	return tid
 }
