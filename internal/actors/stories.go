@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"container/list"
 	"fmt"
 	"slices"
 	"strconv"
@@ -119,8 +118,8 @@ type group struct {
 	last    time.Time
 	targets []string // lower-case target keys
 	target  string   // display form
-	elem    *list.Element
-	done    bool
+	// prev and next link the open groups from the least recently touched.
+	prev, next *group
 }
 
 // StoryBuilder groups records by correlation ID and joins groups by target
@@ -135,9 +134,13 @@ type StoryBuilder struct {
 	// Classifier labels the actors (it must be fed the same events, first).
 	Classifier *Classifier
 
-	open   map[string]*group
-	byTgt  map[string][]*group
-	lru    *list.List
+	open  map[string]*group
+	byTgt map[string][]*group
+	// oldest and newest end the list of open groups, least recently
+	// touched first.
+	oldest, newest *group
+	// free holds closed groups for reuse (see recycle).
+	free   []*group
 	n      int
 	now    time.Time
 	nAnon  int
@@ -153,7 +156,7 @@ type StoryBuilder struct {
 
 // NewStoryBuilder returns a builder labelling with c and emitting to sink.
 func NewStoryBuilder(c *Classifier, sink func(*Story) error) *StoryBuilder {
-	return &StoryBuilder{Classifier: c, Sink: sink, open: make(map[string]*group), byTgt: make(map[string][]*group), lru: list.New(), counts: make(map[string]int)}
+	return &StoryBuilder{Classifier: c, Sink: sink, open: make(map[string]*group), byTgt: make(map[string][]*group), counts: make(map[string]int)}
 }
 
 // Counts returns how many stories of each kind were emitted so far.
@@ -327,10 +330,18 @@ type Prep struct {
 // the results to AddPrepared in record order. It is safe for concurrent
 // use and does not change b; the Prep holds no reference to e's strings.
 func (b *StoryBuilder) Prepare(e *trace.Event) *Prep {
+	p := new(Prep)
+	b.PrepareTo(p, e)
+	return p
+}
+
+// PrepareTo is Prepare writing into p (overwritten), so that a caller can
+// prepare a batch of records into one slice of Preps.
+func (b *StoryBuilder) PrepareTo(p *Prep, e *trace.Event) {
 	m := b.marks(e)
-	p := &Prep{marks: m}
+	*p = Prep{marks: m}
 	if m == 0 {
-		return p
+		return
 	}
 	s := &p.step
 	*s = gstep{Step: Step{Time: e.Time, Actor: principalName(e.Actor), Activity: e.Activity, Result: e.Result,
@@ -378,7 +389,6 @@ func (b *StoryBuilder) Prepare(e *trace.Event) *Prep {
 	}
 	s.Role = role(m)
 	s.detach(source, detail)
-	return p
 }
 
 // AddPrepared feeds one event with its Prep (from Prepare on the same
@@ -399,16 +409,18 @@ func (b *StoryBuilder) AddPrepared(e *trace.Event, p *Prep) error {
 		b.kbuf = key
 		g := b.open[string(key)]
 		if g == nil {
-			g = &group{key: string(key)}
+			g = b.newGroup()
+			g.key = string(key)
 			if g.key[:2] == "s|" && g.key[2:] == e.CorrelationID {
 				g.corr = g.key[2:]
 			} else {
 				g.corr = strings.Clone(e.CorrelationID)
 			}
 			b.open[g.key] = g
-			g.elem = b.lru.PushBack(g)
-		} else {
-			b.lru.MoveToBack(g.elem)
+			b.push(g)
+		} else if g != b.newest {
+			b.unlink(g)
+			b.push(g)
 		}
 		b.addStep(g, e, p)
 	}
@@ -558,11 +570,10 @@ func (b *StoryBuilder) expired(g *group) bool {
 
 func (b *StoryBuilder) evict(all bool) error {
 	for {
-		front := b.lru.Front()
-		if front == nil {
+		g := b.oldest
+		if g == nil {
 			return nil
 		}
-		g := front.Value.(*group)
 		if !all && len(b.open) <= MaxOpen && !b.expired(g) {
 			return nil
 		}
@@ -573,9 +584,8 @@ func (b *StoryBuilder) evict(all bool) error {
 }
 
 func (b *StoryBuilder) remove(g *group) {
-	g.done = true
 	delete(b.open, g.key)
-	b.lru.Remove(g.elem)
+	b.unlink(g)
 	for _, k := range g.targets {
 		gs := b.byTgt[k]
 		gs = slices.DeleteFunc(gs, func(x *group) bool { return x == g })
@@ -605,6 +615,9 @@ func (b *StoryBuilder) close(g *group) error {
 		b.remove(c)
 	}
 	st := b.tell(cluster)
+	for _, c := range cluster {
+		b.recycle(c) // tell copied what the story keeps
+	}
 	if st == nil {
 		return nil
 	}
@@ -613,6 +626,59 @@ func (b *StoryBuilder) close(g *group) error {
 		return b.Sink(st)
 	}
 	return nil
+}
+
+// push appends g to the list of open groups (as the most recently touched).
+func (b *StoryBuilder) push(g *group) {
+	g.prev, g.next = b.newest, nil
+	if b.newest != nil {
+		b.newest.next = g
+	} else {
+		b.oldest = g
+	}
+	b.newest = g
+}
+
+// unlink takes g out of the list of open groups.
+func (b *StoryBuilder) unlink(g *group) {
+	if g.prev != nil {
+		g.prev.next = g.next
+	} else {
+		b.oldest = g.next
+	}
+	if g.next != nil {
+		g.next.prev = g.prev
+	} else {
+		b.newest = g.prev
+	}
+	g.prev, g.next = nil, nil
+}
+
+// maxFree bounds the closed groups kept for reuse.
+const maxFree = 1024
+
+// newGroup returns an empty group, a closed one when there is one.
+func (b *StoryBuilder) newGroup() *group {
+	if n := len(b.free); n > 0 {
+		g := b.free[n-1]
+		b.free = b.free[:n-1]
+		return g
+	}
+	return &group{}
+}
+
+// recycle keeps the closed group g for reuse: one sign-in per correlation
+// would otherwise allocate a group and its step slice for every record.
+// Nothing may refer to g any more (close has removed it everywhere and
+// told its story).
+func (b *StoryBuilder) recycle(g *group) {
+	if len(b.free) >= maxFree || cap(g.steps) > 8 || cap(g.targets) > 8 {
+		return
+	}
+	clear(g.steps) // their strings are not kept alive
+	clear(g.targets)
+	*g = group{steps: g.steps[:0], targets: g.targets[:0]}
+	b.free = append(b.free, g)
 }
 
 func (b *StoryBuilder) near(a, o *group) bool {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/idtrace/idtrace/internal/trace"
 )
@@ -158,9 +159,26 @@ func extras(e *trace.Event) (out [xCount]string) {
 // other value names a legacy protocol (IMAP, POP, SMTP, Exchange ActiveSync, ...).
 var modernClients = []string{"browser", "mobile apps and desktop clients", ""}
 
+// isModernClient reports whether the lower-cased client app is one of
+// modernClients, without lower-casing (and allocating) ASCII names.
+func isModernClient(app string) bool {
+	app = strings.TrimSpace(app)
+	for i := 0; i < len(app); i++ {
+		if app[i] >= utf8.RuneSelf {
+			return slices.Contains(modernClients, strings.ToLower(app))
+		}
+	}
+	for _, m := range modernClients {
+		if len(app) == len(m) && asciiLowerEq(app, m) {
+			return true
+		}
+	}
+	return false
+}
+
 func factsOf(e *trace.Event) signInFacts {
 	f := signInFacts{ip: e.IPAddress, clientApp: e.ClientApp}
-	f.legacy = !slices.Contains(modernClients, strings.ToLower(strings.TrimSpace(e.ClientApp)))
+	f.legacy = !isModernClient(e.ClientApp)
 	x := extras(e)
 	// Location: structured (JSON shapes, LocationDetails in Log Analytics CSV) or the portal's text.
 	city, state := x[xCity], x[xState]

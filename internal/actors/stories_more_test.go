@@ -1,8 +1,10 @@
 package actors
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idtrace/idtrace/internal/trace"
 )
@@ -79,4 +81,45 @@ func FuzzJSONField(f *testing.F) {
 			t.Errorf("jsonField(%q, %q) = %q, not part of the input", obj, key, got)
 		}
 	})
+}
+
+// TestStoriesSurviveGroupReuse: a story keeps its content while the builder
+// reuses the groups it was told from for later records.
+func TestStoriesSurviveGroupReuse(t *testing.T) {
+	var stories []*Story
+	var early []string
+	b := NewStoryBuilder(NewClassifier(Default()), func(s *Story) error {
+		stories = append(stories, s)
+		early = append(early, string(s.AppendJSON(nil)))
+		return nil
+	})
+	t0 := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 3000 {
+		e := &trace.Event{Kind: trace.KindSignIn, Time: t0.Add(time.Duration(i) * 7 * time.Second),
+			CorrelationID: fmt.Sprintf("corr-%d", i/2), // two records per correlation
+			Actor:         trace.Principal{Type: "user", UPN: fmt.Sprintf("user%d@contoso.example", i%50)},
+			App:           trace.Principal{Type: "app", AppID: "c44b4083-3bb0-49c1-b47d-974e53cbdf3c", DisplayName: "Azure Portal"},
+			IPAddress:     "203.0.113.7", ErrorCode: []int{0, 50126, 50076}[i%3], File: "t.ndjson", Line: i + 1}
+		b.Classifier.Add(e)
+		if err := b.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(stories) != 1500 {
+		t.Fatalf("%d stories, want 1500", len(stories))
+	}
+	if s := stories[0]; s.CorrelationID != "corr-0" || len(s.Steps) != 2 || s.Steps[1].Source != "t.ndjson:2" {
+		t.Errorf("first story: correlation %q, %d steps; want corr-0 with 2 steps from t.ndjson:1 and :2", s.CorrelationID, len(s.Steps))
+	}
+	for i, s := range stories {
+		if got := string(s.AppendJSON(nil)); got != early[i] {
+			t.Fatalf("story %d changed after it was emitted:\n got %s\nwant %s", i, got, early[i])
+		}
+	}
+	if len(b.free) == 0 {
+		t.Error("no closed group was kept for reuse")
+	}
 }

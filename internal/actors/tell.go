@@ -390,6 +390,7 @@ func (b *StoryBuilder) tellSignIn(st *Story, steps []gstep) {
 		}
 	}
 	var sb strings.Builder
+	sb.Grow(len(st.Actor) + len(app) + len(appLabel) + 64) // one allocation for the usual summary
 	sb.WriteString("Sign-in: ")
 	sb.WriteString(orSomeone(st.Actor))
 	if app != "" {

@@ -168,16 +168,22 @@ type logsRun struct {
 	dropped  map[string]int
 	keptKind map[string]int
 
-	// enc hands JSON stories to the goroutine that encodes and spools
-	// them (encodeStories); encDone receives its result.
-	enc     chan *actors.Story
+	// enc hands JSON stories, in batches of up to storyBatch, to the
+	// goroutine that encodes and spools them (encodeStories); encDone
+	// receives its result. pending is the batch being filled.
+	enc     chan []*actors.Story
 	encDone chan error
+	pending []*actors.Story
 
 	records     []actorRecord
 	moreRecords int
 	actorSeen   bool
 	actorP      trace.Principal
 }
+
+// storyBatch is how many JSON stories go to the encoding goroutine at once
+// (one channel operation per story cost more than encoding a short one).
+const storyBatch = 256
 
 // encodeStories writes the stories it receives on r.enc to the spool file as
 // a comma-separated run of JSON objects, in order, until r.enc is closed; it
@@ -186,20 +192,29 @@ func (r *logsRun) encodeStories() {
 	var buf []byte
 	var err error
 	n := 0
-	for s := range r.enc {
+	for batch := range r.enc {
 		if err != nil {
 			continue
 		}
-		if n > 0 {
-			buf = append(buf[:0], ',')
-		} else {
-			buf = buf[:0]
+		buf = buf[:0]
+		for _, s := range batch {
+			if n > 0 {
+				buf = append(buf, ',')
+			}
+			n++
+			buf = s.AppendJSON(buf)
 		}
-		n++
-		buf = s.AppendJSON(buf)
 		_, err = r.tmpw.Write(buf)
 	}
 	r.encDone <- err
+}
+
+// flushStories hands the pending JSON stories to the encoding goroutine.
+func (r *logsRun) flushStories() {
+	if len(r.pending) > 0 {
+		r.enc <- r.pending
+		r.pending = make([]*actors.Story, 0, storyBatch)
+	}
 }
 
 func (r *logsRun) cleanup() {
@@ -220,7 +235,10 @@ func (r *logsRun) sink(s *actors.Story) error {
 	r.nStories++
 	switch {
 	case r.opts.Format == "json":
-		r.enc <- s // a write error is reported when the run ends
+		// a write error is reported when the run ends
+		if r.pending = append(r.pending, s); len(r.pending) >= storyBatch {
+			r.flushStories()
+		}
 		return nil
 	case r.opts.Format == "csv":
 		w := csv.NewWriter(r.tmpw)
@@ -263,7 +281,8 @@ func (r *logsRun) do() error {
 		r.tmpw = bufio.NewWriterSize(f, 256<<10)
 	}
 	if r.opts.Format == "json" {
-		r.enc, r.encDone = make(chan *actors.Story, 64), make(chan error, 1)
+		r.enc, r.encDone = make(chan []*actors.Story, 4), make(chan error, 1)
+		r.pending = make([]*actors.Story, 0, storyBatch)
 		go r.encodeStories()
 	}
 	r.b = actors.NewStoryBuilder(r.c, r.sink)
@@ -277,6 +296,7 @@ func (r *logsRun) do() error {
 		return err
 	}
 	if r.enc != nil {
+		r.flushStories()
 		close(r.enc)
 		err := <-r.encDone
 		r.enc = nil
@@ -320,10 +340,10 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // prepBatch is a batch of records the reading goroutine hands on: the
-// workers fill preps (StoryBuilder.Prepare), then done is closed.
+// workers fill preps (StoryBuilder.PrepareTo), then done is closed.
 type prepBatch struct {
 	evs   []*trace.Event
-	preps []*actors.Prep
+	preps []actors.Prep
 	err   error
 	done  chan struct{}
 }
@@ -351,7 +371,7 @@ func prepared(seq iter.Seq2[*trace.Event, error], b *actors.StoryBuilder, worker
 				defer wg.Done()
 				for bt := range work {
 					for i, e := range bt.evs {
-						bt.preps[i] = b.Prepare(e)
+						b.PrepareTo(&bt.preps[i], e)
 					}
 					close(bt.done)
 				}
@@ -384,7 +404,7 @@ func prepared(seq iter.Seq2[*trace.Event, error], b *actors.StoryBuilder, worker
 			for e, err := range seq {
 				if err != nil {
 					if len(bt.evs) > 0 {
-						bt.preps = make([]*actors.Prep, len(bt.evs))
+						bt.preps = make([]actors.Prep, len(bt.evs))
 						if !send(bt) {
 							return
 						}
@@ -394,7 +414,7 @@ func prepared(seq iter.Seq2[*trace.Event, error], b *actors.StoryBuilder, worker
 				}
 				bt.evs = append(bt.evs, e)
 				if len(bt.evs) == cap(bt.evs) {
-					bt.preps = make([]*actors.Prep, len(bt.evs))
+					bt.preps = make([]actors.Prep, len(bt.evs))
 					if !send(bt) {
 						return
 					}
@@ -402,7 +422,7 @@ func prepared(seq iter.Seq2[*trace.Event, error], b *actors.StoryBuilder, worker
 				}
 			}
 			if len(bt.evs) > 0 {
-				bt.preps = make([]*actors.Prep, len(bt.evs))
+				bt.preps = make([]actors.Prep, len(bt.evs))
 				send(bt)
 			}
 		}()
@@ -456,7 +476,7 @@ func (r *logsRun) readFile(path string) error {
 			}
 			stat.Events++
 			r.c.Add(e)
-			if err := r.b.AddPrepared(e, bt.preps[i]); err != nil {
+			if err := r.b.AddPrepared(e, &bt.preps[i]); err != nil {
 				return err
 			}
 			if r.opts.Actor != "" {

@@ -1,6 +1,7 @@
 package entralog
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -22,10 +23,16 @@ type csvState struct {
 	kind   string // fixed kind for portal downloads; "" to decide per row
 	portal bool
 	// portal audit columns grouped by target and additional detail
-	lastLen int // fields in the last record read
 	targets []portalTarget
 	details []portalDetail
 	row     node
+	// rest holds the bytes after the header that the header's reader took
+	// from the input but did not parse, and restLine the lines before
+	// them, when they are known (see openCSV): the parallel reader starts
+	// there. split is false when they are not.
+	rest     []byte
+	restLine int
+	split    bool
 }
 
 type portalTarget struct {
@@ -85,6 +92,9 @@ var (
 )
 
 func (r *Reader) openCSV() error {
+	// A copy of the first bytes, so that the parallel reader can start
+	// right after the header (encoding/csv buffers beyond it).
+	pre := append([]byte(nil), peekAll(r.br)...)
 	lim := &limitReader{r: r.br, limit: int64(maxRecordBytes)}
 	cr := csv.NewReader(lim)
 	cr.ReuseRecord = true
@@ -98,9 +108,12 @@ func (r *Reader) openCSV() error {
 		if err == io.EOF {
 			err = errors.New("empty input")
 		}
-		return r.csvErr(0, err)
+		return r.csvErr(0, err, 0)
 	}
 	st := &csvState{cr: cr, lim: lim, header: append([]string(nil), hdr...)}
+	if off := cr.InputOffset(); lim.total <= int64(len(pre)) && off <= lim.total {
+		st.rest, st.restLine, st.split = pre[off:lim.total], bytes.Count(pre[:off], []byte{'\n'}), true
+	}
 	cr.FieldsPerRecord = len(hdr)
 	names := make(map[string]bool, len(hdr))
 	for i, h := range st.header {
@@ -253,71 +266,173 @@ func atoi(s string) int {
 	return n
 }
 
-func (r *Reader) csvErr(record int, err error) *trace.InputError {
+// csvErr turns an error of encoding/csv into an InputError; lastLen is the
+// number of fields of the record it came with.
+func (r *Reader) csvErr(record int, err error, lastLen int) *trace.InputError {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		e := r.inputErr(record, pe.Line, "", pe.Err)
 		e.Column = pe.Column
 		if errors.Is(pe.Err, csv.ErrFieldCount) && r.csv != nil {
-			e.Err = fmt.Errorf("%w: %d, the header has %d", pe.Err, r.csv.lastLen, len(r.csv.header))
+			e.Err = fmt.Errorf("%w: %d, the header has %d", pe.Err, lastLen, len(r.csv.header))
 		}
 		return e
 	}
 	return r.inputErr(record, 0, "", err)
 }
 
-func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
-	st := r.csv
-	adm := make([]int8, len(st.header)) // the Extra filter's verdict per column
-	for i, h := range st.header {
+// csvAdmits returns the Extra filter's verdict for each column.
+func (r *Reader) csvAdmits() []int8 {
+	adm := make([]int8, len(r.csv.header))
+	for i, h := range r.csv.header {
 		adm[i] = r.keep.decide(h)
 	}
+	return adm
+}
+
+func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
+	st := r.csv
+	if r.workers > 1 && st.split {
+		r.csvParallel(yield)
+		return
+	}
+	adm := r.csvAdmits()
 	for recNo := 1; ; recNo++ {
 		st.lim.limit = st.lim.total + int64(maxRecordBytes) + 64<<10
 		fields, err := st.cr.Read()
-		st.lastLen = len(fields)
 		if err == io.EOF {
 			return
 		}
 		if err != nil {
-			e := r.csvErr(recNo, err)
+			e := r.csvErr(recNo, err, len(fields))
 			if e.Line == 0 {
 				e.Line, _ = st.cr.FieldPos(0)
 			}
 			yield(nil, e)
 			return
 		}
-		line, _ := st.cr.FieldPos(0)
-		ev := &trace.Event{File: r.name, Line: line, LineKind: "line", Shape: r.shape}
-		row := &st.row
-		row.kind = 'o'
-		row.mem = row.mem[:0]
-		for i, f := range fields {
-			row.mem = append(row.mem, member{key: st.header[i], val: node{kind: 's', s: f}, adm: adm[i]})
-		}
-		rc := rec{n: row, ix: st.ix, keep: r.keep}
-		if st.portal {
-			err = st.mapPortal(ev, &rc)
-		} else {
-			err = mapGraph(ev, &rc, nil)
-		}
+		ev, err := r.csvRecord(st.cr, 0, &st.row, adm, recNo, fields)
 		if err != nil {
-			e := r.inputErr(recNo, line, "", err)
-			if fe := (*fieldError)(nil); errors.As(err, &fe) {
-				for i, h := range st.header {
-					if h == fe.field || strings.HasPrefix(fe.field, h+"[") || strings.HasPrefix(fe.field, h+".") {
-						e.Line, e.Column = st.cr.FieldPos(i)
-						break
-					}
-				}
-			}
-			yield(nil, e)
+			yield(nil, err)
 			return
 		}
 		if !yield(ev, nil) {
 			return
 		}
 	}
+}
+
+// csvRecord maps one record that cr read (fields); off is added to cr's
+// line numbers, row is scratch space.
+func (r *Reader) csvRecord(cr *csv.Reader, off int, row *node, adm []int8, recNo int, fields []string) (*trace.Event, error) {
+	st := r.csv
+	line, _ := cr.FieldPos(0)
+	line += off
+	ev := &trace.Event{File: r.name, Line: line, LineKind: "line", Shape: r.shape}
+	row.kind = 'o'
+	row.mem = row.mem[:0]
+	for i, f := range fields {
+		row.mem = append(row.mem, member{key: st.header[i], val: node{kind: 's', s: f}, adm: adm[i]})
+	}
+	rc := rec{n: row, ix: st.ix, keep: r.keep}
+	var err error
+	if st.portal {
+		err = st.mapPortal(ev, &rc)
+	} else {
+		err = mapGraph(ev, &rc, nil)
+	}
+	if err != nil {
+		e := r.inputErr(recNo, line, "", err)
+		if fe := (*fieldError)(nil); errors.As(err, &fe) {
+			for i, h := range st.header {
+				if h == fe.field || strings.HasPrefix(fe.field, h+"[") || strings.HasPrefix(fe.field, h+".") {
+					e.Line, e.Column = cr.FieldPos(i)
+					e.Line += off
+					break
+				}
+			}
+		}
+		return nil, e
+	}
+	return ev, nil
+}
+
+// csvParallel reads the records after the header on r.workers goroutines,
+// each running encoding/csv over chunks of whole records (found by
+// csvRecordsEnd), with the same Events and errors as csvEvents.
+func (r *Reader) csvParallel(yield func(*trace.Event, error) bool) {
+	st := r.csv
+	adm := r.csvAdmits()
+	limit := maxRecordBytes + 64<<10
+	src := io.MultiReader(bytes.NewReader(st.rest), r.br)
+	r.parallel(yield, src, st.restLine, csvRecordsEnd, limit, func() func(*ndChunk) {
+		var row node
+		return func(c *ndChunk) {
+			cr := csv.NewReader(bytes.NewReader(c.data))
+			cr.ReuseRecord = true
+			cr.FieldsPerRecord = len(st.header)
+			var at int64
+			for recNo := 1; ; recNo++ {
+				fields, err := cr.Read()
+				if err == io.EOF {
+					return
+				}
+				if err != nil {
+					e := r.csvErr(recNo, err, len(fields))
+					if e.Line > 0 {
+						e.Line += c.line
+					} else {
+						e.Line = c.line + 1
+					}
+					c.out = append(c.out, ndResult{err: e})
+					return
+				}
+				next := cr.InputOffset()
+				if next-at > int64(limit) {
+					line, _ := cr.FieldPos(0)
+					c.out = append(c.out, ndResult{err: r.inputErr(recNo, c.line+line, "", errTooLarge)})
+					return
+				}
+				at = next
+				ev, err := r.csvRecord(cr, c.line, &row, adm, recNo, fields)
+				if err != nil {
+					c.out = append(c.out, ndResult{err: err})
+					return
+				}
+				c.out = append(c.out, ndResult{ev: ev})
+			}
+		}
+	})
+}
+
+// csvRecordsEnd returns the length of the whole CSV records at the start of
+// b: the end of its last line that does not end inside quotes. Quotes
+// toggle the state; a doubled quote inside a quoted field toggles it twice.
+// Input that breaks this rule (a bare quote, text after a closing quote)
+// is an error encoding/csv reports on that line, before any later cut
+// matters.
+func csvRecordsEnd(b []byte) int {
+	end := 0
+	for i := 0; i < len(b); {
+		q := bytes.IndexByte(b[i:], '"')
+		if q < 0 {
+			q = len(b)
+		} else {
+			q += i
+		}
+		if k := bytes.LastIndexByte(b[i:q], '\n'); k >= 0 {
+			end = i + k + 1
+		}
+		if q == len(b) {
+			break
+		}
+		c := bytes.IndexByte(b[q+1:], '"')
+		if c < 0 {
+			break
+		}
+		i = q + 1 + c + 1
+	}
+	return end
 }
 
 // col returns the value of 1-based column c of the row and marks it used.
@@ -420,6 +535,6 @@ func (st *csvState) mapPortal(ev *trace.Event, r *rec) error {
 	if r.keep == nil {
 		ev.Extra = make([]trace.KV, 0, len(r.n.mem))
 	}
-	ev.Extra = extraOf(ev.Extra, r.n, r.keep)
+	ev.Extra = keptExtra(ev.Extra, r.n, r.keep)
 	return nil
 }

@@ -96,20 +96,27 @@ func (f *fast) value(depth int, raw bool) (node, bool) {
 			}
 			f.i++
 			f.ws()
-			var v node
-			if f.i < len(f.s) && raw && (f.s[f.i] == '{' || f.s[f.i] == '[') && !structured(key) {
+			switch {
+			case raw && kid < 0 && adm < 0:
+				// A member of the record or of its "properties" that the
+				// mapping never reads (not a known key) and the Extra filter
+				// leaves out: validated and passed over, never built.
+				if !f.skip(depth + 1) {
+					return node{}, false
+				}
+			case f.i < len(f.s) && raw && (f.s[f.i] == '{' || f.s[f.i] == '[') && !structured(key):
 				start := f.i
 				if !f.skip(depth + 1) {
 					return node{}, false
 				}
-				v = node{kind: 'r', s: f.s[start:f.i]}
-			} else {
-				v, ok = f.value(depth+1, raw && strings.EqualFold(key, "properties"))
+				p.mstack = append(p.mstack, member{key: key, val: node{kind: 'r', s: f.s[start:f.i]}, kid: kid, adm: adm})
+			default:
+				v, ok := f.value(depth+1, raw && strings.EqualFold(key, "properties"))
 				if !ok {
 					return node{}, false
 				}
+				p.mstack = append(p.mstack, member{key: key, val: v, kid: kid, adm: adm})
 			}
-			p.mstack = append(p.mstack, member{key: key, val: v, kid: kid, adm: adm})
 			f.ws()
 			if f.i >= len(f.s) {
 				return node{}, false

@@ -278,8 +278,23 @@ func mapGraph(ev *trace.Event, r, env *rec) error {
 		}
 		ev.Extra = make([]trace.KV, 0, size)
 	}
-	ev.Extra = extraOf(ev.Extra, top.n, r.keep)
+	ev.Extra = keptExtra(ev.Extra, top.n, r.keep)
 	return nil
+}
+
+// keptExtra is extraOf, except that with a filter the few fields kept are
+// gathered on the stack first and stored in one exact-size slice (nil when
+// none is kept).
+func keptExtra(out []trace.KV, n *node, keep *extraFilter) []trace.KV {
+	if keep == nil || out != nil {
+		return extraOf(out, n, keep)
+	}
+	var buf [8]trace.KV
+	kept := extraOf(buf[:0], n, keep)
+	if len(kept) == 0 {
+		return nil
+	}
+	return append(make([]trace.KV, 0, len(kept)), kept...)
 }
 
 func mapGraphAudit(ev *trace.Event, r, env *rec) error {

@@ -11,8 +11,9 @@ import (
 	"github.com/idtrace/idtrace/internal/trace"
 )
 
-// Parallel NDJSON: one goroutine cuts the input into chunks of whole lines,
-// workers map the lines of a chunk to Events, and the caller's goroutine
+// Parallel NDJSON and CSV: one goroutine cuts the input into chunks of
+// whole records (lines; CSV records, which may hold newlines in quotes),
+// workers map the records of a chunk to Events, and the caller's goroutine
 // hands the results on in input order. A chunk's bytes are never written
 // after it is cut, so its Events' strings may point into it.
 
@@ -38,6 +39,21 @@ type ndResult struct {
 }
 
 func (r *Reader) ndjsonParallel(yield func(*trace.Event, error) bool) {
+	cut := func(b []byte) int { return bytes.LastIndexByte(b, '\n') + 1 }
+	r.parallel(yield, r.br, 0, cut, maxRecordBytes, func() func(*ndChunk) {
+		ps := newParser(jsontext.NewDecoder(bytes.NewReader(nil), jsonOpts...))
+		ps.keep = r.keep
+		return func(c *ndChunk) { r.mapChunk(ps, c) }
+	})
+}
+
+// parallel reads src (whose first line is line startLine+1) in chunks that
+// cut returns the end of (the length of the leading whole records of a
+// buffer; 0 for none), maps the chunks on r.workers goroutines with the
+// mappers newMapper makes (one per goroutine), and yields the results in
+// input order. A record that reaches limit bytes without an end is an
+// error.
+func (r *Reader) parallel(yield func(*trace.Event, error) bool, src io.Reader, startLine int, cut func([]byte) int, limit int, newMapper func() func(*ndChunk)) {
 	work := make(chan *ndChunk, r.workers)
 	order := make(chan *ndChunk, r.workers+1)
 	quit := make(chan struct{})
@@ -46,20 +62,19 @@ func (r *Reader) ndjsonParallel(yield func(*trace.Event, error) bool) {
 		close(quit)
 		wg.Wait()
 	}()
-	go r.cutLines(work, order, quit)
+	go cutChunks(src, startLine, cut, limit, work, order, quit)
 	for range r.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ps := newParser(jsontext.NewDecoder(bytes.NewReader(nil), jsonOpts...))
-			ps.keep = r.keep
+			mapChunk := newMapper()
 			for {
 				select {
 				case c, ok := <-work:
 					if !ok {
 						return
 					}
-					r.mapChunk(ps, c)
+					mapChunk(c)
 					close(c.done)
 				case <-quit:
 					return
@@ -95,12 +110,11 @@ func (r *Reader) ndjsonParallel(yield func(*trace.Event, error) bool) {
 	}
 }
 
-// cutLines reads the input into chunks of whole lines and sends each to a
-// worker and, in order, to the consumer.
-func (r *Reader) cutLines(work, order chan<- *ndChunk, quit <-chan struct{}) {
+// cutChunks reads src into chunks of whole records (see Reader.parallel)
+// and sends each to a worker and, in order, to the consumer.
+func cutChunks(src io.Reader, line int, cut func([]byte) int, limit int, work, order chan<- *ndChunk, quit <-chan struct{}) {
 	defer close(order)
 	defer close(work)
-	line := 0
 	var carry []byte
 	send := func(c *ndChunk) bool {
 		select {
@@ -126,17 +140,17 @@ func (r *Reader) cutLines(work, order chan<- *ndChunk, quit <-chan struct{}) {
 		var rerr error
 		for n < len(buf) && rerr == nil {
 			var m int
-			m, rerr = r.br.Read(buf[n:])
+			m, rerr = src.Read(buf[n:])
 			n += m
 		}
 		buf = buf[:n]
 		end := len(buf)
 		if rerr != io.EOF {
-			end = bytes.LastIndexByte(buf, '\n') + 1
+			end = cut(buf)
 		}
 		if end == 0 && rerr == nil {
-			// one line longer than the buffer: read on, up to the limit
-			if len(buf) > maxRecordBytes {
+			// one record longer than the buffer: read on, up to the limit
+			if len(buf) > limit {
 				send(&ndChunk{line: line, err: errTooLarge, done: make(chan struct{})})
 				return
 			}

@@ -19,12 +19,22 @@ import (
 // the stream (if any) and Skipped.
 func readWith(t *testing.T, data []byte, workers int, keep []string) ([]*trace.Event, map[string]int, error) {
 	t.Helper()
-	r, err := NewReader(bytes.NewReader(data), "in.ndjson")
+	return readAs(t, data, workers, keep, ShapeDiagnostic)
+}
+
+// readAs is readWith for an input of the given shape.
+func readAs(t *testing.T, data []byte, workers int, keep []string, shape string) ([]*trace.Event, map[string]int, error) {
+	t.Helper()
+	name := "in.ndjson"
+	if shape != ShapeDiagnostic {
+		name = "in.csv"
+	}
+	r, err := NewReader(bytes.NewReader(data), name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Shape() != ShapeDiagnostic {
-		t.Fatalf("shape %s, want %s", r.Shape(), ShapeDiagnostic)
+	if r.Shape() != shape {
+		t.Fatalf("shape %s, want %s", r.Shape(), shape)
 	}
 	if keep != nil {
 		r.KeepExtra(keep)
@@ -50,9 +60,15 @@ func readWith(t *testing.T, data []byte, workers int, keep []string) ([]*trace.E
 // same skipped counts.
 func sameRead(t *testing.T, name string, data []byte, keep []string) {
 	t.Helper()
-	want, wantSkip, wantErr := readWith(t, data, 1, keep)
+	sameReadAs(t, name, data, keep, ShapeDiagnostic)
+}
+
+// sameReadAs is sameRead for an input of the given shape.
+func sameReadAs(t *testing.T, name string, data []byte, keep []string, shape string) {
+	t.Helper()
+	want, wantSkip, wantErr := readAs(t, data, 1, keep, shape)
 	for _, w := range []int{2, 3} {
-		got, gotSkip, gotErr := readWith(t, data, w, keep)
+		got, gotSkip, gotErr := readAs(t, data, w, keep, shape)
 		if len(got) != len(want) {
 			t.Errorf("%s, %d workers: %d events, want %d", name, w, len(got), len(want))
 		}

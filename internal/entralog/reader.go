@@ -98,7 +98,8 @@ type Reader struct {
 	skipped map[string]int
 	// keep selects the unmapped fields kept in Event.Extra (nil: all).
 	keep *extraFilter
-	// workers is how many goroutines parse NDJSON lines (see SetWorkers).
+	// workers is how many goroutines parse NDJSON lines and CSV records
+	// (see SetWorkers).
 	workers int
 }
 
@@ -111,11 +112,15 @@ type Reader struct {
 // without the filter. Call it before Events.
 func (r *Reader) KeepExtra(names []string) { r.keep = newExtraFilter(names) }
 
-// SetWorkers makes Events parse diagnostic-settings NDJSON on n goroutines
-// (n <= 1: in the caller's goroutine). The Events, their order, the errors
-// and Skipped are the same as with one; the Events are handed over in
-// record order as each batch of lines is parsed. Other shapes are read in
-// one goroutine. Call it before Events.
+// SetWorkers makes Events parse diagnostic-settings NDJSON and CSV exports
+// on n goroutines (n <= 1: in the caller's goroutine). The Events, their
+// order, the errors and Skipped are the same as with one; the Events are
+// handed over in record order as each batch of records is parsed. CSV is
+// cut into batches at record ends found by counting quotes (a quoted field
+// may hold newlines), and each batch is parsed with encoding/csv as the
+// one-goroutine reader does; a CSV whose header is not within its first
+// 64 KiB is read in one goroutine, and so are the JSON document shapes.
+// Call it before Events.
 func (r *Reader) SetWorkers(n int) { r.workers = n }
 
 // Skipped returns, after Events has been read, how many diagnostic-settings
