@@ -2,12 +2,16 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -76,4 +80,39 @@ func (rc *runningCapture) Client(tr *http.Transport) *http.Client {
 	pu, _ := url.Parse("http://" + rc.Addr)
 	tr.Proxy = http.ProxyURL(pu)
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
+// pkceSignInApp serves a page that signs in with the authorization code flow
+// and PKCE against a local oidc-provider (client public-pkce, state
+// "st-TAG-1", nonce "n-TAG-1") and redeems the code from a form it posts
+// itself. It returns the app's URL and the provider's issuer.
+func pkceSignInApp(t *testing.T, tag string) (appURL, issuer string) {
+	t.Helper()
+	v := make([]byte, 32)
+	rand.Read(v)
+	verifier := base64.RawURLEncoding.EncodeToString(v)
+	sum := sha256.Sum256([]byte(verifier))
+	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		redirect := "http://" + r.Host + "/cb"
+		switch r.URL.Path {
+		case "/":
+			q := url.Values{"client_id": {"public-pkce"}, "response_type": {"code"}, "redirect_uri": {redirect},
+				"scope": {"openid email"}, "state": {"st-" + tag + "-1"}, "nonce": {"n-" + tag + "-1"},
+				"code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+			fmt.Fprintf(w, `<!doctype html><script>location.href = %q</script>`, issuer+"/auth?"+q.Encode())
+		case "/cb":
+			fmt.Fprintf(w, `<!doctype html><form id=f method=post action=%q>
+<input type=hidden name=grant_type value=authorization_code><input type=hidden name=client_id value=public-pkce>
+<input type=hidden name=redirect_uri value=%q><input type=hidden name=code_verifier value=%q><input type=hidden name=code id=code></form>
+<script>document.getElementById('code').value = new URLSearchParams(location.search).get('code'); document.getElementById('f').submit()</script>`,
+				issuer+"/token", redirect, verifier)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(app.Close)
+	issuer = oidcProvider(t, app.URL+"/cb")
+	return app.URL, issuer
 }

@@ -3,15 +3,9 @@ package cli
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,33 +86,7 @@ func TestCaptureProxySignInWithChromium(t *testing.T) {
 		}
 		t.Skip(err)
 	}
-	v := make([]byte, 32)
-	rand.Read(v)
-	verifier := base64.RawURLEncoding.EncodeToString(v)
-	sum := sha256.Sum256([]byte(verifier))
-	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
-	var issuer string
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		redirect := "http://" + r.Host + "/cb"
-		switch r.URL.Path {
-		case "/":
-			q := url.Values{"client_id": {"public-pkce"}, "response_type": {"code"}, "redirect_uri": {redirect},
-				"scope": {"openid email"}, "state": {"st-proxy-1"}, "nonce": {"n-proxy-1"},
-				"code_challenge": {challenge}, "code_challenge_method": {"S256"}}
-			fmt.Fprintf(w, `<!doctype html><script>location.href = %q</script>`, issuer+"/auth?"+q.Encode())
-		case "/cb":
-			fmt.Fprintf(w, `<!doctype html><form id=f method=post action=%q>
-<input type=hidden name=grant_type value=authorization_code><input type=hidden name=client_id value=public-pkce>
-<input type=hidden name=redirect_uri value=%q><input type=hidden name=code_verifier value=%q><input type=hidden name=code id=code></form>
-<script>document.getElementById('code').value = new URLSearchParams(location.search).get('code'); document.getElementById('f').submit()</script>`,
-				issuer+"/token", redirect, verifier)
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	defer app.Close()
-	issuer = oidcProvider(t, app.URL+"/cb")
+	appURL, issuer := pkceSignInApp(t, "proxy")
 
 	for _, ext := range []string{"saz", "har"} {
 		t.Run(ext, func(t *testing.T) {
@@ -152,7 +120,7 @@ func TestCaptureProxySignInWithChromium(t *testing.T) {
 			bctx, bcancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer bcancel()
 			err := browser.Capture(bctx, browser.Options{
-				ExecPath: exe, Headless: true, URL: app.URL + "/", Idle: 2 * time.Second,
+				ExecPath: exe, Headless: true, URL: appURL + "/", Idle: 2 * time.Second,
 				Flags:  map[string]any{"proxy-server": "http://" + addr, "proxy-bypass-list": "<-loopback>"},
 				OnFlow: func(f *trace.Flow) { seen = append(seen, f) },
 				Drive: func(ctx context.Context) error {

@@ -2,14 +2,8 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"net"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -36,33 +30,7 @@ func TestCaptureUIIdentityLive(t *testing.T) {
 	if err != nil {
 		t.Fatalf("chromium is on PATH but the capture cannot find it: %v", err)
 	}
-	v := make([]byte, 32)
-	rand.Read(v)
-	verifier := base64.RawURLEncoding.EncodeToString(v)
-	sum := sha256.Sum256([]byte(verifier))
-	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
-	var issuer string
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		redirect := "http://" + r.Host + "/cb"
-		switch r.URL.Path {
-		case "/":
-			q := url.Values{"client_id": {"public-pkce"}, "response_type": {"code"}, "redirect_uri": {redirect},
-				"scope": {"openid email"}, "state": {"st-live-1"}, "nonce": {"n-live-1"},
-				"code_challenge": {challenge}, "code_challenge_method": {"S256"}}
-			fmt.Fprintf(w, `<!doctype html><script>location.href = %q</script>`, issuer+"/auth?"+q.Encode())
-		case "/cb":
-			fmt.Fprintf(w, `<!doctype html><form id=f method=post action=%q>
-<input type=hidden name=grant_type value=authorization_code><input type=hidden name=client_id value=public-pkce>
-<input type=hidden name=redirect_uri value=%q><input type=hidden name=code_verifier value=%q><input type=hidden name=code id=code></form>
-<script>document.getElementById('code').value = new URLSearchParams(location.search).get('code'); document.getElementById('f').submit()</script>`,
-				issuer+"/token", redirect, verifier)
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	defer app.Close()
-	issuer = oidcProvider(t, app.URL+"/cb")
+	appURL, issuer := pkceSignInApp(t, "live")
 
 	dir := t.TempDir()
 	out := filepath.Join(dir, "live.har")
@@ -131,7 +99,7 @@ func TestCaptureUIIdentityLive(t *testing.T) {
 	bctx, bcancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer bcancel()
 	err = browser.Capture(bctx, browser.Options{
-		ExecPath: exe, Headless: true, URL: app.URL + "/", Idle: 2 * time.Second,
+		ExecPath: exe, Headless: true, URL: appURL + "/", Idle: 2 * time.Second,
 		Flags:  map[string]any{"proxy-server": "http://" + addr, "proxy-bypass-list": "<-loopback>"},
 		OnFlow: func(f *trace.Flow) { seen = append(seen, f) },
 		Drive: func(ctx context.Context) error {
