@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -284,6 +285,14 @@ func ExplainSAMLWith(input string, o SAMLExplainOptions) (*SAMLReport, error) {
 	r := &SAMLReport{Binding: binding, Message: a.rep.Tokens[0].Claims, Problems: m.Problems, Facts: samlFacts(m),
 		Verified: a.rep.Tokens[0].Verified, Verdict: SignatureWord(a.rep.Tokens[0].Verified, a.rep.Tokens[0].Unsigned), VerifyDetail: a.rep.Tokens[0].VerifyDetail,
 		Unsigned: a.rep.Tokens[0].Unsigned}
+	// A request or other message posted as XML with no signature anywhere
+	// is unsigned, not "not checked": no certificate would check it.
+	// (Redirect-binding signatures travel in the query, not the XML.)
+	if binding != "redirect" && r.Verified == nil && !r.Unsigned && !m.Signed &&
+		!slices.ContainsFunc(m.Assertions, func(x saml.Assertion) bool { return x.Signed || x.Encrypted }) {
+		r.Unsigned, r.Verdict = true, VerdictUnsigned
+		r.VerifyDetail = "no XML signature on the " + m.Kind + "; service providers often send requests unsigned"
+	}
 	for _, f := range a.rep.Findings {
 		r.Issues = append(r.Issues, f.Code+": "+f.Detail)
 	}
