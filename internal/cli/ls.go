@@ -291,7 +291,15 @@ func newLsTable(app *App, o *LsOptions, first *trace.Flow) *lsTable {
 		lt.process = first.Process != ""
 	}
 	lt.narrow = !lt.wide && lt.width < 120
-	head := []string{"#", "START", "+REL", lt.paint("RESULT", 0, false), "METHOD", "HOST", "PATH", "BODY", "TYPE", "TIME"}
+	// START is shown in the offset the trace recorded (as Fiddler shows the
+	// capturing machine's clock); the header names it unless it is UTC.
+	start := "START"
+	if first != nil && !first.Started.IsZero() {
+		if _, off := first.Started.Zone(); off != 0 {
+			start += " (UTC" + first.Started.Format("-07:00") + ")"
+		}
+	}
+	head := []string{"#", start, "+REL", lt.paint("RESULT", 0, false), "METHOD", "HOST", "PATH", "BODY", "TYPE", "TIME"}
 	if lt.narrow {
 		head = []string{"#", "+REL", lt.paint("RESULT", 0, false), "METHOD", "HOST", "PATH", "BODY", "TIME"}
 	}
