@@ -272,8 +272,10 @@ func NewRoot(app *App) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "idtrace",
 		Short: "Open, explain and share sign-in traces and Entra logs",
-		Long: `idtrace opens HAR and Fiddler SAZ traces, explains the OAuth2 / OpenID Connect /
-SAML sign-ins in them, and reads Entra ID audit and sign-in logs.
+		Long: `idtrace captures sign-in traffic (a local proxy or a recorded browser), opens HAR
+and Fiddler SAZ traces in the terminal or a local web page, explains the OAuth2 /
+OpenID Connect / SAML sign-ins in them, removes their secrets before they are
+shared, and reads Entra ID audit and sign-in logs.
 
 Start with 'idtrace demo'. 'idtrace help conventions' says how files, flags,
 output formats and exit codes work in every command.
