@@ -11,7 +11,12 @@
 // its first request (Target.setAutoAttach with waitForDebuggerOnStart)
 // until the recorder has turned recording on, so the first document
 // request of a pop-up window (MSAL.js loginPopup, window.open,
-// target=_blank) is recorded with its redirects; see raw.go.
+// target=_blank) is recorded with its redirects; see raw.go. Each recorded
+// page, and each iframe, holds its cross-site iframes (which run in a
+// process of their own and report their requests on their own session) the
+// same way, and the recorder records them with the page that embeds them.
+// Service and shared workers are recorded too, their flows marked with
+// _workerType.
 package browser
 
 import (
@@ -195,7 +200,8 @@ func Capture(ctx context.Context, o Options) error {
 	// the recorder has attached to it and lets it run (autoAttached). The
 	// targets are not filtered to pages: Chromium 156 holds a new service
 	// worker until released even when the filter leaves workers out, so
-	// every target is attached, and what is not a page is let run at once.
+	// every target is attached, and what is not recorded (a page, a
+	// service or shared worker; see autoAttached) is let run at once.
 	if s.tap != nil {
 		s.auto.Store(true)
 		yes := true
@@ -372,22 +378,26 @@ func (s *session) autoAttached(e *target.EventAttachedToTarget, parent target.Se
 	id := e.TargetInfo.TargetID
 	_, seen := s.tabs[id]
 	var top *tab
-	if e.TargetInfo.Type == "iframe" {
+	worker := ""
+	switch e.TargetInfo.Type {
+	case "iframe":
 		top = s.pageOf(parent)
+	case "service_worker", "shared_worker":
+		worker = e.TargetInfo.Type
 	}
-	record := !seen && !s.finished && (e.TargetInfo.Type == "page" && parent == "" || top != nil)
+	record := !seen && !s.finished && (e.TargetInfo.Type == "page" && parent == "" || top != nil || worker != "")
 	if !record {
 		r := newRawSession(s, e.SessionID, nil)
 		s.raws[e.SessionID] = r
 		go s.resume(r)
 		return
 	}
-	t := &tab{s: s, id: id, recorded: true, ctx: s.browserCtx, top: top}
+	t := &tab{s: s, id: id, recorded: true, ctx: s.browserCtx, top: top, worker: worker}
 	t.raw = newRawSession(s, e.SessionID, t)
 	t.start()
 	s.tabs[id] = t
 	s.raws[e.SessionID] = t.raw
-	if top == nil {
+	if t.window() {
 		s.open++
 	}
 	go t.enableAndRun()
@@ -444,6 +454,9 @@ func (t *tab) enableAndRun() {
 	} {
 		if c.method == page.Enable.Method && t.top != nil {
 			continue // an iframe's loads are not pages
+		}
+		if t.worker != "" && (c.method == page.Enable.Method || c.method == target.SetAutoAttach.Method) {
+			continue // a worker has neither pages nor iframes
 		}
 		w, err := t.raw.send(ctx, c.method, c.params)
 		if err != nil {
@@ -520,7 +533,7 @@ func (s *session) watchClose(ctx context.Context, t *tab) {
 func (s *session) tabGone(t *tab) {
 	t.goneOnce.Do(func() {
 		t.stop()
-		if t.top == nil {
+		if t.window() {
 			s.closed()
 		}
 	})

@@ -38,6 +38,10 @@ type tab struct {
 	// top is, for a cross-site iframe, the page tab that embeds it (nil
 	// for a page). An iframe's flows belong to that page's current page.
 	top *tab
+	// worker is the target type of a service or shared worker
+	// ("service_worker", "shared_worker"; "" for pages and iframes): its
+	// own requests are recorded, marked with _workerType.
+	worker string
 	// pageID is the ID of the tab's current page ("" before the first).
 	pageID atomic.Pointer[string]
 
@@ -102,6 +106,10 @@ type pageState struct {
 	p         trace.Page
 	monoStart float64
 }
+
+// window reports whether the tab is a window (a tab or pop-up) whose
+// closing counts towards the end of the capture.
+func (t *tab) window() bool { return t.top == nil && t.worker == "" }
 
 func (t *tab) start() {
 	t.wake = make(chan struct{}, 1)
@@ -468,6 +476,9 @@ func (t *tab) begin(e *network.EventRequestWillBeSent) {
 	}
 	if e.Type != "" {
 		f.Extra = setExt(f.Extra, "_resourceType", strings.ToLower(string(e.Type)))
+	}
+	if t.worker != "" {
+		f.Extra = setExt(f.Extra, "_workerType", t.worker)
 	}
 	t.reqs[e.RequestID] = &pending{flow: f, wallStart: float64(e.WallTime), monoStart: float64(e.Timestamp), hasPost: e.Request.HasPostData}
 	t.s.inflight.Add(1)
