@@ -310,9 +310,11 @@ type session struct {
 	// first is the first tab, recorded on chromedp's session firstSession.
 	first        *tab
 	firstSession target.SessionID
-	// navs names the tab that recorded each navigation request first: the
-	// page of a cross-site iframe and the iframe's own session both report
-	// its document request (same request ID), which is recorded once.
+	// navs names the tab that recorded each request first: the page of a
+	// cross-site iframe and the iframe's own session both report its
+	// document request (same request ID), a page and its shared worker the
+	// worker's script; each is recorded once. An entry is kept until the
+	// capture ends (a late event of the other session finds its owner).
 	navMu sync.Mutex
 	navs  map[network.RequestID]*tab
 }

@@ -220,22 +220,21 @@ func (t *tab) flushAll() {
 	}
 }
 
-// shared is an event about a navigation request that another tab (from)
-// reported too: the page of a cross-site iframe and the iframe itself
-// both see the iframe's document request. The tab that saw it first
-// records it.
+// shared is an event about a request that another tab (from) reported
+// too: the page of a cross-site iframe and the iframe itself both see the
+// iframe's document request, a page and its shared worker the worker's
+// script. The tab that saw it first records it.
 type shared struct {
 	ev   any
 	from *tab
 }
 
 // navOwner returns the tab that records the request ev is about: t, unless
-// ev is about a navigation request another tab saw first. A document
-// request is claimed by the first tab that reports it.
+// another tab reported the request first. A request is claimed by the
+// first tab that reports it being sent.
 func (s *session) navOwner(t *tab, ev any) *tab {
 	id := requestID(ev)
-	rw, claim := ev.(*network.EventRequestWillBeSent)
-	claim = claim && rw.Type == network.ResourceTypeDocument
+	_, claim := ev.(*network.EventRequestWillBeSent)
 	if id == "" {
 		return t
 	}
@@ -278,8 +277,12 @@ func requestID(ev any) network.RequestID {
 func (t *tab) handle(ev any) {
 	if sh, ok := ev.(shared); ok {
 		// Body reads go to the session that reported the request's end.
-		if p := t.reqs[requestID(sh.ev)]; p != nil {
+		p := t.reqs[requestID(sh.ev)]
+		if p != nil {
 			p.alt = sh.from
+		}
+		if rw, ok := sh.ev.(*network.EventRequestWillBeSent); ok && p != nil && rw.RedirectResponse == nil {
+			return // the same request, announced by the other session too
 		}
 		ev = sh.ev
 	}
