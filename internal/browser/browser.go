@@ -11,7 +11,12 @@
 // its first request (Target.setAutoAttach with waitForDebuggerOnStart)
 // until the recorder has turned recording on, so the first document
 // request of a pop-up window (MSAL.js loginPopup, window.open,
-// target=_blank) is recorded with its redirects; see raw.go.
+// target=_blank) is recorded with its redirects; see raw.go. Each recorded
+// page, and each iframe, holds its cross-site iframes (which run in a
+// process of their own and report their requests on their own session) the
+// same way, and the recorder records them with the page that embeds them.
+// Service and shared workers are recorded too, their flows marked with
+// _workerType.
 package browser
 
 import (
@@ -163,6 +168,7 @@ func Capture(ctx context.Context, o Options) error {
 	c := chromedp.FromContext(browserCtx)
 	first.id = c.Target.TargetID
 	s.mu.Lock()
+	s.first, s.firstSession = first, c.Target.SessionID
 	s.tabs[first.id] = first
 	s.open = 1
 	s.mu.Unlock()
@@ -194,7 +200,8 @@ func Capture(ctx context.Context, o Options) error {
 	// the recorder has attached to it and lets it run (autoAttached). The
 	// targets are not filtered to pages: Chromium 156 holds a new service
 	// worker until released even when the filter leaves workers out, so
-	// every target is attached, and what is not a page is let run at once.
+	// every target is attached, and what is not recorded (a page, a
+	// service or shared worker; see autoAttached) is let run at once.
 	if s.tap != nil {
 		s.auto.Store(true)
 		yes := true
@@ -208,6 +215,13 @@ func Capture(ctx context.Context, o Options) error {
 	if err := first.enable(); err != nil {
 		first.stop()
 		return err
+	}
+	if s.auto.Load() {
+		// chromedp attaches the tab's iframes without holding them; the
+		// recorder takes them over (see autoAttached).
+		if _, err := chromedp.Call(browserCtx, target.SetAutoAttach, childAttach()); err != nil {
+			s.logf("browser: the requests of cross-site iframes may not be recorded: %v", err)
+		}
 	}
 	go s.watchClose(browserCtx, first)
 	url := o.URL
@@ -290,8 +304,19 @@ type session struct {
 	auto atomic.Bool
 	// tap is the connection to the browser, when the recorder dialed it.
 	tap *tap
-	// raws are the sessions of the pages the browser auto-attached.
+	// raws are the sessions of the pages and iframes the browser
+	// auto-attached.
 	raws map[target.SessionID]*rawSession
+	// first is the first tab, recorded on chromedp's session firstSession.
+	first        *tab
+	firstSession target.SessionID
+	// navs names the tab that recorded each request first: the page of a
+	// cross-site iframe and the iframe's own session both report its
+	// document request (same request ID), a page and its shared worker the
+	// worker's script; each is recorded once. An entry is kept until the
+	// capture ends (a late event of the other session finds its owner).
+	navMu sync.Mutex
+	navs  map[network.RequestID]*tab
 }
 
 func (s *session) touch() { s.lastActivity.Store(time.Now().UnixNano()) }
@@ -337,11 +362,13 @@ func (s *session) browserEvent(ev any) {
 	}
 }
 
-// autoAttached starts recording a page the browser attached on a session of
-// its own, waiting for the recorder: a new page gets a tab, recording on,
-// and is then let run; anything else is let run at once. It runs in
-// chromedp's read loop (from tap), before any message of the session.
-func (s *session) autoAttached(e *target.EventAttachedToTarget) {
+// autoAttached starts recording a target the browser attached on a session
+// of its own, waiting for the recorder: a new page (parent "", attached by
+// the browser) gets a tab, a cross-site iframe (attached by the session of
+// its page, parent) a frame tab; each has recording on before it is let
+// run. Anything else is let run at once. It runs in chromedp's read loop
+// (from tap), before any message of the session.
+func (s *session) autoAttached(e *target.EventAttachedToTarget, parent target.SessionID) {
 	if e.TargetInfo == nil {
 		return
 	}
@@ -352,19 +379,63 @@ func (s *session) autoAttached(e *target.EventAttachedToTarget) {
 	}
 	id := e.TargetInfo.TargetID
 	_, seen := s.tabs[id]
-	if e.TargetInfo.Type != "page" || seen || s.finished {
+	var top *tab
+	worker := ""
+	switch e.TargetInfo.Type {
+	case "iframe":
+		top = s.pageOf(parent)
+	case "service_worker", "shared_worker":
+		worker = e.TargetInfo.Type
+	}
+	record := !seen && !s.finished && (e.TargetInfo.Type == "page" && parent == "" || top != nil || worker != "")
+	if !record {
 		r := newRawSession(s, e.SessionID, nil)
 		s.raws[e.SessionID] = r
 		go s.resume(r)
 		return
 	}
-	t := &tab{s: s, id: id, recorded: true, ctx: s.browserCtx}
+	t := &tab{s: s, id: id, recorded: true, ctx: s.browserCtx, top: top, worker: worker}
 	t.raw = newRawSession(s, e.SessionID, t)
 	t.start()
 	s.tabs[id] = t
 	s.raws[e.SessionID] = t.raw
-	s.open++
+	if t.window() {
+		s.open++
+	}
 	go t.enableAndRun()
+}
+
+// pageOf returns the recorded page tab whose session (or whose iframe's
+// session) is id, nil if none. s.mu is held.
+func (s *session) pageOf(id target.SessionID) *tab {
+	var t *tab
+	if id == s.firstSession {
+		t = s.first
+	} else if r := s.raws[id]; r != nil {
+		t = r.t
+	}
+	if t == nil || !t.recorded {
+		return nil
+	}
+	if t.top != nil {
+		return t.top
+	}
+	return t
+}
+
+// childDetached ends the recording of an iframe whose session its page's
+// session reports detached. It runs in chromedp's read loop.
+func (s *session) childDetached(id target.SessionID) {
+	s.mu.Lock()
+	r := s.raws[id]
+	delete(s.raws, id)
+	s.mu.Unlock()
+	if r != nil {
+		r.detached()
+		if r.t != nil {
+			go s.tabGone(r.t)
+		}
+	}
 }
 
 // enableAndRun turns recording on for a page the browser holds, and lets it
@@ -380,8 +451,15 @@ func (t *tab) enableAndRun() {
 	}{
 		{network.Enable.Method, networkParams()},
 		{page.Enable.Method, page.EnableParams{}},
+		{target.SetAutoAttach.Method, childAttach()},
 		{cdpruntime.RunIfWaitingForDebugger.Method, nil},
 	} {
+		if c.method == page.Enable.Method && t.top != nil {
+			continue // an iframe's loads are not pages
+		}
+		if t.worker != "" && (c.method == page.Enable.Method || c.method == target.SetAutoAttach.Method) {
+			continue // a worker has neither pages nor iframes
+		}
 		w, err := t.raw.send(ctx, c.method, c.params)
 		if err != nil {
 			errs = append(errs, err)
@@ -457,8 +535,20 @@ func (s *session) watchClose(ctx context.Context, t *tab) {
 func (s *session) tabGone(t *tab) {
 	t.goneOnce.Do(func() {
 		t.stop()
-		s.closed()
+		if t.window() {
+			s.closed()
+		}
 	})
+}
+
+// childAttach are the Target.setAutoAttach parameters of every recorded
+// page and iframe: Chromium attaches a page's cross-site iframes (which run
+// in a process of their own and report their requests on their own
+// session) only through the session of their page, and holds each before
+// its first request until the recorder lets it run.
+func childAttach() target.SetAutoAttachParams {
+	yes := true
+	return target.SetAutoAttachParams{AutoAttach: true, WaitForDebuggerOnStart: true, Flatten: &yes}
 }
 
 func (s *session) closed() {

@@ -72,6 +72,7 @@ func site() http.Handler {
     await navigator.serviceWorker.ready;
     if (!navigator.serviceWorker.controller) await new Promise(res => navigator.serviceWorker.addEventListener('controllerchange', res));
     await (await fetch('/via-sw')).text();
+    await (await fetch('/via-sw-net')).text();
   } catch (e) { await fetch('/sw-failed?e=' + encodeURIComponent(e)); }
   await fetch('/done');
 })();
@@ -108,7 +109,14 @@ func site() http.Handler {
 		w.Header().Set("Content-Type", "text/javascript")
 		io.WriteString(w, `self.addEventListener('install', e => self.skipWaiting());
 self.addEventListener('activate', e => e.waitUntil(self.clients.claim()));
-self.addEventListener('fetch', e => { if (new URL(e.request.url).pathname === '/via-sw') e.respondWith(new Response('from sw')); });`)
+self.addEventListener('fetch', e => {
+  const p = new URL(e.request.url).pathname;
+  if (p === '/via-sw') e.respondWith(new Response('from sw'));
+  if (p === '/via-sw-net') e.respondWith(fetch('/sw-net'));
+});`)
+	})
+	mux.HandleFunc("/sw-net", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "fetched by the worker")
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
@@ -248,6 +256,24 @@ func TestCaptureLocalPages(t *testing.T) {
 	sw := one(t, rec, "/via-sw")
 	if string(sw.Response.Body) != "from sw" || sw.Response.Extra.Get("_fetchedViaServiceWorker") == nil {
 		t.Fatal("/via-sw: not recorded as served by the service worker")
+	}
+	// The worker's own requests: the fetch it makes to answer /via-sw-net,
+	// recorded once and marked as the worker's, and its script (which
+	// Chromium can fetch before the worker's target is recorded: at most
+	// once, marked).
+	if got := ext(t, one(t, rec, "/sw-net"), "_workerType"); got != `"service_worker"` {
+		t.Errorf("/sw-net: _workerType %s, want service_worker", got)
+	}
+	if fs := rec.byPath("/sw.js"); len(fs) > 1 {
+		t.Errorf("/sw.js recorded %d times", len(fs))
+	} else if len(fs) == 1 && ext(t, fs[0], "_workerType") != `"service_worker"` {
+		t.Errorf("/sw.js: _workerType %s, want service_worker", ext(t, fs[0], "_workerType"))
+	}
+	if f := one(t, rec, "/sw-net"); f.Response == nil || string(f.Response.Body) != "fetched by the worker" {
+		t.Error("/sw-net: the worker's fetch is recorded without its response body")
+	}
+	if f := one(t, rec, "/via-sw-net"); f.Response == nil || string(f.Response.Body) != "fetched by the worker" || f.Response.Extra.Get("_fetchedViaServiceWorker") == nil {
+		t.Error("/via-sw-net: not recorded as the worker's answer to the page")
 	}
 	one(t, rec, "/done")
 	// Every flow has a request and a response or an error, never both; IDs unique.

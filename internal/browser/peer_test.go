@@ -71,8 +71,9 @@ func TestSameAsPlaywright(t *testing.T) {
 	rec := capture(t, exe, srv.URL+"/start", 2*time.Second)
 
 	// Explained differences (docs/capture.md): favicon requests depend on
-	// timing; the service worker's own script fetch belongs to the worker
-	// target.
+	// timing; Chromium can fetch the service worker's script before the
+	// worker's target is recorded (TestCaptureLocalPages checks it is
+	// there at most once).
 	skip := func(f *trace.Flow) bool {
 		p := f.Request.Path()
 		return p == "/favicon.ico" || p == "/sw.js"

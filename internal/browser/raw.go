@@ -37,6 +37,25 @@ func (tp *tap) Read(ctx context.Context, msg *cdproto.Message) error {
 		if err := tp.Transport.Read(ctx, m); err != nil {
 			return err
 		}
+		switch m.Method {
+		case cdproto.EventTargetAttachedToTarget:
+			// Known before any message of the new session is read. A
+			// page is attached by the browser (no session); a
+			// cross-site iframe or a worker by the session of its page.
+			e := new(target.EventAttachedToTarget)
+			if err := jsonv2.Unmarshal(m.Params, e, chromedp.DefaultUnmarshalOptions); err == nil && e.WaitingForDebugger {
+				tp.s.autoAttached(e, m.SessionID)
+			}
+		case cdproto.EventTargetDetachedFromTarget:
+			if m.SessionID != "" {
+				// A child session (an iframe's) ended: its parent's
+				// session says so, not the browser.
+				e := new(target.EventDetachedFromTarget)
+				if err := jsonv2.Unmarshal(m.Params, e, chromedp.DefaultUnmarshalOptions); err == nil {
+					tp.s.childDetached(e.SessionID)
+				}
+			}
+		}
 		if m.SessionID != "" {
 			tp.s.mu.Lock()
 			r := tp.s.raws[m.SessionID]
@@ -44,12 +63,6 @@ func (tp *tap) Read(ctx context.Context, msg *cdproto.Message) error {
 			if r != nil {
 				r.receive(m)
 				continue
-			}
-		} else if m.Method == cdproto.EventTargetAttachedToTarget {
-			// Known before any message of the new session is read.
-			e := new(target.EventAttachedToTarget)
-			if err := jsonv2.Unmarshal(m.Params, e, chromedp.DefaultUnmarshalOptions); err == nil && e.WaitingForDebugger {
-				tp.s.autoAttached(e)
 			}
 		}
 		*msg = *m

@@ -9,9 +9,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/target"
@@ -33,6 +35,15 @@ type tab struct {
 	// raw is the session of a page the browser auto-attached (nil for the
 	// first tab and for tabs with a chromedp context).
 	raw *rawSession
+	// top is, for a cross-site iframe, the page tab that embeds it (nil
+	// for a page). An iframe's flows belong to that page's current page.
+	top *tab
+	// worker is the target type of a service or shared worker
+	// ("service_worker", "shared_worker"; "" for pages and iframes): its
+	// own requests are recorded, marked with _workerType.
+	worker string
+	// pageID is the ID of the tab's current page ("" before the first).
+	pageID atomic.Pointer[string]
 
 	mu      sync.Mutex
 	queue   []any
@@ -59,6 +70,10 @@ type pending struct {
 	sse       []json.RawMessage
 	hasPost   bool
 	encoded   float64
+	// alt is the other tab that reported this navigation request (a
+	// cross-site iframe's, whose page recorded it): bodies read on the
+	// tab's session that fail are read on alt's.
+	alt *tab
 	// hasExtra: the browser announced the ExtraInfo events (the headers
 	// as sent and received, with the cookies), which can arrive after the
 	// request finished loading.
@@ -92,6 +107,10 @@ type pageState struct {
 	monoStart float64
 }
 
+// window reports whether the tab is a window (a tab or pop-up) whose
+// closing counts towards the end of the capture.
+func (t *tab) window() bool { return t.top == nil && t.worker == "" }
+
 func (t *tab) start() {
 	t.wake = make(chan struct{}, 1)
 	t.exited = make(chan struct{})
@@ -101,6 +120,10 @@ func (t *tab) start() {
 
 // listen queues an event; it runs in chromedp's read loop and never blocks.
 func (t *tab) listen(ev any) {
+	if o := t.s.navOwner(t, ev); o != t {
+		o.push(shared{ev: ev, from: t})
+		return
+	}
 	switch ev.(type) {
 	case *network.EventRequestWillBeSent, *network.EventResponseReceived, *network.EventLoadingFinished,
 		*network.EventLoadingFailed, *network.EventRequestWillBeSentExtraInfo, *network.EventResponseReceivedExtraInfo,
@@ -197,7 +220,72 @@ func (t *tab) flushAll() {
 	}
 }
 
+// shared is an event about a request that another tab (from) reported
+// too: the page of a cross-site iframe and the iframe itself both see the
+// iframe's document request, a page and its shared worker the worker's
+// script. The tab that saw it first records it.
+type shared struct {
+	ev   any
+	from *tab
+}
+
+// navOwner returns the tab that records the request ev is about: t, unless
+// another tab reported the request first. A request is claimed by the
+// first tab that reports it being sent.
+func (s *session) navOwner(t *tab, ev any) *tab {
+	id := requestID(ev)
+	_, claim := ev.(*network.EventRequestWillBeSent)
+	if id == "" {
+		return t
+	}
+	s.navMu.Lock()
+	defer s.navMu.Unlock()
+	if o := s.navs[id]; o != nil {
+		return o
+	}
+	if claim {
+		if s.navs == nil {
+			s.navs = map[network.RequestID]*tab{}
+		}
+		s.navs[id] = t
+	}
+	return t
+}
+
+// requestID is the request an HTTP request event is about ("" for other
+// events).
+func requestID(ev any) network.RequestID {
+	switch e := ev.(type) {
+	case *network.EventRequestWillBeSent:
+		return e.RequestID
+	case *network.EventRequestWillBeSentExtraInfo:
+		return e.RequestID
+	case *network.EventResponseReceived:
+		return e.RequestID
+	case *network.EventResponseReceivedExtraInfo:
+		return e.RequestID
+	case *network.EventLoadingFinished:
+		return e.RequestID
+	case *network.EventLoadingFailed:
+		return e.RequestID
+	case *network.EventRequestServedFromCache:
+		return e.RequestID
+	}
+	return ""
+}
+
 func (t *tab) handle(ev any) {
+	if sh, ok := ev.(shared); ok {
+		// Body reads go to the session that reported the request's end.
+		p := t.reqs[requestID(sh.ev)]
+		if p != nil {
+			p.alt = sh.from
+		}
+		if rw, ok := sh.ev.(*network.EventRequestWillBeSent); ok && p != nil && rw.RedirectResponse == nil {
+			return // the same request, announced by the other session too
+		}
+		ev = sh.ev
+	}
 	if d, ok := ev.(extraDue); ok {
 		if p := t.reqs[d.id]; p == d.p && p.ended != nil {
 			t.complete(d.id, p, p.ended.errText, false)
@@ -349,7 +437,11 @@ func (t *tab) newFlow(method, url string) *trace.Flow {
 		Timings: trace.NoTimings(),
 		Request: &trace.Request{Method: method, URL: url, HeadersSize: -1, BodySize: 0},
 	}
-	if t.page != nil {
+	if t.top != nil {
+		if id := t.top.pageID.Load(); id != nil {
+			f.PageRef = *id
+		}
+	} else if t.page != nil {
 		f.PageRef = t.page.p.ID
 	}
 	return f
@@ -359,13 +451,14 @@ func (t *tab) begin(e *network.EventRequestWillBeSent) {
 	if e.Request == nil {
 		return
 	}
-	if e.Type == network.ResourceTypeDocument && string(e.FrameID) == string(t.id) {
+	if e.Type == network.ResourceTypeDocument && string(e.FrameID) == string(t.id) && t.top == nil {
 		if t.page != nil {
 			t.s.emitPage(t.page.p)
 		}
 		n := t.s.pageSeq.Add(1)
 		t.page = &pageState{p: trace.Page{ID: fmt.Sprintf("page_%d", n), Title: e.Request.URL,
 			Started: wallTime(float64(e.WallTime)), OnContentLoad: trace.NA, OnLoad: trace.NA}, monoStart: float64(e.Timestamp)}
+		t.pageID.Store(&t.page.p.ID)
 	}
 	// A document in the tab's main frame (whose frame ID is the target ID
 	// in Chromium) starts a page, above. The URL has no fragment, as in
@@ -386,6 +479,9 @@ func (t *tab) begin(e *network.EventRequestWillBeSent) {
 	}
 	if e.Type != "" {
 		f.Extra = setExt(f.Extra, "_resourceType", strings.ToLower(string(e.Type)))
+	}
+	if t.worker != "" {
+		f.Extra = setExt(f.Extra, "_workerType", t.worker)
 	}
 	t.reqs[e.RequestID] = &pending{flow: f, wallStart: float64(e.WallTime), monoStart: float64(e.Timestamp), hasPost: e.Request.HasPostData}
 	t.s.inflight.Add(1)
@@ -570,7 +666,7 @@ func (t *tab) extraArrived(id network.RequestID, p *pending) {
 func (t *tab) readBodies(id network.RequestID, p *pending, readBody bool) {
 	f := p.flow
 	if p.hasPost && len(f.Request.Body) == 0 {
-		if r, err := call(t, network.GetRequestPostData, network.GetRequestPostDataParams{RequestID: id}); err == nil {
+		if r, err := callEither(t, p, network.GetRequestPostData, network.GetRequestPostDataParams{RequestID: id}); err == nil {
 			f.Request.Body = r.PostData
 			f.Request.BodySize = int64(len(r.PostData))
 		}
@@ -584,7 +680,7 @@ func (t *tab) readBodies(id network.RequestID, p *pending, readBody bool) {
 	}
 	if r := f.Response; r != nil {
 		if readBody && r.Status != 204 && r.Status != 304 && !(r.Status >= 300 && r.Status < 400) {
-			b, err := call(t, network.GetResponseBody, network.GetResponseBodyParams{RequestID: id})
+			b, err := callEither(t, p, network.GetResponseBody, network.GetResponseBodyParams{RequestID: id})
 			if err == nil {
 				r.Body = b.Body
 				if int64(len(r.Body)) > t.s.o.MaxBody {
@@ -597,6 +693,19 @@ func (t *tab) readBodies(id network.RequestID, p *pending, readBody bool) {
 			}
 		}
 	}
+}
+
+// callEither runs cmd on the session of p.alt, the other tab that reported
+// the request, then on t's if that failed (or on t's alone).
+func callEither[P, R any](t *tab, p *pending, cmd cdp.Command[P, R], params P) (R, error) {
+	if p.alt == nil {
+		return call(t, cmd, params)
+	}
+	r, err := call(p.alt, cmd, params)
+	if err == nil {
+		return r, nil
+	}
+	return call(t, cmd, params)
 }
 
 // finishFlow fills what is known only at the end and reports the flow.

@@ -53,7 +53,7 @@ const peerBigSize = 6 << 20
 
 // peerSite serves the pages a sign-in exercises: redirects, a POST form,
 // fetch and XHR, a WebSocket, a large download, a pop-up window and a
-// service worker.
+// service worker answering one fetch itself and one with a fetch of its own.
 func peerSite() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/start", func(w http.ResponseWriter, r *http.Request) {
@@ -90,6 +90,7 @@ func peerSite() http.Handler {
     await navigator.serviceWorker.ready;
     if (!navigator.serviceWorker.controller) await new Promise(res => navigator.serviceWorker.addEventListener('controllerchange', res));
     await (await fetch('/via-sw')).text();
+    await (await fetch('/via-sw-net')).text();
   } catch (e) { await fetch('/sw-failed?e=' + encodeURIComponent(e)); }
   await fetch('/done');
 })();
@@ -127,7 +128,15 @@ func peerSite() http.Handler {
 		w.Header().Set("Content-Type", "text/javascript")
 		io.WriteString(w, `self.addEventListener('install', e => self.skipWaiting());
 self.addEventListener('activate', e => e.waitUntil(self.clients.claim()));
-self.addEventListener('fetch', e => { if (new URL(e.request.url).pathname === '/via-sw') e.respondWith(new Response('from sw')); });`)
+self.addEventListener('fetch', e => {
+  const p = new URL(e.request.url).pathname;
+  if (p === '/via-sw') e.respondWith(new Response('from sw'));
+  if (p === '/via-sw-net') e.respondWith(fetch('/sw-net'));
+});`)
+	})
+	mux.HandleFunc("/sw-net", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "fetched by the worker")
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
@@ -207,10 +216,11 @@ func peerKey(t *testing.T, e harEntry) string {
 // capture compares with Playwright's HAR recorder"). onlyIn names the
 // recorder that may hold the request alone ("either" for both ways).
 var peerDifferences = map[string]struct{ onlyIn, why string }{
-	// Playwright attaches to the service worker's target and records the
-	// worker's fetch of its own script; idtrace records page, frame and
-	// pop-up targets, not worker targets.
-	"GET /sw.js": {"playwright", "the service worker's own script fetch happens in the worker target, which idtrace does not record"},
+	// The service worker's fetch of its own script is reported on the
+	// worker's target, which idtrace records from its start; in some runs
+	// Chromium fetches the script before that target has Network on, and
+	// only Playwright holds it.
+	"GET /sw.js": {"playwright", "the service worker's script fetch can precede the recording of the worker's target"},
 	// Headless Chromium asks for /favicon.ico after some navigations; the
 	// request is made by the browser, not a page, and neither recorder sees
 	// it reliably.
@@ -224,6 +234,10 @@ var peerEmptyBodies = map[string]string{
 	// asks for the body after the document has been replaced and writes an
 	// empty text, idtrace reads it while the response is still live.
 	"GET /form": "the document navigated away (auto-submitted form) before Playwright read its body",
+	// The service worker's own fetch: Playwright writes its entry without
+	// the body (playwright-core 1.65.1 reads no body on a worker's
+	// session); idtrace reads it on the worker's session.
+	"GET /sw-net": "Playwright does not read the bodies of a service worker's own requests",
 }
 
 // TestCaptureBrowserMatchesPlaywright records the same local pages with
@@ -337,7 +351,8 @@ func compareWithPeer(t *testing.T, ours, peer string) {
 
 	// The pages under test must all be there, in both.
 	for _, k := range []string{"GET /start", "GET /hop?x=1", "GET /form", "POST /post", "POST /api/token", "GET /api/xhr?q=1",
-		"GET /ws", "GET /big", "GET /popup", "GET /popup-api", "GET /via-sw", "GET /done"} {
+		"GET /ws", "GET /big", "GET /popup", "GET /popup-api", "GET /via-sw",
+		"GET /via-sw-net", "GET /sw-net", "GET /done"} {
 		if len(a[k]) == 0 || len(b[k]) == 0 {
 			t.Errorf("%s: recorded %d times by idtrace, %d by Playwright; want both", k, len(a[k]), len(b[k]))
 		}
@@ -430,8 +445,8 @@ func TestPeerDiffFindsDifferences(t *testing.T) {
 		entry("POST", "/post", 200, "a=2", "", "", ""),
 		entry("GET", "/body", 200, "", "two", "", ""),
 		entry("GET", "/ws", 101, "", "", "", "ho"),
-		entry("GET", "/form", 200, "", "", "", ""),  // explained: empty in Playwright
-		entry("GET", "/sw.js", 200, "", "", "", ""), // explained: only in Playwright
+		entry("GET", "/form", 200, "", "", "", ""),        // explained: empty in Playwright
+		entry("GET", "/favicon.ico", 200, "", "", "", ""), // explained: either may hold it alone
 	)
 	problems, compared, _, _ := peerDiff(t, ours, peer)
 	want := []string{"GET /body: response body", "GET /listed: idtrace has 1, Playwright 0: the listed difference goes the other way", "GET /only-ours: recorded 1 times by idtrace, 0 times",
