@@ -6,9 +6,7 @@ package analyze
 // project's writer, read back with its reader, and analysed.
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -16,14 +14,11 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -92,60 +87,6 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.flows = append(r.flows, f)
 	r.mu.Unlock()
 	return resp, err
-}
-
-// nodeProvider starts tests/oidc/server.js and returns its issuer URL.
-func nodeProvider(t *testing.T, redirectURI string) string {
-	t.Helper()
-	dir := filepath.Join(testutil.Root(), "tests", "oidc")
-	node, err := exec.LookPath("node")
-	if _, serr := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider")); err != nil || serr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the real-peer test needs node and tests/oidc/node_modules (run npm ci in tests/oidc): node %v, modules %v", err, serr)
-		}
-		t.Skipf("node or tests/oidc/node_modules missing (run npm ci in tests/oidc)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, node, "server.js", fmt.Sprint(port))
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "REDIRECT_URI="+redirectURI)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	ready := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "ready") {
-				ready <- nil
-				_, _ = io.Copy(io.Discard, out)
-				return
-			}
-		}
-		ready <- fmt.Errorf("provider exited before ready: %s", stderr.String())
-	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("provider not ready after 30s: %s", stderr.String())
-	}
-	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }
 
 var (
@@ -263,7 +204,7 @@ func driveSignIns(t *testing.T) []*trace.Flow {
 	}))
 	t.Cleanup(app.Close)
 	redirect := app.URL + "/cb"
-	issuer := nodeProvider(t, redirect)
+	issuer := testutil.OIDCProvider(t, redirect)
 	rec := &recorder{next: http.DefaultTransport}
 	jar, _ := cookiejar.New(nil)
 	b := &browser{t: t, c: &http.Client{Transport: rec, Jar: jar, Timeout: 20 * time.Second}}

@@ -1,19 +1,15 @@
 package browser
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,52 +24,6 @@ import (
 	"github.com/idtrace/idtrace/internal/testutil"
 	"github.com/idtrace/idtrace/internal/trace"
 )
-
-// provider starts the real OpenID provider of tests/oidc (panva's
-// oidc-provider) and returns its issuer.
-func provider(t *testing.T, redirect string) string {
-	t.Helper()
-	dir := filepath.Join(testutil.Root(), "tests", "oidc")
-	node, err := exec.LookPath("node")
-	if _, serr := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider")); err != nil || serr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("needs node and tests/oidc/node_modules (npm ci in tests/oidc): node %v, modules %v", err, serr)
-		}
-		t.Skip("node or tests/oidc/node_modules missing")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, node, "server.js", fmt.Sprint(port))
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "REDIRECT_URI="+redirect)
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); cmd.Wait() })
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "ready") {
-				close(ready)
-				io.Copy(io.Discard, out)
-				return
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(30 * time.Second):
-		t.Fatal("oidc-provider not ready after 30 s")
-	}
-	return fmt.Sprintf("http://127.0.0.1:%d", port)
-}
 
 // TestSignInCodePKCE signs in with the code flow and PKCE in headless
 // Chromium against oidc-provider, records it, writes the HAR through the
@@ -106,7 +56,7 @@ func TestSignInCodePKCE(t *testing.T) {
 		}
 	}))
 	defer app.Close()
-	issuer = provider(t, app.URL+"/cb")
+	issuer = testutil.OIDCProvider(t, app.URL+"/cb")
 
 	var mu sync.Mutex
 	var flows []*trace.Flow

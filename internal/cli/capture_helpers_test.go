@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idtrace/idtrace/internal/testutil"
 	"github.com/idtrace/idtrace/internal/trace"
 )
 
@@ -113,6 +114,6 @@ func pkceSignInApp(t *testing.T, tag string) (appURL, issuer string) {
 		}
 	}))
 	t.Cleanup(app.Close)
-	issuer = oidcProvider(t, app.URL+"/cb")
+	issuer = testutil.OIDCProvider(t, app.URL+"/cb")
 	return app.URL, issuer
 }

@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -19,49 +17,8 @@ import (
 
 	"github.com/idtrace/idtrace/internal/analyze"
 	"github.com/idtrace/idtrace/internal/browser"
-	"github.com/idtrace/idtrace/internal/testutil"
 	"github.com/idtrace/idtrace/internal/trace"
 )
-
-// oidcProvider starts tests/oidc (oidc-provider) and returns its issuer.
-func oidcProvider(t *testing.T, redirect string) string {
-	t.Helper()
-	dir := filepath.Join(testutil.Root(), "tests", "oidc")
-	node, err := exec.LookPath("node")
-	if _, serr := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider")); err != nil || serr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("needs node and tests/oidc/node_modules (npm ci in tests/oidc): node %v, modules %v", err, serr)
-		}
-		t.Skip("node or tests/oidc/node_modules missing")
-	}
-	port := freeAddr(t)[len("127.0.0.1:"):]
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, node, "server.js", port)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "REDIRECT_URI="+redirect)
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); cmd.Wait() })
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "ready") {
-				close(ready)
-				io.Copy(io.Discard, out)
-				return
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(30 * time.Second):
-		t.Fatal("oidc-provider not ready after 30 s")
-	}
-	return "http://127.0.0.1:" + port
-}
 
 func waitJS(ctx context.Context, expr string) error {
 	deadline := time.Now().Add(30 * time.Second)
