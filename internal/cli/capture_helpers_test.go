@@ -8,12 +8,12 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +33,7 @@ func testFlow(id int) *trace.Flow {
 // runningCapture is an `idtrace capture` started by startCapture.
 type runningCapture struct {
 	Addr   string      // the proxy's address
+	Out    *syncBuffer // what the capture printed on stdout so far
 	ErrOut *syncBuffer // what the capture printed on stderr so far
 	cancel context.CancelFunc
 	done   chan int
@@ -45,12 +46,12 @@ type runningCapture struct {
 // Stop was not called.
 func startCapture(t *testing.T, out string, args ...string) *runningCapture {
 	t.Helper()
-	rc := &runningCapture{Addr: freeAddr(t), ErrOut: &syncBuffer{}, done: make(chan int, 1), exit: -1}
+	rc := &runningCapture{Addr: freeAddr(t), Out: &syncBuffer{}, ErrOut: &syncBuffer{}, done: make(chan int, 1), exit: -1}
 	ctx, cancel := context.WithCancel(context.Background())
 	rc.cancel = cancel
 	argv := append([]string{"capture", "-o", out, "--listen", rc.Addr, "--ca-dir", filepath.Join(filepath.Dir(out), "ca")}, args...)
 	go func() {
-		rc.done <- Main(ctx, argv, Env{IO: IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: rc.ErrOut}, Getenv: func(string) string { return "" }})
+		rc.done <- Main(ctx, argv, Env{IO: IOStreams{In: strings.NewReader(""), Out: rc.Out, ErrOut: rc.ErrOut}, Getenv: func(string) string { return "" }})
 	}()
 	t.Cleanup(func() { rc.Stop() })
 	for i := 0; i < 100; i++ {
@@ -71,6 +72,21 @@ func (rc *runningCapture) Stop() int {
 		rc.exit = <-rc.done
 	}
 	return rc.exit
+}
+
+// ViewerURL waits for the URL (with its token) that `capture --ui` prints
+// on stdout and returns it.
+func (rc *runningCapture) ViewerURL(t *testing.T) string {
+	t.Helper()
+	urlRE := regexp.MustCompile(`http://127\.0\.0\.1:\d+/\?token=[0-9a-f]+`)
+	for i := 0; i < 200; i++ {
+		if u := urlRE.FindString(rc.Out.String()); u != "" {
+			return u
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no viewer URL on stdout; stdout %q, stderr:\n%s", rc.Out.String(), rc.ErrOut.String())
+	return ""
 }
 
 // Client is an HTTP client that sends everything through the capture.

@@ -45,33 +45,9 @@ func TestCaptureUIGridGrowsLive(t *testing.T) {
 	out := filepath.Join(dir, "live.har")
 	plain := httptest.NewServer(idp())
 	defer plain.Close()
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, errOut syncBuffer
-	done := make(chan int, 1)
-	exit := -1
-	defer func() {
-		if exit < 0 {
-			cancel()
-			<-done
-		}
-	}()
-	go func() {
-		done <- Main(ctx, []string{"capture", "-o", out, "--listen", addr, "--ca-dir", filepath.Join(dir, "ca"), "--ui", "--no-open", "--no-analyze"},
-			Env{IO: IOStreams{In: strings.NewReader(""), Out: &stdout, ErrOut: &errOut}, Getenv: func(string) string { return "" }})
-	}()
-	urlRE := regexp.MustCompile(`http://127\.0\.0\.1:\d+/\?token=[0-9a-f]+`)
-	var viewer string
-	for i := 0; i < 200 && viewer == ""; i++ {
-		viewer = urlRE.FindString(stdout.String())
-		if viewer == "" {
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	if viewer == "" {
-		t.Fatalf("no viewer URL on stdout; stdout %q, stderr:\n%s", stdout.String(), errOut.String())
-	}
+	capture := startCapture(t, out, "--ui", "--no-open", "--no-analyze")
+	addr := capture.Addr
+	viewer := capture.ViewerURL(t)
 
 	// Without the token the viewer refuses, as `idtrace view` does.
 	u, _ := url.Parse(viewer)
@@ -168,9 +144,8 @@ func TestCaptureUIGridGrowsLive(t *testing.T) {
 		t.Fatalf("the last row does not show the last request (the token request): %q", last)
 	}
 
-	cancel()
-	if exit = <-done; exit != 0 {
-		t.Fatalf("capture exit %d: %s", exit, errOut.String())
+	if exit := capture.Stop(); exit != 0 {
+		t.Fatalf("capture exit %d: %s", exit, capture.ErrOut.String())
 	}
 	_, flows := readAll(t, out)
 	if len(flows) != sent {

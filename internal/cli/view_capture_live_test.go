@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -34,39 +33,9 @@ func TestCaptureUIIdentityLive(t *testing.T) {
 
 	dir := t.TempDir()
 	out := filepath.Join(dir, "live.har")
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, errOut syncBuffer
-	done := make(chan int, 1)
-	exit := -1
-	defer func() {
-		if exit < 0 {
-			cancel()
-			<-done
-		}
-	}()
-	go func() {
-		done <- Main(ctx, []string{"capture", "-o", out, "--listen", addr, "--ca-dir", filepath.Join(dir, "ca"), "--ui", "--no-open", "--no-analyze"},
-			Env{IO: IOStreams{In: strings.NewReader(""), Out: &stdout, ErrOut: &errOut}, Getenv: func(string) string { return "" }})
-	}()
-	urlRE := regexp.MustCompile(`http://127\.0\.0\.1:\d+/\?token=[0-9a-f]+`)
-	var viewer string
-	for i := 0; i < 200 && viewer == ""; i++ {
-		if viewer = urlRE.FindString(stdout.String()); viewer == "" {
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	if viewer == "" {
-		t.Fatalf("no viewer URL on stdout; stdout %q, stderr:\n%s", stdout.String(), errOut.String())
-	}
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	capture := startCapture(t, out, "--ui", "--no-open", "--no-analyze")
+	addr := capture.Addr
+	viewer := capture.ViewerURL(t)
 
 	// The viewer, in its own headless Chromium, on the identity view.
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
@@ -168,8 +137,7 @@ func TestCaptureUIIdentityLive(t *testing.T) {
 	if png, err := chromedp.Run(vctx, chromedp.FullScreenshot(100)); err == nil {
 		os.WriteFile(filepath.Join("..", "web", "testdata", "screens", "capture-ui-identity-live.png"), png, 0o644)
 	}
-	cancel()
-	if exit = <-done; exit != 0 {
-		t.Fatalf("capture exit %d: %s", exit, errOut.String())
+	if exit := capture.Stop(); exit != 0 {
+		t.Fatalf("capture exit %d: %s", exit, capture.ErrOut.String())
 	}
 }
