@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"math/bits"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -141,12 +142,14 @@ var jsonPlain = func() (t [256]bool) {
 	return t
 }()
 
-// jsonSpecial reports whether any of the eight bytes of x needs more than
-// a copy in a JSON string: below 0x20, '"', '\\', '<', '>', '&', or not ASCII.
-func jsonSpecial(x uint64) bool {
+// jsonSpecial flags (in the top bit of each byte) the bytes of x that need
+// more than a copy in a JSON string: below 0x20, '"', '\\', '<', '>', '&',
+// or not ASCII. The lowest flagged byte is always a true one (a borrow of the
+// subtractions only reaches higher bytes), so it is the first to handle.
+func jsonSpecial(x uint64) uint64 {
 	const lsb, msb = 0x0101010101010101, 0x8080808080808080
 	eq := func(c uint64) uint64 { v := x ^ (c * lsb); return (v - lsb) &^ v }
-	return ((x-0x20*lsb)&^x|eq('"')|eq('\\')|eq('<')|eq('>')|eq('&')|x)&msb != 0
+	return ((x-0x20*lsb)&^x | eq('"') | eq('\\') | eq('<') | eq('>') | eq('&') | x) & msb
 }
 
 func appendJSONString(b []byte, s string) []byte {
@@ -156,7 +159,8 @@ func appendJSONString(b []byte, s string) []byte {
 		for i+8 <= len(s) {
 			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
 				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-			if jsonSpecial(x) {
+			if m := jsonSpecial(x); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
 			i += 8

@@ -1,6 +1,7 @@
 package entralog
 
 import (
+	"math/bits"
 	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -222,49 +223,51 @@ func special(x uint64) uint64 {
 
 // str reads a JSON string at f.i; unescaped strings are substrings.
 func (f *fast) str() (string, bool) {
-	if f.i >= len(f.s) || f.s[f.i] != '"' {
+	s := f.s
+	if f.i >= len(s) || s[f.i] != '"' {
 		return "", false
 	}
 	start := f.i
-	f.i++
+	i := f.i + 1
 	escaped := false
-	for f.i < len(f.s) {
-		// eight plain bytes at a time
-		for s, i := f.s, f.i; i+8 <= len(s); i += 8 {
+	for {
+		// Eight bytes at a time up to the first quote, backslash or control
+		// byte: the lowest byte special flags is always a true one (the
+		// borrow of the subtraction tricks only reaches higher bytes).
+		for ; i+8 <= len(s); i += 8 {
 			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
 				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-			if special(x) != 0 {
-				break
+			if m := special(x); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				goto found
 			}
-			f.i = i + 8
 		}
-		if f.i >= len(f.s) {
-			break
+		for ; i < len(s) && strPlain[s[i]]; i++ {
 		}
-		c := f.s[f.i]
-		switch {
-		case strPlain[c]:
-			f.i++
+	found:
+		if i >= len(s) {
+			f.i = i
+			return "", false
+		}
+		switch c := s[i]; {
 		case c == '"':
-			f.i++
+			f.i = i + 1
 			if !escaped {
-				return f.s[start+1 : f.i-1], true
+				return s[start+1 : i], true
 			}
-			b, err := jsontext.AppendUnquote(nil, f.s[start:f.i])
+			b, err := jsontext.AppendUnquote(nil, s[start:f.i])
 			if err != nil {
 				return "", false
 			}
 			return string(b), true
 		case c == '\\':
 			escaped = true
-			f.i += 2
-		case c < 0x20:
+			i += 2
+		default: // a control byte
+			f.i = i
 			return "", false
-		default:
-			f.i++
 		}
 	}
-	return "", false
 }
 
 // num reads a JSON number.
