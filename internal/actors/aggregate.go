@@ -329,16 +329,28 @@ func (c *Classifier) actorOf(key string, a *actorAgg) Actor {
 
 // Actors returns every actor with its label, sorted for a summary:
 // suspicious, unknown, then the other classes; within a class by count
-// (highest first), then name.
+// (highest first), then name; actors alike in all that (several objects
+// with one display name) in the order of their keys, so that the order
+// never depends on the map's.
 func (c *Classifier) Actors() []Actor {
-	out := make([]Actor, 0, len(c.actors))
-	for k, a := range c.actors {
-		out = append(out, c.actorOf(k, a))
+	type keyed struct {
+		key string
+		a   Actor
 	}
-	slices.SortFunc(out, func(x, y Actor) int {
+	all := make([]keyed, 0, len(c.actors))
+	for k, a := range c.actors {
+		all = append(all, keyed{k, c.actorOf(k, a)})
+	}
+	slices.SortFunc(all, func(kx, ky keyed) int {
+		x, y := &kx.a, &ky.a
 		return cmp.Or(cmp.Compare(ClassRank(x.Class), ClassRank(y.Class)), cmp.Compare(y.Count, x.Count),
-			strings.Compare(strings.ToLower(x.Name), strings.ToLower(y.Name)), strings.Compare(x.UPN+x.AppID, y.UPN+y.AppID))
+			strings.Compare(strings.ToLower(x.Name), strings.ToLower(y.Name)), strings.Compare(x.UPN+x.AppID, y.UPN+y.AppID),
+			strings.Compare(kx.key, ky.key))
 	})
+	out := make([]Actor, len(all))
+	for i := range all {
+		out[i] = all[i].a
+	}
 	return out
 }
 
