@@ -352,11 +352,12 @@ type prepBatch struct {
 // overlap) and runs b.Prepare on each record on workers goroutines. It
 // yields the batches in record order once their Preps are ready; a read
 // error comes as a last batch with err set. At most a few batches are in
-// flight.
+// flight, and a batch is reused once the yield it went to has returned.
 func prepared(seq iter.Seq2[*trace.Event, error], b *actors.StoryBuilder, workers int) iter.Seq[*prepBatch] {
 	return func(yield func(*prepBatch) bool) {
 		order := make(chan *prepBatch, workers+1)
 		work := make(chan *prepBatch, workers)
+		free := make(chan *prepBatch, workers+3)
 		quit := make(chan struct{})
 		var wg sync.WaitGroup
 		defer func() {
@@ -398,13 +399,19 @@ func prepared(seq iter.Seq2[*trace.Event, error], b *actors.StoryBuilder, worker
 				}
 			}
 			newBatch := func() *prepBatch {
-				return &prepBatch{evs: make([]*trace.Event, 0, 128), done: make(chan struct{})}
+				select {
+				case bt := <-free:
+					bt.done = make(chan struct{})
+					return bt
+				default:
+					return &prepBatch{evs: make([]*trace.Event, 0, 128), preps: make([]actors.Prep, 128), done: make(chan struct{})}
+				}
 			}
 			bt := newBatch()
 			for e, err := range seq {
 				if err != nil {
 					if len(bt.evs) > 0 {
-						bt.preps = make([]actors.Prep, len(bt.evs))
+						bt.preps = bt.preps[:len(bt.evs)]
 						if !send(bt) {
 							return
 						}
@@ -414,7 +421,7 @@ func prepared(seq iter.Seq2[*trace.Event, error], b *actors.StoryBuilder, worker
 				}
 				bt.evs = append(bt.evs, e)
 				if len(bt.evs) == cap(bt.evs) {
-					bt.preps = make([]actors.Prep, len(bt.evs))
+					bt.preps = bt.preps[:len(bt.evs)]
 					if !send(bt) {
 						return
 					}
@@ -422,7 +429,7 @@ func prepared(seq iter.Seq2[*trace.Event, error], b *actors.StoryBuilder, worker
 				}
 			}
 			if len(bt.evs) > 0 {
-				bt.preps = make([]actors.Prep, len(bt.evs))
+				bt.preps = bt.preps[:len(bt.evs)]
 				send(bt)
 			}
 		}()
@@ -430,6 +437,13 @@ func prepared(seq iter.Seq2[*trace.Event, error], b *actors.StoryBuilder, worker
 			<-bt.done
 			if !yield(bt) || bt.err != nil {
 				return
+			}
+			clear(bt.evs)
+			clear(bt.preps)
+			bt.evs, bt.preps = bt.evs[:0], bt.preps[:cap(bt.preps)]
+			select {
+			case free <- bt:
+			default:
 			}
 		}
 	}
@@ -486,6 +500,9 @@ func (r *logsRun) readFile(path string) error {
 				fmt.Fprintf(r.app.IO.ErrOut, "\r%s: %d records, %d%%", path, stat.Events, cr.n.Load()*100/max(size, 1))
 			}
 		}
+		// The classifier, the story builder and matchActor keep copies
+		// only: the reader may reuse these records' memory.
+		rd.Release(stat.Events)
 	}
 	if progress {
 		fmt.Fprintf(r.app.IO.ErrOut, "\r\033[K%s: %d records\n", path, stat.Events)
@@ -505,12 +522,12 @@ func (r *logsRun) matchActor(e *trace.Event) {
 	case actors.Matches(e.Actor, name):
 		as = "actor"
 		if !r.actorSeen {
-			r.actorP, r.actorSeen = e.Actor, true
+			r.actorP, r.actorSeen = clonePrincipal(e.Actor), true
 		}
 	case actors.Matches(e.App, name):
 		as = "client-app"
 		if !r.actorSeen {
-			r.actorP, r.actorSeen = e.App, true
+			r.actorP, r.actorSeen = clonePrincipal(e.App), true
 		}
 	default:
 		for _, t := range e.Targets {
@@ -527,16 +544,26 @@ func (r *logsRun) matchActor(e *trace.Event) {
 		r.moreRecords++
 		return
 	}
-	rec := actorRecord{Time: e.Time, Kind: e.Kind, Activity: e.Activity, Result: e.Result, ErrorCode: e.ErrorCode, As: as,
-		CorrelationID: e.CorrelationID, Source: eventSource(e)}
+	// copies: the reader reuses the memory of records once released
+	rec := actorRecord{Time: e.Time, Kind: e.Kind, Activity: strings.Clone(e.Activity), Result: strings.Clone(e.Result),
+		ErrorCode: e.ErrorCode, As: as, CorrelationID: strings.Clone(e.CorrelationID), Source: eventSource(e)}
 	if len(e.Targets) > 0 {
 		t := e.Targets[0]
-		rec.Target = firstOf(t.UPN, t.DisplayName, t.ID)
+		rec.Target = strings.Clone(firstOf(t.UPN, t.DisplayName, t.ID))
 	}
 	if as != "client-app" {
-		rec.App = firstOf(e.App.DisplayName, e.App.AppID)
+		rec.App = strings.Clone(firstOf(e.App.DisplayName, e.App.AppID))
 	}
 	r.records = append(r.records, rec)
+}
+
+// clonePrincipal copies p's strings.
+func clonePrincipal(p trace.Principal) trace.Principal {
+	for _, f := range []*string{&p.Type, &p.ID, &p.DisplayName, &p.UPN, &p.AppID, &p.ServicePrincipalID,
+		&p.ServicePrincipalName, &p.OwnerTenantID, &p.IPAddress} {
+		*f = strings.Clone(*f)
+	}
+	return p
 }
 
 func eventSource(e *trace.Event) string {

@@ -202,7 +202,7 @@ func (r *Reader) ndjsonEvents(yield func(*trace.Event, error) bool) {
 		}
 		if t := bytes.TrimSpace(line); len(t) > 0 {
 			recNo++
-			ev, err := r.ndjsonLine(ps, line, string(line), lineNo, recNo)
+			ev, err := r.ndjsonLine(ps, new(trace.Event), line, string(line), lineNo, recNo)
 			var oc *otherCategory
 			switch {
 			case errors.As(err, &oc):
@@ -234,11 +234,11 @@ func (r *Reader) countSkipped(category string) {
 	}
 }
 
-// ndjsonLine maps one line; s is the line as a string (the Event's strings
-// may be substrings of it).
-func (r *Reader) ndjsonLine(ps *parser, line []byte, s string, lineNo, recNo int) (*trace.Event, error) {
+// ndjsonLine maps one line into ev (a zero Event); s is the line as a
+// string (the Event's strings may be substrings of it).
+func (r *Reader) ndjsonLine(ps *parser, ev *trace.Event, line []byte, s string, lineNo, recNo int) (*trace.Event, error) {
 	if n, ok := ps.fastLine(s, true); ok && n.kind == 'o' {
-		ev := &trace.Event{File: r.name, Line: lineNo, LineKind: "line", Shape: r.shape}
+		ev.File, ev.Line, ev.LineKind, ev.Shape = r.name, lineNo, "line", r.shape
 		if err := mapJSONRecord(ev, &n, r.keep); err != nil {
 			return nil, r.inputErr(recNo, lineNo, "", err)
 		}
@@ -276,7 +276,7 @@ func (r *Reader) ndjsonLine(ps *parser, line []byte, s string, lineNo, recNo int
 	if n.kind != 'o' {
 		return nil, lineErr(fmt.Errorf("record is a JSON %s, not an object", kindName(n.kind)))
 	}
-	ev := &trace.Event{File: r.name, Line: lineNo, LineKind: "line", Shape: r.shape}
+	ev.File, ev.Line, ev.LineKind, ev.Shape = r.name, lineNo, "line", r.shape
 	if err := mapJSONRecord(ev, &n, r.keep); err != nil {
 		return nil, r.inputErr(recNo, lineNo, "", err)
 	}

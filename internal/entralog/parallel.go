@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -28,6 +29,11 @@ type ndChunk struct {
 	// out is filled by a worker; done is closed when it is.
 	out  []ndResult
 	done chan struct{}
+	// evs is the slab the chunk's Events come from (see event); end is
+	// the count of Events handed over up to this chunk's last, set when
+	// its results have been yielded (see Reader.Release).
+	evs []trace.Event
+	end int
 }
 
 // ndResult is the outcome of one non-blank line: an Event, an error, or a
@@ -36,6 +42,42 @@ type ndResult struct {
 	ev      *trace.Event
 	err     error
 	skipped string
+}
+
+// event returns a zero Event from the chunk's slab. A new slab replaces a
+// full one (the Events of the old one stay where they are); a recycled
+// chunk hands out its last slab again.
+func (c *ndChunk) event() *trace.Event {
+	if len(c.evs) == cap(c.evs) {
+		c.evs = make([]trace.Event, 0, max(64, 2*cap(c.evs)))
+	}
+	c.evs = c.evs[:len(c.evs)+1]
+	ev := &c.evs[len(c.evs)-1]
+	*ev = trace.Event{}
+	return ev
+}
+
+// PoisonReleased, when set, makes a Reader overwrite the memory of released
+// records before reusing it (the bytes of their lines with '#', their
+// Events with zero values), so that a test can show that a consumer which
+// calls Release keeps no reference into what it released. For tests only.
+var PoisonReleased atomic.Bool
+
+// Release tells the Reader that the first n Events it has handed over, and
+// every string in them, are no longer referenced by anyone, so that their
+// memory may be reused for later records. It may be called from any
+// goroutine, with n never decreasing. Without it nothing is reused (the
+// garbage collector frees the records as usual); with it, the NDJSON and
+// CSV readers on several goroutines (SetWorkers) reuse their input
+// buffers and Events, which saves most of what reading allocates. A
+// consumer that calls Release must copy whatever it keeps of an Event.
+func (r *Reader) Release(n int) {
+	for {
+		old := r.released.Load()
+		if int64(n) <= old || r.released.CompareAndSwap(old, int64(n)) {
+			return
+		}
+	}
 }
 
 func (r *Reader) ndjsonParallel(yield func(*trace.Event, error) bool) {
@@ -47,22 +89,28 @@ func (r *Reader) ndjsonParallel(yield func(*trace.Event, error) bool) {
 	})
 }
 
+// maxHanded bounds the chunks kept for reuse until Release frees them; a
+// consumer that releases late (or never) only loses the reuse.
+const maxHanded = 64
+
 // parallel reads src (whose first line is line startLine+1) in chunks that
 // cut returns the end of (the length of the leading whole records of a
 // buffer; 0 for none), maps the chunks on r.workers goroutines with the
 // mappers newMapper makes (one per goroutine), and yields the results in
 // input order. A record that reaches limit bytes without an end is an
-// error.
+// error. Chunks whose Events the consumer has released (Reader.Release)
+// go back to the reading goroutine for reuse.
 func (r *Reader) parallel(yield func(*trace.Event, error) bool, src io.Reader, startLine int, cut func([]byte) int, limit int, newMapper func() func(*ndChunk)) {
 	work := make(chan *ndChunk, r.workers)
 	order := make(chan *ndChunk, r.workers+1)
+	free := make(chan *ndChunk, maxHanded)
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	defer func() {
 		close(quit)
 		wg.Wait()
 	}()
-	go cutChunks(src, startLine, cut, limit, work, order, quit)
+	go cutChunks(src, startLine, cut, limit, work, order, free, quit)
 	for range r.workers {
 		wg.Add(1)
 		go func() {
@@ -82,7 +130,8 @@ func (r *Reader) parallel(yield func(*trace.Event, error) bool, src io.Reader, s
 			}
 		}()
 	}
-	recNo := 0
+	recNo, evNo := 0, 0
+	var handed []*ndChunk // yielded chunks not yet released, oldest first
 	for c := range order {
 		<-c.done
 		for _, res := range c.out {
@@ -98,6 +147,7 @@ func (r *Reader) parallel(yield func(*trace.Event, error) bool, src io.Reader, s
 			case res.ev == nil:
 				r.countSkipped(res.skipped)
 			default:
+				evNo++
 				if !yield(res.ev, nil) {
 					return
 				}
@@ -107,15 +157,45 @@ func (r *Reader) parallel(yield func(*trace.Event, error) bool, src io.Reader, s
 			yield(nil, r.inputErr(recNo+1, c.line+bytes.Count(c.data, []byte{'\n'})+1, "", c.err))
 			return
 		}
+		c.end = evNo
+		if len(handed) == maxHanded {
+			handed[0] = nil // never released in time: left to the collector
+			handed = handed[1:]
+		}
+		handed = append(handed, c)
+		rel := int(r.released.Load())
+		for len(handed) > 0 && handed[0].end <= rel {
+			recycle(handed[0], free)
+			handed[0] = nil
+			handed = handed[1:]
+		}
+	}
+}
+
+// recycle empties a released chunk and offers it to the reading goroutine.
+func recycle(c *ndChunk, free chan<- *ndChunk) {
+	if PoisonReleased.Load() {
+		data := c.data[:cap(c.data)]
+		for i := range data {
+			data[i] = '#'
+		}
+		clear(c.evs[:cap(c.evs)])
+	}
+	clear(c.out) // no pointers to the old Events and errors
+	c.out, c.evs, c.err = c.out[:0], c.evs[:0], nil
+	select {
+	case free <- c:
+	default:
 	}
 }
 
 // cutChunks reads src into chunks of whole records (see Reader.parallel)
-// and sends each to a worker and, in order, to the consumer.
-func cutChunks(src io.Reader, line int, cut func([]byte) int, limit int, work, order chan<- *ndChunk, quit <-chan struct{}) {
+// and sends each to a worker and, in order, to the consumer. It takes
+// chunks to fill from free when there are any.
+func cutChunks(src io.Reader, line int, cut func([]byte) int, limit int, work, order chan<- *ndChunk, free <-chan *ndChunk, quit <-chan struct{}) {
 	defer close(order)
 	defer close(work)
-	var carry []byte
+	var carry []byte // the start of a record cut off at a chunk's end (a copy)
 	send := func(c *ndChunk) bool {
 		select {
 		case order <- c:
@@ -135,7 +215,17 @@ func cutChunks(src io.Reader, line int, cut func([]byte) int, limit int, work, o
 	}
 	for {
 		size := max(chunkSize, 2*len(carry))
-		buf := make([]byte, size)
+		var c *ndChunk
+		select {
+		case c = <-free:
+		default:
+			c = new(ndChunk)
+		}
+		c.line, c.done = line, make(chan struct{})
+		buf := c.data[:cap(c.data)]
+		if len(buf) < size {
+			buf = make([]byte, size)
+		}
 		n := copy(buf, carry)
 		var rerr error
 		for n < len(buf) && rerr == nil {
@@ -151,14 +241,15 @@ func cutChunks(src io.Reader, line int, cut func([]byte) int, limit int, work, o
 		if end == 0 && rerr == nil {
 			// one record longer than the buffer: read on, up to the limit
 			if len(buf) > limit {
-				send(&ndChunk{line: line, err: errTooLarge, done: make(chan struct{})})
+				c.data, c.err = nil, errTooLarge
+				send(c)
 				return
 			}
-			carry = buf
+			carry = append(carry[:0], buf...)
 			continue
 		}
-		c := &ndChunk{data: buf[:end], line: line, done: make(chan struct{})}
-		carry = buf[end:]
+		c.data = buf[:end]
+		carry = append(carry[:0], buf[end:]...)
 		if rerr != nil && rerr != io.EOF {
 			c.err = rerr
 		}
@@ -198,7 +289,7 @@ func (r *Reader) mapChunk(ps *parser, c *ndChunk) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		ev, err := r.ndjsonLine(ps, line, s, lineNo, 1)
+		ev, err := r.ndjsonLine(ps, c.event(), line, s, lineNo, 1)
 		var oc *otherCategory
 		switch {
 		case errors.As(err, &oc):

@@ -62,6 +62,7 @@ import (
 	"iter"
 	"os"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -101,6 +102,9 @@ type Reader struct {
 	// workers is how many goroutines parse NDJSON lines and CSV records
 	// (see SetWorkers).
 	workers int
+	// released counts the Events the consumer no longer refers to (see
+	// Release).
+	released atomic.Int64
 }
 
 // KeepExtra makes Events keep in Event.Extra only the unmapped fields whose
