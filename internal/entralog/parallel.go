@@ -34,6 +34,8 @@ type ndChunk struct {
 	// its results have been yielded (see Reader.Release).
 	evs []trace.Event
 	end int
+	// extra holds, per slot of evs, the memory its last Extra had.
+	extra [][]trace.KV
 }
 
 // ndResult is the outcome of one non-blank line: an Event, an error, or a
@@ -46,15 +48,30 @@ type ndResult struct {
 
 // event returns a zero Event from the chunk's slab. A new slab replaces a
 // full one (the Events of the old one stay where they are); a recycled
-// chunk hands out its last slab again.
+// chunk hands out its last slab again. The Event's Extra is empty but has
+// the memory the slot's previous Event had for it (see settle).
 func (c *ndChunk) event() *trace.Event {
 	if len(c.evs) == cap(c.evs) {
 		c.evs = make([]trace.Event, 0, max(64, 2*cap(c.evs)))
+		c.extra = make([][]trace.KV, 0, cap(c.evs))
 	}
-	c.evs = c.evs[:len(c.evs)+1]
-	ev := &c.evs[len(c.evs)-1]
-	*ev = trace.Event{}
+	i := len(c.evs)
+	c.evs = c.evs[:i+1]
+	if len(c.extra) <= i {
+		c.extra = append(c.extra, nil)
+	}
+	ev := &c.evs[i]
+	*ev = trace.Event{Extra: c.extra[i][:0]}
 	return ev
+}
+
+// settle keeps the memory of the last Event's Extra for the slot's next
+// Event, and leaves an empty Extra nil, as the one-goroutine reader does.
+func (c *ndChunk) settle(ev *trace.Event) {
+	c.extra[len(c.evs)-1] = ev.Extra[:0]
+	if len(ev.Extra) == 0 {
+		ev.Extra = nil
+	}
 }
 
 // PoisonReleased, when set, makes a Reader overwrite the memory of released
@@ -180,6 +197,7 @@ func recycle(c *ndChunk, free chan<- *ndChunk) {
 			data[i] = '#'
 		}
 		clear(c.evs[:cap(c.evs)])
+		clear(c.extra)
 	}
 	clear(c.out) // no pointers to the old Events and errors
 	c.out, c.evs, c.err = c.out[:0], c.evs[:0], nil
@@ -298,6 +316,7 @@ func (r *Reader) mapChunk(ps *parser, c *ndChunk) {
 			c.out = append(c.out, ndResult{err: err})
 			return
 		default:
+			c.settle(ev)
 			c.out = append(c.out, ndResult{ev: ev})
 		}
 	}
