@@ -25,11 +25,9 @@ type fast struct {
 // tree's slices live in the parser's slabs: it is valid until the next call.
 func (p *parser) fastLine(s string, raw bool) (n node, ok bool) {
 	f := fast{p: p, s: s}
-	p.mslab, p.nslab = p.mslab[:0], p.nslab[:0]
-	ms, as := len(p.mstack), len(p.astack)
-	defer func() {
-		p.mstack, p.astack = p.mstack[:ms], p.astack[:as]
-	}()
+	p.mslab = p.mslab[:0]
+	ms := len(p.mstack)
+	defer func() { p.mstack = p.mstack[:ms] }()
 	p.budget = maxRecordBytes
 	if len(s) > maxRecordBytes {
 		return node{}, false
@@ -136,7 +134,7 @@ func (f *fast) value(depth int, raw bool) (node, bool) {
 		}
 	case '[':
 		f.i++
-		mark := len(p.astack)
+		mark := len(p.mstack)
 		f.ws()
 		if f.i < len(f.s) && f.s[f.i] == ']' {
 			f.i++
@@ -148,7 +146,7 @@ func (f *fast) value(depth int, raw bool) (node, bool) {
 			if !ok {
 				return node{}, false
 			}
-			p.astack = append(p.astack, v)
+			p.mstack = append(p.mstack, member{val: v})
 			f.ws()
 			if f.i >= len(f.s) {
 				return node{}, false
@@ -161,8 +159,8 @@ func (f *fast) value(depth int, raw bool) (node, bool) {
 				return node{}, false
 			}
 			f.i++
-			n := node{kind: 'a', arr: p.nodes(p.astack[mark:])}
-			p.astack = p.astack[:mark]
+			n := node{kind: 'a', mem: p.members(p.mstack[mark:])}
+			p.mstack = p.mstack[:mark]
 			return n, true
 		}
 	case '"':

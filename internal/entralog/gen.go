@@ -260,6 +260,9 @@ func (g *generator) auditStory() []genRecord {
 }
 
 func sn(v string) node { return node{kind: 's', s: v} }
+
+// el is an array element.
+func el(v node) member { return member{val: v} }
 func nn(v int) node    { return node{kind: 'n', s: strconv.Itoa(v)} }
 func bn(v bool) node {
 	if v {
@@ -290,14 +293,14 @@ func (r *genRecord) graphNode() node {
 		for _, t := range r.targets {
 			mods := node{kind: 'a'}
 			for _, m := range t.Modified {
-				mods.arr = append(mods.arr, on(mm("displayName", sn(m.Name)), mm("oldValue", orNull(m.Old)), mm("newValue", sn(m.New))))
+				mods.mem = append(mods.mem, el(on(mm("displayName", sn(m.Name)), mm("oldValue", orNull(m.Old)), mm("newValue", sn(m.New)))))
 			}
-			tgs.arr = append(tgs.arr, on(mm("id", sn(t.ID)), mm("displayName", orNull(t.DisplayName)), mm("type", sn(t.Type)),
-				mm("userPrincipalName", orNull(t.UPN)), mm("modifiedProperties", mods)))
+			tgs.mem = append(tgs.mem, el(on(mm("id", sn(t.ID)), mm("displayName", orNull(t.DisplayName)), mm("type", sn(t.Type)),
+				mm("userPrincipalName", orNull(t.UPN)), mm("modifiedProperties", mods))))
 		}
 		ds := node{kind: 'a'}
 		for _, d := range r.details {
-			ds.arr = append(ds.arr, on(mm("key", sn(d.Key)), mm("value", sn(d.Value))))
+			ds.mem = append(ds.mem, el(on(mm("key", sn(d.Key)), mm("value", sn(d.Value)))))
 		}
 		return on(mm("id", sn(r.id)), mm("category", sn(r.category)), mm("correlationId", sn(r.corr)), mm("result", sn(r.result)),
 			mm("resultReason", sn(r.reason)), mm("activityDisplayName", sn(r.activity)), mm("activityDateTime", sn(ts)),
@@ -320,7 +323,7 @@ func (r *genRecord) graphNode() node {
 		mm("servicePrincipalId", sn(r.spID)), mm("servicePrincipalName", sn(r.spName)), mm("status", st),
 		mm("deviceDetail", on(mm("deviceId", sn("")), mm("operatingSystem", sn("Windows10")), mm("browser", sn("Edge 124.0.0")))),
 		mm("location", on(mm("city", sn("Seattle")), mm("state", sn("Washington")), mm("countryOrRegion", sn("US")))),
-		mm("signInEventTypes", node{kind: 'a', arr: []node{sn(et)}}),
+		mm("signInEventTypes", node{kind: 'a', mem: []member{el(sn(et))}}),
 		mm("managedServiceIdentity", on(mm("msiType", sn(msi)))))
 }
 

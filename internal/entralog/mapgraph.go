@@ -144,8 +144,8 @@ func textOf(n *node) string {
 // signInSubKind tells the sign-in log from keys when no category says it.
 func signInSubKind(r *rec) string {
 	if t := r.peek(kSignInEventTypes); t != nil && t.kind == 'a' {
-		for _, e := range t.arr {
-			switch strings.ToLower(e.text()) {
+		for _, e := range t.mem {
+			switch strings.ToLower(e.val.text()) {
 			case "managedidentity":
 				return trace.KindSignInManagedIdentity
 			case "serviceprincipal":
@@ -342,15 +342,15 @@ func mapGraphAudit(ev *trace.Event, r, env *rec) error {
 		if tr.kind != 'a' {
 			return &fieldError{r.name(kTargetResources), errors.New("not a JSON array")}
 		}
-		for i := range tr.arr {
-			t := &tr.arr[i]
+		for i := range tr.mem {
+			t := &tr.mem[i].val
 			if t.kind != 'o' {
 				return &fieldError{fmt.Sprintf("%s[%d]", r.name(kTargetResources), i), shallowErr(t.text())}
 			}
 			tg := trace.Target{Type: t.str("type"), ID: t.str("id"), DisplayName: t.str("displayName"), UPN: t.str("userPrincipalName")}
 			if mp := t.child("modifiedProperties"); mp != nil && mp.kind == 'a' {
-				for j := range mp.arr {
-					p := &mp.arr[j]
+				for j := range mp.mem {
+					p := &mp.mem[j].val
 					if p.kind != 'o' {
 						continue
 					}
@@ -365,8 +365,8 @@ func mapGraphAudit(ev *trace.Event, r, env *rec) error {
 		return err
 	}
 	if ad != nil && ad.kind == 'a' {
-		for i := range ad.arr {
-			d := &ad.arr[i]
+		for i := range ad.mem {
+			d := &ad.mem[i].val
 			if d.kind != 'o' {
 				continue
 			}
@@ -509,8 +509,8 @@ func mapGraphSignIn(ev *trace.Event, r, env *rec) error {
 			return err
 		}
 		if p != nil && p.kind == 'a' {
-			for i := range p.arr {
-				s := &p.arr[i]
+			for i := range p.mem {
+				s := &p.mem[i].val
 				if s.kind != 'o' {
 					continue
 				}
@@ -595,9 +595,9 @@ func appendNested(out []trace.KV, key string, v *node, keep *extraFilter) []trac
 	case 'o':
 		out = appendExtra(out, key, v, keep)
 	case 'a':
-		for j := range v.arr {
-			if v.arr[j].kind == 'o' {
-				out = appendExtra(out, paths.join(key, "", j), &v.arr[j], keep)
+		for j := range v.mem {
+			if v.mem[j].val.kind == 'o' {
+				out = appendExtra(out, paths.join(key, "", j), &v.mem[j].val, keep)
 			}
 		}
 	}

@@ -17,8 +17,9 @@ type node struct {
 	// in s (an unmapped value: not worth building a tree for).
 	kind byte
 	s    string
-	mem  []member
-	arr  []node
+	// mem holds an object's members, or an array's elements (with empty
+	// names): one slice for both keeps a node, and so a member, small.
+	mem []member
 }
 
 type member struct {
@@ -74,16 +75,13 @@ type parser struct {
 	budget int
 	intern map[string]internedKey
 	buf    []byte
-	// mstack and astack collect the members and elements of the objects
-	// and arrays being read, so each gets one exact-size slice.
+	// mstack collects the members and elements of the objects and arrays
+	// being read, so each gets one exact-size slice.
 	mstack []member
-	astack []node
-	// mslab and nslab hold the member and element slices of the tree the
-	// fast path builds for one line; they are reused for the next line (see
-	// fastLine), so a record's tree costs no allocation once they are big
-	// enough.
+	// mslab holds the member slices of the tree the fast path builds for
+	// one line; it is reused for the next line (see fastLine), so a
+	// record's tree costs no allocation once it is big enough.
 	mslab []member
-	nslab []node
 	// keyCache remembers recent object names by a cheap hash of their
 	// bytes (see keySlot), in front of intern.
 	keyCache [512]internedKey
@@ -101,17 +99,6 @@ func (p *parser) members(src []member) []member {
 	i := len(p.mslab)
 	p.mslab = append(p.mslab, src...)
 	return p.mslab[i : i+n : i+n]
-}
-
-// nodes is members for array elements.
-func (p *parser) nodes(src []node) []node {
-	n := len(src)
-	if len(p.nslab)+n > cap(p.nslab) {
-		p.nslab = make([]node, 0, max(2*cap(p.nslab), n, 128))
-	}
-	i := len(p.nslab)
-	p.nslab = append(p.nslab, src...)
-	return p.nslab[i : i+n : i+n]
 }
 
 const maxIntern = 8192
@@ -232,14 +219,14 @@ func (p *parser) node(depth int, raw bool) (node, error) {
 		if _, err := dec.ReadToken(); err != nil {
 			return node{}, err
 		}
-		mark := len(p.astack)
-		defer func() { p.astack = p.astack[:mark] }()
+		mark := len(p.mstack)
+		defer func() { p.mstack = p.mstack[:mark] }()
 		for dec.PeekKind() != ']' {
 			v, err := p.node(depth+1, false)
 			if err != nil {
 				return node{}, err
 			}
-			p.astack = append(p.astack, v)
+			p.mstack = append(p.mstack, member{val: v})
 			p.budget -= 16
 			if p.budget < 0 {
 				return node{}, errTooLarge
@@ -249,8 +236,8 @@ func (p *parser) node(depth int, raw bool) (node, error) {
 			return node{}, err
 		}
 		n := node{kind: 'a'}
-		if len(p.astack) > mark {
-			n.arr = append([]node(nil), p.astack[mark:]...)
+		if len(p.mstack) > mark {
+			n.mem = append([]member(nil), p.mstack[mark:]...)
 		}
 		return n, nil
 	}
@@ -295,10 +282,8 @@ func (n *node) isEmpty() bool {
 		return true
 	case 's':
 		return n.s == ""
-	case 'o':
+	case 'o', 'a':
 		return len(n.mem) == 0
-	case 'a':
-		return len(n.arr) == 0
 	case 'r':
 		return n.s == "{}" || n.s == "[]"
 	}
@@ -344,11 +329,11 @@ func (n *node) appendJSON(b []byte) []byte {
 		b = append(b, '}')
 	case 'a':
 		b = append(b, '[')
-		for i := range n.arr {
+		for i := range n.mem {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = n.arr[i].appendJSON(b)
+			b = n.mem[i].val.appendJSON(b)
 		}
 		b = append(b, ']')
 	default:
