@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -14,8 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/websocket"
-
+	"github.com/idtrace/idtrace/internal/testutil"
 	"github.com/idtrace/idtrace/internal/trace"
 )
 
@@ -31,97 +27,6 @@ func needBrowser(t *testing.T) string {
 		t.Skipf("no browser: %v", err)
 	}
 	return p
-}
-
-const bigSize = 6 << 20
-
-// site is a local site exercising what a sign-in page does.
-func site() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/start", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/hop?x=1", http.StatusFound)
-	})
-	mux.HandleFunc("/hop", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/form", http.StatusSeeOther)
-	})
-	mux.HandleFunc("/form", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		io.WriteString(w, `<!doctype html><title>form</title>
-<form id=f method=post action="/post"><input name=user value="alice@example.test"><input name=code value="abc123"></form>
-<script>document.getElementById('f').submit()</script>`)
-	})
-	mux.HandleFunc("/post", func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprintf(w, `<!doctype html><title>posted</title><p>got %d bytes</p>
-<script>
-(async () => {
-  const r = await fetch('/api/token', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({grant: 'code', n: 42})});
-  await r.text();
-  await new Promise(res => { const x = new XMLHttpRequest(); x.open('GET', '/api/xhr?q=1'); x.onload = res; x.onerror = res; x.send(); });
-  await new Promise(res => {
-    const ws = new WebSocket('ws://' + location.host + '/ws');
-    ws.onopen = () => ws.send('hello ws');
-    ws.onmessage = e => { ws.close(); res(); };
-    ws.onerror = res;
-  });
-  const big = await fetch('/big'); await big.arrayBuffer();
-  window.open('/popup', 'signin', 'width=400,height=400');
-  try {
-    await navigator.serviceWorker.register('/sw.js');
-    await navigator.serviceWorker.ready;
-    if (!navigator.serviceWorker.controller) await new Promise(res => navigator.serviceWorker.addEventListener('controllerchange', res));
-    await (await fetch('/via-sw')).text();
-    await (await fetch('/via-sw-net')).text();
-  } catch (e) { await fetch('/sw-failed?e=' + encodeURIComponent(e)); }
-  await fetch('/done');
-})();
-</script>`, len(body))
-	})
-	mux.HandleFunc("/api/token", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"access_token":"not-a-real-token","token_type":"Bearer"}`)
-	})
-	mux.HandleFunc("/api/xhr", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		io.WriteString(w, "xhr answer")
-	})
-	mux.Handle("/ws", websocket.Handler(func(c *websocket.Conn) {
-		var msg string
-		if websocket.Message.Receive(c, &msg) == nil {
-			websocket.Message.Send(c, "echo: "+msg)
-		}
-		var rest string
-		websocket.Message.Receive(c, &rest)
-	}))
-	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Write(bytes.Repeat([]byte("0123456789abcdef"), bigSize/16))
-	})
-	mux.HandleFunc("/popup", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		io.WriteString(w, `<!doctype html><title>popup</title><script>setTimeout(() => fetch('/popup-api').then(r => r.text()), 1000)</script>`)
-	})
-	mux.HandleFunc("/popup-api", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "popup answer")
-	})
-	mux.HandleFunc("/sw.js", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript")
-		io.WriteString(w, `self.addEventListener('install', e => self.skipWaiting());
-self.addEventListener('activate', e => e.waitUntil(self.clients.claim()));
-self.addEventListener('fetch', e => {
-  const p = new URL(e.request.url).pathname;
-  if (p === '/via-sw') e.respondWith(new Response('from sw'));
-  if (p === '/via-sw-net') e.respondWith(fetch('/sw-net'));
-});`)
-	})
-	mux.HandleFunc("/sw-net", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "fetched by the worker")
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "ok")
-	})
-	return mux
 }
 
 // recorded collects the flows of a capture.
@@ -188,7 +93,7 @@ func ext(t *testing.T, f *trace.Flow, name string) string {
 
 func TestCaptureLocalPages(t *testing.T) {
 	exe := needBrowser(t)
-	srv := httptest.NewServer(site())
+	srv := httptest.NewServer(testutil.SignInSite())
 	defer srv.Close()
 	rec := capture(t, exe, srv.URL+"/start", 2*time.Second)
 
@@ -239,8 +144,8 @@ func TestCaptureLocalPages(t *testing.T) {
 	}
 	// A large download, whole.
 	big := one(t, rec, "/big")
-	if len(big.Response.Body) != bigSize {
-		t.Fatalf("/big: %d body bytes recorded, want %d", len(big.Response.Body), bigSize)
+	if len(big.Response.Body) != testutil.SignInSiteBigSize {
+		t.Fatalf("/big: %d body bytes recorded, want %d", len(big.Response.Body), testutil.SignInSiteBigSize)
 	}
 	// The pop-up window's own fetch (its document request races the
 	// attachment: see the package doc).

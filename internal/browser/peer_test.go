@@ -65,7 +65,7 @@ func key(f *trace.Flow) string {
 // from the differences docs/capture.md explains.
 func TestSameAsPlaywright(t *testing.T) {
 	exe := needBrowser(t)
-	srv := httptest.NewServer(site())
+	srv := httptest.NewServer(testutil.SignInSite())
 	defer srv.Close()
 	pw := playwrightHAR(t, exe, srv.URL+"/start")
 	rec := capture(t, exe, srv.URL+"/start", 2*time.Second)

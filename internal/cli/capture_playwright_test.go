@@ -6,8 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -16,8 +14,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-
-	"golang.org/x/net/websocket"
 
 	"github.com/idtrace/idtrace/internal/browser"
 	"github.com/idtrace/idtrace/internal/testutil"
@@ -47,101 +43,6 @@ func peerTools(t testing.TB) (node, script, exe string) {
 		miss("playwright-core is not installed (run npm ci in tests/playwright)")
 	}
 	return node, filepath.Join(dir, "record.cjs"), exe
-}
-
-const peerBigSize = 6 << 20
-
-// peerSite serves the pages a sign-in exercises: redirects, a POST form,
-// fetch and XHR, a WebSocket, a large download, a pop-up window and a
-// service worker answering one fetch itself and one with a fetch of its own.
-func peerSite() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/start", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/hop?x=1", http.StatusFound)
-	})
-	mux.HandleFunc("/hop", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/form", http.StatusSeeOther)
-	})
-	mux.HandleFunc("/form", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		io.WriteString(w, `<!doctype html><title>form</title>
-<form id=f method=post action="/post"><input name=user value="alice@example.test"><input name=code value="abc123"></form>
-<script>document.getElementById('f').submit()</script>`)
-	})
-	mux.HandleFunc("/post", func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprintf(w, `<!doctype html><title>posted</title><p>got %d bytes</p>
-<script>
-(async () => {
-  const r = await fetch('/api/token', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({grant: 'code', n: 42})});
-  await r.text();
-  await new Promise(res => { const x = new XMLHttpRequest(); x.open('GET', '/api/xhr?q=1'); x.onload = res; x.onerror = res; x.send(); });
-  await new Promise(res => {
-    const ws = new WebSocket('ws://' + location.host + '/ws');
-    ws.onopen = () => ws.send('hello ws');
-    ws.onmessage = e => { ws.close(); res(); };
-    ws.onerror = res;
-  });
-  const big = await fetch('/big'); await big.arrayBuffer();
-  window.open('/popup', 'signin', 'width=400,height=400');
-  try {
-    await navigator.serviceWorker.register('/sw.js');
-    await navigator.serviceWorker.ready;
-    if (!navigator.serviceWorker.controller) await new Promise(res => navigator.serviceWorker.addEventListener('controllerchange', res));
-    await (await fetch('/via-sw')).text();
-    await (await fetch('/via-sw-net')).text();
-  } catch (e) { await fetch('/sw-failed?e=' + encodeURIComponent(e)); }
-  await fetch('/done');
-})();
-</script>`, len(body))
-	})
-	mux.HandleFunc("/api/token", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"access_token":"not-a-real-token","token_type":"Bearer"}`)
-	})
-	mux.HandleFunc("/api/xhr", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		io.WriteString(w, "xhr answer")
-	})
-	mux.Handle("/ws", websocket.Handler(func(c *websocket.Conn) {
-		var msg string
-		if websocket.Message.Receive(c, &msg) == nil {
-			websocket.Message.Send(c, "echo: "+msg)
-		}
-		var rest string
-		websocket.Message.Receive(c, &rest)
-	}))
-	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Write(bytes.Repeat([]byte("0123456789abcdef"), peerBigSize/16))
-	})
-	mux.HandleFunc("/popup", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		io.WriteString(w, `<!doctype html><title>popup</title><script>setTimeout(() => fetch('/popup-api').then(r => r.text()), 1000)</script>`)
-	})
-	mux.HandleFunc("/popup-api", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		io.WriteString(w, "popup answer")
-	})
-	mux.HandleFunc("/sw.js", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript")
-		io.WriteString(w, `self.addEventListener('install', e => self.skipWaiting());
-self.addEventListener('activate', e => e.waitUntil(self.clients.claim()));
-self.addEventListener('fetch', e => {
-  const p = new URL(e.request.url).pathname;
-  if (p === '/via-sw') e.respondWith(new Response('from sw'));
-  if (p === '/via-sw-net') e.respondWith(fetch('/sw-net'));
-});`)
-	})
-	mux.HandleFunc("/sw-net", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		io.WriteString(w, "fetched by the worker")
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "ok")
-	})
-	return mux
 }
 
 // harEntry is what the comparison reads of a HAR entry, parsed here with
@@ -248,7 +149,7 @@ var peerEmptyBodies = map[string]string{
 // peerDifferences. idtrace's HAR is also checked with har-validator.
 func TestCaptureBrowserMatchesPlaywright(t *testing.T) {
 	node, script, exe := peerTools(t)
-	srv := httptest.NewServer(peerSite())
+	srv := httptest.NewServer(testutil.SignInSite())
 	defer srv.Close()
 	dir := t.TempDir()
 
@@ -363,8 +264,8 @@ func compareWithPeer(t *testing.T, ours, peer string) {
 	if ws := a["GET /ws"]; len(ws) == 1 && len(ws[0].WebSocketMessages) < 2 {
 		t.Errorf("GET /ws: %d WebSocket messages in idtrace's HAR, want the message sent and its echo", len(ws[0].WebSocketMessages))
 	}
-	if big := a["GET /big"]; len(big) == 1 && len(big[0].body(t, ours)) != peerBigSize {
-		t.Errorf("GET /big: %d body bytes, want %d", len(big[0].body(t, ours)), peerBigSize)
+	if big := a["GET /big"]; len(big) == 1 && len(big[0].body(t, ours)) != testutil.SignInSiteBigSize {
+		t.Errorf("GET /big: %d body bytes, want %d", len(big[0].body(t, ours)), testutil.SignInSiteBigSize)
 	}
 	t.Logf("%d requests compared (method, URL, status, request and response bodies)", compared)
 }
