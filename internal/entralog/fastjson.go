@@ -72,23 +72,21 @@ func (f *fast) value(depth int, raw bool) (node, bool) {
 			if !ok {
 				return node{}, false
 			}
-			kid, adm := int16(-1), int8(0)
+			var e internedKey
 			slot := &p.keyCache[keySlot(key)]
 			if slot.s == key && slot.s != "" {
-				key, kid, adm = slot.s, slot.kid, slot.adm
-			} else if e, found := p.intern[key]; found {
-				key, kid, adm = e.s, e.kid, e.adm
+				e = *slot
+			} else if found, ok := p.intern[key]; ok {
+				e = found
 				*slot = e
 			} else {
-				if id := keyID(key); id >= 0 {
-					kid = int16(id + 1)
-				}
-				adm = p.keep.decide(key)
+				e = newInterned(key, p.keep)
 				if len(p.intern) < maxIntern {
-					key = strings.Clone(key)
-					p.intern[key] = internedKey{s: key, kid: kid, adm: adm}
+					e.s = strings.Clone(key)
+					p.intern[e.s] = e
 				}
 			}
+			key, kid, adm := e.s, e.kid, e.adm
 			f.ws()
 			if f.i >= len(f.s) || f.s[f.i] != ':' {
 				return node{}, false
@@ -103,14 +101,14 @@ func (f *fast) value(depth int, raw bool) (node, bool) {
 				if !f.skip(depth + 1) {
 					return node{}, false
 				}
-			case f.i < len(f.s) && raw && (f.s[f.i] == '{' || f.s[f.i] == '[') && !structured(key):
+			case f.i < len(f.s) && raw && (f.s[f.i] == '{' || f.s[f.i] == '[') && !e.structured:
 				start := f.i
 				if !f.skip(depth + 1) {
 					return node{}, false
 				}
 				p.mstack = append(p.mstack, member{key: key, val: node{kind: 'r', s: f.s[start:f.i]}, kid: kid, adm: adm})
 			default:
-				v, ok := f.value(depth+1, raw && strings.EqualFold(key, "properties"))
+				v, ok := f.value(depth+1, raw && e.properties)
 				if !ok {
 					return node{}, false
 				}

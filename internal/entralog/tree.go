@@ -107,6 +107,18 @@ type internedKey struct {
 	s   string
 	kid int16
 	adm int8
+	// structured and properties cache structured(s) and whether s is
+	// "properties" (any case).
+	structured, properties bool
+}
+
+// newInterned works out what the parsers need to know about an object name.
+func newInterned(key string, keep *extraFilter) internedKey {
+	e := internedKey{s: key, kid: -1, adm: keep.decide(key), structured: structured(key), properties: strings.EqualFold(key, "properties")}
+	if id := keyID(key); id >= 0 {
+		e.kid = int16(id + 1)
+	}
+	return e
 }
 
 func newParser(dec *jsontext.Decoder) *parser {
@@ -128,11 +140,7 @@ func (p *parser) name(raw []byte) (string, int16, error) {
 	if e, ok := p.intern[string(in)]; ok {
 		return e.s, e.kid, nil
 	}
-	e := internedKey{s: string(in), kid: -1}
-	if id := keyID(e.s); id >= 0 {
-		e.kid = int16(id + 1)
-	}
-	e.adm = p.keep.decide(e.s)
+	e := newInterned(string(in), p.keep)
 	if len(p.intern) < maxIntern {
 		p.intern[e.s] = e
 	}
