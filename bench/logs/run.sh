@@ -6,28 +6,25 @@
 # CPU time and peak RSS. jq -s (the whole file in memory) is kept as a memory
 # footnote only. Go's default GC settings: no GOGC or GOMEMLIMIT is set.
 #
-#   bash bench/logs/run.sh [DIR] [N]      (from the repository root)
+#   bash bench/logs/run.sh [DIR] [N...]      (from the repository root)
 #
-# RUNS=3 repeats the whole set three times (each command once per round, the
-# peers in the same round), for figures on a shared machine. SKIP_JQ_AUDIT=1
-# leaves out jq over the audit file (100 s of CPU per 200k rows).
+# N is one or more record counts ("200000 1000000" runs both sizes in one
+# run); each size's inputs live in DIR/N. RUNS=3 repeats the whole set three
+# times (each command once per round, the peers in the same round), for
+# figures on a shared machine. SKIP_JQ_AUDIT=1 leaves out jq over the audit
+# file (100 s of CPU per 200k rows).
 #
-# DIR defaults to /tmp/idtrace-bench, N to 1000000. Inputs are generated once
-# (go run ./bench/logs/gen) and reused. Needs go, jq and GNU time. With
-# BASE_BIN=/path/to/older/idtrace, that binary is timed too, beside the
-# current one (before/after figures from one run).
+# DIR defaults to /tmp/idtrace-bench, N to 200000 1000000. Inputs are
+# generated once (go run ./bench/logs/gen) and reused. Needs go, jq and GNU
+# time. With BASE_BIN=/path/to/older/idtrace, that binary is timed too,
+# beside the current one (before/after figures from one run).
 set -euo pipefail
 DIR=${1:-/tmp/idtrace-bench}
-N=${2:-1000000}
+shift || true
+SIZES=${*:-200000 1000000}
 BIN=${BIN:-$DIR/idtrace}
 mkdir -p "$DIR"
 go build -o "$BIN" ./cmd/idtrace
-if [ ! -s "$DIR/audit.ndjson" ] || [ "$(cat "$DIR/.n" 2>/dev/null)" != "$N" ]; then
-  go run ./bench/logs/gen -dir "$DIR" -n "$N"
-  echo "$N" > "$DIR/.n"
-fi
-echo "inputs ($N records each):"
-ls -l "$DIR"/signins.csv "$DIR"/signins.ndjson "$DIR"/audit.ndjson | awk '{printf "  %s %d MB\n", $NF, $5/1048576}'
 echo "machine: $(nproc) CPUs, $(go version | cut -d' ' -f3), $(jq --version)"
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -41,23 +38,42 @@ measure() { # name, command...
   rss=$(awk -F': ' '/Maximum resident set size/ {printf "%d", $2/1024}' "$log")
   printf '| %-50s | %10s | %10s | %8s MB |\n' "$name" "$wall" "$cpu" "$rss"
   rm -f "$log"
+  # wall time in seconds, for the ratios
+  LAST=$(echo "$wall" | awk -F: '{s=0; for (i=1; i<=NF; i++) s=s*60+$i; print s}')
+}
+ratio() { # label, idtrace seconds, jq seconds
+  awk -v l="$1" -v a="$2" -v b="$3" 'BEGIN {printf "| %-50s | %9.1fx | %10s | %11s |\n", "(jq wall / idtrace wall) " l, b/a, "", ""}'
 }
 
+for N in $SIZES; do
+D=$DIR/$N
+mkdir -p "$D"
+if [ ! -s "$D/audit.ndjson" ] || [ "$(cat "$D/.n" 2>/dev/null)" != "$N" ]; then
+  go run ./bench/logs/gen -dir "$D" -n "$N"
+  echo "$N" > "$D/.n"
+fi
 echo
-printf '| %-50s | %10s | %10s | %11s |\n' "command" "wall" "CPU (u+s)" "peak RSS"
+echo "inputs ($N records each):"
+ls -l "$D"/signins.csv "$D"/signins.ndjson "$D"/audit.ndjson | awk '{printf "  %s %d MB\n", $NF, $5/1048576}'
+echo
+printf '| %-50s | %10s | %10s | %11s |\n' "command ($N records)" "wall" "CPU (u+s)" "peak RSS"
 printf '| %-50s | %10s | %10s | %11s |\n' "---" "---" "---" "---"
 for round in $(seq "${RUNS:-1}"); do
-measure "idtrace logs --format json signins.ndjson" "$BIN" logs --format json "$DIR/signins.ndjson"
-if [ -n "${BASE_BIN:-}" ]; then measure "(base) idtrace logs --format json signins.ndjson" "$BASE_BIN" logs --format json "$DIR/signins.ndjson"; fi
-measure "jq -n 'reduce inputs' by appId, signins.ndjson" jq -n 'reduce inputs as $r ({}; .[$r.properties.appId] += 1)' "$DIR/signins.ndjson"
-measure "idtrace logs --format json signins.csv" "$BIN" logs --format json "$DIR/signins.csv"
-if [ -n "${BASE_BIN:-}" ]; then measure "(base) idtrace logs --format json signins.csv" "$BASE_BIN" logs --format json "$DIR/signins.csv"; fi
-measure "jq -R -n 'reduce inputs' by column 18, signins.csv" jq -R -n 'reduce (inputs | split(",")[17]) as $k ({}; .[$k] += 1)' "$DIR/signins.csv"
-measure "idtrace logs --format json audit.ndjson" "$BIN" logs --format json "$DIR/audit.ndjson"
-if [ -n "${BASE_BIN:-}" ]; then measure "(base) idtrace logs --format json audit.ndjson" "$BASE_BIN" logs --format json "$DIR/audit.ndjson"; fi
-[ "${SKIP_JQ_AUDIT:-0}" = 1 ] || measure "jq -n 'reduce inputs' by actor, audit.ndjson" jq -n 'reduce inputs as $r ({}; .[$r.properties.initiatedBy.user.userPrincipalName // $r.properties.initiatedBy.app.displayName // ""] += 1)' "$DIR/audit.ndjson"
+measure "idtrace logs --format json signins.ndjson" "$BIN" logs --format json "$D/signins.ndjson"; IT=$LAST
+if [ -n "${BASE_BIN:-}" ]; then measure "(base) idtrace logs --format json signins.ndjson" "$BASE_BIN" logs --format json "$D/signins.ndjson"; fi
+measure "jq -n 'reduce inputs' by appId, signins.ndjson" jq -n 'reduce inputs as $r ({}; .[$r.properties.appId] += 1)' "$D/signins.ndjson"; ratio "signins.ndjson" "$IT" "$LAST"
+measure "idtrace logs --format json signins.csv" "$BIN" logs --format json "$D/signins.csv"; IT=$LAST
+if [ -n "${BASE_BIN:-}" ]; then measure "(base) idtrace logs --format json signins.csv" "$BASE_BIN" logs --format json "$D/signins.csv"; fi
+measure "jq -R -n 'reduce inputs' by column 18, signins.csv" jq -R -n 'reduce (inputs | split(",")[17]) as $k ({}; .[$k] += 1)' "$D/signins.csv"; ratio "signins.csv" "$IT" "$LAST"
+measure "idtrace logs --format json audit.ndjson" "$BIN" logs --format json "$D/audit.ndjson"; IT=$LAST
+if [ -n "${BASE_BIN:-}" ]; then measure "(base) idtrace logs --format json audit.ndjson" "$BASE_BIN" logs --format json "$D/audit.ndjson"; fi
+if [ "${SKIP_JQ_AUDIT:-0}" != 1 ]; then
+  measure "jq -n 'reduce inputs' by actor, audit.ndjson" jq -n 'reduce inputs as $r ({}; .[$r.properties.initiatedBy.user.userPrincipalName // $r.properties.initiatedBy.app.displayName // ""] += 1)' "$D/audit.ndjson"
+  ratio "audit.ndjson" "$IT" "$LAST"
+fi
 done
 if [ "${JQ_SLURP:-0}" = 1 ]; then
-  measure "(footnote) jq -s group_by, signins.ndjson" jq -s 'group_by(.properties.appId) | map({app: .[0].properties.appId, n: length})' "$DIR/signins.ndjson"
+  measure "(footnote) jq -s group_by, signins.ndjson" jq -s 'group_by(.properties.appId) | map({app: .[0].properties.appId, n: length})' "$D/signins.ndjson"
 fi
+done
 echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
