@@ -34,8 +34,10 @@ type ndChunk struct {
 	// its results have been yielded (see Reader.Release).
 	evs []trace.Event
 	end int
-	// extra holds, per slot of evs, the memory its last Extra had.
-	extra [][]trace.KV
+	// extra holds, per slot of evs, the memory its last Extra had; it is
+	// reused only with an Extra filter (filtered, see Reader.KeepExtra).
+	extra    [][]trace.KV
+	filtered bool
 }
 
 // ndResult is the outcome of one non-blank line: an Event, an error, or a
@@ -61,13 +63,21 @@ func (c *ndChunk) event() *trace.Event {
 		c.extra = append(c.extra, nil)
 	}
 	ev := &c.evs[i]
-	*ev = trace.Event{Extra: c.extra[i][:0]}
+	*ev = trace.Event{}
+	if c.filtered {
+		ev.Extra = c.extra[i][:0]
+	}
 	return ev
 }
 
 // settle keeps the memory of the last Event's Extra for the slot's next
-// Event, and leaves an empty Extra nil, as the one-goroutine reader does.
+// Event, and leaves an empty Extra nil, as the one-goroutine reader does
+// with an Extra filter (without one, Extra is never reused: an empty one
+// stays empty, not nil).
 func (c *ndChunk) settle(ev *trace.Event) {
+	if !c.filtered {
+		return
+	}
 	c.extra[len(c.evs)-1] = ev.Extra[:0]
 	if len(ev.Extra) == 0 {
 		ev.Extra = nil
@@ -139,6 +149,7 @@ func (r *Reader) parallel(yield func(*trace.Event, error) bool, src io.Reader, s
 					if !ok {
 						return
 					}
+					c.filtered = r.keep != nil
 					mapChunk(c)
 					close(c.done)
 				case <-quit:
