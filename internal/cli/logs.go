@@ -8,7 +8,6 @@ import (
 	"io"
 	"iter"
 	"maps"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -160,16 +159,17 @@ type logsRun struct {
 	b     *actors.StoryBuilder
 	files []fileStat
 
-	// stories: streamed to a temporary file (json, csv) or kept (text, md).
-	tmp      *os.File
-	tmpw     *bufio.Writer
+	// out is stdout, buffered. JSON and CSV stories are written to it as
+	// they complete, before the summary (text and md keep a few: kept).
+	out      *bufio.Writer
+	csvw     *csv.Writer
 	nStories int
 	kept     []*actors.Story
 	dropped  map[string]int
 	keptKind map[string]int
 
 	// enc hands JSON stories, in batches of up to storyBatch, to the
-	// goroutine that encodes and spools them (encodeStories); encDone
+	// goroutine that encodes and writes them (encodeStories); encDone
 	// receives its result. pending is the batch being filled.
 	enc     chan []*actors.Story
 	encDone chan error
@@ -185,8 +185,8 @@ type logsRun struct {
 // (one channel operation per story cost more than encoding a short one).
 const storyBatch = 256
 
-// encodeStories writes the stories it receives on r.enc to the spool file as
-// a comma-separated run of JSON objects, in order, until r.enc is closed; it
+// encodeStories writes the stories it receives on r.enc to r.out as a
+// comma-separated run of JSON objects, in order, until r.enc is closed; it
 // sends its result to r.encDone (after a write error it drains r.enc).
 func (r *logsRun) encodeStories() {
 	var buf []byte
@@ -204,7 +204,7 @@ func (r *logsRun) encodeStories() {
 			n++
 			buf = s.AppendJSON(buf)
 		}
-		_, err = r.tmpw.Write(buf)
+		_, err = r.out.Write(buf)
 	}
 	r.encDone <- err
 }
@@ -222,10 +222,6 @@ func (r *logsRun) cleanup() {
 		close(r.enc)
 		<-r.encDone
 	}
-	if r.tmp != nil {
-		r.tmp.Close()
-		os.Remove(r.tmp.Name())
-	}
 }
 
 func (r *logsRun) sink(s *actors.Story) error {
@@ -241,10 +237,8 @@ func (r *logsRun) sink(s *actors.Story) error {
 		}
 		return nil
 	case r.opts.Format == "csv":
-		w := csv.NewWriter(r.tmpw)
-		w.Write(storyRow(s))
-		w.Flush()
-		return w.Error()
+		r.csvw.Write(storyRow(s))
+		return nil // a write error is reported when the run ends
 	default:
 		if r.keptKind[s.Kind] >= logsTextStoriesPerKind {
 			r.dropped[s.Kind]++
@@ -272,15 +266,16 @@ func storyInvolves(s *actors.Story, name string) bool {
 func (r *logsRun) do() error {
 	r.dropped = map[string]int{}
 	r.keptKind = map[string]int{}
-	if r.opts.Format == "json" || r.opts.Format == "csv" {
-		f, err := os.CreateTemp("", "idtrace-stories-*")
-		if err != nil {
-			return fmt.Errorf("logs: temporary file for stories: %w", err)
-		}
-		r.tmp = f
-		r.tmpw = bufio.NewWriterSize(f, 256<<10)
-	}
-	if r.opts.Format == "json" {
+	// The stories stream out as they complete and the summary follows them
+	// (it is known only at the end); nothing is spooled to disk. On an input
+	// error the run stops where it is and nothing more is written.
+	r.out = bufio.NewWriterSize(r.app.IO.Out, 256<<10)
+	switch r.opts.Format {
+	case "csv":
+		r.csvw = csv.NewWriter(r.out)
+		r.csvw.Write(logsCSVHeader)
+	case "json":
+		r.out.WriteString(`{"stories":[`)
 		r.enc, r.encDone = make(chan []*actors.Story, 4), make(chan error, 1)
 		r.pending = make([]*actors.Story, 0, storyBatch)
 		go r.encodeStories()
@@ -301,15 +296,10 @@ func (r *logsRun) do() error {
 		err := <-r.encDone
 		r.enc = nil
 		if err != nil {
-			return fmt.Errorf("logs: temporary file for stories: %w", err)
+			return err
 		}
 	}
-	if r.tmpw != nil {
-		if err := r.tmpw.Flush(); err != nil {
-			return fmt.Errorf("logs: temporary file for stories: %w", err)
-		}
-	}
-	out := bufio.NewWriterSize(r.app.IO.Out, 256<<10)
+	out := r.out
 	var err error
 	switch {
 	case r.opts.Actor != "":
@@ -317,7 +307,7 @@ func (r *logsRun) do() error {
 	case r.opts.Format == "json":
 		err = r.writeJSON(out)
 	case r.opts.Format == "csv":
-		err = r.writeCSV(out)
+		err = r.writeCSV()
 	default:
 		err = r.writeText(out, r.opts.Format == "md")
 	}
@@ -600,22 +590,16 @@ func (r *logsRun) writeJSON(w *bufio.Writer) error {
 	if err != nil {
 		return err
 	}
-	return r.appendStories(w, b)
+	return closeStories(w, b)
 }
 
-// appendStories writes the JSON object head (marshalled, closing brace
-// included) with a "stories" array added from the spooled stories.
-func (r *logsRun) appendStories(w *bufio.Writer, head []byte) error {
-	w.Write(head[:len(head)-1])
-	w.WriteString(`,"stories":[`)
-	if _, err := r.tmp.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	if _, err := io.Copy(w, r.tmp); err != nil {
-		return err
-	}
-	w.WriteString("]}\n")
-	return nil
+// closeStories ends the "stories" array written so far and the JSON object
+// with the members of head (a marshalled object) after it.
+func closeStories(w *bufio.Writer, head []byte) error {
+	w.WriteString("],")
+	w.Write(head[1:])
+	_, err := w.WriteString("\n")
+	return err
 }
 
 // ---- CSV ----
@@ -630,21 +614,14 @@ func storyRow(s *actors.Story) []string {
 	return []string{"story", s.Kind, "", "", "", fmt.Sprint(len(s.Steps) + s.MoreSteps), "", "", s.CorrelationID, s.Actor, s.Target, start, s.Summary, strings.Join(s.Flags, "; ")}
 }
 
-func (r *logsRun) writeCSV(w *bufio.Writer) error {
-	cw := csv.NewWriter(w)
-	cw.Write(logsCSVHeader)
+// writeCSV adds the actor rows after the story rows written so far.
+func (r *logsRun) writeCSV() error {
+	cw := r.csvw
 	for _, a := range r.c.Actors() {
 		cw.Write([]string{"actor", a.Class, a.Name, a.UPN, a.AppID, fmt.Sprint(a.Count), strings.Join(a.Evidence, "; "), a.Explanation, "", "", "", "", "", ""})
 	}
 	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return err
-	}
-	if _, err := r.tmp.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	_, err := io.Copy(w, r.tmp)
-	return err
+	return cw.Error()
 }
 
 // ---- text and Markdown ----
@@ -837,7 +814,7 @@ func (r *logsRun) writeActor(w *bufio.Writer) error {
 		a = describeName(r.opts.Actor)
 		fmt.Fprintf(r.app.IO.ErrOut, "idtrace: no record in these logs names %q as actor or client app\n", r.opts.Actor)
 	}
-	// The stories were streamed to the temporary file or kept.
+	// The JSON stories were written already; the text ones were kept.
 	if r.opts.Format == "json" {
 		b, err := json.Marshal(struct {
 			Events      int           `json:"events"`
@@ -848,7 +825,7 @@ func (r *logsRun) writeActor(w *bufio.Writer) error {
 		if err != nil {
 			return err
 		}
-		return r.appendStories(w, b)
+		return closeStories(w, b)
 	}
 	md := r.opts.Format == "md"
 	if md {

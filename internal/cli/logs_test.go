@@ -353,6 +353,36 @@ func TestLogsFormats(t *testing.T) {
 	if !slices.Equal(rows[0], logsCSVHeader) || n["actor"] != 11 || n["story"] != 9 {
 		t.Errorf("csv: header %v, rows %v", rows[0], n)
 	}
+	// Stories stream out as they complete; the summary (known only at the
+	// end) follows them.
+	for i := 1; i < len(rows)-1; i++ {
+		if rows[i][0] == "actor" && rows[i+1][0] == "story" {
+			t.Errorf("csv: a story row after an actor row (row %d)", i+2)
+		}
+	}
+	code, out, _ = runCLI(t, append([]string{"logs", "--format", "json"}, files...)...)
+	if code != 0 {
+		t.Fatal(code)
+	}
+	dec := json.NewDecoder(strings.NewReader(out))
+	var keys []string
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("json: starts with %v, %v", tok, err)
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.(string))
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{"stories", "events", "files", "story_counts", "actors"}; !slices.Equal(keys, want) {
+		t.Errorf("json members %v, want %v", keys, want)
+	}
 }
 
 func TestLogsErrors(t *testing.T) {
@@ -373,6 +403,10 @@ func TestLogsErrors(t *testing.T) {
 		{"truncated json", []string{write("t.json", `[{"activityDisplayName":"Update user","activityDateTime":"2026-03-02T09:00:00Z","correlationId":"x"},{"activityDisplayName":`)}, 1, []string{"t.json", "record 2"}},
 		{"wrong csv columns", []string{write("w.csv", "a,b,c\n1,2,3\n")}, 1, []string{"w.csv", "line 1", "not a recognised Entra"}},
 		{"bad ndjson line", []string{write("b.ndjson", `{"category":"AuditLogs","time":"2026-03-02T09:00:00Z","properties":{"activityDisplayName":"x","correlationId":"c"}}`+"\n{not json\n")}, 1, []string{"b.ndjson", "line 2"}},
+		// JSON and CSV stream their stories, but an error before much
+		// output leaves stdout empty too.
+		{"bad ndjson line, json", []string{"--format", "json", filepath.Join(dir, "b.ndjson")}, 1, []string{"b.ndjson", "line 2"}},
+		{"bad ndjson line, csv", []string{"--format", "csv", filepath.Join(dir, "b.ndjson")}, 1, []string{"b.ndjson", "line 2"}},
 		{"missing file", []string{filepath.Join(dir, "nope.csv")}, 1, []string{"nope.csv"}},
 		{"no files", nil, 2, []string{"at least one FILE"}},
 		{"bad format", []string{"--format", "xml", "x"}, 2, []string{`invalid argument "xml" for "-f, --format" flag: want text, md, json or csv`}},
