@@ -61,7 +61,8 @@ detected from the content) and print:
 
 --actor NAME lists everything one actor (UPN, app ID, object ID or name) did.
 --kql prints the same rules as KQL for Log Analytics / Microsoft Sentinel.
-The JSON output is documented in docs/logs.md.
+The JSON output is documented in docs/logs.md: with --format json and csv the
+stories stream out as they complete and the summary follows them.
 
 FILE "-" reads one export from stdin.
 
