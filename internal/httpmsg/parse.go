@@ -241,7 +241,7 @@ func ParseRequest(raw []byte) (*trace.Request, error) {
 		}
 	}
 	r.MimeType = h.headers.Get("Content-Type")
-	r.Cookies = requestCookies(h.headers)
+	r.Cookies = h.headers.RequestCookies()
 	body, berr := dechunkIf(h.headers, h.body, lim)
 	r.Body = body
 	r.HasBody = len(body) > 0
@@ -293,7 +293,7 @@ func ParseResponse(raw []byte, lim Limits) (*trace.Response, error) {
 		HeadersSize: h.size, BodySize: int64(len(h.body)),
 		MimeType:    h.headers.Get("Content-Type"),
 		RedirectURL: h.headers.Get("Location"),
-		Cookies:     responseCookies(h.headers),
+		Cookies:     h.headers.ResponseCookies(),
 	}
 	if len(interim) > 0 {
 		var j []string

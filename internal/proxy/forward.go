@@ -338,7 +338,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, target string, w
 		BodySize: 0, MimeType: r.Header.Get("Content-Type"),
 	}
 	f.Request.Headers, f.Request.HeadersSize = requestHeaders(r, wh)
-	f.Request.Cookies = requestCookies(f.Request.Headers)
+	f.Request.Cookies = f.Request.Headers.RequestCookies()
 	var tm timing
 	aborted := false
 	defer func() {
@@ -493,7 +493,7 @@ func (p *Proxy) recordResponseHead(f *trace.Flow, resp *http.Response, tm *timin
 	} else {
 		f.Response.Headers = recordHeaders(resp.Header, "")
 	}
-	f.Response.Cookies = responseCookies(f.Response.Headers)
+	f.Response.Cookies = f.Response.Headers.ResponseCookies()
 }
 
 func (p *Proxy) recordResponseBody(f *trace.Flow, resp *http.Response, c *capture) {

@@ -1,37 +1,33 @@
-package httpmsg
+package trace
 
-import (
-	"strings"
+import "strings"
 
-	"github.com/idtrace/idtrace/internal/trace"
-)
-
-// requestCookies lists the cookies of the Cookie headers, in order, values
-// as written (the header stays the authority; this only fills HAR's list).
-func requestCookies(hs trace.Headers) []trace.Cookie {
-	var out []trace.Cookie
-	for _, v := range hs.Values("Cookie") {
+// RequestCookies lists the cookies of the Cookie headers, in order, values
+// as written. The headers stay the authority; this fills HAR's cookie list.
+func (h Headers) RequestCookies() []Cookie {
+	var out []Cookie
+	for _, v := range h.Values("Cookie") {
 		for _, part := range strings.Split(v, ";") {
 			part = strings.TrimSpace(part)
 			if part == "" {
 				continue
 			}
 			name, value, _ := strings.Cut(part, "=")
-			out = append(out, trace.Cookie{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
+			out = append(out, Cookie{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
 		}
 	}
 	return out
 }
 
-// responseCookies parses each Set-Cookie header leniently: the first
+// ResponseCookies reads each Set-Cookie header leniently: the first
 // name=value pair, then the Path, Domain, Expires, HttpOnly, Secure and
 // SameSite attributes (others are ignored; the header keeps them).
-func responseCookies(hs trace.Headers) []trace.Cookie {
-	var out []trace.Cookie
-	for _, v := range hs.Values("Set-Cookie") {
+func (h Headers) ResponseCookies() []Cookie {
+	var out []Cookie
+	for _, v := range h.Values("Set-Cookie") {
 		parts := strings.Split(v, ";")
 		name, value, _ := strings.Cut(parts[0], "=")
-		c := trace.Cookie{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)}
+		c := Cookie{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)}
 		if c.Name == "" && c.Value == "" {
 			continue
 		}
