@@ -296,7 +296,9 @@ func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 		r.csvParallel(yield)
 		return
 	}
-	adm := r.csvAdmits()
+	if len(st.row.mem) == 0 {
+		st.row = r.csvRow(r.csvAdmits())
+	}
 	for recNo := 1; ; recNo++ {
 		st.lim.limit = st.lim.total + int64(maxRecordBytes) + 64<<10
 		fields, err := st.cr.Read()
@@ -311,7 +313,7 @@ func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 			yield(nil, e)
 			return
 		}
-		ev, err := r.csvRecord(st.cr, 0, &st.row, adm, recNo, fields)
+		ev, err := r.csvRecord(st.cr, 0, &st.row, recNo, fields)
 		if err != nil {
 			yield(nil, err)
 			return
@@ -322,26 +324,40 @@ func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 	}
 }
 
+// csvRow returns the row node csvRecord fills: one string member per
+// column, with the column's name and Extra verdict set once here, so that a
+// record only sets the values.
+func (r *Reader) csvRow(adm []int8) node {
+	mem := make([]member, len(r.csv.header))
+	for i, h := range r.csv.header {
+		mem[i] = member{key: h, val: node{kind: 's'}, adm: adm[i]}
+	}
+	return node{kind: 'o', mem: mem}
+}
+
+// setRow puts the fields of one record into row (made by csvRow for a header
+// of len(fields) columns) and clears what the last record's mapping marked.
+func setRow(row *node, fields []string) {
+	mem := row.mem[:len(fields)]
+	for i, f := range fields {
+		m := &mem[i]
+		if m.val.kind != 's' || m.val.mem != nil || m.val.arr != nil {
+			// a Log Analytics JSON column parsed in place (parseInPlace)
+			m.val = node{kind: 's'}
+		}
+		m.val.s = f
+		m.used = false
+	}
+}
+
 // csvRecord maps one record that cr read (fields); off is added to cr's
-// line numbers, row is scratch space.
-func (r *Reader) csvRecord(cr *csv.Reader, off int, row *node, adm []int8, recNo int, fields []string) (*trace.Event, error) {
-	st := r.csv
+// line numbers, row is the row node (see csvRow).
+func (r *Reader) csvRecord(cr *csv.Reader, off int, row *node, recNo int, fields []string) (*trace.Event, error) {
 	line, _ := cr.FieldPos(0)
 	line += off
-	ev := &trace.Event{File: r.name, Line: line, LineKind: "line", Shape: r.shape}
-	row.kind = 'o'
-	row.mem = row.mem[:0]
-	for i, f := range fields {
-		row.mem = append(row.mem, member{key: st.header[i], val: node{kind: 's', s: f}, adm: adm[i]})
-	}
-	rc := rec{n: row, ix: st.ix, keep: r.keep}
-	var err error
-	if st.portal {
-		err = st.mapPortal(ev, &rc)
-	} else {
-		err = mapGraph(ev, &rc, nil)
-	}
+	ev, err := r.mapRow(row, line, fields)
 	if err != nil {
+		st := r.csv
 		e := r.inputErr(recNo, line, "", err)
 		if fe := (*fieldError)(nil); errors.As(err, &fe) {
 			for i, h := range st.header {
@@ -357,52 +373,75 @@ func (r *Reader) csvRecord(cr *csv.Reader, off int, row *node, adm []int8, recNo
 	return ev, nil
 }
 
+// mapRow maps one record (fields) that starts on line; an error is the
+// mapping's, without a position.
+func (r *Reader) mapRow(row *node, line int, fields []string) (*trace.Event, error) {
+	st := r.csv
+	ev := &trace.Event{File: r.name, Line: line, LineKind: "line", Shape: r.shape}
+	setRow(row, fields)
+	rc := rec{n: row, ix: st.ix, keep: r.keep}
+	var err error
+	if st.portal {
+		err = st.mapPortal(ev, &rc)
+	} else {
+		err = mapGraph(ev, &rc, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
 // csvParallel reads the records after the header on r.workers goroutines,
 // each running encoding/csv over chunks of whole records (found by
 // csvRecordsEnd), with the same Events and errors as csvEvents.
 func (r *Reader) csvParallel(yield func(*trace.Event, error) bool) {
 	st := r.csv
-	adm := r.csvAdmits()
-	limit := maxRecordBytes + 64<<10
 	src := io.MultiReader(bytes.NewReader(st.rest), r.br)
-	r.parallel(yield, src, st.restLine, csvRecordsEnd, limit, func() func(*ndChunk) {
-		var row node
-		return func(c *ndChunk) {
-			cr := csv.NewReader(bytes.NewReader(c.data))
-			cr.ReuseRecord = true
-			cr.FieldsPerRecord = len(st.header)
-			var at int64
-			for recNo := 1; ; recNo++ {
-				fields, err := cr.Read()
-				if err == io.EOF {
-					return
-				}
-				if err != nil {
-					e := r.csvErr(recNo, err, len(fields))
-					if e.Line > 0 {
-						e.Line += c.line
-					} else {
-						e.Line = c.line + 1
-					}
-					c.out = append(c.out, ndResult{err: e})
-					return
-				}
-				next := cr.InputOffset()
-				if next-at > int64(limit) {
-					line, _ := cr.FieldPos(0)
-					c.out = append(c.out, ndResult{err: r.inputErr(recNo, c.line+line, "", errTooLarge)})
-					return
-				}
-				at = next
-				ev, err := r.csvRecord(cr, c.line, &row, adm, recNo, fields)
-				if err != nil {
-					c.out = append(c.out, ndResult{err: err})
-					return
-				}
-				c.out = append(c.out, ndResult{ev: ev})
+	r.parallel(yield, src, st.restLine, csvRecordsEnd, maxRecordBytes+64<<10, r.csvMapper)
+}
+
+// csvMapper returns the function that maps the records of one chunk for one
+// worker of csvParallel.
+func (r *Reader) csvMapper() func(*ndChunk) {
+	st := r.csv
+	row := r.csvRow(r.csvAdmits())
+	limit := maxRecordBytes + 64<<10
+	return func(c *ndChunk) {
+		cr := csv.NewReader(bytes.NewReader(c.data))
+		cr.ReuseRecord = true
+		cr.FieldsPerRecord = len(st.header)
+		var at int64
+		for recNo := 1; ; recNo++ {
+			fields, err := cr.Read()
+			if err == io.EOF {
+				return
 			}
+			if err != nil {
+				e := r.csvErr(recNo, err, len(fields))
+				if e.Line > 0 {
+					e.Line += c.line
+				} else {
+					e.Line = c.line + 1
+				}
+				c.out = append(c.out, ndResult{err: e})
+				return
+			}
+			next := cr.InputOffset()
+			if next-at > int64(limit) {
+				line, _ := cr.FieldPos(0)
+				c.out = append(c.out, ndResult{err: r.inputErr(recNo, c.line+line, "", errTooLarge)})
+				return
+			}
+			at = next
+			ev, err := r.csvRecord(cr, c.line, &row, recNo, fields)
+			if err != nil {
+				c.out = append(c.out, ndResult{err: err})
+				return
+			}
+			c.out = append(c.out, ndResult{ev: ev})
 		}
-	})
+	}
 }
 
 // csvRecordsEnd returns the length of the whole CSV records at the start of
@@ -532,9 +571,31 @@ func (st *csvState) mapPortal(ev *trace.Event, r *rec) error {
 			ev.ErrorCode = n
 		}
 	}
-	if r.keep == nil {
-		ev.Extra = make([]trace.KV, 0, len(r.n.mem))
-	}
-	ev.Extra = keptExtra(ev.Extra, r.n, r.keep)
+	ev.Extra = rowExtra(r.n.mem, r.keep)
 	return nil
+}
+
+// rowExtra is keptExtra for a row of string columns: the columns the
+// mapping did not use and keep admits, in a slice of their exact size (nil
+// for none when keep is set; empty, not nil, when it is not).
+func rowExtra(mem []member, keep *extraFilter) []trace.KV {
+	kept := func(m *member) bool {
+		return !m.used && (keep == nil || m.adm > 0 || m.adm == 0 && keep.admits(m.key))
+	}
+	n := 0
+	for i := range mem {
+		if kept(&mem[i]) {
+			n++
+		}
+	}
+	if n == 0 && keep != nil {
+		return nil
+	}
+	out := make([]trace.KV, 0, n)
+	for i := range mem {
+		if m := &mem[i]; kept(m) {
+			out = append(out, trace.KV{Key: m.key, Value: m.val.text()})
+		}
+	}
+	return out
 }
