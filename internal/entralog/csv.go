@@ -407,7 +407,14 @@ func (r *Reader) csvMapper() func(*ndChunk) {
 	st := r.csv
 	row := r.csvRow(r.csvAdmits())
 	limit := maxRecordBytes + 64<<10
+	var sp csvSplitter
 	return func(c *ndChunk) {
+		if r.csvFast(&sp, &row, c, limit) {
+			return
+		}
+		// Something the splitter leaves to encoding/csv: map the whole
+		// chunk again with it.
+		c.out = c.out[:0]
 		cr := csv.NewReader(bytes.NewReader(c.data))
 		cr.ReuseRecord = true
 		cr.FieldsPerRecord = len(st.header)
@@ -441,6 +448,32 @@ func (r *Reader) csvMapper() func(*ndChunk) {
 			}
 			c.out = append(c.out, ndResult{ev: ev})
 		}
+	}
+}
+
+// csvFast maps the records of c with csvSplitter into c.out and reports
+// whether it could; false means a record the splitter does not handle or
+// one whose mapping failed, and c.out is to be redone with encoding/csv,
+// which gives the errors their positions.
+func (r *Reader) csvFast(sp *csvSplitter, row *node, c *ndChunk, limit int) bool {
+	if len(c.data) == 0 {
+		return true
+	}
+	// A copy, not the chunk itself: the Events' strings point into it.
+	sp.reset(string(c.data), len(r.csv.header), limit)
+	for {
+		fields, line, ok, bad := sp.next()
+		if bad {
+			return false
+		}
+		if !ok {
+			return true
+		}
+		ev, err := r.mapRow(row, c.line+line, fields)
+		if err != nil {
+			return false
+		}
+		c.out = append(c.out, ndResult{ev: ev})
 	}
 }
 

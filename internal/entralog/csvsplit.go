@@ -1,0 +1,155 @@
+package entralog
+
+import "strings"
+
+// csvSplitter cuts the records of one chunk of CSV text into fields without
+// encoding/csv, for the parallel reader. It accepts only input that
+// encoding/csv, as the CSV reader configures it (comma separator, no
+// comments, LazyQuotes and TrimLeadingSpace off, a fixed number of fields),
+// reads without error, and gives the same fields and the same line numbers:
+// blank lines are skipped, "\r\n" ends a line as "\n" does (and becomes "\n"
+// inside a quoted field), a doubled quote in a quoted field is one quote.
+// Anything else — a quote in an unquoted field, text after a closing quote,
+// an unterminated quote, a carriage return not before a newline, a record
+// with another number of fields, a record over the size limit — makes next
+// report bad, and the caller hands the whole chunk to encoding/csv instead,
+// so that every error (its line, column and message) has one source.
+//
+// The fields are substrings of s: they keep s alive, not the chunk's bytes,
+// which s is a copy of (see csvMapper).
+type csvSplitter struct {
+	s      string
+	pos    int
+	line   int // newlines before pos
+	n      int // fields per record
+	limit  int // most bytes of one record
+	fields []string
+}
+
+// csvSpecial marks the bytes that end an unquoted field or need a look.
+var csvSpecial = [256]bool{',': true, '\n': true, '\r': true, '"': true}
+
+// reset makes sp split s, whose records have n fields of at most limit
+// bytes in all.
+func (sp *csvSplitter) reset(s string, n, limit int) {
+	sp.s, sp.pos, sp.line, sp.n, sp.limit = s, 0, 0, n, limit
+	if cap(sp.fields) < n {
+		sp.fields = make([]string, 0, n)
+	}
+}
+
+// next returns the fields of the next record (valid until the next call)
+// and the 1-based line, within s, where it starts. The record's size, for
+// the limit, counts the blank lines before it, as the encoding/csv path
+// does. ok is false at the end of
+// s; bad is true when the record is not one the splitter handles (see
+// csvSplitter).
+func (sp *csvSplitter) next() (fields []string, line int, ok, bad bool) {
+	s, pos, from := sp.s, sp.pos, sp.pos
+	// Blank lines before a record are skipped, as encoding/csv does.
+	for pos < len(s) {
+		if s[pos] == '\n' {
+			sp.line++
+			pos++
+		} else if s[pos] == '\r' && pos+1 < len(s) && s[pos+1] == '\n' {
+			sp.line++
+			pos += 2
+		} else {
+			break
+		}
+	}
+	if pos >= len(s) {
+		sp.pos = pos
+		return nil, 0, false, false
+	}
+	line = sp.line + 1
+	fields = sp.fields[:0]
+	for {
+		var f string
+		if pos < len(s) && s[pos] == '"' {
+			var simple bool
+			f, pos, simple = sp.quoted(pos)
+			if pos < 0 {
+				return nil, 0, false, true
+			}
+			if !simple {
+				f = unescapeQuoted(f)
+			}
+		} else {
+			i := pos
+			for i < len(s) && !csvSpecial[s[i]] {
+				i++
+			}
+			f, pos = s[pos:i], i
+		}
+		if len(fields) == sp.n {
+			return nil, 0, false, true // too many fields
+		}
+		fields = append(fields, f)
+		switch {
+		case pos == len(s):
+		case s[pos] == ',':
+			pos++
+			continue // at the very end, one more (empty) field
+		case s[pos] == '\n':
+			sp.line++
+			pos++
+		case s[pos] == '\r' && pos+1 < len(s) && s[pos+1] == '\n':
+			sp.line++
+			pos += 2
+		default:
+			// a quote in an unquoted field, text after a closing quote
+			// or a lone carriage return
+			return nil, 0, false, true
+		}
+		break
+	}
+	if len(fields) != sp.n || pos-from > sp.limit {
+		return nil, 0, false, true
+	}
+	sp.pos, sp.fields = pos, fields
+	return fields, line, true, false
+}
+
+// quoted reads the quoted field whose opening quote is at s[pos]: it returns
+// the text between the quotes as written, the position after the closing
+// quote (-1 when the field is not one the splitter handles), and whether the
+// text is the field's value as is (no doubled quote, no "\r\n"). Newlines in
+// it are counted in sp.line.
+func (sp *csvSplitter) quoted(pos int) (string, int, bool) {
+	s := sp.s
+	simple := true
+	i := pos + 1
+	for {
+		j := strings.IndexByte(s[i:], '"')
+		if j < 0 {
+			return "", -1, false // unterminated
+		}
+		j += i
+		seg := s[i:j]
+		sp.line += strings.Count(seg, "\n")
+		for k := strings.IndexByte(seg, '\r'); k >= 0; {
+			if k+1 >= len(seg) || seg[k+1] != '\n' {
+				return "", -1, false // a carriage return not before a newline
+			}
+			simple = false
+			next := strings.IndexByte(seg[k+1:], '\r')
+			if next < 0 {
+				break
+			}
+			k += 1 + next
+		}
+		if j+1 < len(s) && s[j+1] == '"' {
+			simple = false
+			i = j + 2
+			continue
+		}
+		return s[pos+1 : j], j + 1, simple
+	}
+}
+
+// unescapeQuoted turns the text of a quoted field, as written, into its
+// value: a doubled quote is one, "\r\n" is "\n".
+func unescapeQuoted(f string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(f, `""`, `"`), "\r\n", "\n")
+}
