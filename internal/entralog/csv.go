@@ -340,14 +340,79 @@ func (r *Reader) csvRow(adm []int8) node {
 func setRow(row *node, fields []string) {
 	mem := row.mem[:len(fields)]
 	for i, f := range fields {
-		m := &mem[i]
-		if m.val.kind != 's' || m.val.mem != nil || m.val.arr != nil {
-			// a Log Analytics JSON column parsed in place (parseInPlace)
-			m.val = node{kind: 's'}
-		}
-		m.val.s = f
-		m.used = false
+		setMember(&mem[i], f)
 	}
+}
+
+// setRowFrom is setRow for the record sp read last, for the columns cols
+// only (0-based; all when nil): the others keep the last record's values,
+// which the mapping must never read (see csvReadColumns).
+func setRowFrom(row *node, sp *csvSplitter, cols []int) {
+	if cols == nil {
+		for i := range sp.spans {
+			setMember(&row.mem[i], sp.field(i))
+		}
+		return
+	}
+	for _, i := range cols {
+		setMember(&row.mem[i], sp.field(i))
+	}
+}
+
+func setMember(m *member, f string) {
+	if m.val.kind != 's' || m.val.mem != nil || m.val.arr != nil {
+		// a Log Analytics JSON column parsed in place (parseInPlace)
+		m.val = node{kind: 's'}
+	}
+	m.val.s = f
+	m.used = false
+}
+
+// csvReadColumns returns the columns (0-based) that mapping a portal CSV row
+// reads, given the Extra filter's verdicts adm: the known columns, the
+// audit target and detail columns, and every column Extra may keep; nil
+// (all columns) for other exports and when no filter is set.
+func (r *Reader) csvReadColumns(adm []int8) []int {
+	st := r.csv
+	if !st.portal || r.keep == nil {
+		return nil
+	}
+	read := make([]bool, len(st.header))
+	for _, c := range st.ix {
+		if c > 0 {
+			read[c-1] = true
+		}
+	}
+	mark := func(c int) {
+		if c > 0 && c <= len(read) {
+			read[c-1] = true
+		}
+	}
+	for _, t := range st.targets {
+		mark(t.typ)
+		mark(t.name)
+		mark(t.id)
+		mark(t.upn)
+		for _, m := range t.mods {
+			mark(m.name)
+			mark(m.old)
+			mark(m.new)
+		}
+	}
+	for _, d := range st.details {
+		mark(d.key)
+		mark(d.value)
+	}
+	var cols []int
+	for i := range read {
+		if read[i] || adm[i] >= 0 {
+			cols = append(cols, i)
+		}
+	}
+	if cols == nil {
+		cols = []int{}
+	}
+	return cols
 }
 
 // csvRecord maps one record that cr read (fields); off is added to cr's
@@ -355,7 +420,8 @@ func setRow(row *node, fields []string) {
 func (r *Reader) csvRecord(cr *csv.Reader, off int, row *node, recNo int, fields []string) (*trace.Event, error) {
 	line, _ := cr.FieldPos(0)
 	line += off
-	ev, err := r.mapRow(row, line, fields)
+	setRow(row, fields)
+	ev, err := r.mapRow(row, line)
 	if err != nil {
 		st := r.csv
 		e := r.inputErr(recNo, line, "", err)
@@ -373,12 +439,11 @@ func (r *Reader) csvRecord(cr *csv.Reader, off int, row *node, recNo int, fields
 	return ev, nil
 }
 
-// mapRow maps one record (fields) that starts on line; an error is the
-// mapping's, without a position.
-func (r *Reader) mapRow(row *node, line int, fields []string) (*trace.Event, error) {
+// mapRow maps the record in row (see setRow), which starts on line; an error
+// is the mapping's, without a position.
+func (r *Reader) mapRow(row *node, line int) (*trace.Event, error) {
 	st := r.csv
 	ev := &trace.Event{File: r.name, Line: line, LineKind: "line", Shape: r.shape}
-	setRow(row, fields)
 	rc := rec{n: row, ix: st.ix, keep: r.keep}
 	var err error
 	if st.portal {
@@ -405,11 +470,13 @@ func (r *Reader) csvParallel(yield func(*trace.Event, error) bool) {
 // worker of csvParallel.
 func (r *Reader) csvMapper() func(*ndChunk) {
 	st := r.csv
-	row := r.csvRow(r.csvAdmits())
+	adm := r.csvAdmits()
+	row := r.csvRow(adm)
+	cols := r.csvReadColumns(adm)
 	limit := maxRecordBytes + 64<<10
 	var sp csvSplitter
 	return func(c *ndChunk) {
-		if r.csvFast(&sp, &row, c, limit) {
+		if r.csvFast(&sp, &row, cols, c, limit) {
 			return
 		}
 		// Something the splitter leaves to encoding/csv: map the whole
@@ -451,25 +518,27 @@ func (r *Reader) csvMapper() func(*ndChunk) {
 	}
 }
 
-// csvFast maps the records of c with csvSplitter into c.out and reports
+// csvFast maps the records of c with csvSplitter into c.out (setting only
+// the columns cols of row, see setRowFrom) and reports
 // whether it could; false means a record the splitter does not handle or
 // one whose mapping failed, and c.out is to be redone with encoding/csv,
 // which gives the errors their positions.
-func (r *Reader) csvFast(sp *csvSplitter, row *node, c *ndChunk, limit int) bool {
+func (r *Reader) csvFast(sp *csvSplitter, row *node, cols []int, c *ndChunk, limit int) bool {
 	if len(c.data) == 0 {
 		return true
 	}
 	// A copy, not the chunk itself: the Events' strings point into it.
 	sp.reset(string(c.data), len(r.csv.header), limit)
 	for {
-		fields, line, ok, bad := sp.next()
+		line, ok, bad := sp.next()
 		if bad {
 			return false
 		}
 		if !ok {
 			return true
 		}
-		ev, err := r.mapRow(row, c.line+line, fields)
+		setRowFrom(row, sp, cols)
+		ev, err := r.mapRow(row, c.line+line)
 		if err != nil {
 			return false
 		}

@@ -15,15 +15,39 @@ import "strings"
 // report bad, and the caller hands the whole chunk to encoding/csv instead,
 // so that every error (its line, column and message) has one source.
 //
-// The fields are substrings of s: they keep s alive, not the chunk's bytes,
-// which s is a copy of (see csvMapper).
+// A record's fields are kept as spans of s (no pointers, so no GC write
+// barriers per field); field returns them as substrings of s, which keep s
+// alive, not the chunk's bytes, which s is a copy of (see csvFast).
 type csvSplitter struct {
-	s      string
-	pos    int
-	line   int // newlines before pos
-	n      int // fields per record
-	limit  int // most bytes of one record
-	fields []string
+	s     string
+	pos   int
+	line  int // newlines before pos
+	n     int // fields per record
+	limit int // most bytes of one record
+	spans []csvSpan
+	// esc holds the values of the record's quoted fields that differ
+	// from their text (a doubled quote, a "\r\n").
+	esc []string
+}
+
+// csvSpan is one field: s[a:b], or esc[b] when a is -1.
+type csvSpan struct{ a, b int }
+
+// field returns field i of the record next read.
+func (sp *csvSplitter) field(i int) string {
+	if f := sp.spans[i]; f.a >= 0 {
+		return sp.s[f.a:f.b]
+	}
+	return sp.esc[sp.spans[i].b]
+}
+
+// fields returns the fields of the record next read, in a new slice.
+func (sp *csvSplitter) fields() []string {
+	out := make([]string, len(sp.spans))
+	for i := range out {
+		out[i] = sp.field(i)
+	}
+	return out
 }
 
 // csvSpecial marks the bytes that end an unquoted field or need a look.
@@ -33,18 +57,17 @@ var csvSpecial = [256]bool{',': true, '\n': true, '\r': true, '"': true}
 // bytes in all.
 func (sp *csvSplitter) reset(s string, n, limit int) {
 	sp.s, sp.pos, sp.line, sp.n, sp.limit = s, 0, 0, n, limit
-	if cap(sp.fields) < n {
-		sp.fields = make([]string, 0, n)
+	if cap(sp.spans) < n {
+		sp.spans = make([]csvSpan, 0, n)
 	}
 }
 
-// next returns the fields of the next record (valid until the next call)
-// and the 1-based line, within s, where it starts. The record's size, for
+// next reads the next record (see field) and returns the 1-based line, within s, where it starts. The record's size, for
 // the limit, counts the blank lines before it, as the encoding/csv path
 // does. ok is false at the end of
 // s; bad is true when the record is not one the splitter handles (see
 // csvSplitter).
-func (sp *csvSplitter) next() (fields []string, line int, ok, bad bool) {
+func (sp *csvSplitter) next() (line int, ok, bad bool) {
 	s, pos, from := sp.s, sp.pos, sp.pos
 	// Blank lines before a record are skipped, as encoding/csv does.
 	for pos < len(s) {
@@ -60,32 +83,35 @@ func (sp *csvSplitter) next() (fields []string, line int, ok, bad bool) {
 	}
 	if pos >= len(s) {
 		sp.pos = pos
-		return nil, 0, false, false
+		return 0, false, false
 	}
 	line = sp.line + 1
-	fields = sp.fields[:0]
+	spans := sp.spans[:0]
+	sp.esc = sp.esc[:0]
 	for {
-		var f string
+		var f csvSpan
 		if pos < len(s) && s[pos] == '"' {
 			var simple bool
-			f, pos, simple = sp.quoted(pos)
+			f.a = pos + 1
+			f.b, pos, simple = sp.quoted(pos)
 			if pos < 0 {
-				return nil, 0, false, true
+				return 0, false, true
 			}
 			if !simple {
-				f = unescapeQuoted(f)
+				sp.esc = append(sp.esc, unescapeQuoted(s[f.a:f.b]))
+				f = csvSpan{-1, len(sp.esc) - 1}
 			}
 		} else {
 			i := pos
 			for i < len(s) && !csvSpecial[s[i]] {
 				i++
 			}
-			f, pos = s[pos:i], i
+			f, pos = csvSpan{pos, i}, i
 		}
-		if len(fields) == sp.n {
-			return nil, 0, false, true // too many fields
+		if len(spans) == sp.n {
+			return 0, false, true // too many fields
 		}
-		fields = append(fields, f)
+		spans = append(spans, f)
 		switch {
 		case pos == len(s):
 		case s[pos] == ',':
@@ -100,37 +126,38 @@ func (sp *csvSplitter) next() (fields []string, line int, ok, bad bool) {
 		default:
 			// a quote in an unquoted field, text after a closing quote
 			// or a lone carriage return
-			return nil, 0, false, true
+			return 0, false, true
 		}
 		break
 	}
-	if len(fields) != sp.n || pos-from > sp.limit {
-		return nil, 0, false, true
+	sp.spans = spans
+	if len(spans) != sp.n || pos-from > sp.limit {
+		return 0, false, true
 	}
-	sp.pos, sp.fields = pos, fields
-	return fields, line, true, false
+	sp.pos = pos
+	return line, true, false
 }
 
 // quoted reads the quoted field whose opening quote is at s[pos]: it returns
-// the text between the quotes as written, the position after the closing
+// the end of the text between the quotes, the position after the closing
 // quote (-1 when the field is not one the splitter handles), and whether the
 // text is the field's value as is (no doubled quote, no "\r\n"). Newlines in
 // it are counted in sp.line.
-func (sp *csvSplitter) quoted(pos int) (string, int, bool) {
+func (sp *csvSplitter) quoted(pos int) (int, int, bool) {
 	s := sp.s
 	simple := true
 	i := pos + 1
 	for {
 		j := strings.IndexByte(s[i:], '"')
 		if j < 0 {
-			return "", -1, false // unterminated
+			return 0, -1, false // unterminated
 		}
 		j += i
 		seg := s[i:j]
 		sp.line += strings.Count(seg, "\n")
 		for k := strings.IndexByte(seg, '\r'); k >= 0; {
 			if k+1 >= len(seg) || seg[k+1] != '\n' {
-				return "", -1, false // a carriage return not before a newline
+				return 0, -1, false // a carriage return not before a newline
 			}
 			simple = false
 			next := strings.IndexByte(seg[k+1:], '\r')
@@ -144,7 +171,7 @@ func (sp *csvSplitter) quoted(pos int) (string, int, bool) {
 			i = j + 2
 			continue
 		}
-		return s[pos+1 : j], j + 1, simple
+		return j, j + 1, simple
 	}
 }
 
