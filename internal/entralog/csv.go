@@ -548,32 +548,27 @@ func (r *Reader) csvFast(sp *csvSplitter, row *node, cols []int, c *ndChunk, lim
 
 // csvRecordsEnd returns the length of the whole CSV records at the start of
 // b: the end of its last line that does not end inside quotes. Quotes
-// toggle the state; a doubled quote inside a quoted field toggles it twice.
-// Input that breaks this rule (a bare quote, text after a closing quote)
+// toggle the state; a doubled quote inside a quoted field toggles it twice,
+// so a newline is outside quotes when an even number of quotes comes before
+// it. Input that breaks this rule (a bare quote, text after a closing quote)
 // is an error encoding/csv reports on that line, before any later cut
-// matters.
+// matters. The quotes are counted once over b (bytes.Count is vectorised),
+// then the newlines are tried from the end, so a chunk without quotes near
+// its end costs little more than the count.
 func csvRecordsEnd(b []byte) int {
-	end := 0
-	for i := 0; i < len(b); {
-		q := bytes.IndexByte(b[i:], '"')
-		if q < 0 {
-			q = len(b)
-		} else {
-			q += i
+	quotes := bytes.Count(b, []byte{'"'})
+	end := len(b)
+	for {
+		k := bytes.LastIndexByte(b[:end], '\n')
+		if k < 0 {
+			return 0
 		}
-		if k := bytes.LastIndexByte(b[i:q], '\n'); k >= 0 {
-			end = i + k + 1
+		quotes -= bytes.Count(b[k:end], []byte{'"'}) // now the quotes before k
+		if quotes%2 == 0 {
+			return k + 1
 		}
-		if q == len(b) {
-			break
-		}
-		c := bytes.IndexByte(b[q+1:], '"')
-		if c < 0 {
-			break
-		}
-		i = q + 1 + c + 1
+		end = k
 	}
-	return end
 }
 
 // col returns the value of 1-based column c of the row and marks it used.

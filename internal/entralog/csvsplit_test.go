@@ -129,3 +129,49 @@ func FuzzCSVSplitter(f *testing.F) {
 		splitLikeCSV(t, "fuzz", data, int(n%60)+1)
 	})
 }
+
+// recordsEndByByte is csvRecordsEnd walked byte by byte: the end of the last
+// newline with an even number of quotes before it.
+func recordsEndByByte(b []byte) int {
+	end, in := 0, false
+	for i, c := range b {
+		switch {
+		case c == '"':
+			in = !in
+		case c == '\n' && !in:
+			end = i + 1
+		}
+	}
+	return end
+}
+
+// TestCSVRecordsEndByByte compares csvRecordsEnd with the byte-by-byte
+// walk on every prefix of a CSV with multi-line quoted fields and doubled
+// quotes.
+func TestCSVRecordsEndByByte(t *testing.T) {
+	data := oddCSV(t, generatedCSV(t, 20))
+	inside := 0
+	for n := range len(data) + 1 {
+		got, want := csvRecordsEnd(data[:n]), recordsEndByByte(data[:n])
+		if got != want {
+			t.Fatalf("prefix of %d bytes: csvRecordsEnd = %d, the byte walk %d", n, got, want)
+		}
+		if n > 0 && data[n-1] == '\n' && want < n {
+			inside++ // a newline inside quotes was passed over
+		}
+	}
+	if inside == 0 {
+		t.Fatal("no prefix ended in a newline inside quotes")
+	}
+}
+
+// FuzzCSVRecordsEnd compares csvRecordsEnd with the byte-by-byte walk.
+func FuzzCSVRecordsEnd(f *testing.F) {
+	f.Add([]byte("a,\"b\n\"\"c\"\nd,\"e\n"))
+	f.Add([]byte("\"\n\"\n\"\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if got, want := csvRecordsEnd(data), recordsEndByByte(data); got != want {
+			t.Fatalf("csvRecordsEnd = %d, the byte walk %d", got, want)
+		}
+	})
+}
