@@ -26,6 +26,9 @@ type csvState struct {
 	targets []portalTarget
 	details []portalDetail
 	row     node
+	// extraCols are the columns (0-based) the Extra filter admits, set
+	// when Events starts; nil when there is no filter.
+	extraCols []int
 	// rest holds the bytes after the header that the header's reader took
 	// from the input but did not parse, and restLine the lines before
 	// them, when they are known (see openCSV): the parallel reader starts
@@ -292,6 +295,16 @@ func (r *Reader) csvAdmits() []int8 {
 
 func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 	st := r.csv
+	st.extraCols = nil
+	if r.keep != nil {
+		// Only the columns the filter admits can reach Extra.
+		st.extraCols = []int{}
+		for i, a := range r.csvAdmits() {
+			if a > 0 {
+				st.extraCols = append(st.extraCols, i)
+			}
+		}
+	}
 	if r.workers > 1 && st.split {
 		r.csvParallel(yield)
 		return
@@ -668,29 +681,41 @@ func (st *csvState) mapPortal(ev *trace.Event, r *rec) error {
 			ev.ErrorCode = n
 		}
 	}
-	ev.Extra = rowExtra(r.n.mem, r.keep)
+	ev.Extra = rowExtra(r.n.mem, st.extraCols)
 	return nil
 }
 
-// rowExtra is keptExtra for a row of string columns: the columns the
-// mapping did not use and keep admits, in a slice of their exact size (nil
-// for none when keep is set; empty, not nil, when it is not).
-func rowExtra(mem []member, keep *extraFilter) []trace.KV {
-	kept := func(m *member) bool {
-		return !m.used && (keep == nil || m.adm > 0 || m.adm == 0 && keep.admits(m.key))
-	}
+// rowExtra is keptExtra for a row of string columns: the columns among cols
+// (0-based; all when nil, which is when no Extra filter is set) that the
+// mapping did not use, in a slice of their exact size (nil for none with a
+// filter; empty, not nil, without one).
+func rowExtra(mem []member, cols []int) []trace.KV {
 	n := 0
-	for i := range mem {
-		if kept(&mem[i]) {
+	if cols == nil {
+		for i := range mem {
+			if !mem[i].used {
+				n++
+			}
+		}
+		out := make([]trace.KV, 0, n)
+		for i := range mem {
+			if m := &mem[i]; !m.used {
+				out = append(out, trace.KV{Key: m.key, Value: m.val.text()})
+			}
+		}
+		return out
+	}
+	for _, i := range cols {
+		if !mem[i].used {
 			n++
 		}
 	}
-	if n == 0 && keep != nil {
+	if n == 0 {
 		return nil
 	}
 	out := make([]trace.KV, 0, n)
-	for i := range mem {
-		if m := &mem[i]; kept(m) {
+	for _, i := range cols {
+		if m := &mem[i]; !m.used {
 			out = append(out, trace.KV{Key: m.key, Value: m.val.text()})
 		}
 	}
