@@ -25,7 +25,7 @@ type csvState struct {
 	// portal audit columns grouped by target and additional detail
 	targets []portalTarget
 	details []portalDetail
-	row     node
+	row     *rec // the one-goroutine reader's row (see csvRow)
 	// extraCols are the columns (0-based) the Extra filter admits, set
 	// when Events starts; nil when there is no filter.
 	extraCols []int
@@ -309,7 +309,7 @@ func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 		r.csvParallel(yield)
 		return
 	}
-	if len(st.row.mem) == 0 {
+	if st.row == nil {
 		st.row = r.csvRow(r.csvAdmits())
 	}
 	for recNo := 1; ; recNo++ {
@@ -326,7 +326,7 @@ func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 			yield(nil, e)
 			return
 		}
-		ev, err := r.csvRecord(st.cr, 0, &st.row, recNo, fields)
+		ev, err := r.csvRecord(st.cr, 0, st.row, recNo, fields)
 		if err != nil {
 			yield(nil, err)
 			return
@@ -337,15 +337,16 @@ func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 	}
 }
 
-// csvRow returns the row node csvRecord fills: one string member per
-// column, with the column's name and Extra verdict set once here, so that a
-// record only sets the values.
-func (r *Reader) csvRow(adm []int8) node {
+// csvRow returns the row csvRecord and csvFast fill, with the reader's
+// column indexes and Extra filter: one string member per column, with the
+// column's name and Extra verdict set once here, so that a record only sets
+// the values.
+func (r *Reader) csvRow(adm []int8) *rec {
 	mem := make([]member, len(r.csv.header))
 	for i, h := range r.csv.header {
 		mem[i] = member{key: h, val: node{kind: 's'}, adm: adm[i]}
 	}
-	return node{kind: 'o', mem: mem}
+	return &rec{n: &node{kind: 'o', mem: mem}, ix: r.csv.ix, keep: r.keep}
 }
 
 // setRow puts the fields of one record into row (made by csvRow for a header
@@ -429,11 +430,11 @@ func (r *Reader) csvReadColumns(adm []int8) []int {
 }
 
 // csvRecord maps one record that cr read (fields); off is added to cr's
-// line numbers, row is the row node (see csvRow).
-func (r *Reader) csvRecord(cr *csv.Reader, off int, row *node, recNo int, fields []string) (*trace.Event, error) {
+// line numbers, row is the row (see csvRow).
+func (r *Reader) csvRecord(cr *csv.Reader, off int, row *rec, recNo int, fields []string) (*trace.Event, error) {
 	line, _ := cr.FieldPos(0)
 	line += off
-	setRow(row, fields)
+	setRow(row.n, fields)
 	ev, err := r.mapRow(row, line)
 	if err != nil {
 		st := r.csv
@@ -454,15 +455,14 @@ func (r *Reader) csvRecord(cr *csv.Reader, off int, row *node, recNo int, fields
 
 // mapRow maps the record in row (see setRow), which starts on line; an error
 // is the mapping's, without a position.
-func (r *Reader) mapRow(row *node, line int) (*trace.Event, error) {
+func (r *Reader) mapRow(row *rec, line int) (*trace.Event, error) {
 	st := r.csv
 	ev := &trace.Event{File: r.name, Line: line, LineKind: "line", Shape: r.shape}
-	rc := rec{n: row, ix: st.ix, keep: r.keep}
 	var err error
 	if st.portal {
-		err = st.mapPortal(ev, &rc)
+		err = st.mapPortal(ev, row)
 	} else {
-		err = mapGraph(ev, &rc, nil)
+		err = mapGraph(ev, row, nil)
 	}
 	if err != nil {
 		return nil, err
@@ -489,7 +489,7 @@ func (r *Reader) csvMapper() func(*ndChunk) {
 	limit := maxRecordBytes + 64<<10
 	var sp csvSplitter
 	return func(c *ndChunk) {
-		if r.csvFast(&sp, &row, cols, c, limit) {
+		if r.csvFast(&sp, row, cols, c, limit) {
 			return
 		}
 		// Something the splitter leaves to encoding/csv: map the whole
@@ -521,7 +521,7 @@ func (r *Reader) csvMapper() func(*ndChunk) {
 				return
 			}
 			at = next
-			ev, err := r.csvRecord(cr, c.line, &row, recNo, fields)
+			ev, err := r.csvRecord(cr, c.line, row, recNo, fields)
 			if err != nil {
 				c.out = append(c.out, ndResult{err: err})
 				return
@@ -536,7 +536,7 @@ func (r *Reader) csvMapper() func(*ndChunk) {
 // whether it could; false means a record the splitter does not handle or
 // one whose mapping failed, and c.out is to be redone with encoding/csv,
 // which gives the errors their positions.
-func (r *Reader) csvFast(sp *csvSplitter, row *node, cols []int, c *ndChunk, limit int) bool {
+func (r *Reader) csvFast(sp *csvSplitter, row *rec, cols []int, c *ndChunk, limit int) bool {
 	if len(c.data) == 0 {
 		return true
 	}
@@ -550,7 +550,7 @@ func (r *Reader) csvFast(sp *csvSplitter, row *node, cols []int, c *ndChunk, lim
 		if !ok {
 			return true
 		}
-		setRowFrom(row, sp, cols)
+		setRowFrom(row.n, sp, cols)
 		ev, err := r.mapRow(row, c.line+line)
 		if err != nil {
 			return false
@@ -606,7 +606,7 @@ func (st *csvState) mapPortal(ev *trace.Event, r *rec) error {
 		ev.Service = r.str(kService)
 		ev.Category = r.str(kCategory)
 		ev.Activity = r.str(kActivity)
-		ev.Result = strings.ToLower(r.str(kResult))
+		ev.Result = lowerResult(r.str(kResult))
 		ev.ResultReason = r.str(kResultReason)
 		ev.UserAgent = firstStr(r, kUserAgent, kUserAgentSpaced)
 		ev.IPAddress = r.str(kIPAddress)
@@ -669,7 +669,7 @@ func (st *csvState) mapPortal(ev *trace.Event, r *rec) error {
 			res.Type = "app"
 		}
 		ev.Resource = res
-		ev.Result = strings.ToLower(r.str(kStatus))
+		ev.Result = lowerResult(r.str(kStatus))
 		ev.FailureReason = r.str(kFailureReason)
 		ev.ClientApp = r.str(kClientApp)
 		ev.Interactive = st.kind == trace.KindSignIn
@@ -683,6 +683,20 @@ func (st *csvState) mapPortal(ev *trace.Event, r *rec) error {
 	}
 	ev.Extra = rowExtra(r.n.mem, st.extraCols)
 	return nil
+}
+
+// lowerResult is strings.ToLower without an allocation for the result
+// values portal downloads write in every row.
+func lowerResult(s string) string {
+	switch s {
+	case "Success":
+		return "success"
+	case "Failure":
+		return "failure"
+	case "Interrupted":
+		return "interrupted"
+	}
+	return strings.ToLower(s)
 }
 
 // rowExtra is keptExtra for a row of string columns: the columns among cols
