@@ -1,6 +1,9 @@
 package entralog
 
-import "strings"
+import (
+	"math/bits"
+	"strings"
+)
 
 // csvSplitter cuts the records of one chunk of CSV text into fields without
 // encoding/csv, for the parallel reader. It accepts only input that
@@ -102,10 +105,7 @@ func (sp *csvSplitter) next() (line int, ok, bad bool) {
 				f = csvSpan{-1, len(sp.esc) - 1}
 			}
 		} else {
-			i := pos
-			for i < len(s) && !csvSpecial[s[i]] {
-				i++
-			}
+			i := specialAt(s, pos)
 			f, pos = csvSpan{pos, i}, i
 		}
 		if len(spans) == sp.n {
@@ -179,4 +179,31 @@ func (sp *csvSplitter) quoted(pos int) (int, int, bool) {
 // value: a doubled quote is one, "\r\n" is "\n".
 func unescapeQuoted(f string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(f, `""`, `"`), "\r\n", "\n")
+}
+
+const (
+	swarLow  = 0x0101010101010101
+	swarHigh = 0x8080808080808080
+)
+
+// specialAt returns the index of the first byte at or after i in s that
+// csvSpecial marks, or len(s). It tests eight bytes at a time: for each
+// special byte c, w^(c*swarLow) has a zero byte where w holds c, and
+// (x-swarLow)&^x&swarHigh sets the high bit of a word's first zero byte
+// (bits above it may be set too, never below), so the lowest bit set in
+// the union is the first special byte.
+func specialAt(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		x1, x2, x3, x4 := w^(','*swarLow), w^('\n'*swarLow), w^('\r'*swarLow), w^('"'*swarLow)
+		m := ((x1 - swarLow) &^ x1) | ((x2 - swarLow) &^ x2) | ((x3 - swarLow) &^ x3) | ((x4 - swarLow) &^ x4)
+		if m &= swarHigh; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for i < len(s) && !csvSpecial[s[i]] {
+		i++
+	}
+	return i
 }

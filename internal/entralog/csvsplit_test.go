@@ -175,3 +175,41 @@ func FuzzCSVRecordsEnd(f *testing.F) {
 		}
 	})
 }
+
+// TestSpecialAt compares the eight-bytes-at-a-time scan with a byte loop on
+// every placement of two bytes from a set of special bytes, their
+// neighbours and high bytes, in strings of up to 20 bytes from each start.
+func TestSpecialAt(t *testing.T) {
+	set := []byte{',', '\n', '\r', '"', 0x00, 0x01, 0x09, 0x0b, 0x0c, 0x21, 0x23, 0x2b, 0x2d, 0x80, 0xac, 0xff, 'a'}
+	byLoop := func(s string, i int) int {
+		for i < len(s) && !csvSpecial[s[i]] {
+			i++
+		}
+		return i
+	}
+	checked := 0
+	for n := 0; n <= 20; n++ {
+		for p1 := 0; p1 < max(n, 1); p1++ {
+			for p2 := p1; p2 < n; p2++ {
+				for _, c1 := range set {
+					for _, c2 := range set {
+						b := bytes.Repeat([]byte{'x'}, n)
+						if n > 0 {
+							b[p1], b[p2] = c1, c2
+						}
+						s := string(b)
+						for i := 0; i <= n; i++ {
+							if got, want := specialAt(s, i), byLoop(s, i); got != want {
+								t.Fatalf("specialAt(%q, %d) = %d, want %d", s, i, got, want)
+							}
+							checked++
+						}
+					}
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("nothing checked")
+	}
+}
