@@ -293,7 +293,9 @@ func (r *Reader) csvAdmits() []int8 {
 	return adm
 }
 
-func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
+// csvStart sets what mapping rows needs from the Extra filter, which may
+// change between NewReader and Events: the columns it admits.
+func (r *Reader) csvStart() {
 	st := r.csv
 	st.extraCols = nil
 	if r.keep != nil {
@@ -305,6 +307,11 @@ func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 			}
 		}
 	}
+}
+
+func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
+	st := r.csv
+	r.csvStart()
 	if r.workers > 1 && st.split {
 		r.csvParallel(yield)
 		return

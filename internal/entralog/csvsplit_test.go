@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -211,5 +212,42 @@ func TestSpecialAt(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("nothing checked")
+	}
+}
+
+// TestCSVFastPath checks that the parallel reader's fast path maps whole
+// chunks of portal exports without handing them to encoding/csv, with the
+// Events of the one-goroutine reader (which uses encoding/csv).
+func TestCSVFastPath(t *testing.T) {
+	odd := oddCSV(t, generatedCSV(t, 200))
+	for name, data := range map[string][]byte{"generated": generatedCSV(t, 200), "odd": odd, "odd-no-eol": bytes.TrimRight(odd, "\r\n")} {
+		for _, keep := range [][]string{nil, {"location", "Conditional Access"}} {
+			want, _, err := readAs(t, data, 1, keep, ShapePortalCSV)
+			if err != nil || len(want) != 200 {
+				t.Fatalf("%s: %d events, error %v", name, len(want), err)
+			}
+			r, err := NewReader(bytes.NewReader(data), "in.csv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if keep != nil {
+				r.KeepExtra(keep)
+			}
+			r.csvStart()
+			adm := r.csvAdmits()
+			c := &ndChunk{data: data[bytes.IndexByte(data, '\n')+1:], line: 1}
+			var sp csvSplitter
+			if !r.csvFast(&sp, r.csvRow(adm), r.csvReadColumns(adm), c, 1<<30) {
+				t.Fatalf("%s (keep %v): the fast path handed the chunk to encoding/csv", name, keep)
+			}
+			if len(c.out) != len(want) {
+				t.Fatalf("%s (keep %v): %d results, want %d", name, keep, len(c.out), len(want))
+			}
+			for i, res := range c.out {
+				if !reflect.DeepEqual(res.ev, want[i]) {
+					t.Fatalf("%s (keep %v): event %d differs:\n got %+v\nwant %+v", name, keep, i, res.ev, want[i])
+				}
+			}
+		}
 	}
 }
