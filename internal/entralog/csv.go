@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -549,6 +550,8 @@ func (r *Reader) csvFast(sp *csvSplitter, row *rec, cols []int, c *ndChunk, limi
 	}
 	// A copy, not the chunk itself: the Events' strings point into it.
 	sp.reset(string(c.data), len(r.csv.header), limit)
+	// Room for a result per line (at most one record starts on each).
+	c.out = slices.Grow(c.out, bytes.Count(c.data, []byte{'\n'})+1)
 	for {
 		line, ok, bad := sp.next()
 		if bad {
