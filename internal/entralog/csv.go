@@ -317,9 +317,7 @@ func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 		r.csvParallel(yield)
 		return
 	}
-	if st.row == nil {
-		st.row = r.csvRow(r.csvAdmits())
-	}
+	st.row = r.csvRow(r.csvAdmits())
 	for recNo := 1; ; recNo++ {
 		st.lim.limit = st.lim.total + int64(maxRecordBytes) + 64<<10
 		fields, err := st.cr.Read()
@@ -479,8 +477,10 @@ func (r *Reader) mapRow(row *rec, line int) (*trace.Event, error) {
 }
 
 // csvParallel reads the records after the header on r.workers goroutines,
-// each running encoding/csv over chunks of whole records (found by
-// csvRecordsEnd), with the same Events and errors as csvEvents.
+// each splitting chunks of whole records (found by csvRecordsEnd) with
+// csvSplitter, or with encoding/csv the chunks the splitter leaves to it,
+// with the same Events and errors as csvEvents, which reads with
+// encoding/csv alone.
 func (r *Reader) csvParallel(yield func(*trace.Event, error) bool) {
 	st := r.csv
 	src := io.MultiReader(bytes.NewReader(st.rest), r.br)
