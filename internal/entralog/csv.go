@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/idtrace/idtrace/internal/trace"
 )
@@ -25,7 +27,10 @@ type csvState struct {
 	// portal audit columns grouped by target and additional detail
 	targets []portalTarget
 	details []portalDetail
-	row     node
+	row     *rec // the one-goroutine reader's row (see csvRow)
+	// extraCols are the columns (0-based) the Extra filter admits, set
+	// when Events starts; nil when there is no filter.
+	extraCols []int
 	// rest holds the bytes after the header that the header's reader took
 	// from the input but did not parse, and restLine the lines before
 	// them, when they are known (see openCSV): the parallel reader starts
@@ -290,13 +295,30 @@ func (r *Reader) csvAdmits() []int8 {
 	return adm
 }
 
+// csvStart sets what mapping rows needs from the Extra filter, which may
+// change between NewReader and Events: the columns it admits.
+func (r *Reader) csvStart() {
+	st := r.csv
+	st.extraCols = nil
+	if r.keep != nil {
+		// Only the columns the filter admits can reach Extra.
+		st.extraCols = []int{}
+		for i, a := range r.csvAdmits() {
+			if a > 0 {
+				st.extraCols = append(st.extraCols, i)
+			}
+		}
+	}
+}
+
 func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 	st := r.csv
+	r.csvStart()
 	if r.workers > 1 && st.split {
 		r.csvParallel(yield)
 		return
 	}
-	adm := r.csvAdmits()
+	st.row = r.csvRow(r.csvAdmits())
 	for recNo := 1; ; recNo++ {
 		st.lim.limit = st.lim.total + int64(maxRecordBytes) + 64<<10
 		fields, err := st.cr.Read()
@@ -311,7 +333,7 @@ func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 			yield(nil, e)
 			return
 		}
-		ev, err := r.csvRecord(st.cr, 0, &st.row, adm, recNo, fields)
+		ev, err := r.csvRecord(st.cr, 0, st.row, recNo, fields)
 		if err != nil {
 			yield(nil, err)
 			return
@@ -322,26 +344,107 @@ func (r *Reader) csvEvents(yield func(*trace.Event, error) bool) {
 	}
 }
 
-// csvRecord maps one record that cr read (fields); off is added to cr's
-// line numbers, row is scratch space.
-func (r *Reader) csvRecord(cr *csv.Reader, off int, row *node, adm []int8, recNo int, fields []string) (*trace.Event, error) {
+// csvRow returns the row csvRecord and csvFast fill, with the reader's
+// column indexes and Extra filter: one string member per column, with the
+// column's name and Extra verdict set once here, so that a record only sets
+// the values.
+func (r *Reader) csvRow(adm []int8) *rec {
+	mem := make([]member, len(r.csv.header))
+	for i, h := range r.csv.header {
+		mem[i] = member{key: h, val: node{kind: 's'}, adm: adm[i]}
+	}
+	return &rec{n: &node{kind: 'o', mem: mem}, ix: r.csv.ix, keep: r.keep}
+}
+
+// setRow puts the fields of one record into row (made by csvRow for a header
+// of len(fields) columns) and clears what the last record's mapping marked.
+func setRow(row *node, fields []string) {
+	mem := row.mem[:len(fields)]
+	for i, f := range fields {
+		setMember(&mem[i], f)
+	}
+}
+
+// setRowFrom is setRow for the record sp read last, for the columns cols
+// only (0-based; all when nil): the others keep the last record's values,
+// which the mapping must never read (see csvReadColumns).
+func setRowFrom(row *node, sp *csvSplitter, cols []int) {
+	if cols == nil {
+		for i := range sp.spans {
+			setMember(&row.mem[i], sp.field(i))
+		}
+		return
+	}
+	for _, i := range cols {
+		setMember(&row.mem[i], sp.field(i))
+	}
+}
+
+func setMember(m *member, f string) {
+	if m.val.kind != 's' || m.val.mem != nil {
+		// a Log Analytics JSON column parsed in place (parseInPlace)
+		m.val = node{kind: 's'}
+	}
+	m.val.s = f
+	m.used = false
+}
+
+// csvReadColumns returns the columns (0-based) that mapping a portal CSV row
+// reads, given the Extra filter's verdicts adm: the known columns, the
+// audit target and detail columns, and every column Extra may keep; nil
+// (all columns) for other exports and when no filter is set.
+func (r *Reader) csvReadColumns(adm []int8) []int {
 	st := r.csv
+	if !st.portal || r.keep == nil {
+		return nil
+	}
+	read := make([]bool, len(st.header))
+	for _, c := range st.ix {
+		if c > 0 {
+			read[c-1] = true
+		}
+	}
+	mark := func(c int) {
+		if c > 0 && c <= len(read) {
+			read[c-1] = true
+		}
+	}
+	for _, t := range st.targets {
+		mark(t.typ)
+		mark(t.name)
+		mark(t.id)
+		mark(t.upn)
+		for _, m := range t.mods {
+			mark(m.name)
+			mark(m.old)
+			mark(m.new)
+		}
+	}
+	for _, d := range st.details {
+		mark(d.key)
+		mark(d.value)
+	}
+	var cols []int
+	for i := range read {
+		if read[i] || adm[i] >= 0 {
+			cols = append(cols, i)
+		}
+	}
+	if cols == nil {
+		cols = []int{}
+	}
+	return cols
+}
+
+// csvRecord maps one record that cr read (fields); off is added to cr's
+// line numbers, row is the row (see csvRow).
+func (r *Reader) csvRecord(cr *csv.Reader, off int, row *rec, recNo int, fields []string) (*trace.Event, error) {
 	line, _ := cr.FieldPos(0)
 	line += off
-	ev := &trace.Event{File: r.name, Line: line, LineKind: "line", Shape: r.shape}
-	row.kind = 'o'
-	row.mem = row.mem[:0]
-	for i, f := range fields {
-		row.mem = append(row.mem, member{key: st.header[i], val: node{kind: 's', s: f}, adm: adm[i]})
-	}
-	rc := rec{n: row, ix: st.ix, keep: r.keep}
-	var err error
-	if st.portal {
-		err = st.mapPortal(ev, &rc)
-	} else {
-		err = mapGraph(ev, &rc, nil)
-	}
+	setRow(row.n, fields)
+	ev, err := r.mapRow(new(trace.Event), row, line)
 	if err != nil {
+		st := r.csv
 		e := r.inputErr(recNo, line, "", err)
 		if fe := (*fieldError)(nil); errors.As(err, &fe) {
 			for i, h := range st.header {
@@ -357,82 +460,141 @@ func (r *Reader) csvRecord(cr *csv.Reader, off int, row *node, adm []int8, recNo
 	return ev, nil
 }
 
+// mapRow maps the record in row (see setRow), which starts on line, into ev
+// (a zero Event); an error is the mapping's, without a position.
+func (r *Reader) mapRow(ev *trace.Event, row *rec, line int) (*trace.Event, error) {
+	st := r.csv
+	ev.File, ev.Line, ev.LineKind, ev.Shape = r.name, line, "line", r.shape
+	var err error
+	if st.portal {
+		err = st.mapPortal(ev, row)
+	} else {
+		err = mapGraph(ev, row, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
 // csvParallel reads the records after the header on r.workers goroutines,
-// each running encoding/csv over chunks of whole records (found by
-// csvRecordsEnd), with the same Events and errors as csvEvents.
+// each splitting chunks of whole records (found by csvRecordsEnd) with
+// csvSplitter, or with encoding/csv the chunks the splitter leaves to it,
+// with the same Events and errors as csvEvents, which reads with
+// encoding/csv alone.
 func (r *Reader) csvParallel(yield func(*trace.Event, error) bool) {
 	st := r.csv
-	adm := r.csvAdmits()
-	limit := maxRecordBytes + 64<<10
 	src := io.MultiReader(bytes.NewReader(st.rest), r.br)
-	r.parallel(yield, src, st.restLine, csvRecordsEnd, limit, func() func(*ndChunk) {
-		var row node
-		return func(c *ndChunk) {
-			cr := csv.NewReader(bytes.NewReader(c.data))
-			cr.ReuseRecord = true
-			cr.FieldsPerRecord = len(st.header)
-			var at int64
-			for recNo := 1; ; recNo++ {
-				fields, err := cr.Read()
-				if err == io.EOF {
-					return
-				}
-				if err != nil {
-					e := r.csvErr(recNo, err, len(fields))
-					if e.Line > 0 {
-						e.Line += c.line
-					} else {
-						e.Line = c.line + 1
-					}
-					c.out = append(c.out, ndResult{err: e})
-					return
-				}
-				next := cr.InputOffset()
-				if next-at > int64(limit) {
-					line, _ := cr.FieldPos(0)
-					c.out = append(c.out, ndResult{err: r.inputErr(recNo, c.line+line, "", errTooLarge)})
-					return
-				}
-				at = next
-				ev, err := r.csvRecord(cr, c.line, &row, adm, recNo, fields)
-				if err != nil {
-					c.out = append(c.out, ndResult{err: err})
-					return
-				}
-				c.out = append(c.out, ndResult{ev: ev})
-			}
+	r.parallel(yield, src, st.restLine, csvRecordsEnd, maxRecordBytes+64<<10, r.csvMapper)
+}
+
+// csvMapper returns the function that maps the records of one chunk for one
+// worker of csvParallel.
+func (r *Reader) csvMapper() func(*ndChunk) {
+	st := r.csv
+	adm := r.csvAdmits()
+	row := r.csvRow(adm)
+	cols := r.csvReadColumns(adm)
+	limit := maxRecordBytes + 64<<10
+	var sp csvSplitter
+	return func(c *ndChunk) {
+		if r.csvFast(&sp, row, cols, c, limit) {
+			return
 		}
-	})
+		// Something the splitter leaves to encoding/csv: map the whole
+		// chunk again with it.
+		c.out = c.out[:0]
+		cr := csv.NewReader(bytes.NewReader(c.data))
+		cr.ReuseRecord = true
+		cr.FieldsPerRecord = len(st.header)
+		var at int64
+		for recNo := 1; ; recNo++ {
+			fields, err := cr.Read()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				e := r.csvErr(recNo, err, len(fields))
+				if e.Line > 0 {
+					e.Line += c.line
+				} else {
+					e.Line = c.line + 1
+				}
+				c.out = append(c.out, ndResult{err: e})
+				return
+			}
+			next := cr.InputOffset()
+			if next-at > int64(limit) {
+				line, _ := cr.FieldPos(0)
+				c.out = append(c.out, ndResult{err: r.inputErr(recNo, c.line+line, "", errTooLarge)})
+				return
+			}
+			at = next
+			ev, err := r.csvRecord(cr, c.line, row, recNo, fields)
+			if err != nil {
+				c.out = append(c.out, ndResult{err: err})
+				return
+			}
+			c.out = append(c.out, ndResult{ev: ev})
+		}
+	}
+}
+
+// csvFast maps the records of c with csvSplitter into c.out (setting only
+// the columns cols of row, see setRowFrom) and reports
+// whether it could; false means a record the splitter does not handle or
+// one whose mapping failed, and c.out is to be redone with encoding/csv,
+// which gives the errors their positions.
+func (r *Reader) csvFast(sp *csvSplitter, row *rec, cols []int, c *ndChunk, limit int) bool {
+	if len(c.data) == 0 {
+		return true
+	}
+	// The Events' strings point into the chunk: its bytes are not written
+	// again until the consumer has released its Events (Reader.Release).
+	sp.reset(unsafe.String(&c.data[0], len(c.data)), len(r.csv.header), limit)
+	// Room for a result per line (at most one record starts on each).
+	c.out = slices.Grow(c.out, bytes.Count(c.data, []byte{'\n'})+1)
+	for {
+		line, ok, bad := sp.next()
+		if bad {
+			return false
+		}
+		if !ok {
+			return true
+		}
+		setRowFrom(row.n, sp, cols)
+		ev, err := r.mapRow(c.event(), row, c.line+line)
+		if err != nil {
+			return false
+		}
+		c.settle(ev)
+		c.out = append(c.out, ndResult{ev: ev})
+	}
 }
 
 // csvRecordsEnd returns the length of the whole CSV records at the start of
 // b: the end of its last line that does not end inside quotes. Quotes
-// toggle the state; a doubled quote inside a quoted field toggles it twice.
-// Input that breaks this rule (a bare quote, text after a closing quote)
+// toggle the state; a doubled quote inside a quoted field toggles it twice,
+// so a newline is outside quotes when an even number of quotes comes before
+// it. Input that breaks this rule (a bare quote, text after a closing quote)
 // is an error encoding/csv reports on that line, before any later cut
-// matters.
+// matters. The quotes are counted once over b (bytes.Count is vectorised),
+// then the newlines are tried from the end, so a chunk without quotes near
+// its end costs little more than the count.
 func csvRecordsEnd(b []byte) int {
-	end := 0
-	for i := 0; i < len(b); {
-		q := bytes.IndexByte(b[i:], '"')
-		if q < 0 {
-			q = len(b)
-		} else {
-			q += i
+	quotes := bytes.Count(b, []byte{'"'})
+	end := len(b)
+	for {
+		k := bytes.LastIndexByte(b[:end], '\n')
+		if k < 0 {
+			return 0
 		}
-		if k := bytes.LastIndexByte(b[i:q], '\n'); k >= 0 {
-			end = i + k + 1
+		quotes -= bytes.Count(b[k:end], []byte{'"'}) // now the quotes before k
+		if quotes%2 == 0 {
+			return k + 1
 		}
-		if q == len(b) {
-			break
-		}
-		c := bytes.IndexByte(b[q+1:], '"')
-		if c < 0 {
-			break
-		}
-		i = q + 1 + c + 1
+		end = k
 	}
-	return end
 }
 
 // col returns the value of 1-based column c of the row and marks it used.
@@ -457,7 +619,7 @@ func (st *csvState) mapPortal(ev *trace.Event, r *rec) error {
 		ev.Service = r.str(kService)
 		ev.Category = r.str(kCategory)
 		ev.Activity = r.str(kActivity)
-		ev.Result = strings.ToLower(r.str(kResult))
+		ev.Result = lowerResult(r.str(kResult))
 		ev.ResultReason = r.str(kResultReason)
 		ev.UserAgent = firstStr(r, kUserAgent, kUserAgentSpaced)
 		ev.IPAddress = r.str(kIPAddress)
@@ -520,7 +682,7 @@ func (st *csvState) mapPortal(ev *trace.Event, r *rec) error {
 			res.Type = "app"
 		}
 		ev.Resource = res
-		ev.Result = strings.ToLower(r.str(kStatus))
+		ev.Result = lowerResult(r.str(kStatus))
 		ev.FailureReason = r.str(kFailureReason)
 		ev.ClientApp = r.str(kClientApp)
 		ev.Interactive = st.kind == trace.KindSignIn
@@ -532,9 +694,64 @@ func (st *csvState) mapPortal(ev *trace.Event, r *rec) error {
 			ev.ErrorCode = n
 		}
 	}
-	if r.keep == nil {
-		ev.Extra = make([]trace.KV, 0, len(r.n.mem))
-	}
-	ev.Extra = keptExtra(ev.Extra, r.n, r.keep)
+	ev.Extra = rowExtra(ev.Extra, r.n.mem, st.extraCols)
 	return nil
+}
+
+// lowerResult is strings.ToLower without an allocation for the result
+// values portal downloads write in every row.
+func lowerResult(s string) string {
+	switch s {
+	case "Success":
+		return "success"
+	case "Failure":
+		return "failure"
+	case "Interrupted":
+		return "interrupted"
+	}
+	return strings.ToLower(s)
+}
+
+// rowExtra is keptExtra for a row of string columns: the columns among cols
+// (0-based; all when nil, which is when no Extra filter is set) that the
+// mapping did not use, appended to dst[:0] when it has room (a reused
+// Event's memory, see ndChunk.event), else in a slice of their exact size
+// (nil for none with a filter; empty, not nil, without one).
+func rowExtra(dst []trace.KV, mem []member, cols []int) []trace.KV {
+	n := 0
+	if cols == nil {
+		for i := range mem {
+			if !mem[i].used {
+				n++
+			}
+		}
+		out := dst[:0]
+		if out == nil || cap(out) < n {
+			out = make([]trace.KV, 0, n)
+		}
+		for i := range mem {
+			if m := &mem[i]; !m.used {
+				out = append(out, trace.KV{Key: m.key, Value: m.val.text()})
+			}
+		}
+		return out
+	}
+	for _, i := range cols {
+		if !mem[i].used {
+			n++
+		}
+	}
+	if n == 0 {
+		return dst[:0] // nil unless dst is a reused Event's memory
+	}
+	out := dst[:0]
+	if cap(out) < n {
+		out = make([]trace.KV, 0, n)
+	}
+	for _, i := range cols {
+		if m := &mem[i]; !m.used {
+			out = append(out, trace.KV{Key: m.key, Value: m.val.text()})
+		}
+	}
+	return out
 }
