@@ -580,18 +580,33 @@ func (r *logsRun) writeJSON(w *bufio.Writer) error {
 		Events int            `json:"events"`
 		Files  []fileStat     `json:"files"`
 		Counts map[string]int `json:"story_counts"`
-		Actors []actors.Actor `json:"actors"`
-		// UnlistedActorRecords counts records whose actor was beyond actors.MaxActors.
-		UnlistedActorRecords int `json:"unlisted_actor_records,omitempty"`
-	}{r.c.Events(), r.files, r.b.Counts(), r.c.Actors(), r.c.Overflow}
-	if head.Actors == nil {
-		head.Actors = []actors.Actor{}
-	}
+	}{r.c.Events(), r.files, r.b.Counts()}
 	b, err := json.Marshal(head)
 	if err != nil {
 		return err
 	}
-	return closeStories(w, b)
+	w.WriteString("],")
+	w.Write(b[1 : len(b)-1])
+	// The actors one at a time: tens of thousands of them would otherwise
+	// be one buffer of megabytes at the very end of the run.
+	w.WriteString(`,"actors":[`)
+	for i, a := range r.c.Actors() {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		b, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		w.Write(b)
+	}
+	w.WriteByte(']')
+	// Overflow counts records whose actor was beyond actors.MaxActors.
+	if n := r.c.Overflow; n > 0 {
+		fmt.Fprintf(w, `,"unlisted_actor_records":%d`, n)
+	}
+	_, err = w.WriteString("}\n")
+	return err
 }
 
 // closeStories ends the "stories" array written so far and the JSON object
