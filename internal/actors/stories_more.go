@@ -78,8 +78,11 @@ func addedKeys(e *trace.Event) (types []string) {
 
 // signInFacts are the facts of a sign-in record a story reports.
 type signInFacts struct {
-	ip, location, country, clientApp, ca, grants, authReq, requestID, risk string
-	legacy                                                                 bool
+	ip, clientApp, ca, grants, authReq, requestID, risk string
+	// location is the portal's location text; without it, the location is
+	// city, state and country (appendLocation).
+	location, city, state, country string
+	legacy                         bool
 }
 
 // Indexes of the Extra fields factsOf reads.
@@ -181,11 +184,11 @@ func factsOf(e *trace.Event) signInFacts {
 	f.legacy = !isModernClient(e.ClientApp)
 	x := extras(e)
 	// Location: structured (JSON shapes, LocationDetails in Log Analytics CSV) or the portal's text.
-	city, state := x[xCity], x[xState]
+	f.city, f.state = x[xCity], x[xState]
 	f.country = x[xCountry]
-	for _, ld := range []string{x[xLocationDetails], x[xLocation]} {
+	for _, ld := range [...]string{x[xLocationDetails], x[xLocation]} {
 		if strings.HasPrefix(ld, "{") {
-			city, state, f.country = jsonField(ld, "city"), jsonField(ld, "state"), jsonField(ld, "countryOrRegion")
+			f.city, f.state, f.country = jsonField(ld, "city"), jsonField(ld, "state"), jsonField(ld, "countryOrRegion")
 			break
 		}
 	}
@@ -198,15 +201,6 @@ func factsOf(e *trace.Event) signInFacts {
 				f.country = strings.TrimSpace(loc[i+1:])
 			}
 		}
-	}
-	if f.location == "" {
-		var parts []string
-		for _, p := range []string{city, state, f.country} {
-			if p != "" {
-				parts = append(parts, p)
-			}
-		}
-		f.location = strings.Join(parts, ", ")
 	}
 	f.ca = x[xCA]
 	f.authReq = x[xAuthReq]
@@ -299,12 +293,39 @@ func grantControls(e *trace.Event, policies string) string {
 	return strings.Join(out, ", ")
 }
 
+// hasLocation reports whether appendLocation appends anything.
+func (f *signInFacts) hasLocation() bool {
+	return f.location != "" || f.city != "" || f.state != "" || f.country != ""
+}
+
+// appendLocation appends the location: the portal's text, else city, state
+// and country, comma-separated.
+func (f *signInFacts) appendLocation(dst []byte) []byte {
+	if f.location != "" {
+		return append(dst, f.location...)
+	}
+	start := len(dst)
+	for _, p := range [...]string{f.city, f.state, f.country} {
+		if p != "" {
+			if len(dst) > start {
+				dst = append(dst, ", "...)
+			}
+			dst = append(dst, p...)
+		}
+	}
+	return dst
+}
+
 // text is the facts in one line ("from 203.0.113.7 (Oslo, NO), client app
 // IMAP4 (legacy protocol), Conditional Access failure, ...").
-func (f signInFacts) text() string { return string(f.appendText(nil)) }
+func (f signInFacts) text() string {
+	b, _, _ := f.appendText(nil)
+	return string(b)
+}
 
-// appendText appends text() to dst.
-func (f signInFacts) appendText(dst []byte) []byte {
+// appendText appends text() to dst, and where in dst it wrote the location
+// (loc == locEnd when it wrote none).
+func (f *signInFacts) appendText(dst []byte) (out []byte, loc, locEnd int) {
 	start := len(dst)
 	part := func(ss ...string) {
 		if len(dst) > start {
@@ -314,14 +335,22 @@ func (f signInFacts) appendText(dst []byte) []byte {
 			dst = append(dst, s...)
 		}
 	}
-	if f.ip != "" {
-		if f.location != "" {
-			part("from ", f.ip, " (", f.location, ")")
+	if f.ip != "" || f.hasLocation() {
+		part("from ")
+		if f.ip == "" {
+			loc = len(dst)
+			dst = f.appendLocation(dst)
+			locEnd = len(dst)
 		} else {
-			part("from ", f.ip)
+			dst = append(dst, f.ip...)
+			if f.hasLocation() {
+				dst = append(dst, " ("...)
+				loc = len(dst)
+				dst = f.appendLocation(dst)
+				locEnd = len(dst)
+				dst = append(dst, ')')
+			}
 		}
-	} else if f.location != "" {
-		part("from ", f.location)
 	}
 	if f.clientApp != "" {
 		if f.legacy {
@@ -345,7 +374,7 @@ func (f signInFacts) appendText(dst []byte) []byte {
 	if f.requestID != "" {
 		part("request ID ", f.requestID)
 	}
-	return dst
+	return dst, loc, locEnd
 }
 
 // countryCheck remembers, per user, the countries of successful sign-ins,
@@ -380,24 +409,17 @@ func (b *StoryBuilder) countryCheck(e *trace.Event, country string) (newCountry 
 	return seen != nil && len(*seen) > 0 && !slices.Contains(*seen, c)
 }
 
-// groupKey is the key of the group a record joins: credential changes
-// group by actor, blocked-account sign-ins by user.
-func groupKey(e *trace.Event, m uint32) string {
+// appendGroupKey appends the key of the group a record with marks m joins:
+// credential changes group by actor ("c|" and Key of the actor),
+// blocked-account sign-ins by user ("b|" and the lower-cased user), other
+// sign-ins by correlation (or record) ID ("s|" and the ID), audit records by
+// correlation ID ("a|" and the ID). A key of two bytes names no one.
+func (b *StoryBuilder) appendGroupKey(dst []byte, e *trace.Event, m uint32) []byte {
 	switch {
 	case m&mCredential != 0:
-		return "c|" + Key(e.Actor)
+		return appendKey(append(dst, "c|"...), e.Actor)
 	case m&mBlocked != 0:
-		return "b|" + strings.ToLower(firstNonEmpty(e.Actor.UPN, e.Actor.ID, e.Actor.DisplayName))
-	}
-	return ""
-}
-
-// appendGroupKey appends the key of the group a record with marks m joins:
-// groupKey, else "s|" and the correlation (or record) ID for a sign-in,
-// else "a|" and the correlation ID.
-func (b *StoryBuilder) appendGroupKey(dst []byte, e *trace.Event, m uint32) []byte {
-	if k := groupKey(e, m); k != "" {
-		return append(dst, k...)
+		return appendLower(append(dst, "b|"...), firstNonEmpty(e.Actor.UPN, e.Actor.ID, e.Actor.DisplayName))
 	}
 	if m&mSignIn != 0 {
 		return append(append(dst, "s|"...), firstNonEmpty(e.CorrelationID, e.ID)...)
