@@ -141,10 +141,12 @@ type StoryBuilder struct {
 	// touched first.
 	oldest, newest *group
 	// free holds closed groups for reuse (see recycle).
-	free   []*group
-	n      int
-	now    time.Time
-	nAnon  int
+	free  []*group
+	n     int
+	now   time.Time
+	nAnon int
+	// nKind counts the stories of each of storyKinds; counts the others.
+	nKind  [len(storyKinds)]int
 	counts map[string]int
 	// scratch: the group key, the groups a story is told from
 	kbuf    []byte
@@ -161,7 +163,14 @@ func NewStoryBuilder(c *Classifier, sink func(*Story) error) *StoryBuilder {
 }
 
 // Counts returns how many stories of each kind were emitted so far.
-func (b *StoryBuilder) Counts() map[string]int { return b.counts }
+func (b *StoryBuilder) Counts() map[string]int {
+	for i, n := range b.nKind {
+		if n > 0 {
+			b.counts[storyKinds[i]] = n
+		}
+	}
+	return b.counts
+}
 
 func (b *StoryBuilder) window() time.Duration {
 	if b.Window > 0 {
@@ -760,7 +769,11 @@ func (b *StoryBuilder) close(g *group) error {
 	if st == nil {
 		return nil
 	}
-	b.counts[st.Kind]++
+	if k := kindRank(st.Kind); k < len(b.nKind) {
+		b.nKind[k]++
+	} else {
+		b.counts[st.Kind]++
+	}
 	if b.Sink != nil {
 		return b.Sink(st)
 	}

@@ -52,7 +52,19 @@ func (b *StoryBuilder) tell(cluster []*group) *Story {
 	default:
 		return nil
 	}
-	st := &Story{Kind: kind, MoreSteps: more}
+	var st *Story
+	if len(steps) == 1 {
+		// the usual story, one record: the story and its step in one allocation
+		one := new(struct {
+			Story
+			step [1]Step
+		})
+		st = &one.Story
+		st.Steps = one.step[:]
+	} else {
+		st = &Story{Steps: make([]Step, len(steps))}
+	}
+	st.Kind, st.MoreSteps = kind, more
 	// The main group: the one holding the decisive record.
 	main := cluster[0]
 	decisive := mSSPRReset | mFimReset | mAdminReset | mStrongAuth | mSecInfo
@@ -78,8 +90,8 @@ func (b *StoryBuilder) tell(cluster []*group) *Story {
 			st.End = g.last
 		}
 	}
-	st.Steps = make([]Step, len(steps))
-	for i, s := range steps {
+	for i := range steps {
+		s := &steps[i]
 		st.Steps[i] = s.Step
 		if s.suspect != "" {
 			flag := fmt.Sprintf("%s is flagged suspicious (%s)", firstNonEmpty(s.Actor, s.app), s.suspect)
@@ -91,8 +103,8 @@ func (b *StoryBuilder) tell(cluster []*group) *Story {
 			}
 		}
 	}
-	for _, s := range steps {
-		if s.newCountry != "" {
+	for i := range steps {
+		if s := &steps[i]; s.newCountry != "" {
 			flag := fmt.Sprintf("failed sign-in from %s, a country with no successful sign-in by %s earlier in these logs", s.newCountry, orSomeone(s.actorUser))
 			if !slices.Contains(st.Flags, flag) {
 				st.Flags = append(st.Flags, flag)
@@ -379,20 +391,51 @@ func (b *StoryBuilder) tellPIM(st *Story, steps []gstep) {
 }
 
 func (b *StoryBuilder) tellSignIn(st *Story, steps []gstep) {
-	last := steps[len(steps)-1]
+	last := &steps[len(steps)-1]
 	st.Actor = firstNonEmpty(st.Target, last.Actor)
 	app := ""
 	appLabel := ""
-	for _, s := range steps {
-		if s.app != "" {
+	for i := range steps {
+		if s := &steps[i]; s.app != "" {
 			app, appLabel = s.app, s.appLabel
 			break
 		}
 	}
+	mfa := false
+	for i := range steps {
+		if c := steps[i].errorCode; c == 50074 || c == 50076 || c == 50079 {
+			mfa = true
+			st.Steps[i].Role = "mfa-interrupt"
+		}
+	}
+	// the outcome: head, then (for failures) the error's text and tail
+	var head, errText, tail string
+	switch {
+	case last.errorCode == 0 && mfa:
+		head = ": interrupted to ask for multifactor authentication, then succeeded."
+	case last.errorCode == 0 && len(steps) > 1:
+		head, errText, tail = ": succeeded after ", strconv.Itoa(len(steps)), " attempts."
+	case last.errorCode == 0:
+		head = ": succeeded."
+	case mfa && (last.errorCode == 50074 || last.errorCode == 50076 || last.errorCode == 50079):
+		head, errText, tail = ": stopped at the multifactor authentication prompt (", b.errorText(last.errorCode, ""), "); no successful sign-in followed in this correlation."
+	case b.interrupt(last.errorCode):
+		head, errText, tail = ": ended at an interrupt, not a failure (", b.errorText(last.errorCode, ""), "); no later record in this correlation."
+	default:
+		head, errText, tail = ": failed with ", b.errorText(last.errorCode, ""), "."
+	}
+	who := orSomeone(st.Actor)
+	n := len("Sign-in: ") + len(who) + len(head) + len(errText) + len(tail)
+	if app != "" {
+		n += len(" to ") + len(app)
+		if appLabel != "" {
+			n += len(" (") + len(appLabel) + len(")")
+		}
+	}
 	var sb strings.Builder
-	sb.Grow(len(st.Actor) + len(app) + len(appLabel) + 64) // one allocation for the usual summary
+	sb.Grow(n) // the one allocation of the summary
 	sb.WriteString("Sign-in: ")
-	sb.WriteString(orSomeone(st.Actor))
+	sb.WriteString(who)
 	if app != "" {
 		sb.WriteString(" to ")
 		sb.WriteString(app)
@@ -402,29 +445,9 @@ func (b *StoryBuilder) tellSignIn(st *Story, steps []gstep) {
 			sb.WriteString(")")
 		}
 	}
-	mfa := false
-	for i, s := range steps {
-		if s.errorCode == 50074 || s.errorCode == 50076 || s.errorCode == 50079 {
-			mfa = true
-			st.Steps[i].Role = "mfa-interrupt"
-		}
-	}
-	switch {
-	case last.errorCode == 0 && mfa:
-		sb.WriteString(": interrupted to ask for multifactor authentication, then succeeded.")
-	case last.errorCode == 0 && len(steps) > 1:
-		sb.WriteString(": succeeded after ")
-		sb.WriteString(strconv.Itoa(len(steps)))
-		sb.WriteString(" attempts.")
-	case last.errorCode == 0:
-		sb.WriteString(": succeeded.")
-	case mfa && (last.errorCode == 50074 || last.errorCode == 50076 || last.errorCode == 50079):
-		fmt.Fprintf(&sb, ": stopped at the multifactor authentication prompt (%s); no successful sign-in followed in this correlation.", b.errorText(last.errorCode, ""))
-	case b.interrupt(last.errorCode):
-		fmt.Fprintf(&sb, ": ended at an interrupt, not a failure (%s); no later record in this correlation.", b.errorText(last.errorCode, ""))
-	default:
-		fmt.Fprintf(&sb, ": failed with %s.", b.errorText(last.errorCode, ""))
-	}
+	sb.WriteString(head)
+	sb.WriteString(errText)
+	sb.WriteString(tail)
 	st.Summary = sb.String()
 	for i := range st.Steps {
 		if st.Steps[i].Role == "" {
@@ -455,8 +478,11 @@ func SortStories(s []*Story) {
 	})
 }
 
+// storyKinds lists the story kinds in summary order.
+var storyKinds = [...]string{StoryAppCredential, StoryBlockedAccount, StorySSPR, StorySecurityInfo, StoryAdminReset, StoryWriteback, StoryPIM, StoryConsent, StoryJIT, StorySignIn}
+
 func kindRank(k string) int {
-	for i, v := range []string{StoryAppCredential, StoryBlockedAccount, StorySSPR, StorySecurityInfo, StoryAdminReset, StoryWriteback, StoryPIM, StoryConsent, StoryJIT, StorySignIn} {
+	for i, v := range storyKinds {
 		if v == k {
 			return i
 		}
