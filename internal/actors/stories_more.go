@@ -221,11 +221,11 @@ func factsOf(e *trace.Event) signInFacts {
 // for decoding the whole location object of every sign-in.
 func jsonField(obj, key string) string {
 	for i := 0; i < len(obj); {
-		j := strings.Index(obj[i:], `"`+key+`"`)
+		j := quotedIndex(obj, i, key)
 		if j < 0 {
 			return ""
 		}
-		k := i + j + len(key) + 2
+		k := j + len(key) + 2
 		i = k
 		for k < len(obj) && (obj[k] == ' ' || obj[k] == '\t' || obj[k] == '\n' || obj[k] == '\r') {
 			k++
@@ -254,6 +254,23 @@ func jsonField(obj, key string) string {
 		return obj[k:end]
 	}
 	return ""
+}
+
+// quotedIndex is the index of the first `"key"` in obj at or after from, or
+// -1: strings.Index of the quoted key, without building it.
+func quotedIndex(obj string, from int, key string) int {
+	for at := from + 1; at+len(key) < len(obj); {
+		j := strings.Index(obj[at:len(obj)-1], key)
+		if j < 0 {
+			return -1
+		}
+		at += j
+		if obj[at-1] == '"' && obj[at+len(key)] == '"' {
+			return at - 1
+		}
+		at++
+	}
+	return -1
 }
 
 // grantControls lists the grant controls Conditional Access enforced.
