@@ -1,8 +1,11 @@
 package actors
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzIndexIn: indexIn answers as strings.Index does.
@@ -38,4 +41,40 @@ func FuzzQuotedIndex(f *testing.F) {
 			t.Errorf("quotedIndex(%q, %d, %q) = %d, want %d", obj, from, key, got, want)
 		}
 	})
+}
+
+// TestAppendJSONTimes: stories whose start, end and step times are the same
+// instant, different instants, or the same instant in other zones or beyond
+// year 9999 are written as encoding/json writes them.
+func TestAppendJSONTimes(t *testing.T) {
+	utc := time.Date(2024, 5, 1, 0, 0, 2, 992000000, time.UTC)
+	times := []time.Time{{}, utc, utc.Add(time.Nanosecond), utc.In(time.FixedZone("x", 7200)), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2024, 2, 29, 1, 2, 3, 120, time.FixedZone("a very long zone name", -3600)), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)}
+	n := 0
+	for _, a := range times {
+		for _, b := range times {
+			for _, c := range times {
+				s := &Story{Kind: "sign-in", Start: a, End: b, Steps: []Step{{Time: c}, {Time: a}, {Time: b}}}
+				got := s.AppendJSON(nil)
+				want, err := json.Marshal(s)
+				if err != nil {
+					// encoding/json refuses years beyond 9999: each time as the time package writes it
+					for _, f := range []struct {
+						k string
+						t time.Time
+					}{{`"start":`, a}, {`"end":`, b}, {`"time":`, c}} {
+						if !f.t.IsZero() && !bytes.Contains(got, []byte(f.k+`"`+f.t.Format(time.RFC3339Nano)+`"`)) {
+							t.Fatalf("%s %s missing in %s", f.k, f.t.Format(time.RFC3339Nano), got)
+						}
+					}
+				} else if !bytes.Equal(got, want) {
+					t.Fatalf("got %s\nwant %s", got, want)
+				}
+				n++
+			}
+		}
+	}
+	if n != len(times)*len(times)*len(times) {
+		t.Fatalf("%d stories checked", n)
+	}
 }
