@@ -117,15 +117,20 @@ var extraNames = [xCount][]string{
 	xCAPolicies:      {"ConditionalAccessPolicies", "appliedConditionalAccessPolicies"},
 }
 
-// extraNameLens marks the lengths of the names in extraNames.
-var extraNameLens = func() (l [64]bool) {
-	for _, names := range extraNames {
+// extraByLen lists, by length, the names of extraNames with their field.
+var extraByLen = func() (l [64][]extraName) {
+	for f, names := range extraNames {
 		for _, n := range names {
-			l[len(n)] = true
+			l[len(n)] = append(l[len(n)], extraName{f, n})
 		}
 	}
 	return l
 }()
+
+type extraName struct {
+	field int
+	name  string
+}
 
 // extras reads the fields of extraNames from e.Extra in one pass: the first
 // non-empty value of each.
@@ -139,18 +144,13 @@ func extras(e *trace.Event) (out [xCount]string) {
 			// the envelope's keys: its "location" is the Azure region, not the user's
 			continue
 		}
-		if len(k) >= len(extraNameLens) || !extraNameLens[len(k)] {
-			continue // no name of this length: most keys stop here
+		if len(k) >= len(extraByLen) {
+			continue
 		}
-		for f, names := range extraNames {
-			if out[f] != "" {
-				continue
-			}
-			for _, n := range names {
-				if len(n) == len(k) && strings.EqualFold(k, n) {
-					if v := strings.TrimSpace(kv.Value); v != "" && v != "null" && v != "[]" && v != "{}" {
-						out[f] = v
-					}
+		for _, n := range extraByLen[len(k)] { // most keys have no name of their length
+			if out[n.field] == "" && strings.EqualFold(k, n.name) {
+				if v := strings.TrimSpace(kv.Value); v != "" && v != "null" && v != "[]" && v != "{}" {
+					out[n.field] = v
 				}
 			}
 		}
