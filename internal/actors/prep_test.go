@@ -78,3 +78,17 @@ func TestAppendJSONTimes(t *testing.T) {
 		t.Fatalf("%d stories checked", n)
 	}
 }
+
+// FuzzContainsFold: containsFold answers as lower-casing both and
+// strings.Contains do.
+func FuzzContainsFold(f *testing.F) {
+	f.Add("Self-service password reset flow activity progress", "PASSWORD")
+	f.Add("Update user", "")
+	f.Add("Ünlock", "ünl")
+	f.Add("K", "\u212a")
+	f.Fuzz(func(t *testing.T, s, sub string) {
+		if got, want := containsFold(s, sub), strings.Contains(strings.ToLower(s), strings.ToLower(sub)); got != want {
+			t.Errorf("containsFold(%q, %q) = %v, want %v", s, sub, got, want)
+		}
+	})
+}

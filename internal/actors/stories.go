@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/idtrace/idtrace/internal/trace"
 )
@@ -151,6 +152,8 @@ type StoryBuilder struct {
 	// scratch: the group key, the groups a story is told from
 	kbuf    []byte
 	cluster []*group
+	// sw holds the slices stepsWith returns while a story is told.
+	sw []*gstep
 	// errText caches errorText's kb answers (Prepare runs concurrently).
 	errText sync.Map
 	// countries holds per user the countries of successful sign-ins.
@@ -185,8 +188,48 @@ func isFim(p trace.Principal) bool {
 
 func hasPrefixFold(s, p string) bool { return len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) }
 
+// containsFold reports whether strings.ToLower(s) contains
+// strings.ToLower(sub), without lower-casing (and allocating) ASCII text.
 func containsFold(s, sub string) bool {
-	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+	if !isASCII(s) || !isASCII(sub) {
+		return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+	}
+	if len(sub) == 0 {
+		return true
+	}
+	first := lowerASCII(sub[0])
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if lowerASCII(s[i]) == first && asciiFoldEq(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// asciiFoldEq reports whether ASCII a and b (of one length) are equal but for case.
+func asciiFoldEq(a, b string) bool {
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func isPasswordActivity(a string) bool {

@@ -11,6 +11,8 @@ import (
 // tell turns a cluster of groups into a story, or nil when the records make
 // no story worth telling.
 func (b *StoryBuilder) tell(cluster []*group) *Story {
+	clear(b.sw) // the steps of the last story are not kept alive
+	b.sw = b.sw[:0]
 	var marks uint32
 	var more int
 	var steps []gstep
@@ -166,14 +168,20 @@ func firstStep(steps []gstep, m uint32) gstep {
 	return gstep{}
 }
 
-func stepsWith(steps []gstep, m uint32) []gstep {
-	var out []gstep
-	for _, s := range steps {
-		if s.marks&m != 0 {
-			out = append(out, s)
+// stepsWith returns the steps with any of the marks m, in order (nil for
+// none). The slices share b's scratch space, which tell clears: they are only
+// valid while one story is told.
+func (b *StoryBuilder) stepsWith(steps []gstep, m uint32) []*gstep {
+	start := len(b.sw)
+	for i := range steps {
+		if steps[i].marks&m != 0 {
+			b.sw = append(b.sw, &steps[i])
 		}
 	}
-	return out
+	if len(b.sw) == start {
+		return nil
+	}
+	return b.sw[start:len(b.sw):len(b.sw)]
 }
 
 func isFailure(r string) bool {
@@ -196,9 +204,9 @@ func orSomeone(s string) string {
 }
 
 // verification lists the user's verification steps in order, without repeats.
-func verification(steps []gstep) []string {
+func (b *StoryBuilder) verification(steps []gstep) []string {
 	var out []string
-	for _, s := range stepsWith(steps, mSSPRProgress) {
+	for _, s := range b.stepsWith(steps, mSSPRProgress) {
 		d := firstNonEmpty(s.Detail, s.Activity)
 		if isFailure(s.Result) {
 			d += " (failed)"
@@ -211,7 +219,7 @@ func verification(steps []gstep) []string {
 }
 
 func (b *StoryBuilder) writebackSentence(st *Story, steps []gstep) string {
-	wbs := stepsWith(steps, mWriteback)
+	wbs := b.stepsWith(steps, mWriteback)
 	if len(wbs) == 0 {
 		return ""
 	}
@@ -228,12 +236,12 @@ func (b *StoryBuilder) writebackSentence(st *Story, steps []gstep) string {
 }
 
 func (b *StoryBuilder) tellSSPR(st *Story, steps []gstep) {
-	verif := verification(steps)
-	fims := stepsWith(steps, mFimReset)
-	resets := stepsWith(steps, mSSPRReset|mFimReset)
+	verif := b.verification(steps)
+	fims := b.stepsWith(steps, mFimReset)
+	resets := b.stepsWith(steps, mSSPRReset|mFimReset)
 	user := st.Target
 	if user == "" {
-		for _, s := range stepsWith(steps, mSSPRProgress|mSSPRReset) {
+		for _, s := range b.stepsWith(steps, mSSPRProgress|mSSPRReset) {
 			if s.actorUser != "" {
 				user = s.actorUser
 				break
@@ -249,7 +257,7 @@ func (b *StoryBuilder) tellSSPR(st *Story, steps []gstep) {
 		}
 	}
 	switch {
-	case len(resets) == 0 && stepsWith(steps, mSSPRBlocked) != nil:
+	case len(resets) == 0 && b.stepsWith(steps, mSSPRBlocked) != nil:
 		st.Actor = user
 		fmt.Fprintf(&sb, "Self-service password reset: %s was blocked from resetting their password (too many attempts or not allowed by policy); no password was changed.", orSomeone(user))
 		st.Flags = append(st.Flags, "the user was blocked from self-service password reset")
@@ -294,15 +302,15 @@ func (b *StoryBuilder) tellSSPR(st *Story, steps []gstep) {
 		}
 	}
 	sb.WriteString(b.writebackSentence(st, steps))
-	if sa := stepsWith(steps, mStrongAuth); len(sa) > 0 {
+	if sa := b.stepsWith(steps, mStrongAuth); len(sa) > 0 {
 		fmt.Fprintf(&sb, " Security info was also updated (%s).", sa[0].Detail)
 	}
 	st.Summary = sb.String()
 }
 
 func (b *StoryBuilder) tellSecurityInfo(st *Story, steps []gstep) {
-	reg := stepsWith(steps, mSecInfo)
-	sa := stepsWith(steps, mStrongAuth)
+	reg := b.stepsWith(steps, mSecInfo)
+	sa := b.stepsWith(steps, mStrongAuth)
 	var sb strings.Builder
 	user := st.Target
 	if len(reg) > 0 {
@@ -325,7 +333,7 @@ func (b *StoryBuilder) tellSecurityInfo(st *Story, steps []gstep) {
 		st.Actor = sa[0].Actor
 		fmt.Fprintf(&sb, "Security-info update: %s updated the authentication methods of %s (%s).", sa[0].Actor, orSomeone(user), sa[0].Detail)
 	}
-	fimSA := stepsWith(steps, mFimStrongAuth)
+	fimSA := b.stepsWith(steps, mFimStrongAuth)
 	if len(fimSA) > 0 {
 		fmt.Fprintf(&sb, " Microsoft's password-reset and registration service (%s) wrote the change into the user's StrongAuthentication properties: this is the service recording the user's own registration, not an administrator.", fimSA[0].Actor)
 		if len(reg) == 0 {
@@ -358,7 +366,7 @@ func (b *StoryBuilder) tellAdminReset(st *Story, steps []gstep) {
 func (b *StoryBuilder) tellPIM(st *Story, steps []gstep) {
 	p := firstStep(steps, mPIM)
 	role := ""
-	for _, s := range stepsWith(steps, mPIM) {
+	for _, s := range b.stepsWith(steps, mPIM) {
 		if s.object != "" {
 			role = s.object
 			break
