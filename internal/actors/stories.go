@@ -576,17 +576,17 @@ func (b *StoryBuilder) PrepareTo(p *Prep, e *trace.Event) {
 	p.buf = string(buf)
 }
 
-// step returns the step of the record e prepared as p (its strings are p's).
-func (p *Prep) step(e *trace.Event) gstep {
+// fill sets the zero step s to the step of the record e prepared as p (its
+// strings are p's), in place: a step is too big to copy around.
+func (p *Prep) fill(s *gstep, e *trace.Event) {
 	m := p.marks
-	s := gstep{Step: Step{Time: e.Time, Actor: p.get(pActor), Activity: p.get(pActivity), Result: p.get(pResult),
-		Detail: p.get(pDetail), CorrelationID: p.get(pCorr), Source: p.get(pSource), Role: role(m)},
-		marks: m, errorCode: e.ErrorCode, app: p.get(pApp), actorUser: p.get(pActorUser), object: p.get(pObject),
-		ip: p.get(pIP), location: p.get(pLocation), country: p.get(pCountry)}
+	s.Time, s.Actor, s.Activity, s.Result = e.Time, p.get(pActor), p.get(pActivity), p.get(pResult)
+	s.Detail, s.CorrelationID, s.Source, s.Role = p.get(pDetail), p.get(pCorr), p.get(pSource), role(m)
+	s.marks, s.errorCode, s.app, s.actorUser, s.object = m, e.ErrorCode, p.get(pApp), p.get(pActorUser), p.get(pObject)
+	s.ip, s.location, s.country = p.get(pIP), p.get(pLocation), p.get(pCountry)
 	if kt := p.get(pKeyTypes); kt != "" {
 		s.keyTypes = strings.Split(kt[:len(kt)-1], ",")
 	}
-	return s
 }
 
 // AddPrepared feeds one event with its Prep (from Prepare on the same
@@ -651,7 +651,9 @@ func (b *StoryBuilder) addStep(g *group, e *trace.Event, p *Prep) {
 		g.more++
 		return
 	}
-	s := p.step(e)
+	g.steps = append(g.steps, gstep{})
+	s := &g.steps[len(g.steps)-1]
+	p.fill(s, e)
 	if b.Classifier != nil && m&(mSignIn) == 0 {
 		if l := b.Classifier.LabelOf(e.Actor); l.Class == ClassSuspicious {
 			s.suspect = strings.Join(l.Evidence, "; ")
@@ -669,7 +671,6 @@ func (b *StoryBuilder) addStep(g *group, e *trace.Event, p *Prep) {
 			s.newCountry = s.country
 		}
 	}
-	g.steps = append(g.steps, s)
 }
 
 func role(m uint32) string {
