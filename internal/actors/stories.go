@@ -517,7 +517,6 @@ func (b *StoryBuilder) PrepareTo(p *Prep, e *trace.Event) {
 	buf = appendSource(buf, e)
 	p.mark(pSource, buf, n)
 	if m&mSignIn != 0 {
-		buf = p.add(buf, pApp, principalName(e.App))
 		buf = p.addShared(buf, pTarget, firstNonEmpty(e.Actor.UPN, e.Actor.DisplayName, e.Actor.ID), pActor)
 		f := factsOf(e)
 		n = len(buf)
@@ -531,6 +530,7 @@ func (b *StoryBuilder) PrepareTo(p *Prep, e *trace.Event) {
 		}
 		p.mark(pDetail, buf, n)
 		p.span[pLocation].off, p.span[pLocation].end = uint32(loc), uint32(locEnd)
+		buf = p.addWithin(buf, pApp, principalName(e.App), pDetail) // "to App, ..."
 		buf = p.addWithin(buf, pIP, f.ip, pDetail)
 		buf = p.addWithin(buf, pCountry, f.country, pLocation)
 		p.buf = string(buf)
