@@ -369,11 +369,33 @@ func (c *Classifier) Actors() []Actor {
 	for k, a := range c.actors {
 		out = append(out, c.actorOf(k, a))
 	}
-	slices.SortFunc(out, func(x, y Actor) int {
-		return cmp.Or(cmp.Compare(ClassRank(x.Class), ClassRank(y.Class)), cmp.Compare(y.Count, x.Count),
-			strings.Compare(strings.ToLower(x.Name), strings.ToLower(y.Name)), strings.Compare(x.UPN+x.AppID, y.UPN+y.AppID))
+	// the sort keys, worked out once per actor rather than per comparison
+	type key struct {
+		rank, count int
+		name, id    string
+		i           int
+	}
+	keys := make([]key, len(out))
+	for i, a := range out {
+		keys[i] = key{ClassRank(a.Class), a.Count, strings.ToLower(a.Name), a.UPN + a.AppID, i}
+	}
+	slices.SortFunc(keys, func(x, y key) int {
+		if c := cmp.Compare(x.rank, y.rank); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(y.count, x.count); c != 0 {
+			return c
+		}
+		if c := strings.Compare(x.name, y.name); c != 0 {
+			return c
+		}
+		return strings.Compare(x.id, y.id)
 	})
-	return out
+	sorted := make([]Actor, len(out))
+	for j, k := range keys {
+		sorted[j] = out[k.i]
+	}
+	return sorted
 }
 
 // Matches reports whether the principal p answers to name: its UPN, app ID,
