@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idtrace/idtrace/internal/trace"
 )
 
 // FuzzIndexIn: indexIn answers as strings.Index does.
@@ -91,4 +93,41 @@ func FuzzContainsFold(f *testing.F) {
 			t.Errorf("containsFold(%q, %q) = %v, want %v", s, sub, got, want)
 		}
 	})
+}
+
+// TestPrepLongTexts: a record whose texts pass 64 KiB (beyond 16-bit
+// offsets) keeps them whole.
+func TestPrepLongTexts(t *testing.T) {
+	long := strings.Repeat("x", 70_000)
+	var got []*Story
+	b := NewStoryBuilder(NewClassifier(Default()), func(s *Story) error { got = append(got, s); return nil })
+	t0 := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	evs := []*trace.Event{
+		{Kind: "audit", Time: t0, Activity: "Reset password (by admin)", Result: "failure", ResultReason: long, CorrelationID: "c1",
+			Actor: trace.Principal{UPN: "admin@contoso.com"}, Targets: []trace.Target{{Type: "User", UPN: "bob@contoso.com"}}, File: "a.json", Line: 1},
+		{Kind: trace.KindSignIn, Time: t0, CorrelationID: "c2", Actor: trace.Principal{UPN: "bob@contoso.com"},
+			App: trace.Principal{DisplayName: long + "app"}, IPAddress: "203.0.113.7", ErrorCode: 50126, File: "s.json", Line: 2},
+	}
+	for _, e := range evs {
+		b.Classifier.Add(e)
+		if err := b.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d stories, want 2", len(got))
+	}
+	reset, signIn := got[0], got[1]
+	if reset.Kind != StoryAdminReset || reset.Steps[0].Detail != long || reset.Steps[0].Source != "a.json:1" || reset.Target != "bob@contoso.com" {
+		t.Errorf("reset story: kind %s, detail of %d bytes, source %q, target %q", reset.Kind, len(reset.Steps[0].Detail), reset.Steps[0].Source, reset.Target)
+	}
+	if d := signIn.Steps[0].Detail; !strings.HasPrefix(d, "to "+long+"app, ") || !strings.Contains(d, "from 203.0.113.7") || signIn.Steps[0].CorrelationID != "c2" {
+		t.Errorf("sign-in step: detail of %d bytes starting %.20q, correlation %q", len(d), d, signIn.Steps[0].CorrelationID)
+	}
+	if !strings.Contains(signIn.Summary, long+"app") {
+		t.Errorf("sign-in summary does not name the app")
+	}
 }

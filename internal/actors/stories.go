@@ -3,6 +3,7 @@ package actors
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -403,10 +404,15 @@ func (b *StoryBuilder) Add(e *trace.Event) error { return b.AddPrepared(e, b.Pre
 // string (so that a batch of Preps is small and holds nothing of the event).
 type Prep struct {
 	marks uint32
-	// span locates each field (pActor, ...) in buf.
-	span [nPrep]struct{ off, end uint32 }
-	buf  string
+	// short locates each field (pActor, ...) in buf, or wide does when buf
+	// is longer than 16-bit offsets reach.
+	short [nPrep]struct{ off, end uint16 }
+	buf   string
+	wide  *spans
 }
+
+// spans locate the fields of a Prep in the bytes being written.
+type spans [nPrep]struct{ off, end uint32 }
 
 // The fields of a Prep.
 const (
@@ -428,41 +434,59 @@ const (
 	nPrep
 )
 
-func (p *Prep) get(f int) string { return p.buf[p.span[f].off:p.span[f].end] }
+func (p *Prep) get(f int) string {
+	if p.wide != nil {
+		return p.buf[p.wide[f].off:p.wide[f].end]
+	}
+	return p.buf[p.short[f].off:p.short[f].end]
+}
+
+// finish keeps a copy of buf, the bytes the spans sp locate fields in.
+func (p *Prep) finish(sp *spans, buf []byte) {
+	p.buf = string(buf)
+	if len(buf) > math.MaxUint16 {
+		w := *sp
+		p.wide = &w
+		return
+	}
+	for i := range sp {
+		p.short[i].off, p.short[i].end = uint16(sp[i].off), uint16(sp[i].end)
+	}
+}
 
 // mark sets the span of field f to buf[from:].
-func (p *Prep) mark(f int, buf []byte, from int) {
-	p.span[f].off, p.span[f].end = uint32(from), uint32(len(buf))
+func (sp *spans) mark(f int, buf []byte, from int) {
+	sp[f].off, sp[f].end = uint32(from), uint32(len(buf))
 }
 
 // add appends s to buf as field f.
-func (p *Prep) add(buf []byte, f int, s string) []byte {
+func (sp *spans) add(buf []byte, f int, s string) []byte {
 	n := len(buf)
 	buf = append(buf, s...)
-	p.mark(f, buf, n)
+	sp.mark(f, buf, n)
 	return buf
 }
 
 // addShared is add, sharing the bytes of field g when they hold s.
-func (p *Prep) addShared(buf []byte, f int, s string, g int) []byte {
-	if sp := p.span[g]; string(buf[sp.off:sp.end]) == s {
-		p.span[f] = sp
+func (sp *spans) addShared(buf []byte, f int, s string, g int) []byte {
+	if g := sp[g]; string(buf[g.off:g.end]) == s {
+		sp[f] = g
 		return buf
 	}
-	return p.add(buf, f, s)
+	return sp.add(buf, f, s)
 }
 
 // addWithin is add, pointing into field g's bytes when they contain s.
-func (p *Prep) addWithin(buf []byte, f int, s string, g int) []byte {
+func (sp *spans) addWithin(buf []byte, f int, s string, g int) []byte {
 	if s == "" {
 		return buf
 	}
-	sp := p.span[g]
-	if i := indexIn(buf[sp.off:sp.end], s); i >= 0 {
-		p.span[f].off, p.span[f].end = sp.off+uint32(i), sp.off+uint32(i+len(s))
+	in := sp[g]
+	if i := indexIn(buf[in.off:in.end], s); i >= 0 {
+		sp[f].off, sp[f].end = in.off+uint32(i), in.off+uint32(i+len(s))
 		return buf
 	}
-	return p.add(buf, f, s)
+	return sp.add(buf, f, s)
 }
 
 // indexIn is strings.Index(string(b), s) for a non-empty s, without copying b.
@@ -499,25 +523,26 @@ func (b *StoryBuilder) PrepareTo(p *Prep, e *trace.Event) {
 	if m == 0 {
 		return
 	}
+	var sp spans
 	var stack [1024]byte
 	buf := stack[:0]
 	// the group key, then the correlation ID: inside the key when it is the key's ID
 	buf = b.appendGroupKey(buf, e, m)
-	p.mark(pKey, buf, 0)
+	sp.mark(pKey, buf, 0)
 	if k := buf; len(k) > 2 && (k[0] == 's' || k[0] == 'a') && string(k[2:]) == e.CorrelationID {
-		p.span[pCorr].off, p.span[pCorr].end = 2, uint32(len(buf))
+		sp[pCorr].off, sp[pCorr].end = 2, uint32(len(buf))
 	} else {
-		buf = p.add(buf, pCorr, e.CorrelationID)
+		buf = sp.add(buf, pCorr, e.CorrelationID)
 	}
-	buf = p.add(buf, pActor, principalName(e.Actor))
-	buf = p.addShared(buf, pActorUser, e.Actor.UPN, pActor)
-	buf = p.add(buf, pActivity, e.Activity)
-	buf = p.add(buf, pResult, e.Result)
+	buf = sp.add(buf, pActor, principalName(e.Actor))
+	buf = sp.addShared(buf, pActorUser, e.Actor.UPN, pActor)
+	buf = sp.add(buf, pActivity, e.Activity)
+	buf = sp.add(buf, pResult, e.Result)
 	n := len(buf)
 	buf = appendSource(buf, e)
-	p.mark(pSource, buf, n)
+	sp.mark(pSource, buf, n)
 	if m&mSignIn != 0 {
-		buf = p.addShared(buf, pTarget, firstNonEmpty(e.Actor.UPN, e.Actor.DisplayName, e.Actor.ID), pActor)
+		buf = sp.addShared(buf, pTarget, firstNonEmpty(e.Actor.UPN, e.Actor.DisplayName, e.Actor.ID), pActor)
 		f := factsOf(e)
 		n = len(buf)
 		buf = b.appendSignInDetail(buf, e)
@@ -528,12 +553,12 @@ func (b *StoryBuilder) PrepareTo(p *Prep, e *trace.Event) {
 		if len(buf) == d+2 {
 			buf = buf[:d] // no facts: no "; "
 		}
-		p.mark(pDetail, buf, n)
-		p.span[pLocation].off, p.span[pLocation].end = uint32(loc), uint32(locEnd)
-		buf = p.addWithin(buf, pApp, principalName(e.App), pDetail) // "to App, ..."
-		buf = p.addWithin(buf, pIP, f.ip, pDetail)
-		buf = p.addWithin(buf, pCountry, f.country, pLocation)
-		p.buf = string(buf)
+		sp.mark(pDetail, buf, n)
+		sp[pLocation].off, sp[pLocation].end = uint32(loc), uint32(locEnd)
+		buf = sp.addWithin(buf, pApp, principalName(e.App), pDetail) // "to App, ..."
+		buf = sp.addWithin(buf, pIP, f.ip, pDetail)
+		buf = sp.addWithin(buf, pCountry, f.country, pLocation)
+		p.finish(&sp, buf)
 		return
 	}
 	if m&mCredential != 0 {
@@ -541,12 +566,12 @@ func (b *StoryBuilder) PrepareTo(p *Prep, e *trace.Event) {
 		if ip == "" {
 			ip = e.Actor.IPAddress
 		}
-		buf = p.add(buf, pIP, ip)
+		buf = sp.add(buf, pIP, ip)
 		n = len(buf)
 		for _, k := range addedKeys(e) {
 			buf = append(append(buf, k...), ',')
 		}
-		p.mark(pKeyTypes, buf, n)
+		sp.mark(pKeyTypes, buf, n)
 	}
 	n = len(buf)
 	switch {
@@ -565,15 +590,15 @@ func (b *StoryBuilder) PrepareTo(p *Prep, e *trace.Event) {
 	if len(buf) == n && len(e.Targets) > 0 {
 		buf = append(append(buf, "target "...), firstNonEmpty(e.Targets[0].UPN, e.Targets[0].DisplayName, e.Targets[0].ID)...)
 	}
-	p.mark(pDetail, buf, n)
+	sp.mark(pDetail, buf, n)
 	for _, t := range e.Targets {
 		if !strings.EqualFold(t.Type, "user") {
-			buf = p.add(buf, pObject, firstNonEmpty(t.DisplayName, t.UPN, t.ID))
+			buf = sp.add(buf, pObject, firstNonEmpty(t.DisplayName, t.UPN, t.ID))
 			break
 		}
 	}
-	buf = p.addShared(buf, pTarget, targetDisplay(e), pActor)
-	p.buf = string(buf)
+	buf = sp.addShared(buf, pTarget, targetDisplay(e), pActor)
+	p.finish(&sp, buf)
 }
 
 // fill sets the zero step s to the step of the record e prepared as p (its
