@@ -51,6 +51,10 @@ type actorAgg struct {
 	activities map[string]*int
 	label      Label
 	dirty      bool
+	// lastAct and lastN are the activity counted last and its count: an
+	// actor mostly repeats one activity.
+	lastAct string
+	lastN   *int
 }
 
 // Classifier aggregates the principals of a stream of events, one record at
@@ -67,6 +71,10 @@ type Classifier struct {
 	names map[string]string
 	// kbuf holds the keys of the principal being looked up.
 	kbuf []byte
+	// lastKey and last are the key and the aggregate of the client app (or
+	// else the actor) Add counted last, for LabelOf on the same record.
+	lastKey []byte
+	last    *actorAgg
 }
 
 // maxInternedNames bounds Classifier.names.
@@ -145,14 +153,26 @@ func (c *Classifier) Add(e *trace.Event) {
 	na := len(c.kbuf)
 	c.kbuf = appendKey(c.kbuf, e.App)
 	ka, kp := c.kbuf[:na], c.kbuf[na:]
+	c.last = nil
 	if len(ka) > 0 {
-		over = c.touch(ka, e.Actor, e, 1) == nil
+		a := c.touch(ka, e.Actor, e, 1)
+		over = a == nil
+		c.remember(ka, a)
 	}
 	if len(kp) > 0 && string(kp) != string(ka) && !samePrincipal(e.Actor, e.App) {
-		over = c.touch(kp, e.App, e, 2) == nil || over
+		a := c.touch(kp, e.App, e, 2)
+		over = a == nil || over
+		c.remember(kp, a)
 	}
 	if over {
 		c.Overflow++
+	}
+}
+
+// remember keeps a (of key k) for LabelOf.
+func (c *Classifier) remember(k []byte, a *actorAgg) {
+	if a != nil {
+		c.lastKey, c.last = append(c.lastKey[:0], k...), a
 	}
 }
 
@@ -208,16 +228,27 @@ func (c *Classifier) touch(kb []byte, tp trace.Principal, e *trace.Event, role u
 		// Assigning to an existing string key stores the new key, so only
 		// ever assign with the interned copy, never with act itself (which
 		// may point into the reader's line buffer).
-		if n := a.activities[act]; n != nil {
+		if a.lastN != nil && act == a.lastAct {
+			*a.lastN++
+		} else if n := a.activities[act]; n != nil {
 			*n++
+			a.lastAct, a.lastN = c.intern(act), n
 		} else if len(a.activities) < MaxActivities {
-			a.activities[c.intern(act)] = new(1)
+			k := c.intern(act)
+			n := new(1)
+			a.activities[k] = n
+			a.lastAct, a.lastN = k, n
 		}
 	}
 	return a
 }
 
 func (a *actorAgg) merge(tp trace.Principal) {
+	// the usual case: nothing new to fill in
+	if (a.p.Name != "" || tp.DisplayName == "") && (a.p.UPN != "" || tp.UPN == "") && (a.p.AppID != "" || tp.AppID == "") &&
+		(a.p.ID != "" || (tp.ID == "" && tp.ServicePrincipalID == "")) && (a.p.OwnerTenantID != "" || tp.OwnerTenantID == "") {
+		return
+	}
 	fill := func(dst *string, v string, lower bool) {
 		if *dst == "" && v != "" {
 			v = strings.TrimSpace(v)
@@ -296,6 +327,9 @@ func (c *Classifier) labelOf(a *actorAgg) Label {
 // fresh classification when p has not been added).
 func (c *Classifier) LabelOf(p trace.Principal) Label {
 	c.kbuf = appendKey(c.kbuf[:0], p)
+	if c.last != nil && string(c.kbuf) == string(c.lastKey) {
+		return c.labelOf(c.last)
+	}
 	if a := c.actors[string(c.kbuf)]; a != nil {
 		return c.labelOf(a)
 	}
@@ -333,25 +367,42 @@ func (c *Classifier) actorOf(key string, a *actorAgg) Actor {
 // with one display name) in the order of their keys, so that the order
 // never depends on the map's.
 func (c *Classifier) Actors() []Actor {
-	type keyed struct {
-		key string
-		a   Actor
-	}
-	all := make([]keyed, 0, len(c.actors))
+	out := make([]Actor, 0, len(c.actors))
+	mapKeys := make([]string, 0, len(c.actors))
 	for k, a := range c.actors {
-		all = append(all, keyed{k, c.actorOf(k, a)})
+		out = append(out, c.actorOf(k, a))
+		mapKeys = append(mapKeys, k)
 	}
-	slices.SortFunc(all, func(kx, ky keyed) int {
-		x, y := &kx.a, &ky.a
-		return cmp.Or(cmp.Compare(ClassRank(x.Class), ClassRank(y.Class)), cmp.Compare(y.Count, x.Count),
-			strings.Compare(strings.ToLower(x.Name), strings.ToLower(y.Name)), strings.Compare(x.UPN+x.AppID, y.UPN+y.AppID),
-			strings.Compare(kx.key, ky.key))
+	// the sort keys, worked out once per actor rather than per comparison
+	type key struct {
+		rank, count  int
+		name, id, mk string
+		i            int
+	}
+	keys := make([]key, len(out))
+	for i, a := range out {
+		keys[i] = key{ClassRank(a.Class), a.Count, strings.ToLower(a.Name), a.UPN + a.AppID, mapKeys[i], i}
+	}
+	slices.SortFunc(keys, func(x, y key) int {
+		if c := cmp.Compare(x.rank, y.rank); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(y.count, x.count); c != 0 {
+			return c
+		}
+		if c := strings.Compare(x.name, y.name); c != 0 {
+			return c
+		}
+		if c := strings.Compare(x.id, y.id); c != 0 {
+			return c
+		}
+		return strings.Compare(x.mk, y.mk)
 	})
-	out := make([]Actor, len(all))
-	for i := range all {
-		out[i] = all[i].a
+	sorted := make([]Actor, len(out))
+	for j, k := range keys {
+		sorted[j] = out[k.i]
 	}
-	return out
+	return sorted
 }
 
 // Matches reports whether the principal p answers to name: its UPN, app ID,

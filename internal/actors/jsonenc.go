@@ -20,8 +20,9 @@ func (s *Story) AppendJSON(b []byte) []byte {
 	b = appendJSONString(b, s.Actor)
 	b = append(b, `,"target":`...)
 	b = appendJSONString(b, s.Target)
-	b = appendTimeField(b, `,"start":`, s.Start)
-	b = appendTimeField(b, `,"end":`, s.End)
+	var tc timeCache
+	b = tc.appendField(b, `,"start":`, s.Start)
+	b = tc.appendField(b, `,"end":`, s.End)
 	b = append(b, `,"steps":`...)
 	if s.Steps == nil {
 		b = append(b, "null"...)
@@ -31,7 +32,7 @@ func (s *Story) AppendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = s.Steps[i].appendJSON(b)
+			b = s.Steps[i].appendJSON(b, &tc)
 		}
 		b = append(b, ']')
 	}
@@ -52,10 +53,10 @@ func (s *Story) AppendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-func (st *Step) appendJSON(b []byte) []byte {
+func (st *Step) appendJSON(b []byte, tc *timeCache) []byte {
 	b = append(b, '{')
 	if !st.Time.IsZero() {
-		b = appendTimeField(b, `"time":`, st.Time)
+		b = tc.appendField(b, `"time":`, st.Time)
 		b = append(b, ',')
 	}
 	b = append(b, `"actor":`...)
@@ -77,13 +78,30 @@ func (st *Step) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-func appendTimeField(b []byte, key string, t time.Time) []byte {
+// timeCache remembers the last time written: a story's start, end and step
+// times are mostly one instant.
+type timeCache struct {
+	t    time.Time
+	n    int
+	text [40]byte
+}
+
+// appendField appends key and t as a JSON string, or nothing for a zero t.
+func (c *timeCache) appendField(b []byte, key string, t time.Time) []byte {
 	if t.IsZero() {
 		return b
 	}
 	b = append(b, key...)
 	b = append(b, '"')
-	b = appendRFC3339Nano(b, t)
+	if c.n == 0 || t != c.t {
+		text := appendRFC3339Nano(c.text[:0], t)
+		if len(text) > len(c.text) { // not kept: a year beyond 9999 or a long zone
+			c.n = 0
+			return append(append(b, text...), '"')
+		}
+		c.t, c.n = t, len(text)
+	}
+	b = append(b, c.text[:c.n]...)
 	return append(b, '"')
 }
 
@@ -146,25 +164,45 @@ var jsonPlain = func() (t [256]bool) {
 // more than a copy in a JSON string: below 0x20, '"', '\\', '<', '>', '&',
 // or not ASCII. The lowest flagged byte is always a true one (a borrow of the
 // subtractions only reaches higher bytes), so it is the first to handle.
+// '"' and '&' (0x22, 0x26) are tested at once, as are '<' and '>' (0x3c,
+// 0x3e): each pair differs in one bit. Small enough to be inlined.
 func jsonSpecial(x uint64) uint64 {
 	const lsb, msb = 0x0101010101010101, 0x8080808080808080
-	eq := func(c uint64) uint64 { v := x ^ (c * lsb); return (v - lsb) &^ v }
-	return ((x-0x20*lsb)&^x | eq('"') | eq('\\') | eq('<') | eq('>') | eq('&') | x) & msb
+	qa, lg, bs := (x^('"'*lsb))&^(4*lsb), (x^('<'*lsb))&^(2*lsb), x^('\\'*lsb)
+	return ((x-0x20*lsb)&^x | (qa-lsb)&^qa | (lg-lsb)&^lg | (bs-lsb)&^bs | x) & msb
+}
+
+// load8 reads w[:8] as a little-endian word (one load).
+func load8(w string) uint64 {
+	w = w[:8]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 }
 
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i+16 <= len(s) {
+			mx, my := jsonSpecial(load8(s[i:])), jsonSpecial(load8(s[i+8:]))
+			if mx|my != 0 {
+				if mx != 0 {
+					i += bits.TrailingZeros64(mx) >> 3
+				} else {
+					i += 8 + bits.TrailingZeros64(my)>>3
+				}
+				goto special
+			}
+			i += 16
+		}
 		for i+8 <= len(s) {
-			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-			if m := jsonSpecial(x); m != 0 {
+			if m := jsonSpecial(load8(s[i:])); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
 			i += 8
 		}
+	special:
 		if i >= len(s) {
 			break
 		}

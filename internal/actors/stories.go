@@ -1,12 +1,15 @@
 package actors
 
 import (
+	"bytes"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/idtrace/idtrace/internal/trace"
 )
@@ -140,14 +143,18 @@ type StoryBuilder struct {
 	// touched first.
 	oldest, newest *group
 	// free holds closed groups for reuse (see recycle).
-	free   []*group
-	n      int
-	now    time.Time
-	nAnon  int
+	free  []*group
+	n     int
+	now   time.Time
+	nAnon int
+	// nKind counts the stories of each of storyKinds; counts the others.
+	nKind  [len(storyKinds)]int
 	counts map[string]int
 	// scratch: the group key, the groups a story is told from
 	kbuf    []byte
 	cluster []*group
+	// sw holds the slices stepsWith returns while a story is told.
+	sw []*gstep
 	// errText caches errorText's kb answers (Prepare runs concurrently).
 	errText sync.Map
 	// countries holds per user the countries of successful sign-ins.
@@ -160,7 +167,14 @@ func NewStoryBuilder(c *Classifier, sink func(*Story) error) *StoryBuilder {
 }
 
 // Counts returns how many stories of each kind were emitted so far.
-func (b *StoryBuilder) Counts() map[string]int { return b.counts }
+func (b *StoryBuilder) Counts() map[string]int {
+	for i, n := range b.nKind {
+		if n > 0 {
+			b.counts[storyKinds[i]] = n
+		}
+	}
+	return b.counts
+}
 
 func (b *StoryBuilder) window() time.Duration {
 	if b.Window > 0 {
@@ -175,8 +189,48 @@ func isFim(p trace.Principal) bool {
 
 func hasPrefixFold(s, p string) bool { return len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) }
 
+// containsFold reports whether strings.ToLower(s) contains
+// strings.ToLower(sub), without lower-casing (and allocating) ASCII text.
 func containsFold(s, sub string) bool {
-	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+	if !isASCII(s) || !isASCII(sub) {
+		return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+	}
+	if len(sub) == 0 {
+		return true
+	}
+	first := lowerASCII(sub[0])
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if lowerASCII(s[i]) == first && asciiFoldEq(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// asciiFoldEq reports whether ASCII a and b (of one length) are equal but for case.
+func asciiFoldEq(a, b string) bool {
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func isPasswordActivity(a string) bool {
@@ -251,16 +305,22 @@ func strongAuthChange(e *trace.Event) bool {
 	return false
 }
 
-func strongAuthProps(e *trace.Event) string {
+// appendStrongAuthProps appends the names of the StrongAuthentication
+// properties e changes, comma-separated, to dst.
+func appendStrongAuthProps(dst []byte, e *trace.Event) []byte {
 	var names []string
 	for _, t := range e.Targets {
 		for _, mp := range t.Modified {
 			if hasPrefixFold(mp.Name, "StrongAuthentication") && !slices.Contains(names, mp.Name) {
+				if len(names) > 0 {
+					dst = append(dst, ", "...)
+				}
 				names = append(names, mp.Name)
+				dst = append(dst, mp.Name...)
 			}
 		}
 	}
-	return strings.Join(names, ", ")
+	return dst
 }
 
 func principalName(p trace.Principal) string {
@@ -314,14 +374,134 @@ func targetOf(e *trace.Event) (keys []string, display string) {
 	return nil, ""
 }
 
+// targetDisplay is the display form targetOf returns.
+func targetDisplay(e *trace.Event) string {
+	var t *trace.Target
+	for i := range e.Targets {
+		if strings.EqualFold(e.Targets[i].Type, "user") {
+			t = &e.Targets[i]
+			break
+		}
+	}
+	if t == nil && len(e.Targets) > 0 {
+		t = &e.Targets[0]
+	}
+	if t != nil {
+		return firstNonEmpty(t.UPN, t.DisplayName, t.ID)
+	}
+	if !strings.HasPrefix(e.Kind, "signin") {
+		return firstNonEmpty(e.Actor.UPN, e.Actor.DisplayName, e.Actor.ID)
+	}
+	return ""
+}
+
 // Add feeds one event (after Classifier.Add). It may emit finished stories.
 // It is AddPrepared(e, b.Prepare(e)).
 func (b *StoryBuilder) Add(e *trace.Event) error { return b.AddPrepared(e, b.Prepare(e)) }
 
-// Prep is what Prepare works out from one record alone, for AddPrepared.
+// Prep is what Prepare works out from one record alone, for AddPrepared:
+// the record's kind and the texts its step would keep, copied into one
+// string (so that a batch of Preps is small and holds nothing of the event).
 type Prep struct {
 	marks uint32
-	step  gstep
+	// short locates each field (pActor, ...) in buf, or wide does when buf
+	// is longer than 16-bit offsets reach.
+	short [nPrep]struct{ off, end uint16 }
+	buf   string
+	wide  *spans
+}
+
+// spans locate the fields of a Prep in the bytes being written.
+type spans [nPrep]struct{ off, end uint32 }
+
+// The fields of a Prep.
+const (
+	pKey       = iota // the key of the group the record joins (appendGroupKey), without an anonymous number
+	pActor            // Step.Actor
+	pActivity         // Step.Activity
+	pResult           // Step.Result
+	pDetail           // Step.Detail
+	pCorr             // Step.CorrelationID
+	pSource           // Step.Source
+	pApp              // gstep.app
+	pActorUser        // gstep.actorUser
+	pObject           // gstep.object
+	pIP               // gstep.ip
+	pLocation         // gstep.location
+	pCountry          // gstep.country
+	pTarget           // the display form of the record's target (targetOf), or of the signing-in user
+	pKeyTypes         // gstep.keyTypes, each followed by a comma
+	nPrep
+)
+
+func (p *Prep) get(f int) string {
+	if p.wide != nil {
+		return p.buf[p.wide[f].off:p.wide[f].end]
+	}
+	return p.buf[p.short[f].off:p.short[f].end]
+}
+
+// finish keeps a copy of buf, the bytes the spans sp locate fields in.
+func (p *Prep) finish(sp *spans, buf []byte) {
+	p.buf = string(buf)
+	if len(buf) > math.MaxUint16 {
+		w := *sp
+		p.wide = &w
+		return
+	}
+	for i := range sp {
+		p.short[i].off, p.short[i].end = uint16(sp[i].off), uint16(sp[i].end)
+	}
+}
+
+// mark sets the span of field f to buf[from:].
+func (sp *spans) mark(f int, buf []byte, from int) {
+	sp[f].off, sp[f].end = uint32(from), uint32(len(buf))
+}
+
+// add appends s to buf as field f.
+func (sp *spans) add(buf []byte, f int, s string) []byte {
+	n := len(buf)
+	buf = append(buf, s...)
+	sp.mark(f, buf, n)
+	return buf
+}
+
+// addShared is add, sharing the bytes of field g when they hold s.
+func (sp *spans) addShared(buf []byte, f int, s string, g int) []byte {
+	if g := sp[g]; string(buf[g.off:g.end]) == s {
+		sp[f] = g
+		return buf
+	}
+	return sp.add(buf, f, s)
+}
+
+// addWithin is add, pointing into field g's bytes when they contain s.
+func (sp *spans) addWithin(buf []byte, f int, s string, g int) []byte {
+	if s == "" {
+		return buf
+	}
+	in := sp[g]
+	if i := indexIn(buf[in.off:in.end], s); i >= 0 {
+		sp[f].off, sp[f].end = in.off+uint32(i), in.off+uint32(i+len(s))
+		return buf
+	}
+	return sp.add(buf, f, s)
+}
+
+// indexIn is strings.Index(string(b), s) for a non-empty s, without copying b.
+func indexIn(b []byte, s string) int {
+	for i := 0; i+len(s) <= len(b); i++ {
+		j := bytes.IndexByte(b[i:len(b)-len(s)+1], s[0])
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if string(b[i:i+len(s)]) == s {
+			return i
+		}
+	}
+	return -1
 }
 
 // Prepare does the part of adding e that depends on e alone (what kind of
@@ -343,52 +523,95 @@ func (b *StoryBuilder) PrepareTo(p *Prep, e *trace.Event) {
 	if m == 0 {
 		return
 	}
-	s := &p.step
-	*s = gstep{Step: Step{Time: e.Time, Actor: principalName(e.Actor), Activity: e.Activity, Result: e.Result,
-		Detail: e.ResultReason, CorrelationID: e.CorrelationID}, marks: m, errorCode: e.ErrorCode,
-		actorUser: e.Actor.UPN}
-	var sbuf, dbuf [512]byte
-	source := appendSource(sbuf[:0], e)
-	var detail []byte
-	if m&mCredential != 0 {
-		s.keyTypes = addedKeys(e)
-		s.ip = e.IPAddress
-		if s.ip == "" {
-			s.ip = e.Actor.IPAddress
-		}
+	var sp spans
+	var stack [1024]byte
+	buf := stack[:0]
+	// the group key, then the correlation ID: inside the key when it is the key's ID
+	buf = b.appendGroupKey(buf, e, m)
+	sp.mark(pKey, buf, 0)
+	if k := buf; len(k) > 2 && (k[0] == 's' || k[0] == 'a') && string(k[2:]) == e.CorrelationID {
+		sp[pCorr].off, sp[pCorr].end = 2, uint32(len(buf))
+	} else {
+		buf = sp.add(buf, pCorr, e.CorrelationID)
 	}
-	switch {
-	case m&mSignIn != 0:
-		s.app = principalName(e.App)
+	buf = sp.add(buf, pActor, principalName(e.Actor))
+	buf = sp.addShared(buf, pActorUser, e.Actor.UPN, pActor)
+	buf = sp.add(buf, pActivity, e.Activity)
+	buf = sp.add(buf, pResult, e.Result)
+	n := len(buf)
+	buf = appendSource(buf, e)
+	sp.mark(pSource, buf, n)
+	if m&mSignIn != 0 {
+		buf = sp.addShared(buf, pTarget, firstNonEmpty(e.Actor.UPN, e.Actor.DisplayName, e.Actor.ID), pActor)
 		f := factsOf(e)
-		s.ip, s.location, s.country = f.ip, f.location, f.country
-		detail = b.appendSignInDetail(dbuf[:0], e)
-		n := len(detail)
-		detail = f.appendText(append(detail, "; "...))
-		if len(detail) == n+2 {
-			detail = detail[:n]
+		n = len(buf)
+		buf = b.appendSignInDetail(buf, e)
+		d := len(buf)
+		buf = append(buf, "; "...)
+		var loc, locEnd int
+		buf, loc, locEnd = f.appendText(buf)
+		if len(buf) == d+2 {
+			buf = buf[:d] // no facts: no "; "
 		}
+		sp.mark(pDetail, buf, n)
+		sp[pLocation].off, sp[pLocation].end = uint32(loc), uint32(locEnd)
+		buf = sp.addWithin(buf, pApp, principalName(e.App), pDetail) // "to App, ..."
+		buf = sp.addWithin(buf, pIP, f.ip, pDetail)
+		buf = sp.addWithin(buf, pCountry, f.country, pLocation)
+		p.finish(&sp, buf)
+		return
+	}
+	if m&mCredential != 0 {
+		ip := e.IPAddress
+		if ip == "" {
+			ip = e.Actor.IPAddress
+		}
+		buf = sp.add(buf, pIP, ip)
+		n = len(buf)
+		for _, k := range addedKeys(e) {
+			buf = append(append(buf, k...), ',')
+		}
+		sp.mark(pKeyTypes, buf, n)
+	}
+	n = len(buf)
+	switch {
 	case m&mStrongAuth != 0:
-		s.Detail = "changed " + strongAuthProps(e)
-	case m&mSSPRProgress != 0 && s.Detail == "":
+		buf = appendStrongAuthProps(append(buf, "changed "...), e)
+	case e.ResultReason != "":
+		buf = append(buf, e.ResultReason...)
+	case m&mSSPRProgress != 0:
 		for _, kv := range e.Details {
 			if kv.Value != "" {
-				s.Detail = kv.Key + ": " + kv.Value
+				buf = append(append(append(buf, kv.Key...), ": "...), kv.Value...)
 				break
 			}
 		}
 	}
-	if m&mSignIn == 0 && s.Detail == "" && len(e.Targets) > 0 {
-		s.Detail = "target " + firstNonEmpty(e.Targets[0].UPN, e.Targets[0].DisplayName, e.Targets[0].ID)
+	if len(buf) == n && len(e.Targets) > 0 {
+		buf = append(append(buf, "target "...), firstNonEmpty(e.Targets[0].UPN, e.Targets[0].DisplayName, e.Targets[0].ID)...)
 	}
+	sp.mark(pDetail, buf, n)
 	for _, t := range e.Targets {
 		if !strings.EqualFold(t.Type, "user") {
-			s.object = firstNonEmpty(t.DisplayName, t.UPN, t.ID)
+			buf = sp.add(buf, pObject, firstNonEmpty(t.DisplayName, t.UPN, t.ID))
 			break
 		}
 	}
-	s.Role = role(m)
-	s.detach(source, detail)
+	buf = sp.addShared(buf, pTarget, targetDisplay(e), pActor)
+	p.finish(&sp, buf)
+}
+
+// fill sets the zero step s to the step of the record e prepared as p (its
+// strings are p's), in place: a step is too big to copy around.
+func (p *Prep) fill(s *gstep, e *trace.Event) {
+	m := p.marks
+	s.Time, s.Actor, s.Activity, s.Result = e.Time, p.get(pActor), p.get(pActivity), p.get(pResult)
+	s.Detail, s.CorrelationID, s.Source, s.Role = p.get(pDetail), p.get(pCorr), p.get(pSource), role(m)
+	s.marks, s.errorCode, s.app, s.actorUser, s.object = m, e.ErrorCode, p.get(pApp), p.get(pActorUser), p.get(pObject)
+	s.ip, s.location, s.country = p.get(pIP), p.get(pLocation), p.get(pCountry)
+	if kt := p.get(pKeyTypes); kt != "" {
+		s.keyTypes = strings.Split(kt[:len(kt)-1], ",")
+	}
 }
 
 // AddPrepared feeds one event with its Prep (from Prepare on the same
@@ -400,22 +623,17 @@ func (b *StoryBuilder) AddPrepared(e *trace.Event, p *Prep) error {
 		b.now = e.Time
 	}
 	if m := p.marks; m != 0 {
-		key := b.appendGroupKey(b.kbuf[:0], e, m)
-		if len(key) == 2 { // "a|" or "s|"
+		key := p.get(pKey)
+		if len(key) == 2 { // "a|" or "s|": a record without a correlation ID
 			b.nAnon++
-			key = append(key, '#')
-			key = strconv.AppendInt(key, int64(b.nAnon), 10)
+			b.kbuf = strconv.AppendInt(append(append(b.kbuf[:0], key...), '#'), int64(b.nAnon), 10)
+			key = string(b.kbuf)
 		}
-		b.kbuf = key
-		g := b.open[string(key)]
+		g := b.open[key]
 		if g == nil {
 			g = b.newGroup()
-			g.key = string(key)
-			if g.key[:2] == "s|" && g.key[2:] == e.CorrelationID {
-				g.corr = g.key[2:]
-			} else {
-				g.corr = strings.Clone(e.CorrelationID)
-			}
+			g.key = key // a copy: p.buf holds nothing of e
+			g.corr = p.get(pCorr)
 			b.open[g.key] = g
 			b.push(g)
 		} else if g != b.newest {
@@ -442,7 +660,7 @@ func (b *StoryBuilder) addStep(g *group, e *trace.Event, p *Prep) {
 		}
 	}
 	if m&mSignIn == 0 {
-		keys, disp := targetOf(e)
+		keys, _ := targetOf(e)
 		for _, k := range keys {
 			if !slices.Contains(g.targets, k) && len(g.targets) < 8 {
 				k = strings.Clone(k)
@@ -450,17 +668,17 @@ func (b *StoryBuilder) addStep(g *group, e *trace.Event, p *Prep) {
 				b.byTgt[k] = append(b.byTgt[k], g)
 			}
 		}
-		if g.target == "" {
-			g.target = strings.Clone(disp)
-		}
-	} else if g.target == "" {
-		g.target = strings.Clone(firstNonEmpty(e.Actor.UPN, e.Actor.DisplayName, e.Actor.ID))
+	}
+	if g.target == "" {
+		g.target = p.get(pTarget)
 	}
 	if len(g.steps) >= MaxSteps {
 		g.more++
 		return
 	}
-	s := p.step
+	g.steps = append(g.steps, gstep{})
+	s := &g.steps[len(g.steps)-1]
+	p.fill(s, e)
 	if b.Classifier != nil && m&(mSignIn) == 0 {
 		if l := b.Classifier.LabelOf(e.Actor); l.Class == ClassSuspicious {
 			s.suspect = strings.Join(l.Evidence, "; ")
@@ -478,7 +696,6 @@ func (b *StoryBuilder) addStep(g *group, e *trace.Event, p *Prep) {
 			s.newCountry = s.country
 		}
 	}
-	g.steps = append(g.steps, s)
 }
 
 func role(m uint32) string {
@@ -621,7 +838,11 @@ func (b *StoryBuilder) close(g *group) error {
 	if st == nil {
 		return nil
 	}
-	b.counts[st.Kind]++
+	if k := kindRank(st.Kind); k < len(b.nKind) {
+		b.nKind[k]++
+	} else {
+		b.counts[st.Kind]++
+	}
 	if b.Sink != nil {
 		return b.Sink(st)
 	}
@@ -687,51 +908,4 @@ func (b *StoryBuilder) near(a, o *group) bool {
 		return true
 	}
 	return !(o.first.After(a.last.Add(w)) || a.first.After(o.last.Add(w)))
-}
-
-// detach copies the strings a step keeps, so that an open story holds a few
-// short strings per record and not the reader's whole line buffer (the
-// event's strings may all point into it). The copies share one allocation.
-func (s *gstep) detach(source, detail []byte) {
-	fields := [...]*string{&s.Actor, &s.Activity, &s.Result, &s.Detail, &s.CorrelationID, &s.Source,
-		&s.app, &s.actorUser, &s.object, &s.ip, &s.location, &s.country}
-	n := len(source)
-	if detail != nil {
-		s.Detail = ""
-		n += len(detail)
-	}
-	for _, p := range fields {
-		n += len(*p)
-	}
-	for _, k := range s.keyTypes {
-		n += len(k)
-	}
-	if n == 0 {
-		return
-	}
-	var sb strings.Builder
-	sb.Grow(n)
-	for _, p := range fields {
-		sb.WriteString(*p)
-	}
-	for _, k := range s.keyTypes {
-		sb.WriteString(k)
-	}
-	sb.Write(source)
-	sb.Write(detail)
-	all, at := sb.String(), 0
-	take := func(p *string, l int) {
-		*p = all[at : at+l]
-		at += l
-	}
-	for _, p := range fields {
-		take(p, len(*p))
-	}
-	for i := range s.keyTypes {
-		take(&s.keyTypes[i], len(s.keyTypes[i]))
-	}
-	take(&s.Source, len(source))
-	if detail != nil {
-		take(&s.Detail, len(detail))
-	}
 }

@@ -78,8 +78,11 @@ func addedKeys(e *trace.Event) (types []string) {
 
 // signInFacts are the facts of a sign-in record a story reports.
 type signInFacts struct {
-	ip, location, country, clientApp, ca, grants, authReq, requestID, risk string
-	legacy                                                                 bool
+	ip, clientApp, ca, grants, authReq, requestID, risk string
+	// location is the portal's location text; without it, the location is
+	// city, state and country (appendLocation).
+	location, city, state, country string
+	legacy                         bool
 }
 
 // Indexes of the Extra fields factsOf reads.
@@ -114,15 +117,20 @@ var extraNames = [xCount][]string{
 	xCAPolicies:      {"ConditionalAccessPolicies", "appliedConditionalAccessPolicies"},
 }
 
-// extraNameLens marks the lengths of the names in extraNames.
-var extraNameLens = func() (l [64]bool) {
-	for _, names := range extraNames {
+// extraByLen lists, by length, the names of extraNames with their field.
+var extraByLen = func() (l [64][]extraName) {
+	for f, names := range extraNames {
 		for _, n := range names {
-			l[len(n)] = true
+			l[len(n)] = append(l[len(n)], extraName{f, n})
 		}
 	}
 	return l
 }()
+
+type extraName struct {
+	field int
+	name  string
+}
 
 // extras reads the fields of extraNames from e.Extra in one pass: the first
 // non-empty value of each.
@@ -136,18 +144,13 @@ func extras(e *trace.Event) (out [xCount]string) {
 			// the envelope's keys: its "location" is the Azure region, not the user's
 			continue
 		}
-		if len(k) >= len(extraNameLens) || !extraNameLens[len(k)] {
-			continue // no name of this length: most keys stop here
+		if len(k) >= len(extraByLen) {
+			continue
 		}
-		for f, names := range extraNames {
-			if out[f] != "" {
-				continue
-			}
-			for _, n := range names {
-				if len(n) == len(k) && strings.EqualFold(k, n) {
-					if v := strings.TrimSpace(kv.Value); v != "" && v != "null" && v != "[]" && v != "{}" {
-						out[f] = v
-					}
+		for _, n := range extraByLen[len(k)] { // most keys have no name of their length
+			if out[n.field] == "" && strings.EqualFold(k, n.name) {
+				if v := strings.TrimSpace(kv.Value); v != "" && v != "null" && v != "[]" && v != "{}" {
+					out[n.field] = v
 				}
 			}
 		}
@@ -181,11 +184,11 @@ func factsOf(e *trace.Event) signInFacts {
 	f.legacy = !isModernClient(e.ClientApp)
 	x := extras(e)
 	// Location: structured (JSON shapes, LocationDetails in Log Analytics CSV) or the portal's text.
-	city, state := x[xCity], x[xState]
+	f.city, f.state = x[xCity], x[xState]
 	f.country = x[xCountry]
-	for _, ld := range []string{x[xLocationDetails], x[xLocation]} {
+	for _, ld := range [...]string{x[xLocationDetails], x[xLocation]} {
 		if strings.HasPrefix(ld, "{") {
-			city, state, f.country = jsonField(ld, "city"), jsonField(ld, "state"), jsonField(ld, "countryOrRegion")
+			f.city, f.state, f.country = jsonField(ld, "city"), jsonField(ld, "state"), jsonField(ld, "countryOrRegion")
 			break
 		}
 	}
@@ -198,15 +201,6 @@ func factsOf(e *trace.Event) signInFacts {
 				f.country = strings.TrimSpace(loc[i+1:])
 			}
 		}
-	}
-	if f.location == "" {
-		var parts []string
-		for _, p := range []string{city, state, f.country} {
-			if p != "" {
-				parts = append(parts, p)
-			}
-		}
-		f.location = strings.Join(parts, ", ")
 	}
 	f.ca = x[xCA]
 	f.authReq = x[xAuthReq]
@@ -227,11 +221,11 @@ func factsOf(e *trace.Event) signInFacts {
 // for decoding the whole location object of every sign-in.
 func jsonField(obj, key string) string {
 	for i := 0; i < len(obj); {
-		j := strings.Index(obj[i:], `"`+key+`"`)
+		j := quotedIndex(obj, i, key)
 		if j < 0 {
 			return ""
 		}
-		k := i + j + len(key) + 2
+		k := j + len(key) + 2
 		i = k
 		for k < len(obj) && (obj[k] == ' ' || obj[k] == '\t' || obj[k] == '\n' || obj[k] == '\r') {
 			k++
@@ -260,6 +254,23 @@ func jsonField(obj, key string) string {
 		return obj[k:end]
 	}
 	return ""
+}
+
+// quotedIndex is the index of the first `"key"` in obj at or after from, or
+// -1: strings.Index of the quoted key, without building it.
+func quotedIndex(obj string, from int, key string) int {
+	for at := from + 1; at+len(key) < len(obj); {
+		j := strings.Index(obj[at:len(obj)-1], key)
+		if j < 0 {
+			return -1
+		}
+		at += j
+		if obj[at-1] == '"' && obj[at+len(key)] == '"' {
+			return at - 1
+		}
+		at++
+	}
+	return -1
 }
 
 // grantControls lists the grant controls Conditional Access enforced.
@@ -299,12 +310,39 @@ func grantControls(e *trace.Event, policies string) string {
 	return strings.Join(out, ", ")
 }
 
+// hasLocation reports whether appendLocation appends anything.
+func (f *signInFacts) hasLocation() bool {
+	return f.location != "" || f.city != "" || f.state != "" || f.country != ""
+}
+
+// appendLocation appends the location: the portal's text, else city, state
+// and country, comma-separated.
+func (f *signInFacts) appendLocation(dst []byte) []byte {
+	if f.location != "" {
+		return append(dst, f.location...)
+	}
+	start := len(dst)
+	for _, p := range [...]string{f.city, f.state, f.country} {
+		if p != "" {
+			if len(dst) > start {
+				dst = append(dst, ", "...)
+			}
+			dst = append(dst, p...)
+		}
+	}
+	return dst
+}
+
 // text is the facts in one line ("from 203.0.113.7 (Oslo, NO), client app
 // IMAP4 (legacy protocol), Conditional Access failure, ...").
-func (f signInFacts) text() string { return string(f.appendText(nil)) }
+func (f signInFacts) text() string {
+	b, _, _ := f.appendText(nil)
+	return string(b)
+}
 
-// appendText appends text() to dst.
-func (f signInFacts) appendText(dst []byte) []byte {
+// appendText appends text() to dst, and where in dst it wrote the location
+// (loc == locEnd when it wrote none).
+func (f *signInFacts) appendText(dst []byte) (out []byte, loc, locEnd int) {
 	start := len(dst)
 	part := func(ss ...string) {
 		if len(dst) > start {
@@ -314,14 +352,22 @@ func (f signInFacts) appendText(dst []byte) []byte {
 			dst = append(dst, s...)
 		}
 	}
-	if f.ip != "" {
-		if f.location != "" {
-			part("from ", f.ip, " (", f.location, ")")
+	if f.ip != "" || f.hasLocation() {
+		part("from ")
+		if f.ip == "" {
+			loc = len(dst)
+			dst = f.appendLocation(dst)
+			locEnd = len(dst)
 		} else {
-			part("from ", f.ip)
+			dst = append(dst, f.ip...)
+			if f.hasLocation() {
+				dst = append(dst, " ("...)
+				loc = len(dst)
+				dst = f.appendLocation(dst)
+				locEnd = len(dst)
+				dst = append(dst, ')')
+			}
 		}
-	} else if f.location != "" {
-		part("from ", f.location)
 	}
 	if f.clientApp != "" {
 		if f.legacy {
@@ -345,7 +391,7 @@ func (f signInFacts) appendText(dst []byte) []byte {
 	if f.requestID != "" {
 		part("request ID ", f.requestID)
 	}
-	return dst
+	return dst, loc, locEnd
 }
 
 // countryCheck remembers, per user, the countries of successful sign-ins,
@@ -380,24 +426,17 @@ func (b *StoryBuilder) countryCheck(e *trace.Event, country string) (newCountry 
 	return seen != nil && len(*seen) > 0 && !slices.Contains(*seen, c)
 }
 
-// groupKey is the key of the group a record joins: credential changes
-// group by actor, blocked-account sign-ins by user.
-func groupKey(e *trace.Event, m uint32) string {
+// appendGroupKey appends the key of the group a record with marks m joins:
+// credential changes group by actor ("c|" and Key of the actor),
+// blocked-account sign-ins by user ("b|" and the lower-cased user), other
+// sign-ins by correlation (or record) ID ("s|" and the ID), audit records by
+// correlation ID ("a|" and the ID). A key of two bytes names no one.
+func (b *StoryBuilder) appendGroupKey(dst []byte, e *trace.Event, m uint32) []byte {
 	switch {
 	case m&mCredential != 0:
-		return "c|" + Key(e.Actor)
+		return appendKey(append(dst, "c|"...), e.Actor)
 	case m&mBlocked != 0:
-		return "b|" + strings.ToLower(firstNonEmpty(e.Actor.UPN, e.Actor.ID, e.Actor.DisplayName))
-	}
-	return ""
-}
-
-// appendGroupKey appends the key of the group a record with marks m joins:
-// groupKey, else "s|" and the correlation (or record) ID for a sign-in,
-// else "a|" and the correlation ID.
-func (b *StoryBuilder) appendGroupKey(dst []byte, e *trace.Event, m uint32) []byte {
-	if k := groupKey(e, m); k != "" {
-		return append(dst, k...)
+		return appendLower(append(dst, "b|"...), firstNonEmpty(e.Actor.UPN, e.Actor.ID, e.Actor.DisplayName))
 	}
 	if m&mSignIn != 0 {
 		return append(append(dst, "s|"...), firstNonEmpty(e.CorrelationID, e.ID)...)

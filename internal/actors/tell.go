@@ -11,6 +11,8 @@ import (
 // tell turns a cluster of groups into a story, or nil when the records make
 // no story worth telling.
 func (b *StoryBuilder) tell(cluster []*group) *Story {
+	clear(b.sw) // the steps of the last story are not kept alive
+	b.sw = b.sw[:0]
 	var marks uint32
 	var more int
 	var steps []gstep
@@ -52,7 +54,19 @@ func (b *StoryBuilder) tell(cluster []*group) *Story {
 	default:
 		return nil
 	}
-	st := &Story{Kind: kind, MoreSteps: more}
+	var st *Story
+	if len(steps) == 1 {
+		// the usual story, one record: the story and its step in one allocation
+		one := new(struct {
+			Story
+			step [1]Step
+		})
+		st = &one.Story
+		st.Steps = one.step[:]
+	} else {
+		st = &Story{Steps: make([]Step, len(steps))}
+	}
+	st.Kind, st.MoreSteps = kind, more
 	// The main group: the one holding the decisive record.
 	main := cluster[0]
 	decisive := mSSPRReset | mFimReset | mAdminReset | mStrongAuth | mSecInfo
@@ -78,8 +92,8 @@ func (b *StoryBuilder) tell(cluster []*group) *Story {
 			st.End = g.last
 		}
 	}
-	st.Steps = make([]Step, len(steps))
-	for i, s := range steps {
+	for i := range steps {
+		s := &steps[i]
 		st.Steps[i] = s.Step
 		if s.suspect != "" {
 			flag := fmt.Sprintf("%s is flagged suspicious (%s)", firstNonEmpty(s.Actor, s.app), s.suspect)
@@ -91,8 +105,8 @@ func (b *StoryBuilder) tell(cluster []*group) *Story {
 			}
 		}
 	}
-	for _, s := range steps {
-		if s.newCountry != "" {
+	for i := range steps {
+		if s := &steps[i]; s.newCountry != "" {
 			flag := fmt.Sprintf("failed sign-in from %s, a country with no successful sign-in by %s earlier in these logs", s.newCountry, orSomeone(s.actorUser))
 			if !slices.Contains(st.Flags, flag) {
 				st.Flags = append(st.Flags, flag)
@@ -154,14 +168,20 @@ func firstStep(steps []gstep, m uint32) gstep {
 	return gstep{}
 }
 
-func stepsWith(steps []gstep, m uint32) []gstep {
-	var out []gstep
-	for _, s := range steps {
-		if s.marks&m != 0 {
-			out = append(out, s)
+// stepsWith returns the steps with any of the marks m, in order (nil for
+// none). The slices share b's scratch space, which tell clears: they are only
+// valid while one story is told.
+func (b *StoryBuilder) stepsWith(steps []gstep, m uint32) []*gstep {
+	start := len(b.sw)
+	for i := range steps {
+		if steps[i].marks&m != 0 {
+			b.sw = append(b.sw, &steps[i])
 		}
 	}
-	return out
+	if len(b.sw) == start {
+		return nil
+	}
+	return b.sw[start:len(b.sw):len(b.sw)]
 }
 
 func isFailure(r string) bool {
@@ -184,9 +204,9 @@ func orSomeone(s string) string {
 }
 
 // verification lists the user's verification steps in order, without repeats.
-func verification(steps []gstep) []string {
+func (b *StoryBuilder) verification(steps []gstep) []string {
 	var out []string
-	for _, s := range stepsWith(steps, mSSPRProgress) {
+	for _, s := range b.stepsWith(steps, mSSPRProgress) {
 		d := firstNonEmpty(s.Detail, s.Activity)
 		if isFailure(s.Result) {
 			d += " (failed)"
@@ -199,7 +219,7 @@ func verification(steps []gstep) []string {
 }
 
 func (b *StoryBuilder) writebackSentence(st *Story, steps []gstep) string {
-	wbs := stepsWith(steps, mWriteback)
+	wbs := b.stepsWith(steps, mWriteback)
 	if len(wbs) == 0 {
 		return ""
 	}
@@ -216,12 +236,12 @@ func (b *StoryBuilder) writebackSentence(st *Story, steps []gstep) string {
 }
 
 func (b *StoryBuilder) tellSSPR(st *Story, steps []gstep) {
-	verif := verification(steps)
-	fims := stepsWith(steps, mFimReset)
-	resets := stepsWith(steps, mSSPRReset|mFimReset)
+	verif := b.verification(steps)
+	fims := b.stepsWith(steps, mFimReset)
+	resets := b.stepsWith(steps, mSSPRReset|mFimReset)
 	user := st.Target
 	if user == "" {
-		for _, s := range stepsWith(steps, mSSPRProgress|mSSPRReset) {
+		for _, s := range b.stepsWith(steps, mSSPRProgress|mSSPRReset) {
 			if s.actorUser != "" {
 				user = s.actorUser
 				break
@@ -237,7 +257,7 @@ func (b *StoryBuilder) tellSSPR(st *Story, steps []gstep) {
 		}
 	}
 	switch {
-	case len(resets) == 0 && stepsWith(steps, mSSPRBlocked) != nil:
+	case len(resets) == 0 && b.stepsWith(steps, mSSPRBlocked) != nil:
 		st.Actor = user
 		fmt.Fprintf(&sb, "Self-service password reset: %s was blocked from resetting their password (too many attempts or not allowed by policy); no password was changed.", orSomeone(user))
 		st.Flags = append(st.Flags, "the user was blocked from self-service password reset")
@@ -282,15 +302,15 @@ func (b *StoryBuilder) tellSSPR(st *Story, steps []gstep) {
 		}
 	}
 	sb.WriteString(b.writebackSentence(st, steps))
-	if sa := stepsWith(steps, mStrongAuth); len(sa) > 0 {
+	if sa := b.stepsWith(steps, mStrongAuth); len(sa) > 0 {
 		fmt.Fprintf(&sb, " Security info was also updated (%s).", sa[0].Detail)
 	}
 	st.Summary = sb.String()
 }
 
 func (b *StoryBuilder) tellSecurityInfo(st *Story, steps []gstep) {
-	reg := stepsWith(steps, mSecInfo)
-	sa := stepsWith(steps, mStrongAuth)
+	reg := b.stepsWith(steps, mSecInfo)
+	sa := b.stepsWith(steps, mStrongAuth)
 	var sb strings.Builder
 	user := st.Target
 	if len(reg) > 0 {
@@ -313,7 +333,7 @@ func (b *StoryBuilder) tellSecurityInfo(st *Story, steps []gstep) {
 		st.Actor = sa[0].Actor
 		fmt.Fprintf(&sb, "Security-info update: %s updated the authentication methods of %s (%s).", sa[0].Actor, orSomeone(user), sa[0].Detail)
 	}
-	fimSA := stepsWith(steps, mFimStrongAuth)
+	fimSA := b.stepsWith(steps, mFimStrongAuth)
 	if len(fimSA) > 0 {
 		fmt.Fprintf(&sb, " Microsoft's password-reset and registration service (%s) wrote the change into the user's StrongAuthentication properties: this is the service recording the user's own registration, not an administrator.", fimSA[0].Actor)
 		if len(reg) == 0 {
@@ -346,7 +366,7 @@ func (b *StoryBuilder) tellAdminReset(st *Story, steps []gstep) {
 func (b *StoryBuilder) tellPIM(st *Story, steps []gstep) {
 	p := firstStep(steps, mPIM)
 	role := ""
-	for _, s := range stepsWith(steps, mPIM) {
+	for _, s := range b.stepsWith(steps, mPIM) {
 		if s.object != "" {
 			role = s.object
 			break
@@ -379,20 +399,51 @@ func (b *StoryBuilder) tellPIM(st *Story, steps []gstep) {
 }
 
 func (b *StoryBuilder) tellSignIn(st *Story, steps []gstep) {
-	last := steps[len(steps)-1]
+	last := &steps[len(steps)-1]
 	st.Actor = firstNonEmpty(st.Target, last.Actor)
 	app := ""
 	appLabel := ""
-	for _, s := range steps {
-		if s.app != "" {
+	for i := range steps {
+		if s := &steps[i]; s.app != "" {
 			app, appLabel = s.app, s.appLabel
 			break
 		}
 	}
+	mfa := false
+	for i := range steps {
+		if c := steps[i].errorCode; c == 50074 || c == 50076 || c == 50079 {
+			mfa = true
+			st.Steps[i].Role = "mfa-interrupt"
+		}
+	}
+	// the outcome: head, then (for failures) the error's text and tail
+	var head, errText, tail string
+	switch {
+	case last.errorCode == 0 && mfa:
+		head = ": interrupted to ask for multifactor authentication, then succeeded."
+	case last.errorCode == 0 && len(steps) > 1:
+		head, errText, tail = ": succeeded after ", strconv.Itoa(len(steps)), " attempts."
+	case last.errorCode == 0:
+		head = ": succeeded."
+	case mfa && (last.errorCode == 50074 || last.errorCode == 50076 || last.errorCode == 50079):
+		head, errText, tail = ": stopped at the multifactor authentication prompt (", b.errorText(last.errorCode, ""), "); no successful sign-in followed in this correlation."
+	case b.interrupt(last.errorCode):
+		head, errText, tail = ": ended at an interrupt, not a failure (", b.errorText(last.errorCode, ""), "); no later record in this correlation."
+	default:
+		head, errText, tail = ": failed with ", b.errorText(last.errorCode, ""), "."
+	}
+	who := orSomeone(st.Actor)
+	n := len("Sign-in: ") + len(who) + len(head) + len(errText) + len(tail)
+	if app != "" {
+		n += len(" to ") + len(app)
+		if appLabel != "" {
+			n += len(" (") + len(appLabel) + len(")")
+		}
+	}
 	var sb strings.Builder
-	sb.Grow(len(st.Actor) + len(app) + len(appLabel) + 64) // one allocation for the usual summary
+	sb.Grow(n) // the one allocation of the summary
 	sb.WriteString("Sign-in: ")
-	sb.WriteString(orSomeone(st.Actor))
+	sb.WriteString(who)
 	if app != "" {
 		sb.WriteString(" to ")
 		sb.WriteString(app)
@@ -402,29 +453,9 @@ func (b *StoryBuilder) tellSignIn(st *Story, steps []gstep) {
 			sb.WriteString(")")
 		}
 	}
-	mfa := false
-	for i, s := range steps {
-		if s.errorCode == 50074 || s.errorCode == 50076 || s.errorCode == 50079 {
-			mfa = true
-			st.Steps[i].Role = "mfa-interrupt"
-		}
-	}
-	switch {
-	case last.errorCode == 0 && mfa:
-		sb.WriteString(": interrupted to ask for multifactor authentication, then succeeded.")
-	case last.errorCode == 0 && len(steps) > 1:
-		sb.WriteString(": succeeded after ")
-		sb.WriteString(strconv.Itoa(len(steps)))
-		sb.WriteString(" attempts.")
-	case last.errorCode == 0:
-		sb.WriteString(": succeeded.")
-	case mfa && (last.errorCode == 50074 || last.errorCode == 50076 || last.errorCode == 50079):
-		fmt.Fprintf(&sb, ": stopped at the multifactor authentication prompt (%s); no successful sign-in followed in this correlation.", b.errorText(last.errorCode, ""))
-	case b.interrupt(last.errorCode):
-		fmt.Fprintf(&sb, ": ended at an interrupt, not a failure (%s); no later record in this correlation.", b.errorText(last.errorCode, ""))
-	default:
-		fmt.Fprintf(&sb, ": failed with %s.", b.errorText(last.errorCode, ""))
-	}
+	sb.WriteString(head)
+	sb.WriteString(errText)
+	sb.WriteString(tail)
 	st.Summary = sb.String()
 	for i := range st.Steps {
 		if st.Steps[i].Role == "" {
@@ -455,8 +486,11 @@ func SortStories(s []*Story) {
 	})
 }
 
+// storyKinds lists the story kinds in summary order.
+var storyKinds = [...]string{StoryAppCredential, StoryBlockedAccount, StorySSPR, StorySecurityInfo, StoryAdminReset, StoryWriteback, StoryPIM, StoryConsent, StoryJIT, StorySignIn}
+
 func kindRank(k string) int {
-	for i, v := range []string{StoryAppCredential, StoryBlockedAccount, StorySSPR, StorySecurityInfo, StoryAdminReset, StoryWriteback, StoryPIM, StoryConsent, StoryJIT, StorySignIn} {
+	for i, v := range storyKinds {
 		if v == k {
 			return i
 		}

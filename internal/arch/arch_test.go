@@ -36,6 +36,7 @@ var allowed = map[string][]string{
 	"bench/analyze/gen":     {"*"},
 	"bench/logs/gen":        {"*"},
 	"bench/logs/prof":       {"*"},
+	"bench/logs/actorsprof": {"*"},
 	"bench/sanitize/prof":   {"*"},
 	"bench/capture":         {"*"},
 	"bench/capture/rec":     {"*"},
