@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -159,6 +160,59 @@ type StoryBuilder struct {
 	errText sync.Map
 	// countries holds per user the countries of successful sign-ins.
 	countries map[string]*[]string
+
+	// With Concurrent: closed clusters go to the teller goroutine on
+	// tellq and their groups come back on freeq; tellDone is closed when
+	// the teller has finished, failed holds the first Sink error.
+	tellq    chan closed
+	freeq    chan *group
+	tellDone chan struct{}
+	failed   atomic.Pointer[error]
+}
+
+// closed is a cluster of closed groups, handed to the teller: the group
+// holding the record that closed it, and the ones joined to it.
+type closed struct {
+	g    *group
+	rest []*group
+}
+
+// Concurrent makes the builder tell its stories on a goroutine of its own,
+// so that adding records (AddPrepared) and telling the stories of the
+// groups it closes overlap. The stories reach Sink in the same order as
+// without it, one at a time, from that goroutine; a Sink error is returned
+// by a later AddPrepared or by Flush. Flush waits until every story has been
+// told and given to Sink, and ends the builder: nothing may be added after
+// it. Counts is complete once Flush has returned. Call it before the first
+// record is added.
+func (b *StoryBuilder) Concurrent() {
+	b.tellq = make(chan closed, 1024)
+	b.freeq = make(chan *group, maxFree)
+	b.tellDone = make(chan struct{})
+	go b.teller()
+}
+
+// teller tells the clusters it receives, in order (see Concurrent).
+func (b *StoryBuilder) teller() {
+	defer close(b.tellDone)
+	var cluster []*group
+	for c := range b.tellq {
+		cluster = append(append(cluster[:0], c.g), c.rest...)
+		if b.failed.Load() == nil {
+			if err := b.emit(cluster); err != nil {
+				b.failed.Store(&err)
+			}
+		}
+		for _, g := range cluster {
+			if b.reset(g) {
+				select {
+				case b.freeq <- g:
+				default:
+				}
+			}
+		}
+		clear(cluster)
+	}
 }
 
 // NewStoryBuilder returns a builder labelling with c and emitting to sink.
@@ -618,6 +672,9 @@ func (p *Prep) fill(s *gstep, e *trace.Event) {
 // event), after Classifier.Add. Events must come in record order. It may
 // emit finished stories.
 func (b *StoryBuilder) AddPrepared(e *trace.Event, p *Prep) error {
+	if err := b.failed.Load(); err != nil {
+		return *err
+	}
 	b.n++
 	if !e.Time.IsZero() {
 		b.now = e.Time
@@ -771,7 +828,17 @@ func (b *StoryBuilder) errorText(code int, reason string) string {
 }
 
 // Flush closes every open group and emits the remaining stories.
-func (b *StoryBuilder) Flush() error { return b.evict(true) }
+func (b *StoryBuilder) Flush() error {
+	err := b.evict(true)
+	if b.tellq != nil {
+		close(b.tellq)
+		<-b.tellDone
+		if f := b.failed.Load(); f != nil && err == nil {
+			err = *f
+		}
+	}
+	return err
+}
 
 func (b *StoryBuilder) expired(g *group) bool {
 	if b.now.IsZero() || g.last.IsZero() {
@@ -831,10 +898,24 @@ func (b *StoryBuilder) close(g *group) error {
 	for _, c := range cluster {
 		b.remove(c)
 	}
-	st := b.tell(cluster)
+	if b.tellq != nil {
+		c := closed{g: cluster[0]}
+		if len(cluster) > 1 {
+			c.rest = slices.Clone(cluster[1:])
+		}
+		b.tellq <- c
+		return nil
+	}
+	err := b.emit(cluster)
 	for _, c := range cluster {
 		b.recycle(c) // tell copied what the story keeps
 	}
+	return err
+}
+
+// emit tells the story of a closed cluster, counts it and gives it to Sink.
+func (b *StoryBuilder) emit(cluster []*group) error {
+	st := b.tell(cluster)
 	if st == nil {
 		return nil
 	}
@@ -880,6 +961,13 @@ const maxFree = 1024
 
 // newGroup returns an empty group, a closed one when there is one.
 func (b *StoryBuilder) newGroup() *group {
+	if b.freeq != nil {
+		select {
+		case g := <-b.freeq:
+			return g
+		default:
+		}
+	}
 	if n := len(b.free); n > 0 {
 		g := b.free[n-1]
 		b.free = b.free[:n-1]
@@ -893,13 +981,21 @@ func (b *StoryBuilder) newGroup() *group {
 // Nothing may refer to g any more (close has removed it everywhere and
 // told its story).
 func (b *StoryBuilder) recycle(g *group) {
-	if len(b.free) >= maxFree || cap(g.steps) > 8 || cap(g.targets) > 8 {
-		return
+	if len(b.free) < maxFree && b.reset(g) {
+		b.free = append(b.free, g)
+	}
+}
+
+// reset empties a closed group for reuse, keeping its slices unless they
+// grew large; false means it is not worth keeping.
+func (b *StoryBuilder) reset(g *group) bool {
+	if cap(g.steps) > 8 || cap(g.targets) > 8 {
+		return false
 	}
 	clear(g.steps) // their strings are not kept alive
 	clear(g.targets)
 	*g = group{steps: g.steps[:0], targets: g.targets[:0]}
-	b.free = append(b.free, g)
+	return true
 }
 
 func (b *StoryBuilder) near(a, o *group) bool {

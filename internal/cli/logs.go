@@ -283,6 +283,9 @@ func (r *logsRun) do() error {
 	}
 	r.b = actors.NewStoryBuilder(r.c, r.sink)
 	r.b.Window = r.opts.Window
+	if runtime.GOMAXPROCS(0) > 1 {
+		r.b.Concurrent() // stories are told while records are added
+	}
 	for _, path := range r.opts.Files {
 		if err := r.readFile(path); err != nil {
 			return err
