@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 
 	"github.com/idtrace/idtrace/internal/cli"
 )
@@ -21,6 +22,7 @@ import (
 func main() {
 	cpu := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	mem := flag.String("memprofile", "", "also write an allocation profile to this file")
+	tr := flag.String("trace", "", "also write an execution trace to this file (go tool trace FILE: which goroutines ran when)")
 	flag.Parse()
 	if *cpu == "" {
 		fmt.Fprintln(os.Stderr, "prof: -cpuprofile FILE is required")
@@ -35,7 +37,21 @@ func main() {
 		fmt.Fprintln(os.Stderr, "prof:", err)
 		os.Exit(1)
 	}
+	if *tr != "" {
+		tf, err := os.Create(*tr)
+		if err == nil {
+			err = trace.Start(tf)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "prof:", err)
+			os.Exit(1)
+		}
+		defer tf.Close()
+	}
 	code := cli.Main(context.Background(), flag.Args(), cli.System())
+	if *tr != "" {
+		trace.Stop()
+	}
 	pprof.StopCPUProfile()
 	f.Close()
 	var ms runtime.MemStats
