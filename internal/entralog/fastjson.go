@@ -18,6 +18,9 @@ type fast struct {
 	p *parser
 	s string
 	i int
+	// nkey counts the object names read so far, in document order: the
+	// index into p.pred.
+	nkey int
 }
 
 // fastLine parses one line holding one JSON value; ok is false when the
@@ -39,6 +42,46 @@ func (p *parser) fastLine(s string, raw bool) (n node, ok bool) {
 	}
 	f.ws()
 	return n, f.i == len(f.s)
+}
+
+// maxPredicted bounds the object names remembered per line (see predicted).
+const maxPredicted = 512
+
+// predicted returns the interned name the previous line had at this
+// position (the nkey-th name) when the input here is that name, quoted as
+// written; nil otherwise. Exports repeat their records' shape line after
+// line, so most names are recognised by one comparison instead of being
+// scanned and looked up.
+func (f *fast) predicted() *internedKey {
+	if f.nkey >= len(f.p.pred) {
+		return nil
+	}
+	pr := &f.p.pred[f.nkey]
+	if pr.quoted == "" || !strings.HasPrefix(f.s[f.i:], pr.quoted) {
+		return nil
+	}
+	return pr
+}
+
+// predict remembers e as the nkey-th name of the line, for the next line.
+func (f *fast) predict(e *internedKey) {
+	switch p := f.p; {
+	case f.nkey < len(p.pred):
+		p.pred[f.nkey] = *e
+	case f.nkey == len(p.pred) && f.nkey < maxPredicted:
+		p.pred = append(p.pred, *e)
+	}
+}
+
+// quotedName is name as a JSON string token, when writing it needs no
+// escape (the only tokens predicted can match); "" otherwise.
+func quotedName(name string) string {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c == '"' || c == '\\' {
+			return ""
+		}
+	}
+	return `"` + name + `"`
 }
 
 func (f *fast) ws() {
@@ -68,24 +111,33 @@ func (f *fast) value(depth int, raw bool) (node, bool) {
 		}
 		for {
 			f.ws()
-			key, ok := f.str()
-			if !ok {
-				return node{}, false
-			}
 			var e internedKey
-			slot := &p.keyCache[keySlot(key)]
-			if slot.s == key && slot.s != "" {
-				e = *slot
-			} else if found, ok := p.intern[key]; ok {
-				e = found
-				*slot = e
+			if pr := f.predicted(); pr != nil {
+				// the name the previous line had here, as written
+				e = *pr
+				f.i += len(e.quoted)
 			} else {
-				e = newInterned(key, p.keep)
-				if len(p.intern) < maxIntern {
-					e.s = strings.Clone(key)
-					p.intern[e.s] = e
+				key, ok := f.str()
+				if !ok {
+					return node{}, false
 				}
+				slot := &p.keyCache[keySlot(key)]
+				if slot.s == key && slot.s != "" {
+					e = *slot
+				} else if found, ok := p.intern[key]; ok {
+					e = found
+					*slot = e
+				} else {
+					e = newInterned(key, p.keep)
+					if len(p.intern) < maxIntern {
+						e.s = strings.Clone(key)
+						e.quoted = quotedName(e.s)
+						p.intern[e.s] = e
+					}
+				}
+				f.predict(&e)
 			}
+			f.nkey++
 			key, kid, adm := e.s, e.kid, e.adm
 			f.ws()
 			if f.i >= len(f.s) || f.s[f.i] != ':' {

@@ -102,3 +102,37 @@ func FuzzFastJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFastJSONLines is FuzzFastJSON over the lines of the input read by one
+// parser, as NDJSON is: object names predicted from the line before (see
+// fast.predicted) must give the trees jsontext gives, and nothing jsontext
+// rejects.
+func FuzzFastJSONLines(f *testing.F) {
+	f.Add([]byte(`{"a":1,"b":{"c":"x"}}` + "\n" + `{"a":2,"b":{"c":"y"}}` + "\n" + `{"a":3,"bb":{"c":"z"}}`))
+	f.Add([]byte(`{"k":1}` + "\n" + `{"k"x:1}` + "\n" + `{"k\"":1}` + "\n" + `{"k":1,"k":2}`))
+	f.Add([]byte(`{"ab":1}` + "\n" + `{"a":1}` + "\n" + `{"abc":1}` + "\n" + `{"ab" :1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ps := newParser(nil)
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			fastN, ok := ps.fastLine(string(line), true)
+			if !ok {
+				continue
+			}
+			slow := newParser(jsontext.NewDecoder(bytes.NewReader(line), jsonOpts...))
+			slowN, err := slow.record(true)
+			if err == nil {
+				if _, e := slow.dec.ReadToken(); e != io.EOF {
+					err = errors.New("trailing data")
+				}
+			}
+			if err != nil {
+				t.Fatalf("fast path accepted %q after the lines before it, jsontext rejects it: %v", line, err)
+			}
+			if utf8.Valid(line) {
+				if a, b := string(fastN.appendJSON(nil)), string(slowN.appendJSON(nil)); a != b {
+					t.Fatalf("trees differ for %q:\nfast %s\nslow %s", line, a, b)
+				}
+			}
+		}
+	})
+}

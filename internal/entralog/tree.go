@@ -87,6 +87,9 @@ type parser struct {
 	keyCache [512]internedKey
 	// keep is the reader's Extra filter (nil: all), decided once per name.
 	keep *extraFilter
+	// pred holds the object names of the last line the fast path read, in
+	// document order (see fast.predicted).
+	pred []internedKey
 }
 
 // members copies src into the slab and returns the copy (capacity capped,
@@ -110,6 +113,9 @@ type internedKey struct {
 	// structured and properties cache structured(s) and whether s is
 	// "properties" (any case).
 	structured, properties bool
+	// quoted is s as a JSON string token when s is interned and needs no
+	// escape, else "" (see fast.predicted).
+	quoted string
 }
 
 // newInterned works out what the parsers need to know about an object name.
@@ -142,6 +148,7 @@ func (p *parser) name(raw []byte) (string, int16, error) {
 	}
 	e := newInterned(string(in), p.keep)
 	if len(p.intern) < maxIntern {
+		e.quoted = quotedName(e.s)
 		p.intern[e.s] = e
 	}
 	return e.s, e.kid, nil
