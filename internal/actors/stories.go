@@ -601,10 +601,13 @@ func (b *StoryBuilder) PrepareTo(p *Prep, e *trace.Event) {
 		n = len(buf)
 		buf = b.appendSignInDetail(buf, e)
 		d := len(buf)
-		buf = append(buf, "; "...)
+		sep := d > n // facts follow the detail after "; ", or stand alone
+		if sep {
+			buf = append(buf, "; "...)
+		}
 		var loc, locEnd int
 		buf, loc, locEnd = f.appendText(buf)
-		if len(buf) == d+2 {
+		if sep && len(buf) == d+2 {
 			buf = buf[:d] // no facts: no "; "
 		}
 		sp.mark(pDetail, buf, n)

@@ -123,3 +123,26 @@ func TestStoriesSurviveGroupReuse(t *testing.T) {
 		t.Error("no closed group was kept for reuse")
 	}
 }
+
+// TestSignInDetailWithoutApp checks that a sign-in whose detail has nothing
+// before its facts (no app, resource, interactive flag or error) does not
+// start with the separator.
+func TestSignInDetailWithoutApp(t *testing.T) {
+	var got []*Story
+	b := NewStoryBuilder(NewClassifier(Default()), func(s *Story) error { got = append(got, s); return nil })
+	e := &trace.Event{Kind: trace.KindSignIn, Time: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), CorrelationID: "c1",
+		Actor: trace.Principal{Type: "user", UPN: "alice@contoso.example"}, IPAddress: "203.0.113.7", File: "t.ndjson", Line: 1}
+	b.Classifier.Add(e)
+	if err := b.Add(e); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[0].Steps) != 1 {
+		t.Fatalf("%d stories, want one sign-in of one step", len(got))
+	}
+	if d := got[0].Steps[0].Detail; strings.HasPrefix(d, ";") || !strings.Contains(d, "203.0.113.7") {
+		t.Errorf("detail %q: want the facts (IP 203.0.113.7) without a leading separator", d)
+	}
+}
