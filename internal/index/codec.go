@@ -307,6 +307,11 @@ func (d *dec) time() time.Time {
 	if d.err == nil {
 		if err := t.UnmarshalBinary(b); err != nil {
 			d.err = err
+		} else if y := t.Year(); y < 0 || y > 9999 {
+			// no trace holds such a time (HAR, SAZ and the capture write
+			// four-digit years), and JSON, which the viewer serves flows
+			// in, cannot carry it: the index entry is damaged
+			d.err = fmt.Errorf("a time in year %d", y)
 		}
 	}
 	return t
