@@ -110,7 +110,7 @@ func Capture(ctx context.Context, o Options) error {
 			if err != nil {
 				return err
 			}
-			defer os.RemoveAll(tmp)
+			defer removeProfile(tmp)
 			dir = tmp
 		}
 		opts := append([]chromedp.ExecAllocatorOption(nil), chromedp.DefaultExecAllocatorOptions[:]...)

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Temporary profiles: each capture without --profile runs the browser in a
@@ -29,6 +30,26 @@ func newTempProfile(base string) (string, error) {
 		return "", err
 	}
 	return dir, nil
+}
+
+// removeProfile removes a temporary profile once the browser has gone. A
+// helper process of the browser (its crash reporter, say) can still write
+// into the directory for a moment after the browser exits, so the removal
+// is repeated until the directory stays gone, for up to three seconds.
+func removeProfile(dir string) {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if err := os.RemoveAll(dir); err == nil {
+			time.Sleep(100 * time.Millisecond)
+			if _, err := os.Lstat(dir); os.IsNotExist(err) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // CleanStaleProfiles removes from base (the temp directory when "") the
