@@ -134,7 +134,7 @@ func TestCaptureBrowserEndsWhenWindowCloses(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "b.har")
-	profile := filepath.Join(dir, "profile")
+	profile := browserProfileDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var errOut syncBuffer
@@ -196,4 +196,28 @@ func TestCaptureBrowserEndsWhenWindowCloses(t *testing.T) {
 	if _, err := os.Stat(out + ".idtrace-journal"); !os.IsNotExist(err) {
 		t.Fatalf("the journal is still there after the capture ended: %v", err)
 	}
+}
+
+// browserProfileDir returns a new directory for a browser profile, removed
+// when the test ends. The browser's helper processes may still write into a
+// profile for a moment after a capture has ended (t.TempDir's cleanup then
+// fails with "directory not empty"), so the removal is tried again for up to
+// five seconds.
+func browserProfileDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "idtrace-test-profile-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			if err := os.RemoveAll(dir); err == nil {
+				return
+			} else if time.Now().After(deadline) {
+				t.Errorf("the browser profile of the test stays: %v", err)
+				return
+			}
+		}
+	})
+	return dir
 }
