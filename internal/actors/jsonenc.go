@@ -53,6 +53,52 @@ func (s *Story) AppendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// AppendJSON appends the actor as one JSON object, the same as
+// encoding/json would produce for it, without reflection: the summary of
+// `idtrace logs --format json` lists tens of thousands of actors.
+func (a *Actor) AppendJSON(b []byte) []byte {
+	b = append(b, `{"name":`...)
+	b = appendJSONString(b, a.Name)
+	b = append(b, `,"upn":`...)
+	b = appendJSONString(b, a.UPN)
+	b = append(b, `,"app_id":`...)
+	b = appendJSONString(b, a.AppID)
+	b = append(b, `,"class":`...)
+	b = appendJSONString(b, a.Class)
+	b = append(b, `,"count":`...)
+	b = strconv.AppendInt(b, int64(a.Count), 10)
+	b = append(b, `,"evidence":`...)
+	if a.Evidence == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendStrings(b, a.Evidence)
+	}
+	b = append(b, `,"explanation":`...)
+	b = appendJSONString(b, a.Explanation)
+	if len(a.Roles) > 0 {
+		b = append(b, `,"roles":`...)
+		b = appendStrings(b, a.Roles)
+	}
+	var tc timeCache
+	b = tc.appendField(b, `,"first":`, a.First)
+	b = tc.appendField(b, `,"last":`, a.Last)
+	if len(a.Activities) > 0 {
+		b = append(b, `,"activities":[`...)
+		for i, ac := range a.Activities {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"activity":`...)
+			b = appendJSONString(b, ac.Activity)
+			b = append(b, `,"count":`...)
+			b = strconv.AppendInt(b, int64(ac.Count), 10)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
 func (st *Step) appendJSON(b []byte, tc *timeCache) []byte {
 	b = append(b, '{')
 	if !st.Time.IsZero() {

@@ -24,6 +24,36 @@ func TestStoryAppendJSONMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+func TestActorAppendJSONMatchesEncodingJSON(t *testing.T) {
+	full := &Actor{Name: "Office 365 Shell WCSS-Client", UPN: "a<b>&\"c\"\\", AppID: "89bee1f7-5e6e-4d8a-9f3d-ecd601259da7", Class: ClassMicrosoftApp,
+		Count: 20077, Evidence: []string{"line1\nline2 \u2028 \x01 \xff", "é 日本"}, Explanation: "x", Roles: []string{"actor", "client-app"},
+		First: t0, Last: t0.Add(1234567 * time.Nanosecond), Activities: []ActivityCount{{"Sign-in activity", 3}, {"", 0}}}
+	for _, a := range []*Actor{full, {}, {Evidence: []string{}, Roles: []string{}, Activities: []ActivityCount{}}, {First: t0}} {
+		want, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.AppendJSON(nil); !bytes.Equal(got, want) {
+			t.Errorf("AppendJSON:\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+func FuzzActorAppendJSON(f *testing.F) {
+	f.Add("Azure Portal", "x@contoso.example", "a\x00<\u2029\xfe", 3)
+	f.Fuzz(func(t *testing.T, name, upn, evidence string, count int) {
+		a := &Actor{Name: name, UPN: upn, Count: count, Evidence: []string{evidence}, Explanation: evidence,
+			Activities: []ActivityCount{{Activity: name, Count: count}}}
+		want, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.AppendJSON(nil); !bytes.Equal(got, want) {
+			t.Fatalf("got %s\nwant %s", got, want)
+		}
+	})
+}
+
 func FuzzStoryAppendJSON(f *testing.F) {
 	f.Add("sspr", "User completed the mobile SMS verification option", "a\x00<\u2029\xfe")
 	f.Fuzz(func(t *testing.T, kind, summary, detail string) {

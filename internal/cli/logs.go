@@ -593,15 +593,13 @@ func (r *logsRun) writeJSON(w *bufio.Writer) error {
 	// The actors one at a time: tens of thousands of them would otherwise
 	// be one buffer of megabytes at the very end of the run.
 	w.WriteString(`,"actors":[`)
+	var buf []byte
 	for i, a := range r.c.Actors() {
 		if i > 0 {
 			w.WriteByte(',')
 		}
-		b, err := json.Marshal(a)
-		if err != nil {
-			return err
-		}
-		w.Write(b)
+		buf = a.AppendJSON(buf[:0])
+		w.Write(buf)
 	}
 	w.WriteByte(']')
 	// Overflow counts records whose actor was beyond actors.MaxActors.
