@@ -90,6 +90,17 @@ func (sp *csvSplitter) next() (line int, ok, bad bool) {
 		return 0, false, false
 	}
 	line = sp.line + 1
+	sp.esc = sp.esc[:0]
+	if next, ok := sp.oneLine(pos); ok {
+		if next-from > sp.limit {
+			return 0, false, true
+		}
+		if next > 0 && s[next-1] == '\n' {
+			sp.line++
+		}
+		sp.pos = next
+		return line, true, false
+	}
 	spans := sp.spans[:0]
 	sp.esc = sp.esc[:0]
 	for {
@@ -137,6 +148,94 @@ func (sp *csvSplitter) next() (line int, ok, bad bool) {
 	}
 	sp.pos = pos
 	return line, true, false
+}
+
+// oneLine reads the record at pos when it is all on one line, with
+// strings.IndexByte (vectorised) rather than byte by byte: it finds the
+// line's end, the line's first quote and any carriage return, then cuts the
+// fields at commas. It returns the position after the line's newline and
+// true when it read the record into sp.spans; false leaves the record to
+// the general loop of next (a quoted field that goes on past the line, a
+// carriage return before the line's end, a field in error), which reads it
+// again from pos.
+func (sp *csvSplitter) oneLine(pos int) (int, bool) {
+	s := sp.s
+	end, next := len(s), len(s)
+	if k := strings.IndexByte(s[pos:], '\n'); k >= 0 {
+		end, next = pos+k, pos+k+1
+		if end > pos && s[end-1] == '\r' {
+			end--
+		}
+	}
+	line := s[:end]
+	if strings.IndexByte(line[pos:], '\r') >= 0 {
+		return 0, false
+	}
+	q := len(line) // the next quote at or after a field's start
+	if k := strings.IndexByte(line[pos:], '"'); k >= 0 {
+		q = pos + k
+	}
+	spans := sp.spans[:0]
+	for a := pos; ; {
+		if len(spans) == sp.n {
+			return 0, false // too many fields
+		}
+		var b int // the field's end: a comma or the line's end
+		switch {
+		case a == len(line) || line[a] == ',':
+			b = a
+			spans = append(spans, csvSpan{a, a})
+		case a == q:
+			// A quoted field: it must close on this line, and only a
+			// comma or the line's end may follow.
+			f := csvSpan{a + 1, 0}
+			simple := true
+			i := a + 1
+			for {
+				j := strings.IndexByte(line[i:], '"')
+				if j < 0 {
+					return 0, false
+				}
+				j += i
+				if j+1 < len(line) && line[j+1] == '"' {
+					simple, i = false, j+2
+					continue
+				}
+				f.b, b = j, j+1
+				break
+			}
+			if b < len(line) && line[b] != ',' {
+				return 0, false
+			}
+			if !simple {
+				sp.esc = append(sp.esc, strings.ReplaceAll(line[f.a:f.b], `""`, `"`))
+				f = csvSpan{-1, len(sp.esc) - 1}
+			}
+			spans = append(spans, f)
+			q = len(line)
+			if k := strings.IndexByte(line[b:], '"'); k >= 0 {
+				q = b + k
+			}
+		default:
+			b = len(line)
+			if k := strings.IndexByte(line[a:], ','); k >= 0 {
+				b = a + k
+			}
+			if q < b {
+				return 0, false // a quote in an unquoted field
+			}
+			spans = append(spans, csvSpan{a, b})
+		}
+		if b == len(line) {
+			break
+		}
+		a = b + 1
+	}
+	sp.spans = spans
+	if len(spans) != sp.n {
+		return 0, false
+	}
+	return next, true
 }
 
 // quoted reads the quoted field whose opening quote is at s[pos]: it returns

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/idtrace/idtrace/internal/testutil"
@@ -249,5 +250,49 @@ func TestCSVFastPath(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestOneLineReadsPlainRecords checks that the one-line path, not the
+// byte-by-byte loop, reads the records of a portal export (a quoted
+// location in each; CRLF or LF line ends), as the speed of the parallel
+// reader depends on it, and that it leaves a record spanning lines to the loop.
+func TestOneLineReadsPlainRecords(t *testing.T) {
+	data := generatedCSV(t, 300)
+	n := headerFields(t, data)
+	body := string(data[bytes.IndexByte(data, '\n')+1:])
+	if !strings.Contains(body, "\r\n") {
+		t.Fatal("the generated export has no CRLF line ends")
+	}
+	for name, s := range map[string]string{"crlf": body, "lf": strings.ReplaceAll(body, "\r\n", "\n")} {
+		var sp, one csvSplitter
+		sp.reset(s, n, 1<<30)
+		one.reset(s, n, 1<<30)
+		recs := 0
+		for {
+			from := sp.pos
+			_, ok, bad := sp.next()
+			if bad {
+				t.Fatalf("%s: record %d left to encoding/csv", name, recs+1)
+			}
+			if !ok {
+				break
+			}
+			recs++
+			if next, ok := one.oneLine(from); !ok || next != sp.pos {
+				t.Fatalf("%s: record %d (%q): oneLine = %d, %v; next ended at %d", name, recs, s[from:sp.pos], next, ok, sp.pos)
+			}
+		}
+		if recs != 300 {
+			t.Fatalf("%s: %d records, want 300", name, recs)
+		}
+	}
+	var sp csvSplitter
+	sp.reset("a,\"b\nc\",d\n", 3, 1<<30)
+	if _, ok := sp.oneLine(0); ok {
+		t.Fatal("oneLine read a record whose quoted field holds a newline")
+	}
+	if _, ok, bad := sp.next(); !ok || bad || sp.field(1) != "b\nc" {
+		t.Fatalf("next: ok %v bad %v, field 1 %q", ok, bad, sp.field(1))
 	}
 }
