@@ -17,6 +17,7 @@ import (
 
 	"github.com/idtrace/idtrace/internal/actors"
 	"github.com/idtrace/idtrace/internal/entralog"
+	"github.com/idtrace/idtrace/internal/kb"
 	"github.com/idtrace/idtrace/internal/trace"
 	"github.com/spf13/cobra"
 )
@@ -126,6 +127,8 @@ func runLogs(app *App, opts *LogsOptions) error {
 	if opts.Actor != "" && opts.Format == "csv" {
 		return usageErr("logs --actor: --format csv is not supported; use text, md or json")
 	}
+	// The knowledge base is parsed while the first records are read.
+	go kb.Preload()
 	run := &logsRun{app: app, opts: opts, c: actors.NewClassifier(actors.Default())}
 	defer run.cleanup()
 	return run.do()

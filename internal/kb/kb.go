@@ -87,6 +87,19 @@ func optionalColumn(file, col string) bool {
 	return false
 }
 
+// Preload parses the embedded tables that the lookups of apps, GUIDs,
+// tenants, internal actors and error codes read (what the first lookup
+// would otherwise do), so that a caller who will need them can have the
+// work done on another goroutine while it does something else.
+func Preload() {
+	embeddedApps()
+	notApps()
+	appNotes()
+	tenants()
+	actors()
+	errorCodes()
+}
+
 // ---- tenants ----
 
 type tenantTable struct {
