@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/idtrace/idtrace/internal/trace"
 )
@@ -212,6 +213,20 @@ func cleanSpace(s string) string {
 
 // normName trims a display name and collapses inner runs of white space.
 func normName(s string) string {
+	// ASCII with single spaces between words only: nothing to change.
+	plain := len(s) > 0 && s[0] != ' ' && s[len(s)-1] != ' '
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= ' ' && c < utf8.RuneSelf && (c != ' ' || s[i-1] != ' ')
+	}
+	if plain {
+		return s
+	}
+	return normNameAny(s)
+}
+
+// normNameAny is normName for any input.
+func normNameAny(s string) string {
 	return strings.Join(strings.FieldsFunc(cleanSpace(s), unicode.IsSpace), " ")
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 )
 
 // The merill/microsoft-info list that data/apps.csv comes from mixes real
@@ -121,10 +122,31 @@ func RoleTemplateByName(name string) (string, bool) {
 // removed. "Office 365 Shell WCSS-Client" and "Office365 Shell WCSS-Client"
 // compare equal.
 func NormalizeName(s string) string {
-	s = cleanSpace(s)
-	if i := strings.Index(strings.ToLower(s), "[community contributed]"); i >= 0 {
-		s = s[:i] + s[i+len("[community contributed]"):]
+	// ASCII without '[' (no marker to remove): keep the letters, lower
+	// case, and the digits, as the general loop below does.
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		plain = s[i] < utf8.RuneSelf && s[i] != '['
 	}
+	if plain {
+		b := make([]byte, 0, len(s))
+		for i := 0; i < len(s); i++ {
+			switch c := s[i]; {
+			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+				b = append(b, c)
+			case 'A' <= c && c <= 'Z':
+				b = append(b, c+'a'-'A')
+			}
+		}
+		return string(b)
+	}
+	return normalizeNameAny(s)
+}
+
+// normalizeNameAny is NormalizeName for any input.
+func normalizeNameAny(s string) string {
+	s = cleanSpace(s)
+	s = cutMarker(s)
 	var b strings.Builder
 	for _, r := range strings.ToLower(s) {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
@@ -136,10 +158,45 @@ func NormalizeName(s string) string {
 
 // DisplayName is an app's name without the upstream "[Community Contributed]" marker.
 func DisplayName(name string) string {
-	if i := strings.Index(strings.ToLower(name), "[community contributed]"); i >= 0 {
-		name = strings.TrimSpace(name[:i] + name[i+len("[community contributed]"):])
+	if cut := cutMarker(name); len(cut) != len(name) {
+		return strings.TrimSpace(cut)
 	}
 	return name
+}
+
+// communityMarker is the note the upstream list adds to community rows' names.
+const communityMarker = "[community contributed]"
+
+// cutMarker removes the first communityMarker, in any ASCII case, from s.
+// It looks in s itself: an index into strings.ToLower(s) can be off, as
+// lower-casing may change the length of s (invalid UTF-8, some letters).
+func cutMarker(s string) string {
+	for i := strings.IndexByte(s, '['); i >= 0; {
+		if len(s)-i >= len(communityMarker) && asciiEqualFold(s[i:i+len(communityMarker)], communityMarker) {
+			return s[:i] + s[i+len(communityMarker):]
+		}
+		j := strings.IndexByte(s[i+1:], '[')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return s
+}
+
+// asciiEqualFold reports whether s equals lower (lower-case ASCII, of the
+// same length) when ASCII letters in s are lower-cased.
+func asciiEqualFold(s, lower string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Provenance says how far the knowledge base vouches for an app row: see

@@ -257,3 +257,21 @@ func TestNotAppsTable(t *testing.T) {
 		}
 	}
 }
+
+// FuzzNormalizeName checks the ASCII shortcuts of NormalizeName and normName
+// against their general forms, and that DisplayName takes any input.
+func FuzzNormalizeName(f *testing.F) {
+	for _, s := range []string{"Office 365 Shell WCSS-Client", "Office365 Shell WCSS-Client", "  Azure  Portal ", "Graph [Community Contributed]",
+		"On-Premises Directory Synchronization Service Account", "a\tb", "\u00c2\u00a0x", "Ünïcode Äpp", "", " ", "x\x7f y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := NormalizeName(s), normalizeNameAny(s); got != want {
+			t.Fatalf("NormalizeName(%q) = %q, want %q", s, got, want)
+		}
+		DisplayName(s) // must not panic (it did on "\xd8[CommunitY ContriButed]")
+		if got, want := normName(s), normNameAny(s); got != want {
+			t.Fatalf("normName(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
