@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/idtrace/idtrace/internal/kb"
 	"github.com/idtrace/idtrace/internal/trace"
@@ -277,7 +278,7 @@ func (k Knowledge) Classify(p Principal) Label {
 		return Label{ClassSync, []string{ev},
 			"The account Microsoft Entra Connect (or Cloud Sync) uses to write your on-premises directory into Entra ID and, with password writeback, back again. It is created in your tenant when sync is set up."}
 	}
-	if kb.NormalizeName(p.Name) == kb.NormalizeName(syncDisplayName) {
+	if kb.NormalizeName(p.Name) == normalizedSyncName {
 		return Label{ClassUnknown, []string{fmt.Sprintf("display name %q is the sync account's, but the record carries no UPN: a name alone proves nothing", p.Name)},
 			"Probably the directory synchronization account, but only the name says so. Check its UPN (Sync_<server>_<hex>@<tenant>.onmicrosoft.com) in your tenant."}
 	}
@@ -386,14 +387,18 @@ const syncDisplayName = "On-Premises Directory Synchronization Service Account"
 // exact UPN patterns. A UPN or display name that imitates them without
 // matching is a look-alike (ok true, suspicious true).
 func syncVerdict(p Principal) (ev string, suspicious, ok bool) {
+	// The patterns match an ASCII UPN only from an s, a or o, in either
+	// case: the regular expressions are not run on the others.
+	u := p.UPN
+	try := u != "" && (u[0] >= utf8.RuneSelf || strings.IndexByte("sSaAoO", u[0]) >= 0)
 	switch {
-	case syncConnectRe.MatchString(p.UPN):
+	case try && syncConnectRe.MatchString(p.UPN):
 		return fmt.Sprintf("UPN %s has the exact form Sync_<server>_<12 hex digits>@<tenant>.onmicrosoft.com that Entra Connect gives its sync account", p.UPN), false, true
-	case syncCloudRe.MatchString(p.UPN):
+	case try && syncCloudRe.MatchString(p.UPN):
 		return fmt.Sprintf("UPN %s is the cloud sync account (ADToAADSyncServiceAccount@<tenant>.onmicrosoft.com)", p.UPN), false, true
-	case p.UPN != "" && syncLikeRe.MatchString(p.UPN):
+	case try && syncLikeRe.MatchString(p.UPN):
 		return fmt.Sprintf("UPN %s looks like a directory sync account but does not have the exact form Sync_<server>_<12 hex digits>@<tenant>.onmicrosoft.com or ADToAADSyncServiceAccount@<tenant>.onmicrosoft.com", p.UPN), true, true
-	case p.UPN != "" && kb.NormalizeName(p.Name) == kb.NormalizeName(syncDisplayName):
+	case p.UPN != "" && kb.NormalizeName(p.Name) == normalizedSyncName:
 		return fmt.Sprintf("display name %q is the sync account's, but UPN %s is not a sync account's", p.Name, p.UPN), true, true
 	}
 	return "", false, false

@@ -200,7 +200,8 @@ func (b *StoryBuilder) teller() {
 		cluster = append(append(cluster[:0], c.g), c.rest...)
 		if b.failed.Load() == nil {
 			if err := b.emit(cluster); err != nil {
-				b.failed.Store(&err)
+				failed := err // a copy: taking err's address would put every err on the heap
+				b.failed.Store(&failed)
 			}
 		}
 		for _, g := range cluster {
