@@ -127,3 +127,12 @@ func TestWhoisLookAlikeApp(t *testing.T) {
 		t.Errorf("class %s, evidence %q", a.Class, a.Evidence)
 	}
 }
+
+// TestWhoisOddName: a name with invalid UTF-8 before the community marker
+// (it made NormalizeName slice out of range) gets an answer, not a panic.
+func TestWhoisOddName(t *testing.T) {
+	code, out, errOut := runCLI(t, "whois", "\xd8[CommunitY ContriButed]")
+	if code != 0 || !strings.Contains(out, "class:      unknown") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}
