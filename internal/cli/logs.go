@@ -208,6 +208,14 @@ func (r *logsRun) encodeStories() {
 			n++
 			buf = s.AppendJSON(buf)
 		}
+		if len(buf) > r.out.Available() && r.out.Buffered() > 0 {
+			// r.out would be written out anyway: write it, then buf
+			// itself rather than a copy of it in r.out.
+			if err = r.out.Flush(); err == nil {
+				_, err = r.app.IO.Out.Write(buf)
+			}
+			continue
+		}
 		_, err = r.out.Write(buf)
 	}
 	r.encDone <- err
