@@ -276,8 +276,9 @@ func tenantOf(e *trace.Event) string {
 	return ""
 }
 
-// tenantKeys are the names (lower case) of the columns tenantOf reads.
-var tenantKeys = [...]string{"tenantid", "aadtenantid", "resourcetenantid", "properties.tenantid"}
+// tenantKeys are the names (lower case) of the columns tenantOf reads, in
+// the JSON exports' spellings and the portal CSV's ("Resource tenant ID").
+var tenantKeys = [...]string{"tenantid", "aadtenantid", "resourcetenantid", "properties.tenantid", "resource tenant id"}
 
 // isTenantKey reports whether strings.ToLower(k) is one of tenantKeys,
 // without lower-casing (and allocating) for the usual ASCII names.

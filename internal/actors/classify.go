@@ -194,6 +194,10 @@ func (k Knowledge) Classify(p Principal) Label {
 			return Label{ClassTenantApp, []string{fmt.Sprintf("appOwnerTenantId %s is this log's own tenant", p.OwnerTenantID)},
 				"An application registered in this tenant: your own organisation created it."}
 		}
+		if p.TenantID == "" {
+			return Label{ClassUnknown, []string{fmt.Sprintf("appOwnerTenantId %s is not a Microsoft tenant, and the records do not say which tenant they belong to", p.OwnerTenantID)},
+				"An application owned by a tenant other than Microsoft's: your own app registration if that tenant is yours, otherwise a third-party app. Compare the owner tenant ID with your tenant ID."}
+		}
 		return Label{ClassUnknown, []string{fmt.Sprintf("appOwnerTenantId %s is neither a Microsoft tenant nor this log's tenant", p.OwnerTenantID)},
 			"A multi-tenant application published by another organisation. It is not Microsoft's; check who publishes it and who consented to it."}
 	}
