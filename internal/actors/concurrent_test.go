@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/idtrace/idtrace/internal/actors"
 	"github.com/idtrace/idtrace/internal/entralog"
+	"github.com/idtrace/idtrace/internal/testutil"
 	"github.com/idtrace/idtrace/internal/trace"
 )
 
@@ -15,7 +20,14 @@ import (
 // returns the stories' JSON in the order Sink got them, and the counts.
 func tellAll(t *testing.T, data []byte, concurrent bool) ([]string, map[string]int) {
 	t.Helper()
-	r, err := entralog.NewReader(bytes.NewReader(data), "gen.ndjson")
+	return tellFile(t, "gen.ndjson", data, concurrent, false)
+}
+
+// tellFile is tellAll for an export read as a file called name; with reuse,
+// the builder refills one Story (Reuse).
+func tellFile(t *testing.T, name string, data []byte, concurrent, reuse bool) ([]string, map[string]int) {
+	t.Helper()
+	r, err := entralog.NewReader(bytes.NewReader(data), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,6 +38,7 @@ func tellAll(t *testing.T, data []byte, concurrent bool) ([]string, map[string]i
 		return nil
 	})
 	b.Window = actors.DefaultWindow
+	b.Reuse = reuse
 	if concurrent {
 		b.Concurrent()
 	}
@@ -109,5 +122,59 @@ func TestConcurrentSinkError(t *testing.T) {
 	}
 	if told != 10 {
 		t.Errorf("Sink called %d times, want it to stop after the error (10)", told)
+	}
+}
+
+// TestReuseSameStories checks that a builder refilling one Story (Reuse)
+// hands Sink the same stories as one making a new Story each time, in line
+// and concurrently: on generated audit records (stories of several steps)
+// and sign-ins, and on the synthetic and real exports (stories with flags
+// and related correlations).
+func TestReuseSameStories(t *testing.T) {
+	inputs := map[string][]byte{}
+	for _, kind := range []string{trace.KindAudit, trace.KindSignIn} {
+		var data bytes.Buffer
+		if err := entralog.Generate(&data, entralog.ShapeDiagnostic, kind, 6000, 8); err != nil {
+			t.Fatal(err)
+		}
+		inputs["generated "+kind+".ndjson"] = data.Bytes()
+	}
+	files, _ := filepath.Glob(filepath.Join(testutil.Root(), "testdata", "entra-synthetic", "*", "*"))
+	for _, p := range append(files, testutil.SharedFiles(t, "entra", "*")...) {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs[p] = data
+	}
+	stories, multi, flagged := 0, 0, 0
+	for name, data := range inputs {
+		if _, err := entralog.NewReader(bytes.NewReader(data), filepath.Base(name)); err != nil {
+			continue // not a log export (a README)
+		}
+		want, wantN := tellFile(t, filepath.Base(name), data, false, false)
+		for _, s := range want {
+			if strings.Count(s, `"time":`) > 1 {
+				multi++
+			}
+			if strings.Contains(s, `"flags":`) {
+				flagged++
+			}
+		}
+		stories += len(want)
+		for _, concurrent := range []bool{false, true} {
+			got, gotN := tellFile(t, filepath.Base(name), data, concurrent, true)
+			if !slices.Equal(got, want) || !maps.Equal(gotN, wantN) {
+				for i := range min(len(got), len(want)) {
+					if got[i] != want[i] {
+						t.Fatalf("%s (concurrent %v): story %d differs with Reuse:\n got %s\nwant %s", name, concurrent, i, got[i], want[i])
+					}
+				}
+				t.Fatalf("%s (concurrent %v): %d stories %v with Reuse, %d %v without", name, concurrent, len(got), gotN, len(want), wantN)
+			}
+		}
+	}
+	if stories < 5000 || multi < 100 || flagged < 3 {
+		t.Fatalf("%d stories compared, %d of several steps, %d flagged: too few", stories, multi, flagged)
 	}
 }

@@ -137,6 +137,13 @@ type StoryBuilder struct {
 	Sink func(*Story) error
 	// Classifier labels the actors (it must be fed the same events, first).
 	Classifier *Classifier
+	// Reuse makes the builder hand Sink one Story, refilled for each story:
+	// Sink must be done with the story, its slices and its Summary when it
+	// returns (a sink that encodes or copies each story at once). The other
+	// strings in it (the steps' fields, the flags) are never reused. Nothing
+	// of a story is then allocated but what Sink keeps. Set it before the
+	// first record is added.
+	Reuse bool
 
 	open  map[string]*group
 	byTgt map[string][]*group
@@ -160,6 +167,9 @@ type StoryBuilder struct {
 	errText sync.Map
 	// countries holds per user the countries of successful sign-ins.
 	countries map[string]*[]string
+	// reused is the story Sink gets with Reuse, sum its summary's bytes.
+	reused *Story
+	sum    []byte
 
 	// With Concurrent: closed clusters go to the teller goroutine on
 	// tellq and their groups come back on freeq; tellDone is closed when

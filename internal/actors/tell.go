@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // tell turns a cluster of groups into a story, or nil when the records make
@@ -55,7 +56,14 @@ func (b *StoryBuilder) tell(cluster []*group) *Story {
 		return nil
 	}
 	var st *Story
-	if len(steps) == 1 {
+	if b.Reuse {
+		if b.reused == nil {
+			b.reused = new(Story)
+		}
+		st = b.reused
+		clear(st.Steps) // no step of the last story is kept alive
+		*st = Story{Steps: slices.Grow(st.Steps[:0], len(steps))[:len(steps)], Flags: st.Flags[:0], Related: st.Related[:0]}
+	} else if len(steps) == 1 {
 		// the usual story, one record: the story and its step in one allocation
 		one := new(struct {
 			Story
@@ -440,23 +448,23 @@ func (b *StoryBuilder) tellSignIn(st *Story, steps []gstep) {
 			n += len(" (") + len(appLabel) + len(")")
 		}
 	}
-	var sb strings.Builder
-	sb.Grow(n) // the one allocation of the summary
-	sb.WriteString("Sign-in: ")
-	sb.WriteString(who)
+	var sum []byte
+	if b.Reuse {
+		sum = b.sum[:0]
+	}
+	sum = slices.Grow(sum, n) // the one allocation of the summary (none with Reuse, once grown)
+	sum = append(append(sum, "Sign-in: "...), who...)
 	if app != "" {
-		sb.WriteString(" to ")
-		sb.WriteString(app)
+		sum = append(append(sum, " to "...), app...)
 		if appLabel != "" {
-			sb.WriteString(" (")
-			sb.WriteString(appLabel)
-			sb.WriteString(")")
+			sum = append(append(append(sum, " ("...), appLabel...), ')')
 		}
 	}
-	sb.WriteString(head)
-	sb.WriteString(errText)
-	sb.WriteString(tail)
-	st.Summary = sb.String()
+	sum = append(append(append(sum, head...), errText...), tail...)
+	if b.Reuse {
+		b.sum = sum // rewritten by the next story: Sink is done with this one by then
+	}
+	st.Summary = unsafe.String(unsafe.SliceData(sum), len(sum))
 	for i := range st.Steps {
 		if st.Steps[i].Role == "" {
 			if steps[i].errorCode == 0 {

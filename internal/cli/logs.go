@@ -172,12 +172,16 @@ type logsRun struct {
 	dropped  map[string]int
 	keptKind map[string]int
 
-	// enc hands JSON stories, in batches of up to storyBatch, to the
-	// goroutine that encodes and writes them (encodeStories); encDone
-	// receives its result. pending is the batch being filled.
-	enc     chan []*actors.Story
+	// The JSON stories are encoded as they come (into pending) and handed,
+	// a batch of about storyBatch bytes at a time, on enc to the goroutine
+	// that writes them (writeStories), which gives the buffers back on
+	// free; encDone receives its result. wrote is true once a story was
+	// encoded (the next one is preceded by a comma).
+	enc     chan []byte
+	free    chan []byte
 	encDone chan error
-	pending []*actors.Story
+	pending []byte
+	wrote   bool
 
 	records     []actorRecord
 	moreRecords int
@@ -185,47 +189,45 @@ type logsRun struct {
 	actorP      trace.Principal
 }
 
-// storyBatch is how many JSON stories go to the encoding goroutine at once
-// (one channel operation per story cost more than encoding a short one).
-const storyBatch = 256
+// storyBatch is about how many bytes of JSON stories go to the writing
+// goroutine at once.
+const storyBatch = 128 << 10
 
-// encodeStories writes the stories it receives on r.enc to r.out as a
-// comma-separated run of JSON objects, in order, until r.enc is closed; it
-// sends its result to r.encDone (after a write error it drains r.enc).
-func (r *logsRun) encodeStories() {
-	var buf []byte
+// writeStories writes the batches of JSON stories it receives on r.enc to
+// r.out, in order, until r.enc is closed; it sends its result to r.encDone
+// (after a write error it drains r.enc). Once more than r.out holds has
+// come, it writes each batch as it is, without copying it into r.out.
+func (r *logsRun) writeStories() {
 	var err error
-	n := 0
-	for batch := range r.enc {
-		if err != nil {
-			continue
-		}
-		buf = buf[:0]
-		for _, s := range batch {
-			if n > 0 {
-				buf = append(buf, ',')
+	direct := false
+	for buf := range r.enc {
+		if err == nil {
+			if r.out.Buffered()+len(buf) > r.out.Size() {
+				direct = true
 			}
-			n++
-			buf = s.AppendJSON(buf)
-		}
-		if len(buf) > r.out.Available() && r.out.Buffered() > 0 {
-			// r.out would be written out anyway: write it, then buf
-			// itself rather than a copy of it in r.out.
-			if err = r.out.Flush(); err == nil {
+			if !direct {
+				_, err = r.out.Write(buf)
+			} else if err = r.out.Flush(); err == nil {
 				_, err = r.app.IO.Out.Write(buf)
 			}
-			continue
 		}
-		_, err = r.out.Write(buf)
+		select {
+		case r.free <- buf[:0]:
+		default:
+		}
 	}
 	r.encDone <- err
 }
 
-// flushStories hands the pending JSON stories to the encoding goroutine.
+// flushStories hands the pending JSON stories to the writing goroutine.
 func (r *logsRun) flushStories() {
 	if len(r.pending) > 0 {
 		r.enc <- r.pending
-		r.pending = make([]*actors.Story, 0, storyBatch)
+		select {
+		case r.pending = <-r.free:
+		default:
+			r.pending = make([]byte, 0, storyBatch+16<<10)
+		}
 	}
 }
 
@@ -243,8 +245,13 @@ func (r *logsRun) sink(s *actors.Story) error {
 	r.nStories++
 	switch {
 	case r.opts.Format == "json":
-		// a write error is reported when the run ends
-		if r.pending = append(r.pending, s); len(r.pending) >= storyBatch {
+		// s is the builder's reused story (Reuse): encode it now. A write
+		// error is reported when the run ends.
+		if r.wrote {
+			r.pending = append(r.pending, ',')
+		}
+		r.wrote = true
+		if r.pending = s.AppendJSON(r.pending); len(r.pending) >= storyBatch {
 			r.flushStories()
 		}
 		return nil
@@ -288,11 +295,14 @@ func (r *logsRun) do() error {
 		r.csvw.Write(logsCSVHeader)
 	case "json":
 		r.out.WriteString(`{"stories":[`)
-		r.enc, r.encDone = make(chan []*actors.Story, 4), make(chan error, 1)
-		r.pending = make([]*actors.Story, 0, storyBatch)
-		go r.encodeStories()
+		r.enc, r.free, r.encDone = make(chan []byte, 4), make(chan []byte, 6), make(chan error, 1)
+		r.pending = make([]byte, 0, storyBatch+16<<10)
+		go r.writeStories()
 	}
 	r.b = actors.NewStoryBuilder(r.c, r.sink)
+	// JSON and CSV stories are written out as they come, so the builder
+	// can refill one Story for all (text and Markdown keep a few).
+	r.b.Reuse = r.opts.Format == "json" || r.opts.Format == "csv"
 	r.b.Window = r.opts.Window
 	if runtime.GOMAXPROCS(0) > 1 {
 		r.b.Concurrent() // stories are told while records are added
