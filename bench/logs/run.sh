@@ -28,9 +28,13 @@ go build -o "$BIN" ./cmd/idtrace
 echo "machine: $(nproc) CPUs, $(go version | cut -d' ' -f3), $(jq --version)"
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-measure() { # name, command...
+measure() { # name, command... (the last argument is the input file)
   local name=$1; shift
   local log; log=$(mktemp)
+  # Every command reads its input from the page cache: the machine may have
+  # evicted it (a 1M-row set is 3.5 GB) while another command ran, and a
+  # read from disk would time the disk, not the tool.
+  cat "${@: -1}" > /dev/null
   /usr/bin/time -v "$@" > /dev/null 2> "$log" || { echo "$name FAILED:"; cat "$log"; rm -f "$log"; return 1; }
   local wall cpu rss
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log")
