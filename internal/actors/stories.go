@@ -412,16 +412,7 @@ func targetOf(e *trace.Event) (keys []string, display string) {
 			keys = append(keys, s)
 		}
 	}
-	var t *trace.Target
-	for i := range e.Targets {
-		if strings.EqualFold(e.Targets[i].Type, "user") {
-			t = &e.Targets[i]
-			break
-		}
-	}
-	if t == nil && len(e.Targets) > 0 {
-		t = &e.Targets[0]
-	}
+	t := mainTarget(e)
 	if t != nil {
 		add(t.UPN)
 		add(t.ID)
@@ -439,18 +430,22 @@ func targetOf(e *trace.Event) (keys []string, display string) {
 	return nil, ""
 }
 
-// targetDisplay is the display form targetOf returns.
-func targetDisplay(e *trace.Event) string {
-	var t *trace.Target
+// mainTarget is the record's first user target, else its first target, or nil.
+func mainTarget(e *trace.Event) *trace.Target {
 	for i := range e.Targets {
 		if strings.EqualFold(e.Targets[i].Type, "user") {
-			t = &e.Targets[i]
-			break
+			return &e.Targets[i]
 		}
 	}
-	if t == nil && len(e.Targets) > 0 {
-		t = &e.Targets[0]
+	if len(e.Targets) > 0 {
+		return &e.Targets[0]
 	}
+	return nil
+}
+
+// targetDisplay is the display form targetOf returns.
+func targetDisplay(e *trace.Event) string {
+	t := mainTarget(e)
 	if t != nil {
 		return firstNonEmpty(t.UPN, t.DisplayName, t.ID)
 	}
